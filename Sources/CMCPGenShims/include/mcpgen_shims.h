@@ -1,0 +1,28 @@
+#ifndef MCPGEN_SHIMS_H
+#define MCPGEN_SHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// Inode flags (chattr): FS_IOC_GETFLAGS/SETFLAGS are function-like macros Swift cannot import.
+int mcpgen_get_inode_flags(int fd, int *flags);
+int mcpgen_set_inode_flags(int fd, int flags);
+extern const int mcpgen_fs_immutable_fl;
+
+// openat2(2) with RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH: no component of path may be a symlink
+// and resolution may not leave dirfd. glibc 2.36 has no wrapper; this is the raw syscall.
+int mcpgen_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode);
+
+// renameat2(2) with RENAME_NOREPLACE, through the raw syscall for older glibc.
+int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+// O_PATH needs _GNU_SOURCE, which Swift's Glibc import does not define.
+extern const int mcpgen_o_path;
+
+// flock(2): Swift resolves the name to `struct flock` from <fcntl.h>.
+int mcpgen_flock(int fd, int operation);
+
+// syncfs(2): one call makes a whole freshly written tree durable.
+int mcpgen_syncfs(int fd);
+
+#endif

@@ -1,0 +1,44 @@
+#define _GNU_SOURCE
+#include "mcpgen_shims.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const int mcpgen_fs_immutable_fl = FS_IMMUTABLE_FL;
+
+int mcpgen_get_inode_flags(int fd, int *flags) {
+  long value = 0;
+  int rc = ioctl(fd, FS_IOC_GETFLAGS, &value);
+  if (rc == 0) *flags = (int)value;
+  return rc;
+}
+
+int mcpgen_set_inode_flags(int fd, int flags) {
+  long value = flags;
+  return ioctl(fd, FS_IOC_SETFLAGS, &value);
+}
+
+int mcpgen_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode) {
+  struct open_how how = {
+    .flags = (unsigned long long)flags,
+    .mode = (flags & (O_CREAT | O_TMPFILE)) ? (unsigned long long)mode : 0,
+    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+  };
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+  return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
+}
+
+const int mcpgen_o_path = O_PATH;
+
+int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }
+
+int mcpgen_syncfs(int fd) { return syncfs(fd); }

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
+
+/// Per-thread scratch for file work: a 1 MiB read buffer and a reusable SHA-256 context.
+final class FileWorker {
+  static let bufferSize = 1 << 20
+  let buffer: UnsafeMutableRawBufferPointer
+  let sha = SHA256()
+
+  init() {
+    buffer = .allocate(byteCount: FileWorker.bufferSize, alignment: 4096)
+  }
+
+  deinit { buffer.deallocate() }
+
+  /// Streams `fd` from offset 0 to end of file through SHA-256, handing each chunk to `sink`
+  /// first. Returns the digest and the number of bytes read.
+  func digest(
+    _ file: FileFD, sink: (UnsafeRawBufferPointer) throws(SystemCallError) -> Void = { _ in }
+  ) throws(SystemCallError) -> (Digest, UInt64) {
+    var offset: UInt64 = 0
+    while true {
+      let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, off_t(offset)).get("read", file.path)
+      if n == 0 { break }
+      let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+      try sink(chunk)
+      sha.update(chunk)
+      offset += UInt64(n)
+    }
+    return (sha.finish(), offset)
+  }
+}
+
+/// Runs independent file jobs on every core.
+enum ParallelWork {
+  static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+  /// Calls `job(i, worker)` once for every `i` in `order`, on up to `cores` threads. The first
+  /// error stops the remaining jobs and is rethrown.
+  static func run(
+    _ order: [Int], _ job: (Int, FileWorker) throws(MCPGenError) -> Void
+  ) throws(MCPGenError) {
+    if order.isEmpty { return }
+    let threads = min(cores, order.count)
+    let next = Atomic<Int>(0)
+    let failure = Mutex<MCPGenError?>(nil)
+    let failed = Atomic<Bool>(false)
+    withoutActuallyEscaping(job) { job in
+      let box = UncheckedBox(job)
+      DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        let worker = FileWorker()
+        while !failed.load(ordering: .relaxed) {
+          let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
+          if k >= order.count { return }
+          do throws(MCPGenError) {
+            try box.value(order[k], worker)
+          } catch {
+            failure.withLock { if $0 == nil { $0 = error } }
+            failed.store(true, ordering: .relaxed)
+          }
+        }
+      }
+    }
+    if let error = failure.withLock({ $0 }) { throw error }
+  }
+}
+
+/// Hands a non-Sendable value to threads that the caller keeps apart by construction.
+struct UncheckedBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}

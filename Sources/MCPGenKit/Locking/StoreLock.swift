@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// The exclusive kernel lock that serializes every change to a root: `flock(2)` on `<root>/lock`.
+///
+/// The file is never deleted, so a killed holder cannot leave a stale lock: the kernel drops the
+/// lock with the holder's last descriptor. The holder writes its PID and command into the file,
+/// so a waiter that gives up can say who is in the way. Readers take no lock.
+public final class StoreLock {
+  static let name = Array("lock".utf8)
+  private let file: FileFD
+
+  private init(file: FileFD) { self.file = file }
+
+  /// Waits up to `timeout` seconds for the lock.
+  static func acquire(in root: DirectoryFD, timeout: Double, command: String) throws(MCPGenError) -> StoreLock {
+    let path = root.path.appending(bytes: name)
+    let file: FileFD
+    do {
+      file = try root.openFile(name, flags: O_RDWR | O_CREAT, mode: 0o644)
+    } catch let e where e.errno == .isDirectory || e.errno == .tooManySymbolicLinkLevels {
+      throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path, cause: e)
+    } catch {
+      throw MCPGenError(error, doing: "open the lock")
+    }
+    let st = try attempt("open the lock") { () throws(SystemCallError) in try file.stat() }
+    if st.st_mode & S_IFMT != S_IFREG {
+      throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path)
+    }
+    let deadline = monotonicSeconds() + max(0, timeout)
+    var pause = 0.002
+    while true {
+      switch Syscall.flock(file.fd, LOCK_EX | LOCK_NB) {
+      case .success:
+        let lock = StoreLock(file: file)
+        lock.recordHolder(command)
+        return lock
+      case .failure(let e) where e == .wouldBlock:
+        if monotonicSeconds() >= deadline {
+          let holder = String(decoding: (try? file.readAll()) ?? [], as: UTF8.self)
+            .split(separator: "\n").first.map(String.init) ?? "unknown process"
+          throw MCPGenError(
+            .lockTimeout,
+            "another mcp-gen holds \(path.displayString) (\(holder)) and did not finish within \(formatSeconds(timeout)) s; wait for it or pass a longer --lock-timeout",
+            path: path)
+        }
+        sleepSeconds(min(pause, max(0.001, deadline - monotonicSeconds())))
+        pause = min(pause * 2, 0.05)
+      case .failure(let e):
+        throw MCPGenError(SystemCallError("flock", path: path, errno: e), doing: "lock")
+      }
+    }
+  }
+
+  /// Best effort: the holder line is advice for a waiter, never relied on for correctness.
+  private func recordHolder(_ command: String) {
+    let line = Array("pid \(getpid()): \(command)\n".utf8)
+    _ = Syscall.ftruncate(file.fd, 0)
+    _ = line.withUnsafeBytes { Syscall.pwrite(file.fd, $0.baseAddress!, $0.count, 0) }
+  }
+
+  /// Releases the lock now (it is released anyway when the value goes away or the process dies).
+  public func release() {
+    _ = Syscall.ftruncate(file.fd, 0)
+    _ = Syscall.flock(file.fd, LOCK_UN)
+  }
+
+  deinit { release() }
+}
+
+func monotonicSeconds() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func sleepSeconds(_ s: Double) {
+  var request = timespec(tv_sec: Int(s), tv_nsec: Int((s - Double(Int(s))) * 1e9))
+  var remaining = timespec()
+  while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+}
+
+func formatSeconds(_ s: Double) -> String {
+  s == s.rounded() ? String(Int(s)) : String(s)
+}

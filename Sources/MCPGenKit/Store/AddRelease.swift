@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// What `add` did.
+public struct AddResult: Sendable {
+  public var key: StoreKey
+  public var path: FilePath
+  public var files: Int
+  public var bytes: UInt64
+  /// False when the key was stored already and nothing was copied.
+  public var isNew: Bool
+  /// Whether stored inodes were made immutable; `nil` when nothing was copied.
+  public var immutability: ImmutabilityReport?
+}
+
+public enum ImmutabilityReport: Sendable, Equatable {
+  case applied
+  case notRoot
+  case unsupported(reason: String)
+}
+
+extension Store {
+  /// Hashes `source`, the release, without storing it.
+  public static func hash(_ source: FilePath) throws(MCPGenError) -> Manifest {
+    try ReleaseHasher.manifest(of: try TreeScanner.scan(source))
+  }
+
+  /// Stores the release at `source` under its key.
+  ///
+  /// Steps, and what a crash at each leaves:
+  /// 1. scan and hash the source: nothing written;
+  /// 2. if `store/<key>` exists, stop: nothing copied;
+  /// 3. copy into `store/.tmp-<pid>-<random>` (created exclusively, flocked so cleanup can tell
+  ///    a live copy from a dead one), hashing the bytes as they are written; set modes 0444/0555
+  ///    and, as root, the immutable flag; re-read the copy's structure and compare it with the
+  ///    manifest; `syncfs` once: a crash leaves only the temporary, never `store/<key>`;
+  /// 4. under the lock: write `manifests/<key>` durably, `renameat2(RENAME_NOREPLACE)` the copy
+  ///    to `store/<key>`, fsync `store/`: the entry appears whole or not at all.
+  public func add(_ source: FilePath) throws(MCPGenError) -> AddResult {
+    let release = try TreeScanner.scan(source)
+    let manifest = try ReleaseHasher.manifest(of: release)
+    let key = manifest.key
+    var result = AddResult(
+      key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
+    if try contains(key) { return result }
+
+    let temp = Store.temporaryName()
+    let immutability = Immutability()
+    do {
+      let guardFD = try copy(release, manifest, to: temp, immutability)
+      try withLock("add \(source.displayString)") { () throws(MCPGenError) in
+        try storeManifest(manifest, key)
+        do throws(SystemCallError) {
+          try entries.renameNoReplace(temp, to: entries, as: key.bytes)
+        } catch let e where e.errno == .fileExists || e.errno == .directoryNotEmpty {
+          try? TreeRemover.remove(temp, in: entries)  // Another process stored it first.
+          return
+        } catch {
+          throw MCPGenError(error, doing: "store entry")
+        }
+        try attempt("store entry") { () throws(SystemCallError) in
+          try entries.sync()
+          try sealRoot(of: key, manifest, immutability)
+        }
+        result.isNew = true
+      }
+      withExtendedLifetime(guardFD) {}
+    } catch {
+      try? TreeRemover.remove(temp, in: entries)
+      throw error
+    }
+    if result.isNew {
+      switch immutability.status {
+      case .applied: result.immutability = .applied
+      case .notRoot: result.immutability = .notRoot
+      case .unsupported(let why): result.immutability = .unsupported(reason: why)
+      }
+    }
+    return result
+  }
+
+  /// Copies the release into `store/<temp>` and returns the descriptor that holds its flock.
+  private func copy(
+    _ release: ScannedRelease, _ manifest: Manifest, to temp: [UInt8], _ immutability: Immutability
+  ) throws(MCPGenError) -> AnyObject {
+    if manifest.isSingleFile {
+      let file = try attempt("create temporary copy") { () throws(SystemCallError) in
+        let f = try entries.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try Syscall.flock(f.fd, LOCK_EX | LOCK_NB).get("flock", f.path)
+        return f
+      }
+      // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
+      try FileWorker().copyFile(release, 0, manifest.entries[0], to: file, nil)
+      try attempt("make the copy durable") { () throws(SystemCallError) in try entries.syncFileSystem() }
+      return file
+    }
+
+    let dir = try attempt("create temporary copy") { () throws(SystemCallError) in
+      try entries.makeDirectory(temp, mode: 0o700)
+      let d = try entries.openDirectory(temp)
+      try Syscall.flock(d.fd, LOCK_EX | LOCK_NB).get("flock", d.path)
+      return d
+    }
+    let items = manifest.entries
+    try attempt("create temporary copy") { () throws(SystemCallError) in
+      for e in items.dropFirst() where e.kind == .directory || e.kind == .symlink {
+        let (parent, name) = splitLast(e.path)
+        let parentDir = parent.isEmpty ? dir : try dir.openDirectory(parent)
+        if e.kind == .directory {
+          try parentDir.makeDirectory(name, mode: 0o700)
+        } else {
+          try parentDir.makeSymlink(name, target: e.target)
+        }
+      }
+    }
+    try ParallelWork.run(release.hashingOrder) { (i, worker) throws(MCPGenError) in
+      let e = items[i]
+      let (parent, name) = splitLast(e.path)
+      let file = try attempt("create temporary copy") { () throws(SystemCallError) in
+        let parentDir = parent.isEmpty ? dir : try dir.openDirectory(parent)
+        return try parentDir.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+      }
+      try worker.copyFile(release, i, e, to: file, immutability)
+    }
+    // Deepest first, so no directory is sealed before its children are.
+    try attempt("seal temporary copy") { () throws(SystemCallError) in
+      for e in items.dropFirst().reversed() where e.kind == .directory {
+        let d = try dir.openDirectory(e.path)
+        try d.changeMode(0o555)
+        try immutability.mark(d.fd, d.path)
+      }
+      try dir.changeMode(0o555)
+    }
+    // The copy's own structure, read back from disk, must be the manifest's.
+    let copied = try TreeScanner.scan(directory: dir)
+    var expected = manifest.entries
+    for i in expected.indices { expected[i].digest = nil }
+    guard copied.entries == expected else {
+      throw MCPGenError(
+        .sourceChanged,
+        "the copy of \(release.path.displayString) does not match what was hashed; nothing was stored, run the command again once the release is no longer changing",
+        path: release.path)
+    }
+    try attempt("make the copy durable") { () throws(SystemCallError) in try dir.syncFileSystem() }
+    return dir
+  }
+
+  /// The entry root can only be made immutable once it sits at its final name (an immutable inode
+  /// cannot be renamed). A crash before this leaves a correct entry that is merely not immutable.
+  private func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) {
+    guard case .applied = immutability.status else { return }
+    if manifest.isSingleFile {
+      let f = try entries.openFile(key.bytes, flags: O_RDONLY | O_NONBLOCK)
+      try immutability.mark(f.fd, f.path)
+    } else {
+      let d = try entries.openDirectory(key.bytes)
+      try immutability.mark(d.fd, d.path)
+    }
+  }
+}
+
+extension FileWorker {
+  /// Copies one file, hashing exactly the bytes written; they must match the manifest.
+  func copyFile(
+    _ release: ScannedRelease, _ index: Int, _ entry: ManifestEntry, to destination: FileFD,
+    _ immutability: Immutability?
+  ) throws(MCPGenError) {
+    let source = try release.open(index)
+    let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
+      try self.digest(source) { (chunk) throws(SystemCallError) in try destination.writeAll(chunk) }
+    }
+    guard size == entry.size, digest == entry.digest else {
+      throw release.changed(entry, "changed")
+    }
+    try attempt("seal copy") { () throws(SystemCallError) in
+      try destination.changeMode(mode_t(entry.kind.storedMode))
+      try immutability?.mark(destination.fd, destination.path)
+    }
+  }
+}

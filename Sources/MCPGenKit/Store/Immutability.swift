@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMCPGenShims
+import Synchronization
+import SystemPackage
+
+/// Marks stored inodes immutable (`chattr +i`) when running as root.
+///
+/// Modes 0444/0555 do not stop root: a Python release run by root from the store would write
+/// `__pycache__` into it. `FS_IMMUTABLE_FL` does, as OSTree uses it for deployments. Code that
+/// must remove an entry clears the flag first (`TreeRemover`).
+final class Immutability: Sendable {
+  enum Status: Sendable, Equatable {
+    /// Every stored inode but symlinks carries the flag.
+    case applied
+    /// Not running as root: read-only modes are the protection.
+    case notRoot
+    /// The file system (or the container) refused the flag; the reason says which.
+    case unsupported(String)
+  }
+
+  private let enabled: Bool
+  private let refusal = Mutex<String?>(nil)
+  private let gaveUp = Atomic<Bool>(false)
+
+  init() { enabled = geteuid() == 0 }
+
+  var status: Status {
+    if !enabled { return .notRoot }
+    if let reason = refusal.withLock({ $0 }) { return .unsupported(reason) }
+    return .applied
+  }
+
+  /// Sets the flag on `fd`. Only real I/O errors throw; "not supported here" is remembered once
+  /// and later calls do nothing.
+  func mark(_ fd: CInt, _ path: FilePath) throws(SystemCallError) {
+    guard enabled, !gaveUp.load(ordering: .relaxed) else { return }
+    let flags: CInt
+    switch Syscall.getInodeFlags(fd) {
+    case .success(let f): flags = f
+    case .failure(let e): return try giveUp(e, path)
+    }
+    if flags & mcpgen_fs_immutable_fl != 0 { return }
+    switch Syscall.setInodeFlags(fd, flags | mcpgen_fs_immutable_fl) {
+    case .success: return
+    case .failure(let e): try giveUp(e, path)
+    }
+  }
+
+  private func giveUp(_ e: Errno, _ path: FilePath) throws(SystemCallError) {
+    let reason: String
+    switch e {
+    case .notPermitted: reason = "the kernel refused it (no CAP_LINUX_IMMUTABLE)"
+    case .inappropriateIOCTLForDevice, .notSupported, .invalidArgument:
+      reason = "the file system does not support it"
+    default: throw SystemCallError("ioctl(FS_IOC_SETFLAGS)", path: path, errno: e)
+    }
+    refusal.withLock { if $0 == nil { $0 = reason } }
+    gaveUp.store(true, ordering: .relaxed)
+  }
+
+  /// Clears the flag if set; silently does nothing where flags are unsupported.
+  static func clear(_ fd: CInt) {
+    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags & mcpgen_fs_immutable_fl != 0 else { return }
+    _ = Syscall.setInodeFlags(fd, flags & ~mcpgen_fs_immutable_fl)
+  }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// `<root>/manifests/<key>`: the manifest each entry was stored under, kept so that audit can
+/// name exactly what changed and diff can compare releases without re-hashing.
+extension Store {
+  /// Writes the manifest durably before its entry appears: temp file, fsync, rename, fsync dir.
+  /// A crash leaves at most a `.tmp-` file or a manifest without an entry; both are garbage.
+  func storeManifest(_ manifest: Manifest, _ key: StoreKey) throws(MCPGenError) {
+    if let existing = try? readManifest(key), existing == manifest { return }
+    let bytes = manifest.serialized()
+    let temp = Store.temporaryName()
+    try attempt("write manifest") { () throws(SystemCallError) in
+      do throws(SystemCallError) {
+        let file = try manifests.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try file.writeAll(bytes)
+        try file.changeMode(0o444)
+        try file.sync()
+        // Replacing is safe: an existing file under this name failed to hash to the key.
+        try manifests.rename(temp, to: manifests, as: key.bytes)
+        try manifests.sync()
+      } catch {
+        try? manifests.unlink(temp)
+        throw error
+      }
+    }
+  }
+
+  /// Reads `manifests/<key>` and checks that it hashes to `key`.
+  public func readManifest(_ key: StoreKey) throws(MCPGenError) -> Manifest {
+    let where_ = path.appending(bytes: Store.manifestsName + [0x2F] + key.bytes)
+    let bytes: [UInt8]
+    do {
+      bytes = try manifests.openFile(key.bytes, flags: O_RDONLY).readAll()
+    } catch let e where e.errno == .noSuchFileOrDirectory {
+      throw MCPGenError(.integrity, "the manifest of \(key.short) is missing; run mcp-gen audit", hint: "mcp-gen audit", path: where_, cause: e)
+    } catch {
+      throw MCPGenError(error, doing: "read manifest")
+    }
+    guard SHA256.hash(bytes) == key.digest else {
+      throw MCPGenError(.integrity, "the manifest of \(key.short) does not match its key; run mcp-gen audit", hint: "mcp-gen audit", path: where_)
+    }
+    do {
+      return try Manifest(parsing: bytes)
+    } catch {
+      throw MCPGenError(.integrity, "the manifest of \(key.short) is malformed (\(error)); run mcp-gen audit", hint: "mcp-gen audit", path: where_)
+    }
+  }
+}

@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// A root directory holding the content-addressed store (layout in store-layout.md).
+///
+/// Opened once; everything below is reached through the root's descriptor.
+public final class Store: @unchecked Sendable {
+  public let path: FilePath
+  let root: DirectoryFD
+  let entries: DirectoryFD
+  let manifests: DirectoryFD
+  /// Seconds `withLock` waits for another process before giving up.
+  public var lockTimeout: Double = 30
+
+  static let storeName = Array("store".utf8)
+  static let manifestsName = Array("manifests".utf8)
+  static let generationsName = Array("generations".utf8)
+  static let tempPrefix = Array(".tmp-".utf8)
+
+  private init(path: FilePath, root: DirectoryFD, entries: DirectoryFD, manifests: DirectoryFD) {
+    self.path = path
+    self.root = root
+    self.entries = entries
+    self.manifests = manifests
+  }
+
+  /// Opens the root at `path`. With `create`, makes it and its layout first (like `mkdir -p`);
+  /// without, a missing root is a `notFound` error that says how to make one.
+  public static func open(_ path: FilePath, create: Bool) throws(MCPGenError) -> Store {
+    if create { try makeDirectories(path) }
+    let root: DirectoryFD
+    do {
+      root = try DirectoryFD.open(path)
+    } catch let e where e.errno == .notDirectory {
+      throw MCPGenError(.invalidInput, "root \(path.displayString) is not a directory; pass --root with a directory", path: path, cause: e)
+    } catch let e where e.errno == .noSuchFileOrDirectory {
+      throw MCPGenError(.notFound, "no store at \(path.displayString) yet; add a release first", hint: "mcp-gen add PATH", path: path, cause: e)
+    } catch {
+      throw MCPGenError(error, doing: "open root")
+    }
+    if create {
+      try attempt("create the store layout") { () throws(SystemCallError) in
+        for name in [storeName, manifestsName, generationsName] { try root.ensureDirectory(name, mode: 0o755) }
+      }
+    }
+    let (entries, manifests) = try attempt("open the store") { () throws(SystemCallError) in
+      (try root.openDirectory(storeName), try root.openDirectory(manifestsName))
+    }
+    return Store(path: path, root: root, entries: entries, manifests: manifests)
+  }
+
+  private static func makeDirectories(_ path: FilePath) throws(MCPGenError) {
+    let bytes = path.bytes
+    var prefixes: [[UInt8]] = []
+    for (i, b) in bytes.enumerated() where b == 0x2F && i > 0 { prefixes.append(Array(bytes[..<i])) }
+    prefixes.append(bytes)
+    for prefix in prefixes {
+      let result = withCString(prefix) { Syscall.mkdirat(AT_FDCWD, $0, 0o755) }
+      if case .failure(let e) = result, e != .fileExists {
+        throw MCPGenError(SystemCallError("mkdir", path: FilePath(bytes: prefix), errno: e), doing: "create root")
+      }
+    }
+  }
+
+  /// `<root>/store/<key>`.
+  public func entryPath(_ key: StoreKey) -> FilePath {
+    path.appending(bytes: Store.storeName + [0x2F] + key.bytes)
+  }
+
+  public func contains(_ key: StoreKey) throws(MCPGenError) -> Bool {
+    try attempt("read the store") { () throws(SystemCallError) in try entries.statIfPresent(key.bytes) != nil }
+  }
+
+  /// Every key in `store/`; names that are not keys (temporaries, strays) are skipped.
+  public func keys() throws(MCPGenError) -> [StoreKey] {
+    try attempt("list the store") { () throws(SystemCallError) in try entries.list() }
+      .compactMap { StoreKey(bytes: $0) }
+      .sorted()
+  }
+
+  /// Resolves a full key or a unique prefix of at least 8 lowercase hex digits.
+  public func resolve(_ text: String) throws(MCPGenError) -> StoreKey {
+    guard StoreKey.isPrefix(text) else {
+      throw MCPGenError(
+        .invalidInput,
+        "'\(displayName(Array(text.utf8)))' is not a store key: give the full key or at least 8 of its lowercase hex digits",
+        hint: "mcp-gen list")
+    }
+    if let full = StoreKey(text) {
+      guard try contains(full) else {
+        throw MCPGenError(.notFound, "no store entry \(full); add the release first", hint: "mcp-gen add PATH")
+      }
+      return full
+    }
+    let matches = try keys().filter { $0.hex.hasPrefix(text) }
+    switch matches.count {
+    case 1: return matches[0]
+    case 0: throw MCPGenError(.notFound, "no store entry starts with \(text); add the release first", hint: "mcp-gen add PATH")
+    default:
+      throw MCPGenError(
+        .ambiguous,
+        "\(text) matches \(matches.count) store entries (\(matches.prefix(3).map(\.short).joined(separator: ", "))…); give more digits")
+    }
+  }
+
+  /// Takes the root's lock for the duration of `body`.
+  public func withLock<R>(_ command: String, _ body: () throws(MCPGenError) -> R) throws(MCPGenError) -> R {
+    let lock = try StoreLock.acquire(in: root, timeout: lockTimeout, command: command)
+    defer { lock.release() }
+    return try body()
+  }
+
+  /// A fresh temporary name: `.tmp-<pid>-<random>`; creation with O_EXCL/mkdir makes it ours.
+  static func temporaryName() -> [UInt8] {
+    var rng = SystemRandomNumberGenerator()
+    let random = String(rng.next() as UInt64, radix: 16).leftPadded(to: 16)
+    return tempPrefix + Array("\(getpid())-\(random)".utf8)
+  }
+}

@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMCPGenShims
+import SystemPackage
+
+/// A release as found on disk: its entries (root first, then sorted by path bytes), with file
+/// digests still unknown, and the handles needed to read it.
+public struct ScannedRelease: @unchecked Sendable {
+  public enum Source {
+    case directory(DirectoryFD)
+    case file(FileFD)
+  }
+
+  public let path: FilePath
+  public let source: Source
+  public internal(set) var entries: [ManifestEntry]
+  /// (st_dev, st_ino) of each file entry, to notice a file replaced between two reads.
+  var identities: [Int: (UInt64, UInt64)]
+
+  public var fileIndices: [Int] { entries.indices.filter { entries[$0].kind.isRegularFile } }
+  public var byteCount: UInt64 { entries.reduce(0) { $0 + ($1.kind.isRegularFile ? $1.size : 0) } }
+
+  /// File indices largest first, so the big files start early and the threads finish together.
+  var hashingOrder: [Int] { fileIndices.sorted { entries[$0].size > entries[$1].size } }
+
+  /// Opens file entry `index` for reading and checks it is still the file that was scanned.
+  func open(_ index: Int) throws(MCPGenError) -> FileFD {
+    let entry = entries[index]
+    let file: FileFD
+    switch source {
+    case .file(let f): file = f
+    case .directory(let dir):
+      do {
+        file = try dir.openFile(entry.path, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
+      } catch let e where e.errno == .noSuchFileOrDirectory || e.errno == .tooManySymbolicLinkLevels {
+        throw changed(entry, "was removed or replaced")
+      } catch {
+        throw MCPGenError(error, doing: "read")
+      }
+    }
+    let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
+    if let (dev, ino) = identities[index],
+      st.st_mode & S_IFMT != S_IFREG || UInt64(st.st_dev) != dev || UInt64(st.st_ino) != ino
+    {
+      throw changed(entry, "was replaced")
+    }
+    return file
+  }
+
+  func changed(_ entry: ManifestEntry, _ what: String) -> MCPGenError {
+    let where_ = path.appending(bytes: entry.path)
+    return MCPGenError(
+      .sourceChanged,
+      "\(where_.displayString) \(what) while mcp-gen was reading it; nothing was stored, run the command again once the release is no longer changing",
+      path: where_)
+  }
+}
+
+/// Walks a release without following any symlink inside it.
+public enum TreeScanner {
+  /// Scans `path`: a regular file or a directory. A symlink given as `path` itself is followed
+  /// (the operator named it); symlinks inside are recorded, never followed. FIFOs, sockets and
+  /// devices are refused before anything is written.
+  public static func scan(_ path: FilePath) throws(MCPGenError) -> ScannedRelease {
+    let probe = try attempt("read release") { () throws(SystemCallError) in
+      try withCString(path.bytes) { (p) throws(SystemCallError) in
+        try Syscall.openat(AT_FDCWD, p, mcpgen_o_path | O_CLOEXEC).get("open", path)
+      }
+    }
+    let top = try attempt("read release") { () throws(SystemCallError) in
+      defer { _ = Syscall.close(probe) }
+      return try Syscall.fstat(probe).get("fstat", path)
+    }
+    switch top.st_mode & S_IFMT {
+    case S_IFDIR:
+      let dir = try attempt("read release") { () throws(SystemCallError) in try DirectoryFD.open(path) }
+      try requireSame(top, try attempt("read release") { () throws(SystemCallError) in try dir.fstat() }, path)
+      return try walk(dir, path)
+    case S_IFREG:
+      let file = try attempt("read release") { () throws(SystemCallError) in
+        let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
+          try Syscall.openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK).get("open", path)
+        }
+        return FileFD(fd: fd, path: path)
+      }
+      let st = try attempt("read release") { () throws(SystemCallError) in try file.stat() }
+      try requireSame(top, st, path)
+      let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
+      return ScannedRelease(path: path, source: .file(file), entries: [entry], identities: [0: identity(st)])
+    default:
+      throw unsupported(top, path)
+    }
+  }
+
+  /// Scans a directory already open (a store entry or a temporary copy).
+  public static func scan(directory: DirectoryFD) throws(MCPGenError) -> ScannedRelease {
+    try walk(directory, directory.path)
+  }
+
+  private static func walk(_ root: DirectoryFD, _ path: FilePath) throws(MCPGenError) -> ScannedRelease {
+    var entries = [ManifestEntry(path: ManifestEntry.rootPath, kind: .directory, size: 0)]
+    var identities: [(path: [UInt8], id: (UInt64, UInt64))] = []
+    var pending: [[UInt8]] = [[]]
+    while let relative = pending.popLast() {
+      let dir = try attempt("read release") { () throws(SystemCallError) in
+        relative.isEmpty ? root : try root.openDirectory(relative)
+      }
+      let names = try attempt("list release directory") { () throws(SystemCallError) in try dir.list() }
+      for name in names {
+        let child = relative.isEmpty ? name : relative + [0x2F] + name
+        let st = try attempt("read release") { () throws(SystemCallError) in try dir.stat(name) }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+          entries.append(ManifestEntry(path: child, kind: .directory, size: 0))
+          pending.append(child)
+        case S_IFREG:
+          entries.append(ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)))
+          identities.append((child, identity(st)))
+        case S_IFLNK:
+          let target = try attempt("read symlink") { () throws(SystemCallError) in try dir.readSymlink(name) }
+          entries.append(ManifestEntry(path: child, kind: .symlink, size: UInt64(target.count), target: target))
+        default:
+          throw unsupported(st, path.appending(bytes: child))
+        }
+      }
+    }
+    let manifest = Manifest(entries: entries)
+    var byPath: [[UInt8]: (UInt64, UInt64)] = [:]
+    for (p, id) in identities { byPath[p] = id }
+    var idByIndex: [Int: (UInt64, UInt64)] = [:]
+    for (i, e) in manifest.entries.enumerated() where e.kind.isRegularFile { idByIndex[i] = byPath[e.path] }
+    return ScannedRelease(path: path, source: .directory(root), entries: manifest.entries, identities: idByIndex)
+  }
+
+  static func kind(of st: stat) -> ManifestEntry.Kind {
+    switch st.st_mode & S_IFMT {
+    case S_IFDIR: return .directory
+    case S_IFLNK: return .symlink
+    default: return st.st_mode & S_IXUSR != 0 ? .executable : .file
+    }
+  }
+
+  static func identity(_ st: stat) -> (UInt64, UInt64) { (UInt64(st.st_dev), UInt64(st.st_ino)) }
+
+  private static func requireSame(_ a: stat, _ b: stat, _ path: FilePath) throws(MCPGenError) {
+    if a.st_dev != b.st_dev || a.st_ino != b.st_ino {
+      throw MCPGenError(.sourceChanged, "\(path.displayString) was replaced while mcp-gen opened it; run the command again", path: path)
+    }
+  }
+
+  private static func unsupported(_ st: stat, _ path: FilePath) -> MCPGenError {
+    let what: String
+    switch st.st_mode & S_IFMT {
+    case S_IFIFO: what = "a FIFO"
+    case S_IFSOCK: what = "a socket"
+    case S_IFCHR: what = "a character device"
+    case S_IFBLK: what = "a block device"
+    default: what = "of an unknown file type"
+    }
+    return MCPGenError(
+      .unsupportedFileType,
+      "\(path.displayString) is \(what); a release may hold only files, directories and symlinks, remove it and run the command again",
+      path: path)
+  }
+}
+
+/// Computes file digests of a scanned release in parallel and returns its manifest.
+public enum ReleaseHasher {
+  public static func manifest(of release: ScannedRelease) throws(MCPGenError) -> Manifest {
+    var entries = release.entries
+    let digests = DigestSlots(count: entries.count)
+    try ParallelWork.run(release.hashingOrder) { (i, worker) throws(MCPGenError) in
+      let file = try release.open(i)
+      let (digest, size) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
+      if size != release.entries[i].size { throw release.changed(release.entries[i], "changed size") }
+      digests.set(i, digest)
+    }
+    for i in release.fileIndices { entries[i].digest = digests.get(i) }
+    return Manifest(entries: entries)
+  }
+}
+
+/// One slot per entry, each written by exactly one worker thread.
+final class DigestSlots: @unchecked Sendable {
+  private let slots: UnsafeMutableBufferPointer<Digest?>
+  init(count: Int) { slots = .allocate(capacity: count); slots.initialize(repeating: nil) }
+  deinit { slots.deinitialize(); slots.deallocate() }
+  func set(_ i: Int, _ d: Digest) { slots[i] = d }
+  func get(_ i: Int) -> Digest? { slots[i] }
+}

@@ -1,0 +1,264 @@
+/// A small JSON value: enough for the journal and `--json` output, without Foundation.
+///
+/// Strings are byte strings. Bytes that are not valid UTF-8 are written as the lone surrogates
+/// `\udc80`…`\udcff` (PEP 383 "surrogateescape"), and parsed back to the same bytes, so a file
+/// name survives a round trip exactly (store-layout.md, "Names in JSON").
+public indirect enum JSON: Equatable, Sendable {
+  case null
+  case bool(Bool)
+  case int(Int64)
+  case string([UInt8])
+  case array([JSON])
+  case object([(String, JSON)])
+
+  public static func string(_ s: String) -> JSON { .string(Array(s.utf8)) }
+
+  public static func == (a: JSON, b: JSON) -> Bool {
+    switch (a, b) {
+    case (.null, .null): return true
+    case (.bool(let x), .bool(let y)): return x == y
+    case (.int(let x), .int(let y)): return x == y
+    case (.string(let x), .string(let y)): return x == y
+    case (.array(let x), .array(let y)): return x == y
+    case (.object(let x), .object(let y)):
+      return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    default: return false
+    }
+  }
+
+  public subscript(key: String) -> JSON? {
+    guard case .object(let members) = self else { return nil }
+    return members.first { $0.0 == key }?.1
+  }
+
+  public var stringBytes: [UInt8]? { if case .string(let b) = self { return b } else { return nil } }
+  public var stringValue: String? { stringBytes.map { String(decoding: $0, as: UTF8.self) } }
+  public var intValue: Int64? { if case .int(let i) = self { return i } else { return nil } }
+  public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+  public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
+
+  /// Compact, one line, keys in the order given.
+  public func serialized() -> [UInt8] {
+    var out: [UInt8] = []
+    write(to: &out)
+    return out
+  }
+
+  public var text: String { String(decoding: serialized(), as: UTF8.self) }
+
+  func write(to out: inout [UInt8]) {
+    switch self {
+    case .null: out += Array("null".utf8)
+    case .bool(let b): out += Array((b ? "true" : "false").utf8)
+    case .int(let i): out += Array(String(i).utf8)
+    case .string(let s): JSON.writeString(s, to: &out)
+    case .array(let items):
+      out.append(UInt8(ascii: "["))
+      for (n, item) in items.enumerated() {
+        if n > 0 { out.append(UInt8(ascii: ",")) }
+        item.write(to: &out)
+      }
+      out.append(UInt8(ascii: "]"))
+    case .object(let members):
+      out.append(UInt8(ascii: "{"))
+      for (n, (key, value)) in members.enumerated() {
+        if n > 0 { out.append(UInt8(ascii: ",")) }
+        JSON.writeString(Array(key.utf8), to: &out)
+        out.append(UInt8(ascii: ":"))
+        value.write(to: &out)
+      }
+      out.append(UInt8(ascii: "}"))
+    }
+  }
+
+  static func writeString(_ s: [UInt8], to out: inout [UInt8]) {
+    let hex = Array("0123456789abcdef".utf8)
+    out.append(UInt8(ascii: "\""))
+    var i = 0
+    while i < s.count {
+      let b = s[i]
+      if b < 0x80 {
+        switch b {
+        case UInt8(ascii: "\""): out += [0x5C, 0x22]
+        case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
+        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+        case 0x09: out += [0x5C, UInt8(ascii: "t")]
+        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+        case 0..<0x20, 0x7F:
+          out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+        default: out.append(b)
+        }
+        i += 1
+        continue
+      }
+      let n = validUTF8SequenceLength(s, at: i)
+      if n > 0 {
+        out += s[i..<(i + n)]
+        i += n
+      } else {
+        out += Array("\\udc".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+        i += 1
+      }
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+
+  /// Length of the well-formed UTF-8 sequence starting at `i`, or 0 if it is not one.
+  static func validUTF8SequenceLength(_ s: [UInt8], at i: Int) -> Int {
+    let b0 = s[i]
+    let (n, low, high): (Int, UInt8, UInt8)
+    switch b0 {
+    case 0xC2...0xDF: (n, low, high) = (2, 0x80, 0xBF)
+    case 0xE0: (n, low, high) = (3, 0xA0, 0xBF)
+    case 0xE1...0xEC, 0xEE...0xEF: (n, low, high) = (3, 0x80, 0xBF)
+    case 0xED: (n, low, high) = (3, 0x80, 0x9F)
+    case 0xF0: (n, low, high) = (4, 0x90, 0xBF)
+    case 0xF1...0xF3: (n, low, high) = (4, 0x80, 0xBF)
+    case 0xF4: (n, low, high) = (4, 0x80, 0x8F)
+    default: return 0
+    }
+    guard i + n <= s.count, (low...high).contains(s[i + 1]) else { return 0 }
+    for k in 2..<max(2, n) where !(0x80...0xBF).contains(s[i + k]) { return 0 }
+    return n
+  }
+}
+
+/// A JSON text that does not parse; `offset` is where it went wrong.
+public struct JSONParseError: Error, Equatable, Sendable {
+  public var offset: Int
+}
+
+extension JSON {
+  /// Parses one JSON value that fills `bytes` (white space around it allowed).
+  public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
+    var parser = JSONParser(bytes: Array(bytes))
+    parser.skipSpace()
+    let value = try parser.value(depth: 0)
+    parser.skipSpace()
+    guard parser.i == parser.bytes.count else { throw JSONParseError(offset: parser.i) }
+    self = value
+  }
+}
+
+private struct JSONParser {
+  let bytes: [UInt8]
+  var i = 0
+
+  init(bytes: [UInt8]) { self.bytes = bytes }
+
+  mutating func skipSpace() {
+    while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+  }
+
+  func fail() -> JSONParseError { JSONParseError(offset: i) }
+
+  mutating func literal(_ word: String) throws(JSONParseError) {
+    let w = Array(word.utf8)
+    guard bytes.count - i >= w.count, Array(bytes[i..<(i + w.count)]) == w else { throw fail() }
+    i += w.count
+  }
+
+  mutating func value(depth: Int) throws(JSONParseError) -> JSON {
+    guard depth < 64, i < bytes.count else { throw fail() }
+    switch bytes[i] {
+    case UInt8(ascii: "n"): try literal("null"); return .null
+    case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+    case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+    case UInt8(ascii: "\""): return .string(try string())
+    case UInt8(ascii: "["):
+      i += 1
+      var items: [JSON] = []
+      skipSpace()
+      if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+      while true {
+        skipSpace()
+        items.append(try value(depth: depth + 1))
+        skipSpace()
+        guard i < bytes.count else { throw fail() }
+        if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+        if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        throw fail()
+      }
+    case UInt8(ascii: "{"):
+      i += 1
+      var members: [(String, JSON)] = []
+      skipSpace()
+      if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+      while true {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail() }
+        let key = String(decoding: try string(), as: UTF8.self)
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail() }
+        i += 1
+        skipSpace()
+        members.append((key, try value(depth: depth + 1)))
+        skipSpace()
+        guard i < bytes.count else { throw fail() }
+        if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+        if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        throw fail()
+      }
+    default:
+      return try number()
+    }
+  }
+
+  /// Integers only: every number mcp-gen writes is one.
+  mutating func number() throws(JSONParseError) -> JSON {
+    let start = i
+    if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+    while i < bytes.count, (0x30...0x39).contains(bytes[i]) { i += 1 }
+    guard let n = Int64(String(decoding: bytes[start..<i], as: UTF8.self)) else { i = start; throw fail() }
+    return .int(n)
+  }
+
+  mutating func hex4() throws(JSONParseError) -> UInt32 {
+    guard bytes.count - i >= 4, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
+    else { throw fail() }
+    i += 4
+    return v
+  }
+
+  mutating func string() throws(JSONParseError) -> [UInt8] {
+    i += 1
+    var out: [UInt8] = []
+    while i < bytes.count {
+      let b = bytes[i]
+      i += 1
+      switch b {
+      case UInt8(ascii: "\""): return out
+      case UInt8(ascii: "\\"):
+        guard i < bytes.count else { throw fail() }
+        let e = bytes[i]
+        i += 1
+        switch e {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+        case UInt8(ascii: "n"): out.append(0x0A)
+        case UInt8(ascii: "t"): out.append(0x09)
+        case UInt8(ascii: "r"): out.append(0x0D)
+        case UInt8(ascii: "b"): out.append(0x08)
+        case UInt8(ascii: "f"): out.append(0x0C)
+        case UInt8(ascii: "u"):
+          var scalar = try hex4()
+          if (0xDC80...0xDCFF).contains(scalar) {
+            out.append(UInt8(scalar & 0xFF))  // surrogateescape: one raw byte
+            continue
+          }
+          if (0xD800...0xDBFF).contains(scalar) {
+            try literal("\\u")
+            let low = try hex4()
+            guard (0xDC00...0xDFFF).contains(low) else { throw fail() }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+          }
+          guard let u = Unicode.Scalar(scalar) else { throw fail() }
+          out += Array(String(Character(u)).utf8)
+        default: throw fail()
+        }
+      case 0..<0x20: throw fail()
+      default: out.append(b)
+      }
+    }
+    throw fail()
+  }
+}

@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// An open directory that every operation is relative to.
+///
+/// The engine opens `<root>` once and reaches everything below it through descriptors, never by
+/// re-resolving absolute paths, so a directory swapped for a symlink mid-operation cannot redirect
+/// a read or a write. Multi-component paths are resolved with `openat2(RESOLVE_NO_SYMLINKS |
+/// RESOLVE_BENEATH)` (falling back to one `O_NOFOLLOW` component at a time where the kernel lacks
+/// it). `path` is kept only to name things in errors.
+public final class DirectoryFD: @unchecked Sendable {
+  public let fd: CInt
+  public let path: FilePath
+
+  init(fd: CInt, path: FilePath) {
+    self.fd = fd
+    self.path = path
+  }
+
+  deinit { _ = Syscall.close(fd) }
+
+  static let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW
+
+  /// Opens an absolute or working-directory-relative path as a directory (symlinks followed:
+  /// the operator named it).
+  public static func open(_ path: FilePath) throws(SystemCallError) -> DirectoryFD {
+    let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
+      try Syscall.openat(AT_FDCWD, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC).get("open", path)
+    }
+    return DirectoryFD(fd: fd, path: path)
+  }
+
+  /// Opens a directory below this one; no component may be a symlink.
+  public func openDirectory(_ relative: [UInt8]) throws(SystemCallError) -> DirectoryFD {
+    if relative.isEmpty || relative == [0x2E] {
+      let fd = try withCString([0x2E]) { (p) throws(SystemCallError) in
+        try Syscall.openat(self.fd, p, DirectoryFD.directoryFlags).get("openat", path)
+      }
+      return DirectoryFD(fd: fd, path: path)
+    }
+    let fd = try openBeneath(relative, DirectoryFD.directoryFlags, 0)
+    return DirectoryFD(fd: fd, path: path.appending(bytes: relative))
+  }
+
+  /// Opens a file below this one (`O_NOFOLLOW` on every component); the caller owns the result.
+  public func openFile(_ relative: [UInt8], flags: CInt, mode: mode_t = 0) throws(SystemCallError) -> FileFD {
+    let fd = try openBeneath(relative, flags | O_CLOEXEC | O_NOFOLLOW, mode)
+    return FileFD(fd: fd, path: path.appending(bytes: relative))
+  }
+
+  private func openBeneath(_ relative: [UInt8], _ flags: CInt, _ mode: mode_t) throws(SystemCallError) -> CInt {
+    let fast = withCString(relative) { Syscall.openat2Beneath(fd, $0, flags, mode) }
+    switch fast {
+    case .success(let fd): return fd
+    case .failure(let e) where e == .noFunction || e == .notPermitted || e == .fileNameTooLong
+      || e == .invalidArgument:
+      return try openByComponents(relative, flags, mode)
+    case .failure(let e):
+      throw SystemCallError("open", path: path.appending(bytes: relative), errno: e)
+    }
+  }
+
+  /// The fallback: one `openat(O_NOFOLLOW)` per component.
+  private func openByComponents(_ relative: [UInt8], _ flags: CInt, _ mode: mode_t) throws(SystemCallError) -> CInt {
+    let components = relative.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+    var current: CInt = -1
+    defer { if current >= 0 { _ = Syscall.close(current) } }
+    for (i, component) in components.enumerated() {
+      if component == [0x2E, 0x2E] {
+        throw SystemCallError("open", path: path.appending(bytes: relative), errno: .notPermitted)
+      }
+      let base = current >= 0 ? current : fd
+      let last = i == components.count - 1
+      let opened = try withCString(component) { (p) throws(SystemCallError) in
+        try Syscall.openat(base, p, last ? flags : DirectoryFD.directoryFlags, mode)
+          .get("openat", path.appending(bytes: relative))
+      }
+      if current >= 0 { _ = Syscall.close(current) }
+      current = opened
+    }
+    let result = current
+    current = -1
+    return result
+  }
+
+  /// `fstatat` without following a final symlink. Intermediate components must be directories
+  /// this process created or verified; use `openDirectory` first for untrusted paths.
+  public func stat(_ name: [UInt8]) throws(SystemCallError) -> stat {
+    try withCString(name) { (p) throws(SystemCallError) in
+      try Syscall.fstatat(fd, p).get("fstatat", path.appending(bytes: name))
+    }
+  }
+
+  /// Like `stat`, but a missing entry is an answer (`nil`), not an error.
+  public func statIfPresent(_ name: [UInt8]) throws(SystemCallError) -> stat? {
+    switch withCString(name, { Syscall.fstatat(fd, $0) }) {
+    case .success(let st): return st
+    case .failure(let e) where e == .noSuchFileOrDirectory: return nil
+    case .failure(let e): throw SystemCallError("fstatat", path: path.appending(bytes: name), errno: e)
+    }
+  }
+
+  public func fstat() throws(SystemCallError) -> stat {
+    try Syscall.fstat(fd).get("fstat", path)
+  }
+
+  public func makeDirectory(_ name: [UInt8], mode: mode_t) throws(SystemCallError) {
+    try withCString(name) { (p) throws(SystemCallError) in
+      try Syscall.mkdirat(fd, p, mode).get("mkdirat", path.appending(bytes: name))
+    }
+  }
+
+  /// Creates the directory unless it exists already as a directory.
+  public func ensureDirectory(_ name: [UInt8], mode: mode_t) throws(SystemCallError) {
+    switch withCString(name, { Syscall.mkdirat(fd, $0, mode) }) {
+    case .success: return
+    case .failure(let e) where e == .fileExists:
+      let st = try stat(name)
+      if st.st_mode & S_IFMT != S_IFDIR {
+        throw SystemCallError("mkdirat", path: path.appending(bytes: name), errno: .notDirectory)
+      }
+    case .failure(let e): throw SystemCallError("mkdirat", path: path.appending(bytes: name), errno: e)
+    }
+  }
+
+  public func makeSymlink(_ name: [UInt8], target: [UInt8]) throws(SystemCallError) {
+    try withCString(target) { (t) throws(SystemCallError) in
+      try withCString(name) { (p) throws(SystemCallError) in
+        try Syscall.symlinkat(t, fd, p).get("symlinkat", path.appending(bytes: name))
+      }
+    }
+  }
+
+  public func readSymlink(_ name: [UInt8]) throws(SystemCallError) -> [UInt8] {
+    try withCString(name) { (p) throws(SystemCallError) in
+      try Syscall.readlinkat(fd, p).get("readlinkat", path.appending(bytes: name))
+    }
+  }
+
+  /// Like `readSymlink`, but a missing entry is `nil`.
+  public func readSymlinkIfPresent(_ name: [UInt8]) throws(SystemCallError) -> [UInt8]? {
+    switch withCString(name, { Syscall.readlinkat(fd, $0) }) {
+    case .success(let target): return target
+    case .failure(let e) where e == .noSuchFileOrDirectory: return nil
+    case .failure(let e): throw SystemCallError("readlinkat", path: path.appending(bytes: name), errno: e)
+    }
+  }
+
+  /// `renameat`: atomically replaces `newName` in `directory` if it exists.
+  public func rename(_ name: [UInt8], to directory: DirectoryFD, as newName: [UInt8]) throws(SystemCallError) {
+    try withCString(name) { (o) throws(SystemCallError) in
+      try withCString(newName) { (n) throws(SystemCallError) in
+        try Syscall.renameat(fd, o, directory.fd, n).get("renameat", directory.path.appending(bytes: newName))
+      }
+    }
+  }
+
+  /// `renameat2(RENAME_NOREPLACE)`: fails with EEXIST instead of replacing.
+  public func renameNoReplace(_ name: [UInt8], to directory: DirectoryFD, as newName: [UInt8]) throws(SystemCallError) {
+    try withCString(name) { (o) throws(SystemCallError) in
+      try withCString(newName) { (n) throws(SystemCallError) in
+        try Syscall.renameatNoReplace(fd, o, directory.fd, n).get("renameat2", directory.path.appending(bytes: newName))
+      }
+    }
+  }
+
+  public func unlink(_ name: [UInt8], directory: Bool = false) throws(SystemCallError) {
+    try withCString(name) { (p) throws(SystemCallError) in
+      try Syscall.unlinkat(fd, p, directory: directory).get("unlinkat", path.appending(bytes: name))
+    }
+  }
+
+  /// Every name in the directory except `.` and `..`, unsorted.
+  public func list() throws(SystemCallError) -> [[UInt8]] {
+    try Syscall.listDirectory(fd).get("readdir", path)
+  }
+
+  /// Makes the directory's entries (creates, renames, unlinks) durable.
+  public func sync() throws(SystemCallError) {
+    try Syscall.fsync(fd).get("fsync", path)
+  }
+
+  /// Makes everything written on this directory's file system durable in one call.
+  public func syncFileSystem() throws(SystemCallError) {
+    try Syscall.syncfs(fd).get("syncfs", path)
+  }
+
+  public func changeMode(_ mode: mode_t) throws(SystemCallError) {
+    try Syscall.fchmod(fd, mode).get("fchmod", path)
+  }
+
+  public func fileSystemStats() throws(SystemCallError) -> statvfs {
+    try Syscall.fstatvfs(fd).get("fstatvfs", path)
+  }
+}
+
+/// An open file, closed when the value goes away.
+public final class FileFD: @unchecked Sendable {
+  public let fd: CInt
+  public let path: FilePath
+
+  init(fd: CInt, path: FilePath) {
+    self.fd = fd
+    self.path = path
+  }
+
+  deinit { _ = Syscall.close(fd) }
+
+  public func stat() throws(SystemCallError) -> stat {
+    try Syscall.fstat(fd).get("fstat", path)
+  }
+
+  /// Reads up to `count` bytes; 0 means end of file.
+  public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemCallError) -> Int {
+    try Syscall.read(fd, buffer, count).get("read", path)
+  }
+
+  /// Writes all of `buffer`, looping over short writes.
+  public func writeAll(_ buffer: UnsafeRawBufferPointer) throws(SystemCallError) {
+    var offset = 0
+    while offset < buffer.count {
+      offset += try Syscall.write(fd, buffer.baseAddress! + offset, buffer.count - offset).get("write", path)
+    }
+  }
+
+  public func writeAll(_ bytes: [UInt8]) throws(SystemCallError) {
+    // Array's closures rethrow untyped errors, so the typed error travels out as a Result.
+    try bytes.withUnsafeBytes { raw in Result { () throws(SystemCallError) in try writeAll(raw) } }.get()
+  }
+
+  public func changeMode(_ mode: mode_t) throws(SystemCallError) {
+    try Syscall.fchmod(fd, mode).get("fchmod", path)
+  }
+
+  public func sync() throws(SystemCallError) {
+    try Syscall.fsync(fd).get("fsync", path)
+  }
+
+  public func truncate(to length: Int) throws(SystemCallError) {
+    try Syscall.ftruncate(fd, off_t(length)).get("ftruncate", path)
+  }
+
+  /// Reads the whole file (for small files: manifests, the journal, the lock holder).
+  public func readAll() throws(SystemCallError) -> [UInt8] {
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = try chunk.withUnsafeMutableBytes { raw in
+        Result { () throws(SystemCallError) in try read(into: raw.baseAddress!, count: raw.count) }
+      }.get()
+      if n == 0 { return out }
+      out.append(contentsOf: chunk[0..<n])
+    }
+  }
+}

@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMCPGenShims
+import SystemPackage
+
+/// Every libc call the engine makes, each in one place.
+///
+/// Each returns `Result<_, Errno>` and retries `EINTR` (except `close`, which must never be
+/// retried on Linux: the descriptor is gone even when it reports EINTR). Callers that know the
+/// path turn a failure into a `SystemCallError` once. Debug builds can force an errno on the Nth
+/// call of any of them (see `FaultInjection`), which is how the per-syscall error tests run.
+enum Syscall {
+  /// `openat(2)`.
+  static func openat(
+    _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t = 0
+  ) -> Result<CInt, Errno> {
+    call("openat") { Glibc.openat(dir, path, flags, mode) }
+  }
+
+  /// `openat2(2)` with `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH`.
+  static func openat2Beneath(
+    _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t = 0
+  ) -> Result<CInt, Errno> {
+    call("openat2") { mcpgen_openat2_beneath(dir, path, flags, mode) }
+  }
+
+  /// `close(2)`; never retried.
+  static func close(_ fd: CInt) -> Result<Void, Errno> {
+    call("close", retry: false) { Glibc.close(fd) }.map { _ in () }
+  }
+
+  /// `read(2)`.
+  static func read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Result<Int, Errno> {
+    call("read") { Glibc.read(fd, buffer, count) }
+  }
+
+  /// `pread(2)`.
+  static func pread(
+    _ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t
+  ) -> Result<Int, Errno> {
+    call("pread") { Glibc.pread(fd, buffer, count, offset) }
+  }
+
+  /// `write(2)`.
+  static func write(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int) -> Result<Int, Errno> {
+    call("write") { Glibc.write(fd, buffer, count) }
+  }
+
+  /// `pwrite(2)`.
+  static func pwrite(
+    _ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: off_t
+  ) -> Result<Int, Errno> {
+    call("pwrite") { Glibc.pwrite(fd, buffer, count, offset) }
+  }
+
+  /// `ftruncate(2)`.
+  static func ftruncate(_ fd: CInt, _ length: off_t) -> Result<Void, Errno> {
+    call("ftruncate") { Glibc.ftruncate(fd, length) }.map { _ in () }
+  }
+
+  /// `fstat(2)`.
+  static func fstat(_ fd: CInt) -> Result<stat, Errno> {
+    var st = stat()
+    return call("fstat") { Glibc.fstat(fd, &st) }.map { _ in st }
+  }
+
+  /// `fstatat(2)`; `AT_SYMLINK_NOFOLLOW` unless `follow`.
+  static func fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, follow: Bool = false) -> Result<stat, Errno> {
+    var st = stat()
+    let flags = follow ? 0 : AT_SYMLINK_NOFOLLOW
+    return call("fstatat") { Glibc.fstatat(dir, path, &st, flags) }.map { _ in st }
+  }
+
+  /// `mkdirat(2)`.
+  static func mkdirat(_ dir: CInt, _ path: UnsafePointer<CChar>, _ mode: mode_t) -> Result<Void, Errno> {
+    call("mkdirat") { Glibc.mkdirat(dir, path, mode) }.map { _ in () }
+  }
+
+  /// `symlinkat(2)`.
+  static func symlinkat(
+    _ target: UnsafePointer<CChar>, _ dir: CInt, _ path: UnsafePointer<CChar>
+  ) -> Result<Void, Errno> {
+    call("symlinkat") { Glibc.symlinkat(target, dir, path) }.map { _ in () }
+  }
+
+  /// `readlinkat(2)`, returning the target bytes (never NUL-terminated on disk).
+  static func readlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>) -> Result<[UInt8], Errno> {
+    var capacity = 256
+    while true {
+      var buffer = [UInt8](repeating: 0, count: capacity)
+      let result = buffer.withUnsafeMutableBytes { raw in
+        call("readlinkat") {
+          Glibc.readlinkat(dir, path, raw.baseAddress!.assumingMemoryBound(to: CChar.self), capacity)
+        }
+      }
+      switch result {
+      case .failure(let e): return .failure(e)
+      case .success(let n) where n < capacity:
+        return .success(Array(buffer[0..<n]))
+      case .success:
+        capacity *= 4  // Possibly truncated: read again with room to spare.
+      }
+    }
+  }
+
+  /// `renameat(2)`.
+  static func renameat(
+    _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>
+  ) -> Result<Void, Errno> {
+    call("renameat") { Glibc.renameat(oldDir, old, newDir, new) }.map { _ in () }
+  }
+
+  /// `renameat2(2)` with `RENAME_NOREPLACE`.
+  static func renameatNoReplace(
+    _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>
+  ) -> Result<Void, Errno> {
+    call("renameat2") { mcpgen_renameat_noreplace(oldDir, old, newDir, new) }.map { _ in () }
+  }
+
+  /// `unlinkat(2)`; `AT_REMOVEDIR` when `directory`.
+  static func unlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>, directory: Bool) -> Result<Void, Errno> {
+    call("unlinkat") { Glibc.unlinkat(dir, path, directory ? AT_REMOVEDIR : 0) }.map { _ in () }
+  }
+
+  /// `fchmod(2)`.
+  static func fchmod(_ fd: CInt, _ mode: mode_t) -> Result<Void, Errno> {
+    call("fchmod") { Glibc.fchmod(fd, mode) }.map { _ in () }
+  }
+
+  /// `fsync(2)`.
+  static func fsync(_ fd: CInt) -> Result<Void, Errno> {
+    call("fsync") { Glibc.fsync(fd) }.map { _ in () }
+  }
+
+  /// `syncfs(2)`.
+  static func syncfs(_ fd: CInt) -> Result<Void, Errno> {
+    call("syncfs") { mcpgen_syncfs(fd) }.map { _ in () }
+  }
+
+  /// `flock(2)`.
+  static func flock(_ fd: CInt, _ operation: CInt) -> Result<Void, Errno> {
+    call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }
+  }
+
+  /// `fstatvfs(3)`.
+  static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
+    var st = statvfs()
+    return call("fstatvfs") { Glibc.fstatvfs(fd, &st) }.map { _ in st }
+  }
+
+  /// `ioctl(FS_IOC_GETFLAGS)`.
+  static func getInodeFlags(_ fd: CInt) -> Result<CInt, Errno> {
+    var flags: CInt = 0
+    return call("ioctl") { mcpgen_get_inode_flags(fd, &flags) }.map { _ in flags }
+  }
+
+  /// `ioctl(FS_IOC_SETFLAGS)`.
+  static func setInodeFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
+    call("ioctl") { mcpgen_set_inode_flags(fd, flags) }.map { _ in () }
+  }
+
+  /// `fdopendir(3)` + `readdir(3)` + `closedir(3)` on a duplicate of `fd`: every name but
+  /// `.` and `..`, as raw bytes, in the order the file system returns them.
+  static func listDirectory(_ fd: CInt) -> Result<[[UInt8]], Errno> {
+    let dupFD: CInt
+    switch call("dup", { Glibc.dup(fd) }) {
+    case .success(let d): dupFD = d
+    case .failure(let e): return .failure(e)
+    }
+    guard let dir = Glibc.fdopendir(dupFD) else {
+      let e = Errno(rawValue: Glibc.errno)
+      _ = Glibc.close(dupFD)
+      return .failure(e)
+    }
+    defer { Glibc.closedir(dir) }
+    Glibc.rewinddir(dir)
+    var names: [[UInt8]] = []
+    while true {
+      Glibc.errno = 0
+      guard let entry = Glibc.readdir(dir) else {
+        if Glibc.errno != 0 { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success(names)
+      }
+      let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+        tuple.withMemoryRebound(to: UInt8.self, capacity: 256) { bytes in
+          Array(UnsafeBufferPointer(start: bytes, count: Glibc.strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self))))
+        }
+      }
+      if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+      names.append(name)
+    }
+  }
+
+  private static func call<I: FixedWidthInteger>(
+    _ name: StaticString, retry: Bool = true, _ body: () -> I
+  ) -> Result<I, Errno> {
+    #if DEBUG
+    if let forced = FaultInjection.shared.fault(for: name) { return .failure(forced) }
+    #endif
+    while true {
+      let r = body()
+      if r != -1 { return .success(r) }
+      let e = Errno(rawValue: Glibc.errno)
+      if retry && e == .interrupted { continue }
+      return .failure(e)
+    }
+  }
+}
