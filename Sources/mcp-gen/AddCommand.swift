@@ -15,7 +15,7 @@ struct AddCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: true)
-    let result = try store.add(FilePath(path))
+    let result = try store.add(RawArguments.path(path))
     if global.json {
       Output.json(.object([
         ("key", .string(result.key.hex)),

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import MCPGenKit
 import SystemPackage
@@ -24,6 +27,30 @@ struct GlobalOptions: ParsableArguments {
   func openStore(create: Bool) throws -> Store {
     let store = try Store.open(rootChoice.path, create: create)
     store.lockTimeout = lockTimeout
+    store.command = RawArguments.commandLine
     return store
+  }
+}
+
+/// The command line as bytes. ArgumentParser hands out `String`s, which repair invalid UTF-8;
+/// a path argument is mapped back to the exact bytes the shell passed.
+enum RawArguments {
+  static let all: [[UInt8]] = (0..<Int(CommandLine.argc)).map { i in
+    guard let p = CommandLine.unsafeArgv[i] else { return [] }
+    return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)))
+  }
+
+  static var commandLine: [UInt8] {
+    var out = Array("mcp-gen".utf8)
+    for arg in all.dropFirst() { out += [0x20] + arg }
+    return out
+  }
+
+  /// The file path the user typed for `argument`, byte for byte.
+  static func path(_ argument: String) -> FilePath {
+    for raw in all.dropFirst().reversed() where String(decoding: raw, as: UTF8.self) == argument {
+      return FilePath(bytes: raw)
+    }
+    return FilePath(argument)
   }
 }

@@ -15,7 +15,10 @@ struct MCPGen: ParsableCommand {
       previous generation was restored; 5 health check failed and restoring failed too; \
       64 usage error.
       """,
-    subcommands: [AddCommand.self, HashCommand.self, RootCommand.self]
+    subcommands: [
+      AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
+      LogCommand.self, HashCommand.self, RootCommand.self,
+    ]
   )
 
   static func main() {

@@ -38,7 +38,10 @@ extension Store {
   ///    manifest; `syncfs` once: a crash leaves only the temporary, never `store/<key>`;
   /// 4. under the lock: write `manifests/<key>` durably, `renameat2(RENAME_NOREPLACE)` the copy
   ///    to `store/<key>`, fsync `store/`: the entry appears whole or not at all.
-  public func add(_ source: FilePath) throws(MCPGenError) -> AddResult {
+  ///
+  /// A new entry is journaled (`add`) unless `journaled` is false (`switch PATH` records the add
+  /// in its own journal line).
+  public func add(_ source: FilePath, journaled: Bool = true) throws(MCPGenError) -> AddResult {
     let release = try TreeScanner.scan(source)
     let manifest = try ReleaseHasher.manifest(of: release)
     let key = manifest.key
@@ -50,7 +53,7 @@ extension Store {
     let immutability = Immutability()
     do {
       let guardFD = try copy(release, manifest, to: temp, immutability)
-      try withLock("add \(source.displayString)") { () throws(MCPGenError) in
+      try withLock(command.isEmpty ? "add \(source.displayString)" : commandText) { () throws(MCPGenError) in
         try storeManifest(manifest, key)
         do throws(SystemCallError) {
           try entries.renameNoReplace(temp, to: entries, as: key.bytes)
@@ -65,6 +68,7 @@ extension Store {
           try sealRoot(of: key, manifest, immutability)
         }
         result.isNew = true
+        if journaled { try journal(.add, from: nil, to: nil, key: key, source: absolute(source).bytes) }
       }
       withExtendedLifetime(guardFD) {}
     } catch {

@@ -13,6 +13,8 @@ public final class Store: @unchecked Sendable {
   let manifests: DirectoryFD
   /// Seconds `withLock` waits for another process before giving up.
   public var lockTimeout: Double = 30
+  /// The command line, as recorded in the journal and the lock file.
+  public var command: [UInt8] = []
 
   static let storeName = Array("store".utf8)
   static let manifestsName = Array("manifests".utf8)

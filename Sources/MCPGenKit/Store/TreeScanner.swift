@@ -93,6 +93,25 @@ public enum TreeScanner {
     }
   }
 
+  /// Scans `name` inside `parent` (a store entry) without following it if it is a symlink.
+  public static func scan(_ name: [UInt8], in parent: DirectoryFD) throws(MCPGenError) -> ScannedRelease {
+    let st = try attempt("read store entry") { () throws(SystemCallError) in try parent.stat(name) }
+    switch st.st_mode & S_IFMT {
+    case S_IFDIR:
+      return try scan(directory: try attempt("read store entry") { () throws(SystemCallError) in try parent.openDirectory(name) })
+    case S_IFREG:
+      let file = try attempt("read store entry") { () throws(SystemCallError) in
+        try parent.openFile(name, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
+      }
+      let opened = try attempt("read store entry") { () throws(SystemCallError) in try file.stat() }
+      try requireSame(st, opened, file.path)
+      let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
+      return ScannedRelease(path: file.path, source: .file(file), entries: [entry], identities: [0: identity(st)])
+    default:
+      throw unsupported(st, parent.path.appending(bytes: name))
+    }
+  }
+
   /// Scans a directory already open (a store entry or a temporary copy).
   public static func scan(directory: DirectoryFD) throws(MCPGenError) -> ScannedRelease {
     try walk(directory, directory.path)

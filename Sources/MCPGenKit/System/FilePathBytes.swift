@@ -53,7 +53,7 @@ public func displayName(_ bytes: [UInt8]) -> String {
 }
 
 extension String {
-  func leftPadded(to width: Int, with pad: Character = "0") -> String {
+  public func leftPadded(to width: Int, with pad: Character = "0") -> String {
     count >= width ? self : String(repeating: pad, count: width - count) + self
   }
 }

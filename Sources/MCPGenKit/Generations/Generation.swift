@@ -1,0 +1,51 @@
+/// A numbered generation: `generations/<number>`, a symlink to `../store/<key>`.
+public struct Generation: Sendable, Equatable {
+  public var number: Int64
+  /// nil when the link does not have the form `../store/<key>` (damaged or foreign).
+  public var key: StoreKey?
+  /// The raw link target.
+  public var target: [UInt8]
+
+  static let targetPrefix = Array("../store/".utf8)
+
+  static func linkTarget(_ key: StoreKey) -> [UInt8] { targetPrefix + key.bytes }
+
+  init(number: Int64, target: [UInt8]) {
+    self.number = number
+    self.target = target
+    if target.starts(with: Generation.targetPrefix) {
+      key = StoreKey(bytes: Array(target.dropFirst(Generation.targetPrefix.count)))
+    } else {
+      key = nil
+    }
+  }
+
+  /// Parses a generation number: decimal, no sign, no leading zero, 1 through 2^63-1. Anything
+  /// else (including a number that overflows) is not one.
+  public static func number(_ text: some Collection<UInt8>) -> Int64? {
+    guard let first = text.first, first != 0x30, text.count <= 19,
+      text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+    else { return nil }
+    return Int64(String(decoding: text, as: UTF8.self))
+  }
+}
+
+/// What `current` is.
+public enum CurrentState: Sendable, Equatable {
+  /// No `current` yet: nothing was ever switched to.
+  case none
+  /// `current` -> `generations/<n>`.
+  case generation(Int64)
+  /// `current` exists but is not a link of that form.
+  case damaged([UInt8])
+
+  public var number: Int64? {
+    if case .generation(let n) = self { return n }
+    return nil
+  }
+
+  static let prefix = Array("generations/".utf8)
+  static let name = Array("current".utf8)
+
+  static func linkTarget(_ n: Int64) -> [UInt8] { prefix + Array(String(n).utf8) }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// One row of `mcp-gen list`.
+public struct GenerationRow: Sendable {
+  public var generation: Generation
+  public var created: Int64?
+  public var source: [UInt8]?
+  public var isCurrent: Bool
+  /// Its store entry exists, so `rollback N` can return to it.
+  public var isRestorable: Bool
+  /// A health check failed on it.
+  public var isFailed: Bool
+}
+
+/// What `mcp-gen status` shows.
+public struct StoreStatus: Sendable {
+  public var current: CurrentState
+  public var generation: Int64?
+  public var key: StoreKey?
+  /// `current` is not what the journal last recorded: a change was interrupted after its swap.
+  public var unconfirmed: Bool
+}
+
+extension Store {
+  /// Every generation with what the journal knows of it. Takes no lock: a reader never blocks.
+  public func generationTable() throws(MCPGenError) -> [GenerationRow] {
+    let history = History(try readJournal())
+    let current = try current().number
+    var present: [StoreKey: Bool] = [:]
+    var rows: [GenerationRow] = []
+    let dir = try generationsDirectory()
+    for g in try generations() {
+      var restorable = false
+      if let key = g.key {
+        if let known = present[key] {
+          restorable = known
+        } else {
+          restorable = try contains(key)
+          present[key] = restorable
+        }
+      }
+      var created = history.created[g.number]
+      if created == nil, let dir {
+        created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
+      }
+      rows.append(GenerationRow(
+        generation: g, created: created, source: history.sources[g.number], isCurrent: g.number == current,
+        isRestorable: restorable, isFailed: history.failed.contains(g.number)))
+    }
+    return rows
+  }
+
+  public func status() throws(MCPGenError) -> StoreStatus {
+    let state = try current()
+    let key = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+    let recorded = History(try readJournal()).recordedCurrent
+    return StoreStatus(current: state, generation: state.number, key: key, unconfirmed: state.number != nil && state.number != recorded)
+  }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+extension Store {
+  func generationsDirectory() throws(MCPGenError) -> DirectoryFD? {
+    do {
+      return try root.openDirectory(Store.generationsName)
+    } catch let e where e.errno == .noSuchFileOrDirectory {
+      return nil
+    } catch {
+      throw MCPGenError(error, doing: "open generations")
+    }
+  }
+
+  /// Every generation link, by number. Names that are not generation numbers are skipped.
+  public func generations() throws(MCPGenError) -> [Generation] {
+    guard let dir = try generationsDirectory() else { return [] }
+    let names = try attempt("list generations") { () throws(SystemCallError) in try dir.list() }
+    var out: [Generation] = []
+    out.reserveCapacity(names.count)
+    for name in names {
+      guard let n = Generation.number(name) else { continue }
+      guard let target = try attempt("read generation", { () throws(SystemCallError) in try dir.readSymlinkIfPresent(name) })
+      else { continue }
+      out.append(Generation(number: n, target: target))
+    }
+    return out.sorted { $0.number < $1.number }
+  }
+
+  public func generation(_ number: Int64) throws(MCPGenError) -> Generation? {
+    guard let dir = try generationsDirectory() else { return nil }
+    let name = Array(String(number).utf8)
+    do {
+      guard let target = try dir.readSymlinkIfPresent(name) else { return nil }
+      return Generation(number: number, target: target)
+    } catch let e where e.errno == .invalidArgument {
+      return Generation(number: number, target: [])  // Not a symlink: damaged.
+    } catch {
+      throw MCPGenError(error, doing: "read generation")
+    }
+  }
+
+  /// Where `current` points.
+  public func current() throws(MCPGenError) -> CurrentState {
+    let target: [UInt8]?
+    do {
+      target = try root.readSymlinkIfPresent(CurrentState.name)
+    } catch let e where e.errno == .invalidArgument {
+      return .damaged([])
+    } catch {
+      throw MCPGenError(error, doing: "read current")
+    }
+    guard let target else { return .none }
+    guard target.starts(with: CurrentState.prefix), let n = Generation.number(target.dropFirst(CurrentState.prefix.count))
+    else { return .damaged(target) }
+    return .generation(n)
+  }
+
+  /// Creates `generations/<n>` -> `../store/<key>` and makes the name durable.
+  func createGeneration(_ n: Int64, _ key: StoreKey) throws(MCPGenError) {
+    try attempt("create generation \(n)") { () throws(SystemCallError) in
+      try root.ensureDirectory(Store.generationsName, mode: 0o755)
+      let dir = try root.openDirectory(Store.generationsName)
+      try dir.makeSymlink(Array(String(n).utf8), target: Generation.linkTarget(key))
+      try dir.sync()
+    }
+  }
+
+  /// Points `current` at `generations/<n>` atomically: a new symlink under a temporary name,
+  /// `rename(2)` over `current`, fsync of the root. Readers see the old or the new target, never
+  /// nothing. A crash before the rename leaves a stray `.tmp-` link that cleanup removes.
+  func pointCurrent(at n: Int64) throws(MCPGenError) {
+    let temp = Store.temporaryName()
+    try attempt("switch current") { () throws(SystemCallError) in
+      try root.makeSymlink(temp, target: CurrentState.linkTarget(n))
+      do throws(SystemCallError) {
+        try root.rename(temp, to: root, as: CurrentState.name)
+      } catch {
+        try? root.unlink(temp)
+        throw error
+      }
+      try root.sync()
+    }
+  }
+
+  /// Checks, after a switch, that `current` resolves to the very entry that was verified.
+  func confirmCurrent(_ n: Int64, _ key: StoreKey) throws(MCPGenError) {
+    let currentPath = root.path.appending(bytes: CurrentState.name)
+    let resolved = try attempt("confirm current") { () throws(SystemCallError) in
+      try withCString(CurrentState.name) { (p) throws(SystemCallError) in
+        try Syscall.fstatat(root.fd, p, follow: true).get("stat", currentPath)
+      }
+    }
+    let entry = try attempt("confirm current") { () throws(SystemCallError) in try entries.stat(key.bytes) }
+    guard try current() == .generation(n), resolved.st_dev == entry.st_dev, resolved.st_ino == entry.st_ino else {
+      throw MCPGenError(
+        .integrity,
+        "after switching, \(path.appending(bytes: CurrentState.name).displayString) does not resolve to \(key.short); run mcp-gen audit",
+        hint: "mcp-gen audit")
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/// What a switch or rollback is about to do (printed by `--dry-run`, returned after the change).
+public struct SwitchPlan: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable {
+    /// A new generation `to` is created for `key` and made current.
+    case newGeneration
+    /// `current` moves to the existing generation `to` (undoing the latest switch when `undo`).
+    case rollback(undo: Bool)
+  }
+
+  public var kind: Kind
+  /// The generation current before, if any.
+  public var from: Int64?
+  public var fromKey: StoreKey?
+  public var to: Int64
+  public var key: StoreKey
+  /// Generations a plain rollback passed over (removed, failed) to reach `to`.
+  public var skipped: [Int64] = []
+}
+
+/// How a switch or rollback ended.
+public struct SwitchOutcome: Sendable {
+  public var plan: SwitchPlan
+  /// The target already was current: nothing changed.
+  public var alreadyCurrent: Bool = false
+  /// Nothing changed because only a plan was asked for.
+  public var dryRun: Bool = false
+  /// Set when `switch PATH` stored the release first.
+  public var added: AddResult?
+  /// A crash-interrupted change that this command found and recorded before its own.
+  public var recovered: JournalRecord?
+}
+
+/// What to switch to.
+public enum SwitchTarget: Sendable {
+  /// A release on disk: added first, as `add` does.
+  case path(FilePath)
+  /// A full key or a unique prefix of at least 8 hex digits.
+  case key(String)
+}
+
+import SystemPackage

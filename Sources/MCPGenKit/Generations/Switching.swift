@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+extension Store {
+  /// Makes the release `target` current as a new generation.
+  ///
+  /// Under the lock: record any change a crash left unrecorded, check free space, verify the
+  /// target's hashes, stop if it is current already, refuse if `expect` is given and is not what
+  /// is current, create `generations/<N+1>`, swap `current`, confirm it resolves to the verified
+  /// entry, and append to the journal.
+  public func switchTo(_ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false) throws(MCPGenError) -> SwitchOutcome {
+    var added: AddResult? = nil
+    var source: [UInt8]? = nil
+    let key: StoreKey
+    switch target {
+    case .path(let p):
+      if dryRun {
+        key = try Store.hash(p).key
+        guard try contains(key) else {
+          let plan = try withLock("switch --dry-run") { () throws(MCPGenError) in try planNew(key) }
+          return SwitchOutcome(plan: plan, dryRun: true)
+        }
+      } else {
+        let result = try add(p, journaled: false)
+        added = result
+        key = result.key
+      }
+      source = absolute(p).bytes
+    case .key(let text):
+      key = try resolve(text)
+    }
+    let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
+
+    return try withLock(commandText) { () throws(MCPGenError) in
+      let recovered = dryRun ? nil : try reconcile()
+      try requireFreeSpace()
+      try requireIntact(key, what: "release")
+      let state = try current()
+      let currentKey = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+      if let expected, currentKey != expected {
+        throw MCPGenError(
+          .conflict,
+          "current is \(currentKey?.short ?? "nothing"), not \(expected.short) as --expect requires; nothing was changed",
+          hint: "mcp-gen status")
+      }
+      var plan = try planNew(key)
+      if currentKey == key, let n = state.number {
+        plan.to = n
+        return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
+      }
+      if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
+
+      try createGeneration(plan.to, key)
+      try pointCurrent(at: plan.to)
+      try confirmCurrent(plan.to, key)
+      var extra: [(String, JSON)] = []
+      if let added, added.isNew { extra.append(("added", .bool(true))) }
+      var recordedSource = source
+      if recordedSource == nil { recordedSource = try keySource(key) }
+      try recordAfterSwap(plan.to) { () throws(MCPGenError) in
+        try journal(.switch, from: plan.from, to: plan.to, key: key, source: recordedSource, extra: extra)
+      }
+      return SwitchOutcome(plan: plan, added: added, recovered: recovered)
+    }
+  }
+
+  /// Moves `current` back: to generation `number`, or (nil) to the generation that was current
+  /// before the latest switch not yet undone, following the journal, skipping generations that
+  /// were removed or marked failed.
+  public func rollback(to number: Int64? = nil, dryRun: Bool = false) throws(MCPGenError) -> SwitchOutcome {
+    try withLock(commandText) { () throws(MCPGenError) in
+      let recovered = dryRun ? nil : try reconcile()
+      let history = History(try readJournal())
+      let state = try current()
+      let from = state.number
+      let fromKey = try from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+      var plan: SwitchPlan
+      if let number {
+        guard let g = try generation(number) else {
+          throw MCPGenError(.notFound, "there is no generation \(number); nothing was changed", hint: "mcp-gen list")
+        }
+        guard let key = g.key else {
+          throw MCPGenError(.integrity, "generation \(number) does not point into the store; nothing was changed", hint: "mcp-gen audit")
+        }
+        plan = SwitchPlan(kind: .rollback(undo: false), from: from, fromKey: fromKey, to: number, key: key)
+      } else {
+        plan = try undoPlan(history, from: from, fromKey: fromKey)
+      }
+      if plan.to == from {
+        return SwitchOutcome(plan: plan, alreadyCurrent: true, recovered: recovered)
+      }
+      try requireIntact(plan.key, what: "generation \(plan.to)")
+      if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
+      try pointCurrent(at: plan.to)
+      try confirmCurrent(plan.to, plan.key)
+      let undo = plan.kind == .rollback(undo: true)
+      var extra: [(String, JSON)] = []
+      if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }
+      try recordAfterSwap(plan.to) { () throws(MCPGenError) in
+        try journal(.rollback, from: from, to: plan.to, key: plan.key, source: history.sources[plan.to], undo: undo, extra: extra)
+      }
+      return SwitchOutcome(plan: plan, recovered: recovered)
+    }
+  }
+
+  private func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
+    var stack = history.undoStack
+    var skipped: [Int64] = []
+    while let top = stack.popLast() {
+      guard let n = top else { break }
+      if history.failed.contains(n) || n == from {
+        skipped.append(n)
+        continue
+      }
+      guard let g = try generation(n), let key = g.key, try contains(key) else {
+        skipped.append(n)
+        continue
+      }
+      return SwitchPlan(kind: .rollback(undo: true), from: from, fromKey: fromKey, to: n, key: key, skipped: skipped)
+    }
+    let passed = skipped.isEmpty ? "" : " (passed over removed or failed generations \(skipped.map(String.init).joined(separator: ", ")))"
+    throw MCPGenError(
+      .nothingToUndo,
+      "nothing to roll back to: no earlier switch left to undo\(passed); nothing was changed",
+      hint: "mcp-gen list, then mcp-gen rollback N")
+  }
+
+  private func planNew(_ key: StoreKey) throws(MCPGenError) -> SwitchPlan {
+    let history = History(try readJournal())
+    let highest = max(history.highestNumber, try generations().last?.number ?? 0)
+    guard highest < Int64.max else {
+      throw MCPGenError(.invalidInput, "generation numbers are exhausted; start a new root")
+    }
+    let from = try current().number
+    let fromKey = try from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+    return SwitchPlan(kind: .newGeneration, from: from, fromKey: fromKey, to: highest + 1, key: key)
+  }
+
+  /// If `current` differs from what the journal last recorded, a change was interrupted after
+  /// the swap and before its journal line: record it now, so history stays true.
+  func reconcile() throws(MCPGenError) -> JournalRecord? {
+    let history = History(try readJournal())
+    let actual = try current()
+    guard case .generation(let n) = actual, n != history.recordedCurrent else { return nil }
+    let key = try generation(n)?.key
+    let record = JournalRecord(
+      pid: Int64(getpid()), user: Clock.userName(), command: command, operation: .recover,
+      from: history.recordedCurrent, to: n, key: key, outcome: "unconfirmed",
+      extra: [("note", .string("current was switched by a command that did not finish; it is recorded now"))])
+    try Journal.append(record, in: root)
+    return record
+  }
+
+  /// Once `current` has moved, a failure to journal must not claim that nothing changed.
+  private func recordAfterSwap(_ n: Int64, _ body: () throws(MCPGenError) -> Void) throws(MCPGenError) {
+    do {
+      try body()
+    } catch {
+      var e = error
+      e.message = "generation \(n) is current, but recording it in the journal failed (\(error.message)); the next mcp-gen command records it"
+      throw e
+    }
+  }
+
+  public func readJournal() throws(MCPGenError) -> Journal { try Journal.read(in: root) }
+
+  func journal(
+    _ op: JournalRecord.Operation, from: Int64?, to: Int64?, key: StoreKey?, source: [UInt8]?,
+    outcome: String = "ok", undo: Bool = false, extra: [(String, JSON)] = []
+  ) throws(MCPGenError) {
+    let record = JournalRecord(
+      pid: Int64(getpid()), user: Clock.userName(), command: command, operation: op, from: from, to: to,
+      key: key, source: source, outcome: outcome, undo: undo, extra: extra)
+    try Journal.append(record, in: root)
+  }
+
+  private func keySource(_ key: StoreKey) throws(MCPGenError) -> [UInt8]? {
+    History(try readJournal()).keySources[key]
+  }
+
+  /// Refuses to start a change that could not finish for want of space.
+  func requireFreeSpace() throws(MCPGenError) {
+    let st = try attempt("check free space") { () throws(SystemCallError) in try root.fileSystemStats() }
+    let bytes = UInt64(st.f_bavail) * UInt64(st.f_frsize)
+    if bytes < 1 << 20 || (st.f_files > 0 && st.f_favail < 16) {
+      throw MCPGenError(
+        .noSpace,
+        "the file system of \(path.displayString) is full (\(bytes / 1024) KiB, \(st.f_favail) inodes free); free space and run the command again; nothing was changed",
+        hint: "mcp-gen gc")
+    }
+  }
+
+  var commandText: String { String(decoding: command, as: UTF8.self) }
+
+  func absolute(_ p: FilePath) -> FilePath {
+    if p.isAbsolute { return p }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return p }
+    return FilePath(platformString: buffer).appending(bytes: p.bytes)
+  }
+}

@@ -1,0 +1,110 @@
+/// One line of `<root>/journal.jsonl`: one change, who made it, and how it ended.
+public struct JournalRecord: Sendable, Equatable {
+  /// What kind of change.
+  public struct Operation: RawRepresentable, Hashable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// A new release stored (not part of a switch).
+    public static let add = Operation(rawValue: "add")
+    /// A new generation made current.
+    public static let `switch` = Operation(rawValue: "switch")
+    /// `current` moved to an existing generation.
+    public static let rollback = Operation(rawValue: "rollback")
+    /// A change found half-recorded after a crash, recorded now.
+    public static let recover = Operation(rawValue: "recover")
+  }
+
+  public var time: Int64
+  public var pid: Int64
+  public var user: String
+  public var command: [UInt8]
+  public var operation: Operation
+  public var from: Int64?
+  public var to: Int64?
+  public var key: StoreKey?
+  public var source: [UInt8]?
+  /// `ok`, or how the change ended otherwise.
+  public var outcome: String
+  /// A plain `rollback` that undid the latest switch (as opposed to `rollback N`).
+  public var undo: Bool
+  /// Everything else the line carries, in order (health checks, messages).
+  public var extra: [(String, JSON)]
+
+  public init(
+    time: Int64 = Clock.now(), pid: Int64, user: String, command: [UInt8], operation: Operation,
+    from: Int64? = nil, to: Int64? = nil, key: StoreKey? = nil, source: [UInt8]? = nil,
+    outcome: String = "ok", undo: Bool = false, extra: [(String, JSON)] = []
+  ) {
+    self.time = time
+    self.pid = pid
+    self.user = user
+    self.command = command
+    self.operation = operation
+    self.from = from
+    self.to = to
+    self.key = key
+    self.source = source
+    self.outcome = outcome
+    self.undo = undo
+    self.extra = extra
+  }
+
+  public static func == (a: JournalRecord, b: JournalRecord) -> Bool { a.json == b.json }
+
+  public var json: JSON {
+    var members: [(String, JSON)] = [
+      ("time", .string(Clock.format(time))),
+      ("pid", .int(pid)),
+      ("user", .string(user)),
+      ("command", .string(command)),
+      ("op", .string(operation.rawValue)),
+      ("from", from.map(JSON.int) ?? .null),
+      ("to", to.map(JSON.int) ?? .null),
+      ("key", key.map { .string($0.hex) } ?? .null),
+    ]
+    if let source { members.append(("source", .string(source))) }
+    members.append(("outcome", .string(outcome)))
+    if undo { members.append(("undo", .bool(true))) }
+    members += extra
+    return .object(members)
+  }
+
+  static let known: Set<String> = ["time", "pid", "user", "command", "op", "from", "to", "key", "source", "outcome", "undo", "epoch"]
+
+  /// Reads a line back; nil when it is not a journal object.
+  public init?(json: JSON) {
+    guard case .object(let members) = json,
+      let op = json["op"]?.stringValue, let pid = json["pid"]?.intValue,
+      let command = json["command"]?.stringBytes, let outcome = json["outcome"]?.stringValue,
+      let time = json["time"]?.stringValue.flatMap(Clock.parse)
+    else { return nil }
+    self.init(
+      time: time, pid: pid, user: json["user"]?.stringValue ?? "", command: command,
+      operation: Operation(rawValue: op), from: json["from"]?.intValue, to: json["to"]?.intValue,
+      key: json["key"]?.stringValue.flatMap { StoreKey($0) }, source: json["source"]?.stringBytes,
+      outcome: outcome, undo: json["undo"]?.boolValue ?? false,
+      extra: members.filter { !JournalRecord.known.contains($0.0) })
+  }
+}
+
+extension Clock {
+  /// Parses what `format` writes; nil for anything else.
+  public static func parse(_ text: String) -> Int64? {
+    let b = Array(text.utf8)
+    guard b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A
+    else { return nil }
+    func num(_ r: Range<Int>) -> Int64? { Int64(String(decoding: b[r], as: UTF8.self)) }
+    guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
+      let mi = num(14..<16), let s = num(17..<19), (1...12).contains(mo), (1...31).contains(d)
+    else { return nil }
+    // Days from civil (Howard Hinnant's algorithm): no time zone database involved.
+    let yy = mo <= 2 ? y - 1 : y
+    let era = (yy >= 0 ? yy : yy - 399) / 400
+    let yoe = yy - era * 400
+    let mp = (mo + 9) % 12
+    let doy = (153 * mp + 2) / 5 + d - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    let days = era * 146097 + doe - 719468
+    return days * 86400 + h * 3600 + mi * 60 + s
+  }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import SystemPackage
+
+extension Store {
+  /// Re-reads and re-hashes `store/<key>` and compares it with `manifests/<key>`.
+  ///
+  /// Returns every difference (empty when intact). Files whose kind or size already differ are
+  /// not hashed. An unreadable file is a problem, not a failure, so the caller sees all of them.
+  public func verify(_ key: StoreKey) throws(MCPGenError) -> [EntryProblem] {
+    let expected: Manifest
+    do throws(MCPGenError) {
+      expected = try readManifest(key)
+    } catch where error.code == .integrity {
+      return [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
+    }
+    guard try contains(key) else {
+      return [EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")]
+    }
+    var release = try TreeScanner.scan(key.bytes, in: entries)
+    var expectedByPath: [[UInt8]: ManifestEntry] = [:]
+    for e in expected.entries { expectedByPath[e.path] = e }
+    let toHash = release.hashingOrder.filter { i in
+      let a = release.entries[i]
+      guard let e = expectedByPath[a.path] else { return true }
+      return e.kind.isRegularFile && e.size == a.size
+    }
+    let digests = DigestSlots(count: release.entries.count)
+    let unreadable = ProblemList()
+    try ParallelWork.run(toHash) { (i, worker) throws(MCPGenError) in
+      do throws(MCPGenError) {
+        let file = try release.open(i)
+        let (digest, _) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
+        digests.set(i, digest)
+      } catch {
+        unreadable.append(EntryProblem(.unreadable, release.entries[i].path, error.message))
+      }
+    }
+    for i in toHash { release.entries[i].digest = digests.get(i) }
+    let actual = Manifest(entries: release.entries)
+    let failedReads = Set(unreadable.items.map(\.path))
+    return unreadable.items + ManifestComparison.problems(expected: expected, actual: actual).filter {
+      !($0.kind == .modified && failedReads.contains($0.path))
+    }
+  }
+
+  /// Throws `integrity` unless `store/<key>` matches its manifest exactly.
+  public func requireIntact(_ key: StoreKey, what: String) throws(MCPGenError) {
+    let problems = try verify(key)
+    guard let first = problems.first else { return }
+    let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
+    throw MCPGenError(
+      .integrity,
+      "\(what) \(key.short) is corrupted: \(first)\(more); nothing was changed",
+      hint: "mcp-gen audit --repair", path: entryPath(key))
+  }
+}
+
+/// Problems collected from worker threads.
+final class ProblemList: @unchecked Sendable {
+  private let lock = Mutex<[EntryProblem]>([])
+  func append(_ p: EntryProblem) { lock.withLock { $0.append(p) } }
+  var items: [EntryProblem] { lock.withLock { $0 } }
+}

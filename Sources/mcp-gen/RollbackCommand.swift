@@ -1,0 +1,34 @@
+import ArgumentParser
+import MCPGenKit
+
+struct RollbackCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rollback",
+    abstract: "Undo the latest switch (following recorded history), or make generation N current.",
+    discussion: "Without N, returns to the generation that was current before the latest switch not yet undone; repeated rollbacks walk further back. No new generation is created."
+  )
+
+  @OptionGroup var global: GlobalOptions
+
+  @Flag(help: "Print the plan and change nothing.")
+  var dryRun = false
+
+  @Argument(help: ArgumentHelp("A generation number (see `mcp-gen list`).", valueName: "N"))
+  var generation: GenerationNumber?
+
+  func run() throws {
+    let store = try global.openStore(create: false)
+    let outcome = try store.rollback(to: generation?.value, dryRun: dryRun)
+    SwitchReport.print(outcome, store: store, json: global.json)
+  }
+}
+
+/// A generation number parsed at the edge: decimal, 1 through 2^63-1.
+struct GenerationNumber: ExpressibleByArgument {
+  var value: Int64
+
+  init?(argument: String) {
+    guard let n = Generation.number(Array(argument.utf8)) else { return nil }
+    value = n
+  }
+}

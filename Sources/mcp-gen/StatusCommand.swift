@@ -1,0 +1,50 @@
+import ArgumentParser
+import MCPGenKit
+
+struct StatusCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "Show the current generation, its key and path, and the root."
+  )
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() throws {
+    let choice = global.rootChoice
+    let store: Store
+    do {
+      store = try global.openStore(create: false)
+    } catch let e as MCPGenError where e.code == .notFound {
+      report(generation: nil, key: nil, path: nil, root: choice.path.bytes)
+      return
+    }
+    let status = try store.status()
+    report(generation: status.generation, key: status.key, path: status.key.map { store.entryPath($0).bytes }, root: store.path.bytes)
+    if status.unconfirmed {
+      Output.note("warning: current was switched by a command that did not finish, so its health checks never confirmed it; confirm with `mcp-gen check` or undo with `mcp-gen rollback`")
+    }
+    if case .damaged(let target) = status.current {
+      Output.note("warning: current is damaged (points at \(displayName(target))); repair with `mcp-gen rollback N`")
+    }
+  }
+
+  private func report(generation: Int64?, key: StoreKey?, path: [UInt8]?, root: [UInt8]) {
+    if global.json {
+      Output.json(.object([
+        ("generation", generation.map(JSON.int) ?? .null),
+        ("key", key.map { .string($0.hex) } ?? .null),
+        ("path", path.map(JSON.string) ?? .null),
+        ("root", .string(root)),
+      ]))
+      return
+    }
+    Output.line("root:       \(displayName(root))")
+    guard let generation else {
+      Output.line("generation: none (nothing is current yet; run mcp-gen switch PATH)")
+      return
+    }
+    Output.line("generation: \(generation)")
+    Output.line("key:        \(key?.hex ?? "(damaged)")")
+    Output.line("path:       \(path.map(displayName) ?? "-")")
+  }
+}

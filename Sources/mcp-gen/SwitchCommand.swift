@@ -1,0 +1,77 @@
+import ArgumentParser
+import MCPGenKit
+import SystemPackage
+
+struct SwitchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "switch",
+    abstract: "Make a release current as a new generation (adding it first if given as a path).",
+    discussion: "The target's hashes are verified before and after; `current` is swapped atomically. Undo with `mcp-gen rollback`."
+  )
+
+  @OptionGroup var global: GlobalOptions
+
+  @Option(help: ArgumentHelp("Refuse unless the current release has this key (or unique prefix).", valueName: "key"))
+  var expect: String?
+
+  @Flag(help: "Print the plan and change nothing.")
+  var dryRun = false
+
+  @Argument(help: ArgumentHelp("A release directory or file, or a store key (full, or a unique prefix of 8+ hex digits).", valueName: "path-or-key"))
+  var target: String
+
+  func run() throws {
+    let store = try global.openStore(create: true)
+    let outcome = try store.switchTo(SwitchReport.target(target), expect: expect, dryRun: dryRun)
+    SwitchReport.print(outcome, store: store, json: global.json)
+  }
+}
+
+/// Printing shared by `switch` and `rollback`.
+enum SwitchReport {
+  /// An existing path is a release; otherwise the text must be a key.
+  static func target(_ text: String) -> SwitchTarget {
+    let path = RawArguments.path(text)
+    if StoreKey.isPrefix(text) && !exists(path) { return .key(text) }
+    return .path(path)
+  }
+
+  static func exists(_ path: FilePath) -> Bool {
+    (try? FileStatus.exists(path)) ?? false
+  }
+
+  static func print(_ outcome: SwitchOutcome, store: Store, json: Bool) {
+    let plan = outcome.plan
+    if let r = outcome.recovered {
+      Output.note("note: generation \(r.to.map(String.init) ?? "?") was made current by a command that did not finish (its health checks never confirmed it); recorded in the journal")
+    }
+    if json {
+      Output.json(.object([
+        ("from", plan.from.map(JSON.int) ?? .null),
+        ("to", .int(plan.to)),
+        ("key", .string(plan.key.hex)),
+        ("path", .string(store.entryPath(plan.key).bytes)),
+        ("changed", .bool(!outcome.alreadyCurrent && !outcome.dryRun)),
+        ("dryRun", .bool(outcome.dryRun)),
+      ]))
+      return
+    }
+    let was = plan.from.map { "generation \($0) (\(plan.fromKey?.short ?? "?"))" } ?? "nothing"
+    let target: String
+    switch plan.kind {
+    case .newGeneration: target = "new generation \(plan.to) (\(plan.key.short))"
+    case .rollback: target = "generation \(plan.to) (\(plan.key.short))"
+    }
+    if !plan.skipped.isEmpty {
+      Output.note("passed over generations \(plan.skipped.map(String.init).joined(separator: ", ")) (removed, failed, or current)")
+    }
+    if outcome.alreadyCurrent {
+      Output.line("generation \(plan.to) (\(plan.key.short)) is already current; nothing changed")
+    } else if outcome.dryRun {
+      Output.line("would switch from \(was) to \(target); nothing changed (dry run)")
+    } else {
+      Output.line("switched to \(target), was \(was)")
+      Output.line("undo with: mcp-gen rollback")
+    }
+  }
+}
