@@ -50,6 +50,7 @@ func check(_ result: CInt, _ call: String, _ path: FilePath) throws -> CInt {
   return result
 }
 
+@discardableResult
 /// Calls `body` with `path`'s bytes as a C string (names may be any bytes but NUL and "/").
 func withCPath<R>(_ path: FilePath, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
   let cString = path.bytes.map { CChar(bitPattern: $0) } + [0]
@@ -89,6 +90,7 @@ final class TestDirectory: @unchecked Sendable {
 
   func at(_ relative: [UInt8]) -> FilePath { path.appending(bytes: relative) }
   func at(_ relative: String) -> FilePath { at(Array(relative.utf8)) }
+  func at(bytes relative: [UInt8]) -> FilePath { at(relative) }
 
   // MARK: Making things (modes are set with chmod afterwards, so the umask does not matter)
 

@@ -1,0 +1,18 @@
+# Installs what building and testing mcp-gen needs, only when missing (sourced by the scripts here).
+# libcrypto headers (libssl-dev) and pkg-config for the CLibCrypto target; strace and util-linux
+# (setpriv, chattr via e2fsprogs) for the reliability tests; python3 for one immutability test.
+need=()
+pkg-config --exists libcrypto 2>/dev/null || need+=(libssl-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+if [ "${MCP_GEN_DEPS:-build}" = test ]; then
+  command -v strace >/dev/null || need+=(strace)
+  command -v chattr >/dev/null || need+=(e2fsprogs)
+  command -v setpriv >/dev/null || need+=(util-linux)
+  command -v python3 >/dev/null || need+=(python3)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
+fi
