@@ -10,6 +10,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    // Health checks and the restart hook; without the Foundation trait (start-up time).
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
   ],
   targets: [
     // OpenSSL's libcrypto, EVP interface only: the one SHA-256 implementation of the project.
@@ -27,6 +29,7 @@ let package = Package(
         "CLibCrypto",
         "CMCPGenShims",
         .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Subprocess", package: "swift-subprocess"),
       ]
     ),
     // The face: parses arguments, calls MCPGenKit, prints.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,5 +41,7 @@ int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, c
 const int mcpgen_o_path = O_PATH;
 
 int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }
+
+int mcpgen_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
 int mcpgen_syncfs(int fd) { return syncfs(fd); }

@@ -17,7 +17,7 @@ struct MCPGen: ParsableCommand {
       """,
     subcommands: [
       AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
-      LogCommand.self, HashCommand.self, RootCommand.self,
+      LogCommand.self, CheckCommand.self, ConfigCommand.self, HashCommand.self, RootCommand.self,
     ]
   )
 

@@ -9,6 +9,7 @@ struct RollbackCommand: ParsableCommand {
   )
 
   @OptionGroup var global: GlobalOptions
+  @OptionGroup(title: "Health checks") var health: HealthOptions
 
   @Flag(help: "Print the plan and change nothing.")
   var dryRun = false
@@ -18,8 +19,8 @@ struct RollbackCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: false)
-    let outcome = try store.rollback(to: generation?.value, dryRun: dryRun)
-    SwitchReport.print(outcome, store: store, json: global.json)
+    let outcome = try store.rollback(to: generation?.value, dryRun: dryRun, config: try health.effective(store))
+    try SwitchReport.print(outcome, store: store, json: global.json)
   }
 }
 

@@ -10,6 +10,7 @@ struct SwitchCommand: ParsableCommand {
   )
 
   @OptionGroup var global: GlobalOptions
+  @OptionGroup(title: "Health checks") var health: HealthOptions
 
   @Option(help: ArgumentHelp("Refuse unless the current release has this key (or unique prefix).", valueName: "key"))
   var expect: String?
@@ -22,8 +23,8 @@ struct SwitchCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: true)
-    let outcome = try store.switchTo(SwitchReport.target(target), expect: expect, dryRun: dryRun)
-    SwitchReport.print(outcome, store: store, json: global.json)
+    let outcome = try store.switchTo(SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store))
+    try SwitchReport.print(outcome, store: store, json: global.json)
   }
 }
 
@@ -40,7 +41,16 @@ enum SwitchReport {
     (try? FileStatus.exists(path)) ?? false
   }
 
-  static func print(_ outcome: SwitchOutcome, store: Store, json: Bool) {
+  /// Prints the outcome; a health-check failure exits 4 (rolled back) or 5 (rollback failed).
+  static func print(_ outcome: SwitchOutcome, store: Store, json: Bool) throws {
+    report(outcome, store: store, json: json)
+    let health = outcome.health
+    if health.failure != nil {
+      throw ExitCode(health.rolledBack ? ExitStatus.healthCheckRolledBack : ExitStatus.rollbackFailed)
+    }
+  }
+
+  private static func report(_ outcome: SwitchOutcome, store: Store, json: Bool) {
     let plan = outcome.plan
     if let r = outcome.recovered {
       Output.note("note: generation \(r.to.map(String.init) ?? "?") was made current by a command that did not finish (its health checks never confirmed it); recorded in the journal")
@@ -51,8 +61,11 @@ enum SwitchReport {
         ("to", .int(plan.to)),
         ("key", .string(plan.key.hex)),
         ("path", .string(store.entryPath(plan.key).bytes)),
-        ("changed", .bool(!outcome.alreadyCurrent && !outcome.dryRun)),
+        ("changed", .bool(!outcome.alreadyCurrent && !outcome.dryRun && !outcome.health.rolledBack)),
         ("dryRun", .bool(outcome.dryRun)),
+        ("checks", .array(outcome.health.results.map(\.json))),
+        ("rolledBack", .bool(outcome.health.rolledBack)),
+        ("current", outcome.health.failure == nil ? .int(plan.to) : (outcome.health.restored.map(JSON.int) ?? .null)),
       ]))
       return
     }
@@ -69,9 +82,36 @@ enum SwitchReport {
       Output.line("generation \(plan.to) (\(plan.key.short)) is already current; nothing changed")
     } else if outcome.dryRun {
       Output.line("would switch from \(was) to \(target); nothing changed (dry run)")
+    } else if let failure = outcome.health.failure {
+      Output.line("switched to \(target), was \(was)")
+      printChecks(outcome.health.results)
+      let why = failure.lastOutputLine.map { ": \($0)" } ?? ""
+      Output.note("error: health check `\(failure.command)` \(failure.statusText)\(why)")
+      if let problem = outcome.health.rollbackFailure {
+        Output.note("error: rolling back failed too: \(problem)")
+        Output.note("hint: mcp-gen status, then mcp-gen rollback N to a generation that works")
+      } else if let restored = outcome.health.restored {
+        Output.line("rolled back to generation \(restored) (\(plan.fromKey?.short ?? "?")); generation \(plan.to) is marked failed and stays in the store")
+      } else {
+        Output.line("rolled back: nothing is current again; generation \(plan.to) is marked failed and stays in the store")
+      }
     } else {
       Output.line("switched to \(target), was \(was)")
+      printChecks(outcome.health.results)
       Output.line("undo with: mcp-gen rollback")
+    }
+  }
+
+  static func printChecks(_ results: [CheckResult]) {
+    for r in results {
+      let label = r.role == .restart ? "restart" : (r.role == .advisory ? "advisory check" : "check")
+      if r.passed {
+        Output.line("  \(label) passed: \(r.command)")
+      } else if r.role == .advisory {
+        Output.note("warning: advisory check `\(r.command)` \(r.statusText)\(r.lastOutputLine.map { ": \($0)" } ?? "")")
+      } else {
+        Output.line("  \(label) FAILED: \(r.command) (\(r.statusText))")
+      }
     }
   }
 }

@@ -22,6 +22,9 @@ extern const int mcpgen_o_path;
 // flock(2): Swift resolves the name to `struct flock` from <fcntl.h>.
 int mcpgen_flock(int fd, int operation);
 
+// memfd_create(2): an anonymous in-memory file that collects a health check's output.
+int mcpgen_memfd(const char *name);
+
 // syncfs(2): one call makes a whole freshly written tree durable.
 int mcpgen_syncfs(int fd);
 

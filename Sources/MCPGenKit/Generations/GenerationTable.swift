@@ -56,7 +56,8 @@ extension Store {
   public func status() throws(MCPGenError) -> StoreStatus {
     let state = try current()
     let key = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
-    let recorded = History(try readJournal()).recordedCurrent
-    return StoreStatus(current: state, generation: state.number, key: key, unconfirmed: state.number != nil && state.number != recorded)
+    let history = History(try readJournal())
+    let unconfirmed = state.number != nil && (state.number != history.recordedCurrent || history.unconfirmed == state.number)
+    return StoreStatus(current: state, generation: state.number, key: key, unconfirmed: unconfirmed)
   }
 }

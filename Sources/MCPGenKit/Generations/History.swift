@@ -9,6 +9,8 @@ struct History {
   var sources: [Int64: [UInt8]] = [:]
   var created: [Int64: Int64] = [:]
   var keySources: [StoreKey: [UInt8]] = [:]
+  /// Made current by a command that died before its health checks confirmed it.
+  var unconfirmed: Int64? = nil
 
   init(_ journal: Journal) {
     for r in journal.records {
@@ -26,23 +28,42 @@ struct History {
         if r.outcome == "ok" {
           undoStack.append(r.from)
           recordedCurrent = r.to
-        } else if let to = r.to, r.outcome == "rolled-back" || r.outcome == "failed" {
-          failed.insert(to)
-          recordedCurrent = r.from
-        }
-      case .rollback where r.outcome == "ok":
-        if r.undo {
-          while let top = undoStack.popLast(), top != r.to {}
+          unconfirmed = nil
         } else {
-          undoStack.append(r.from)
+          recordFailure(r)
         }
-        recordedCurrent = r.to
+      case .rollback:
+        if r.outcome == "ok" {
+          if r.undo {
+            while let top = undoStack.popLast(), top != r.to {}
+          } else {
+            undoStack.append(r.from)
+          }
+          recordedCurrent = r.to
+          unconfirmed = nil
+        } else {
+          recordFailure(r)
+        }
       case .recover:
         undoStack.append(r.from)
         recordedCurrent = r.to
+        unconfirmed = r.outcome == "unconfirmed" ? r.to : nil
+      case .check:
+        if r.outcome == "confirmed", unconfirmed == r.to { unconfirmed = nil }
       default:
         break
       }
+    }
+  }
+
+  /// A change whose health checks failed: its target is marked failed, and `current` is what
+  /// the line says it was left at (`current`, or `from` when restoring worked).
+  private mutating func recordFailure(_ r: JournalRecord) {
+    if let to = r.to { failed.insert(to) }
+    if let left = r.extra.first(where: { $0.0 == "current" })?.1 {
+      recordedCurrent = left.intValue
+    } else {
+      recordedCurrent = r.from
     }
   }
 }

@@ -28,6 +28,16 @@ public struct SwitchOutcome: Sendable {
   public var added: AddResult?
   /// A crash-interrupted change that this command found and recorded before its own.
   public var recovered: JournalRecord?
+  /// Restart and health checks, and the rollback they caused, if any.
+  public var health = HealthReport()
+
+  public init(plan: SwitchPlan, alreadyCurrent: Bool = false, dryRun: Bool = false, added: AddResult? = nil, recovered: JournalRecord? = nil) {
+    self.plan = plan
+    self.alreadyCurrent = alreadyCurrent
+    self.dryRun = dryRun
+    self.added = added
+    self.recovered = recovered
+  }
 }
 
 /// What to switch to.

@@ -10,7 +10,12 @@ extension Store {
   /// target's hashes, stop if it is current already, refuse if `expect` is given and is not what
   /// is current, create `generations/<N+1>`, swap `current`, confirm it resolves to the verified
   /// entry, and append to the journal.
-  public func switchTo(_ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false) throws(MCPGenError) -> SwitchOutcome {
+  ///
+  /// Then the health gate (`config`): restart, checks; a failure puts the previous generation
+  /// back and is reported in `outcome.health`, not thrown.
+  public func switchTo(
+    _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config()
+  ) throws(MCPGenError) -> SwitchOutcome {
     var added: AddResult? = nil
     var source: [UInt8]? = nil
     let key: StoreKey
@@ -55,21 +60,23 @@ extension Store {
       try createGeneration(plan.to, key)
       try pointCurrent(at: plan.to)
       try confirmCurrent(plan.to, key)
+      var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
+      outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
       var extra: [(String, JSON)] = []
       if let added, added.isNew { extra.append(("added", .bool(true))) }
       var recordedSource = source
       if recordedSource == nil { recordedSource = try keySource(key) }
-      try recordAfterSwap(plan.to) { () throws(MCPGenError) in
-        try journal(.switch, from: plan.from, to: plan.to, key: key, source: recordedSource, extra: extra)
-      }
-      return SwitchOutcome(plan: plan, added: added, recovered: recovered)
+      try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+      return outcome
     }
   }
 
   /// Moves `current` back: to generation `number`, or (nil) to the generation that was current
   /// before the latest switch not yet undone, following the journal, skipping generations that
   /// were removed or marked failed.
-  public func rollback(to number: Int64? = nil, dryRun: Bool = false) throws(MCPGenError) -> SwitchOutcome {
+  ///
+  /// Gated by health checks exactly like `switchTo`.
+  public func rollback(to number: Int64? = nil, dryRun: Bool = false, config: Config = Config()) throws(MCPGenError) -> SwitchOutcome {
     try withLock(commandText) { () throws(MCPGenError) in
       let recovered = dryRun ? nil : try reconcile()
       let history = History(try readJournal())
@@ -95,13 +102,12 @@ extension Store {
       if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
       try pointCurrent(at: plan.to)
       try confirmCurrent(plan.to, plan.key)
-      let undo = plan.kind == .rollback(undo: true)
+      var outcome = SwitchOutcome(plan: plan, recovered: recovered)
+      outcome.health = gate(config, from: from, fromKey: fromKey, to: plan.to, key: plan.key)
       var extra: [(String, JSON)] = []
       if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }
-      try recordAfterSwap(plan.to) { () throws(MCPGenError) in
-        try journal(.rollback, from: from, to: plan.to, key: plan.key, source: history.sources[plan.to], undo: undo, extra: extra)
-      }
-      return SwitchOutcome(plan: plan, recovered: recovered)
+      try record(.rollback, plan, outcome.health, source: history.sources[plan.to], extra: extra)
+      return outcome
     }
   }
 
@@ -151,6 +157,23 @@ extension Store {
       extra: [("note", .string("current was switched by a command that did not finish; it is recorded now"))])
     try Journal.append(record, in: root)
     return record
+  }
+
+  /// Journals a gated change: `ok`, or `rolled-back` / `rollback-failed` with where `current`
+  /// was left.
+  private func record(
+    _ op: JournalRecord.Operation, _ plan: SwitchPlan, _ health: HealthReport, source: [UInt8]?, extra: [(String, JSON)]
+  ) throws(MCPGenError) {
+    var extra = extra + health.journalExtra
+    var outcome = "ok"
+    if health.failure != nil {
+      outcome = health.rollbackFailure == nil ? "rolled-back" : "rollback-failed"
+      extra.append(("current", try current().number.map(JSON.int) ?? .null))
+    }
+    let undo = plan.kind == .rollback(undo: true)
+    try recordAfterSwap(plan.to) { () throws(MCPGenError) in
+      try journal(op, from: plan.from, to: plan.to, key: plan.key, source: source, outcome: outcome, undo: undo, extra: extra)
+    }
   }
 
   /// Once `current` has moved, a failure to journal must not claim that nothing changed.

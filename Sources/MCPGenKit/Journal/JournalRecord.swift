@@ -12,6 +12,8 @@ public struct JournalRecord: Sendable, Equatable {
     public static let rollback = Operation(rawValue: "rollback")
     /// A change found half-recorded after a crash, recorded now.
     public static let recover = Operation(rawValue: "recover")
+    /// `mcp-gen check` confirmed an unconfirmed `current`.
+    public static let check = Operation(rawValue: "check")
   }
 
   public var time: Int64

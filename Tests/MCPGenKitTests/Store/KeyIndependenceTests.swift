@@ -177,6 +177,19 @@ struct SymlinkRecordingTests {
     #expect(manifest.key.hex == (try Oracle.key(dir.at("tree"))))
   }
 
+  @Test("long targets are read whole", arguments: [1, 255, 256, 257, 1023, 1024, 1025, 4095])
+  func longTargets(length: Int) throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    try dir.makeDirectory("tree")
+    let target = (0..<length).map { i in i % 8 == 7 ? UInt8(ascii: "/") : UInt8(ascii: "a") + UInt8(i % 26) }
+    try dir.symlink(Array("tree/l".utf8), to: target)
+    let manifest = try Store.hash(dir.at("tree"))
+    #expect(manifest.entries.last?.target == target)
+    #expect(manifest.entries.last?.size == UInt64(length))
+    #expect(manifest.key.hex == (try Oracle.key(dir.at("tree"))))
+  }
+
   @Test("a symlink's target is part of the key")
   func targetMatters() throws {
     let dir = try TestDirectory()

@@ -121,7 +121,7 @@ struct ManifestTests {
     Malformed(description: "header without LF", bytes: Array("mcp-gen manifest 1".utf8) + record("d", "0", "-", "."), error: .badHeader),
     Malformed(description: "header only", bytes: header, error: .truncated(record: 0)),
     Malformed(description: "truncated: last NUL missing", bytes: Array(valid.dropLast()), error: .truncated(record: 3)),
-    Malformed(description: "truncated mid-record", bytes: Array(valid.prefix(header.count + 24)), error: .truncated(record: 1)),
+    Malformed(description: "truncated mid-record", bytes: Array(valid.prefix(header.count + 9 + 9 + 6)), error: .truncated(record: 2)),
     Malformed(description: "trailing garbage", bytes: valid + Array("x".utf8), error: .truncated(record: 4)),
     Malformed(description: "trailing LF", bytes: valid + [0x0A], error: .truncated(record: 4)),
     Malformed(description: "unsorted records", bytes: root + record("f", "3", abc, "b") + record("f", "3", abc, "a"),

@@ -50,8 +50,8 @@ func check(_ result: CInt, _ call: String, _ path: FilePath) throws -> CInt {
   return result
 }
 
-@discardableResult
 /// Calls `body` with `path`'s bytes as a C string (names may be any bytes but NUL and "/").
+@discardableResult
 func withCPath<R>(_ path: FilePath, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
   let cString = path.bytes.map { CChar(bitPattern: $0) } + [0]
   return try cString.withUnsafeBufferPointer { try body($0.baseAddress!) }
@@ -72,10 +72,13 @@ final class TestDirectory: @unchecked Sendable {
     guard made != nil else {
       throw TestFailure("mkdtemp in \(TestEnvironment.scratchRoot): \(String(cString: strerror(errno)))")
     }
-    path = FilePath(String(cString: template))
+    path = FilePath(String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
   }
 
   /// `chattr -R -i` (failures ignored: the file system may not support flags), then `rm -rf`.
+  ///
+  /// `chattr -R` joins names into whole paths and gives up past PATH_MAX; a tree that survives
+  /// is unflagged again by a shell that descends one `cd` at a time, then removed.
   func remove() {
     let p = path.string
     if TestEnvironment.isRoot {
@@ -84,7 +87,25 @@ final class TestDirectory: @unchecked Sendable {
       _ = try? ProcessRunner.run("/bin/chmod", ["-R", "u+rwX", p])
     }
     _ = try? ProcessRunner.run("/bin/rm", ["-rf", "--", p])
+    if TestEnvironment.isRoot && TestDirectory.exists(path) {
+      _ = try? ProcessRunner.run("/bin/bash", ["-c", TestDirectory.unflagScript, "unflag", p])
+      _ = try? ProcessRunner.run("/bin/rm", ["-rf", "--", p])
+    }
   }
+
+  private static let unflagScript = """
+    unflag() {
+      chattr -f -i . 2>/dev/null
+      local e
+      for e in * .[!.]* ..?*; do
+        [ -e "$e" ] || continue
+        [ -L "$e" ] && continue
+        chattr -f -i -- "$e" 2>/dev/null
+        if [ -d "$e" ]; then ( cd -- "$e" && unflag ); fi
+      done
+    }
+    cd -- "$1" && unflag
+    """
 
   // MARK: Paths
 

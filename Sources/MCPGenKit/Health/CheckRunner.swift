@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMCPGenShims
+import Dispatch
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// Where a check runs: the release it checks.
+public struct CheckContext: Sendable {
+  public var root: FilePath
+  public var release: FilePath
+  public var generation: Int64
+  public var key: StoreKey
+  /// The working directory: the release itself, or the root for a single-file release.
+  public var workingDirectory: FilePath
+}
+
+/// Runs one command with swift-subprocess: no shell, in its own process group, output collected
+/// into an in-memory file (so a service left running by a restart command can never block us on
+/// a pipe), killed with its whole group when it outlives its timeout.
+public enum CheckRunner {
+  public static let outputLimit = 4096
+
+  public static func run(_ command: String, role: CheckResult.Role, context: CheckContext, timeout: Double) -> CheckResult {
+    let started = monotonicSeconds()
+    func result(_ status: CheckResult.Status, _ output: [UInt8] = []) -> CheckResult {
+      CheckResult(role: role, command: command, status: status, output: output,
+                  seconds: monotonicSeconds() - started, generation: context.generation)
+    }
+    let words: [String]
+    do { words = try CommandWords.split(command) } catch { return result(.notStarted(error.reason)) }
+
+    let memfd = mcpgen_memfd("mcp-gen-check")
+    guard memfd >= 0 else { return result(.notStarted("memfd_create: \(Errno(rawValue: errno))")) }
+    defer { _ = Syscall.close(memfd) }
+
+    let executable: Executable
+    if words[0].contains("/") {
+      let p = FilePath(words[0])
+      executable = .path(p.isAbsolute ? p : context.workingDirectory.appending(bytes: p.bytes))
+    } else {
+      executable = .name(words[0])
+    }
+    var platformOptions = PlatformOptions()
+    platformOptions.processGroupID = 0  // Its own group, so a timeout can kill everything it started.
+    let options = platformOptions
+    let environment = Environment.inherit.updating([
+      "MCP_GEN_ROOT": context.root.displayString,
+      "MCP_GEN_CURRENT": context.release.displayString,
+      "MCP_GEN_GENERATION": String(context.generation),
+      "MCP_GEN_KEY": context.key.hex,
+    ])
+    let arguments = Arguments(Array(words.dropFirst()))
+    let workingDirectory = context.workingDirectory
+    let pid = Atomic<Int32>(0)
+    let finished = Atomic<Bool>(false)
+    let timedOut = Atomic<Bool>(false)
+
+    // The watchdog: past the deadline, SIGKILL the whole process group.
+    let deadline = DispatchTime.now() + .nanoseconds(Int(min(timeout, 1e6) * 1e9))
+    DispatchQueue.global().asyncAfter(deadline: deadline) {
+      let p = pid.load(ordering: .acquiring)
+      guard p > 0, !finished.load(ordering: .acquiring) else { return }
+      timedOut.store(true, ordering: .releasing)
+      _ = kill(-p, SIGKILL)
+    }
+
+    let outcome: Swift.Result<TerminationStatus, any Error> = blockingAwait {
+      let fd = FileDescriptor(rawValue: memfd)
+      let execution = try await Subprocess.run(
+        executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
+        platformOptions: options, input: .none,
+        output: .fileDescriptor(fd, closeAfterSpawningProcess: false),
+        error: .fileDescriptor(fd, closeAfterSpawningProcess: false)
+      ) { execution in
+        pid.store(execution.processIdentifier.value, ordering: .releasing)
+      }
+      return execution.terminationStatus
+    }
+    finished.store(true, ordering: .releasing)
+
+    let output = tail(memfd)
+    switch outcome {
+    case .failure(let error):
+      return result(.notStarted("\(words[0]): \(error)"), output)
+    case .success(let status):
+      if timedOut.load(ordering: .acquiring) { return result(.timedOut(timeout), output) }
+      switch status {
+      case .exited(let code): return result(code == 0 ? .passed : .exited(code), output)
+      case .signaled(let signal): return result(.signaled(signal), output)
+      }
+    }
+  }
+
+  private static func tail(_ fd: CInt) -> [UInt8] {
+    guard case .success(let st) = Syscall.fstat(fd), st.st_size > 0 else { return [] }
+    let count = min(Int(st.st_size), outputLimit)
+    var buffer = [UInt8](repeating: 0, count: count)
+    let n = buffer.withUnsafeMutableBytes { raw in
+      (try? Syscall.pread(fd, raw.baseAddress!, count, st.st_size - off_t(count)).get()) ?? 0
+    }
+    return Array(buffer[0..<n])
+  }
+}
+
+/// Runs async work to completion from synchronous engine code (which holds the root's lock).
+func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Swift.Result<T, any Error> {
+  let done = DispatchSemaphore(value: 0)
+  let box = Mutex<Swift.Result<T, any Error>?>(nil)
+  Task {
+    let r: Swift.Result<T, any Error>
+    do { r = .success(try await body()) } catch { r = .failure(error) }
+    box.withLock { $0 = r }
+    done.signal()
+  }
+  done.wait()
+  return box.withLock { $0! }
+}

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// The effective settings of a root: `<root>/config.json`, then flags, over built-in defaults.
+///
+/// The file is JSON; keys starting with `#` are comments and ignored. An unknown key is an error,
+/// so a misspelled `"chekcs"` cannot silently disable health checks.
+public struct Config: Sendable, Equatable {
+  /// Required checks: any failure rolls back.
+  public var checks: [String] = []
+  /// Advisory checks: failures are warnings.
+  public var advisoryChecks: [String] = []
+  /// Run after every switch and rollback, before the checks (e.g. restart the service).
+  public var restart: String? = nil
+  /// Seconds each check or restart may run before its process group is killed.
+  public var checkTimeout: Double = 30
+  /// Seconds to wait after passing checks before running the required checks once more.
+  public var settle: Double = 0
+  /// Generations `gc` keeps by default.
+  public var gcKeep: Int = 5
+  /// Where each setting came from: `default`, `config.json` or `flag`.
+  public var origin: [String: String] = [:]
+
+  public init() {}
+
+  public static let fileName = Array("config.json".utf8)
+  static let keys = ["checks", "advisoryChecks", "restart", "checkTimeout", "settle", "gcKeep"]
+
+  public var hasHooks: Bool { !checks.isEmpty || !advisoryChecks.isEmpty || restart != nil }
+
+  public func origin(of key: String) -> String { origin[key] ?? "default" }
+
+  /// Parses the file's bytes; `path` names it in errors.
+  public static func parse(_ bytes: [UInt8], path: FilePath) throws(MCPGenError) -> Config {
+    func bad(_ why: String) -> MCPGenError {
+      MCPGenError(.invalidInput, "\(path.displayString): \(why); fix the file (see mcp-gen config --init)", path: path)
+    }
+    let json: JSON
+    do { json = try JSON(parsing: bytes) } catch { throw bad("not valid JSON at byte \(error.offset)") }
+    guard case .object(let members) = json else { throw bad("the top level must be an object") }
+    var config = Config()
+    for (key, value) in members where !key.hasPrefix("#") {
+      switch key {
+      case "checks", "advisoryChecks":
+        guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else { throw bad("\(key) must be a list of strings") }
+        let commands = items.compactMap(\.stringValue)
+        if key == "checks" { config.checks = commands } else { config.advisoryChecks = commands }
+      case "restart":
+        if value == .null { config.restart = nil } else {
+          guard let s = value.stringValue else { throw bad("restart must be a string or null") }
+          config.restart = s
+        }
+      case "checkTimeout", "settle":
+        guard let n = value.intValue, n >= 0 else { throw bad("\(key) must be a whole number of seconds, 0 or more") }
+        if key == "checkTimeout" { config.checkTimeout = Double(n) } else { config.settle = Double(n) }
+      case "gcKeep":
+        guard let n = value.intValue, n >= 0, n <= Int64(Int32.max) else { throw bad("gcKeep must be a whole number, 0 or more") }
+        config.gcKeep = Int(n)
+      default:
+        throw bad("unknown setting '\(key)' (known: \(keys.joined(separator: ", ")))")
+      }
+      config.origin[key] = "config.json"
+    }
+    return config
+  }
+
+  /// A commented example, written by `mcp-gen config --init`.
+  public static let example = """
+    {
+      "#": "mcp-gen settings for this root. Keys starting with # are comments. Flags override them for one run.",
+      "#checks": "Required health checks, run in the new release after every switch and rollback. Any failure switches back.",
+      "checks": ["bin/mcp --help", "bin/mcp status", "bin/mcp check"],
+      "#advisoryChecks": "Checks whose failure is only reported as a warning.",
+      "advisoryChecks": [],
+      "#restart": "Run after every switch and rollback, before the checks. No shell unless you write sh -c '...'. null for none.",
+      "restart": null,
+      "#checkTimeout": "Seconds a check or the restart command may run before its whole process group is killed.",
+      "checkTimeout": 30,
+      "#settle": "Seconds to wait after the checks pass before running the required checks once more (catches crash loops).",
+      "settle": 0,
+      "#gcKeep": "How many generations mcp-gen gc keeps (besides current, pinned, and the newest good one).",
+      "gcKeep": 5
+    }
+
+    """
+}
+
+extension Store {
+  /// Reads `<root>/config.json`; defaults when there is none.
+  public func loadConfig() throws(MCPGenError) -> Config {
+    let where_ = path.appending(bytes: Config.fileName)
+    do {
+      let bytes = try root.openFile(Config.fileName, flags: O_RDONLY).readAll()
+      return try Config.parse(bytes, path: where_)
+    } catch let e as SystemCallError where e.errno == .noSuchFileOrDirectory {
+      return Config()
+    } catch let e as SystemCallError {
+      throw MCPGenError(e, doing: "read the configuration")
+    } catch let e as MCPGenError {
+      throw e
+    } catch {
+      throw MCPGenError(.io, "cannot read \(where_.displayString): \(error)")
+    }
+  }
+
+  /// Writes the commented example as `<root>/config.json` (durably); refuses to overwrite.
+  public func writeExampleConfig() throws(MCPGenError) -> FilePath {
+    let where_ = path.appending(bytes: Config.fileName)
+    let temp = Store.temporaryName()
+    try withLock(commandText) { () throws(MCPGenError) in
+      do {
+        let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        try file.writeAll(Array(Config.example.utf8))
+        try file.sync()
+        try root.renameNoReplace(temp, to: root, as: Config.fileName)
+        try root.sync()
+      } catch let e as SystemCallError where e.errno == .fileExists {
+        try? root.unlink(temp)
+        throw MCPGenError(.conflict, "\(where_.displayString) exists already; edit it, or move it away and run the command again", path: where_)
+      } catch let e as SystemCallError {
+        try? root.unlink(temp)
+        throw MCPGenError(e, doing: "write the configuration")
+      } catch {
+        try? root.unlink(temp)
+        throw MCPGenError(.io, "cannot write \(where_.displayString): \(error)")
+      }
+    }
+    return where_
+  }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+extension Store {
+  func checkContext(_ generation: Int64, _ key: StoreKey) -> CheckContext {
+    let release = entryPath(key)
+    let isDirectory = (try? entries.stat(key.bytes)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? true
+    return CheckContext(root: path, release: release, generation: generation, key: key,
+                        workingDirectory: isDirectory ? release : path)
+  }
+
+  /// Restart, required checks (stopping at the first failure), advisory checks, and after
+  /// `settle` seconds the required checks once more. Returns the results and the first failure.
+  func runHealth(_ config: Config, _ generation: Int64, _ key: StoreKey, includeRestart: Bool = true) -> ([CheckResult], CheckResult?) {
+    let context = checkContext(generation, key)
+    var results: [CheckResult] = []
+    func run(_ command: String, _ role: CheckResult.Role) -> CheckResult {
+      let r = CheckRunner.run(command, role: role, context: context, timeout: config.checkTimeout)
+      results.append(r)
+      return r
+    }
+    if includeRestart, let restart = config.restart {
+      let r = run(restart, .restart)
+      if !r.passed { return (results, r) }
+    }
+    for c in config.checks {
+      let r = run(c, .required)
+      if !r.passed { return (results, r) }
+    }
+    for c in config.advisoryChecks { _ = run(c, .advisory) }
+    if config.settle > 0 && !config.checks.isEmpty {
+      sleepSeconds(config.settle)
+      for c in config.checks {
+        let r = run(c, .required)
+        if !r.passed { return (results, r) }
+      }
+    }
+    return (results, nil)
+  }
+
+  /// Gates a change that just made `to` current: on a failed restart or required check, puts
+  /// back `from` (verified, restarted, checked) or, if nothing was current, removes `current`.
+  func gate(_ config: Config, from: Int64?, fromKey: StoreKey?, to: Int64, key: StoreKey) -> HealthReport {
+    var report = HealthReport()
+    guard config.hasHooks else { return report }
+    let (results, failure) = runHealth(config, to, key)
+    report.results = results
+    guard let failure else { return report }
+    report.failure = failure
+    do throws(MCPGenError) {
+      if let from, let fromKey {
+        try requireIntact(fromKey, what: "generation \(from)")
+        try pointCurrent(at: from)
+        try confirmCurrent(from, fromKey)
+        report.restored = from
+        let (restoredResults, restoredFailure) = runHealth(config, from, fromKey)
+        report.restoredResults = restoredResults
+        if let restoredFailure {
+          report.rollbackFailure = "generation \(from) is current again, but its own check `\(restoredFailure.command)` \(restoredFailure.statusText)"
+        }
+      } else {
+        try removeCurrent()
+      }
+    } catch {
+      report.rollbackFailure = error.message
+    }
+    return report
+  }
+
+  /// Restores "nothing is current" after the very first switch failed its checks.
+  func removeCurrent() throws(MCPGenError) {
+    try attempt("remove current") { () throws(SystemCallError) in
+      try root.unlink(CurrentState.name)
+      try root.sync()
+    }
+  }
+
+  /// `mcp-gen check`: runs the checks (not the restart command) against `current`. When they all
+  /// pass and `current` had not been confirmed (a switch was killed during its checks), records
+  /// the confirmation in the journal.
+  public func check(_ config: Config) throws(MCPGenError) -> (generation: Int64, key: StoreKey, results: [CheckResult], confirmed: Bool) {
+    try withLock(commandText) { () throws(MCPGenError) in
+      guard case .generation(let n) = try current(), let key = try generation(n)?.key else {
+        throw MCPGenError(.notFound, "nothing is current, so there is nothing to check", hint: "mcp-gen switch PATH")
+      }
+      let wasUnconfirmed = try status().unconfirmed
+      let (results, failure) = runHealth(config, n, key, includeRestart: false)
+      var confirmed = false
+      if failure == nil && wasUnconfirmed {
+        _ = try reconcile()
+        try journal(.check, from: n, to: n, key: key, source: nil, outcome: "confirmed",
+                    extra: [("checks", .array(results.map(\.json)))])
+        confirmed = true
+      }
+      return (n, key, results, confirmed)
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import MCPGenKit
+import Testing
+
+@Suite("mcp-gen add")
+struct AddCommandTests {
+  @Test("prints the entry path; a second run prints it again and says it was already stored")
+  func addTwice() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let key = try CLI.oracleKey(CLI.fixture("mcp-1.0"))
+
+    let first = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
+    #expect(first.status == 0, "\(first.stderrText)")
+    #expect(first.stdoutText == "\(root)/store/\(key)\n")
+    #expect(!first.stderrText.contains("already stored"))
+
+    let second = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
+    #expect(second.status == 0, "\(second.stderrText)")
+    #expect(second.stdoutText == first.stdoutText)
+    #expect(second.stderrText.contains("already stored"))
+    #expect(try scratch.storeNames(root) == [key])
+  }
+
+  @Test("--json prints one object: key, path, files, bytes, new")
+  func json() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let key = try CLI.oracleKey(CLI.fixture("mcp-1.0"))
+
+    let out = try CLI.run(["add", "--json", "--root", root, CLI.fixture("mcp-1.0")])
+    #expect(out.status == 0, "\(out.stderrText)")
+    #expect(out.stdoutText.hasSuffix("}\n"))
+    #expect(out.stdoutText.filter { $0 == "\n" }.count == 1)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any])
+    #expect(Set(object.keys) == ["key", "path", "files", "bytes", "new"])
+    #expect(object["key"] as? String == key)
+    #expect(object["path"] as? String == "\(root)/store/\(key)")
+    #expect((object["files"] as? NSNumber)?.intValue == 3)
+    #expect((object["bytes"] as? NSNumber)?.intValue == 794 + 4 + 195)
+    #expect((object["new"] as? NSNumber)?.boolValue == true)
+
+    let again = try CLI.run(["add", "--json", "--root", root, CLI.fixture("mcp-1.0")])
+    let object2 = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout)) as? [String: Any])
+    #expect((object2["new"] as? NSNumber)?.boolValue == false)
+    #expect(object2["key"] as? String == key)
+  }
+
+  @Test("a release holding a FIFO: exit 1, nothing on stdout, one error line naming it, nothing stored")
+  func fifo() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let tree = scratch.at("tree")
+    try FileManager.default.createDirectory(atPath: tree + "/sub", withIntermediateDirectories: true)
+    try Data("x\n".utf8).write(to: URL(fileURLWithPath: tree + "/file"))
+    #expect(mkfifo(tree + "/sub/pipe", 0o644) == 0)
+
+    let out = try CLI.run(["add", "--root", root, tree])
+
+    #expect(out.status == 1)
+    #expect(out.stdout.isEmpty)
+    #expect(out.stderrLines.count == 1, "\(out.stderrText)")
+    #expect(out.stderrText.hasPrefix("error: "))
+    #expect(out.stderrText.contains(tree + "/sub/pipe"))
+    #expect(try scratch.storeNames(root) == [])
+  }
+
+  @Test("a missing path: exit 1, one error line")
+  func missing() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let out = try CLI.run(["add", "--root", root, scratch.at("nothing-here")])
+    #expect(out.status == 1)
+    #expect(out.stdout.isEmpty)
+    #expect(out.stderrLines.count == 1, "\(out.stderrText)")
+    #expect(out.stderrText.hasPrefix("error: "))
+    #expect(out.stderrText.contains(scratch.at("nothing-here")))
+  }
+
+  @Test("--root naming a regular file: exit 1, one line saying it is not a directory")
+  func rootIsAFile() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let file = scratch.at("a-file")
+    try Data("not a root\n".utf8).write(to: URL(fileURLWithPath: file))
+    let out = try CLI.run(["add", "--root", file, CLI.fixture("mcp-1.0")])
+    #expect(out.status == 1)
+    #expect(out.stdout.isEmpty)
+    #expect(out.stderrLines.count == 1, "\(out.stderrText)")
+    #expect(out.stderrText.hasPrefix("error: "))
+    #expect(out.stderrText.contains("not a directory"))
+    #expect(try String(contentsOfFile: file, encoding: .utf8) == "not a root\n")
+  }
+
+  @Test(
+    "a failed system call during the copy leaves no entry and no temporary",
+    arguments: ["write:ENOSPC:1", "write:EIO:3", "fchmod:EIO:2", "syncfs:EIO:1", "renameat2:EIO:1"])
+  func injectedFault(fault: String) throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let probe = try CLI.run(["add", "--root", scratch.at("probe-root"), CLI.fixture("mcp-1.0")],
+                            environment: ["MCP_GEN_FAULT": "bogus:EIO:1"])
+    try #require(probe.status == 0, "the binary does not run with MCP_GEN_FAULT set: \(probe.stderrText)")
+
+    let out = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")], environment: ["MCP_GEN_FAULT": fault])
+    // A release build ignores MCP_GEN_FAULT: then the add simply succeeds.
+    try #require(out.status != 0, "MCP_GEN_FAULT had no effect (release build?)")
+    #expect(out.status == 1)
+    #expect(out.stdout.isEmpty)
+    #expect(out.stderrText.hasPrefix("error: "))
+    #expect(try scratch.storeNames(root) == [])
+    // The same add then succeeds.
+    let retry = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
+    #expect(retry.status == 0, "\(retry.stderrText)")
+    #expect(try scratch.storeNames(root) == [try CLI.oracleKey(CLI.fixture("mcp-1.0"))])
+  }
+}
