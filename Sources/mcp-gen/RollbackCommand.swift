@@ -11,6 +11,9 @@ struct RollbackCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
   @OptionGroup(title: "Health checks") var health: HealthOptions
 
+  @Flag(help: "Switch even to a release that is blocked.")
+  var force = false
+
   @Flag(help: "Print the plan and change nothing.")
   var dryRun = false
 
@@ -19,7 +22,7 @@ struct RollbackCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: false)
-    let outcome = try store.rollback(to: generation?.value, dryRun: dryRun, config: try health.effective(store))
+    let outcome = try store.rollback(to: generation?.value, dryRun: dryRun, config: try health.effective(store), force: force)
     try SwitchReport.print(outcome, store: store, json: global.json)
   }
 }

@@ -15,6 +15,9 @@ struct SwitchCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Refuse unless the current release has this key (or unique prefix).", valueName: "key"))
   var expect: String?
 
+  @Flag(help: "Switch even to a release that is blocked.")
+  var force = false
+
   @Flag(help: "Print the plan and change nothing.")
   var dryRun = false
 
@@ -23,7 +26,7 @@ struct SwitchCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: true)
-    let outcome = try store.switchTo(SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store))
+    let outcome = try store.switchTo(SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
     try SwitchReport.print(outcome, store: store, json: global.json)
   }
 }

@@ -106,10 +106,6 @@ struct AddCommandTests {
     let scratch = try Scratch()
     defer { scratch.remove() }
     let root = scratch.at("root")
-    let probe = try CLI.run(["add", "--root", scratch.at("probe-root"), CLI.fixture("mcp-1.0")],
-                            environment: ["MCP_GEN_FAULT": "bogus:EIO:1"])
-    try #require(probe.status == 0, "the binary does not run with MCP_GEN_FAULT set: \(probe.stderrText)")
-
     let out = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")], environment: ["MCP_GEN_FAULT": fault])
     // A release build ignores MCP_GEN_FAULT: then the add simply succeeds.
     try #require(out.status != 0, "MCP_GEN_FAULT had no effect (release build?)")
@@ -121,5 +117,27 @@ struct AddCommandTests {
     let retry = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
     #expect(retry.status == 0, "\(retry.stderrText)")
     #expect(try scratch.storeNames(root) == [try CLI.oracleKey(CLI.fixture("mcp-1.0"))])
+  }
+}
+
+@Suite("mcp-gen add: failures after the entry is in place")
+struct AddAfterRenameFailureTests {
+  /// `fsync` #3 of an add is `fsync(store/)` right after the rename (1: manifest file,
+  /// 2: manifests/). The entry then exists; it must not stay writable for root.
+  @Test(
+    "an fsync failure after the rename still leaves an immutable entry",
+    .enabled(if: geteuid() == 0, "needs root for chattr +i"),
+    .disabled("bug: AddRelease.swift skips sealRoot when entries.sync() throws; the entry root is never made immutable and later adds say 'already stored'"))
+  func sealedDespiteFsyncFailure() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let key = try CLI.oracleKey(CLI.fixture("mcp-1.0"))
+    let failed = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")], environment: ["MCP_GEN_FAULT": "fsync:EIO:3"])
+    try #require(failed.status != 0, "MCP_GEN_FAULT had no effect (release build?)")
+    let again = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
+    #expect(again.status == 0)
+    let attrs = try CLI.runProcess("/usr/bin/lsattr", ["-d", "\(root)/store/\(key)"], environment: nil)
+    #expect(attrs.stdoutText.split(separator: " ").first?.contains("i") == true, "\(attrs.stdoutText)")
   }
 }

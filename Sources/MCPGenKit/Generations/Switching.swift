@@ -14,7 +14,7 @@ extension Store {
   /// Then the health gate (`config`): restart, checks; a failure puts the previous generation
   /// back and is reported in `outcome.health`, not thrown.
   public func switchTo(
-    _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config()
+    _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
     var added: AddResult? = nil
     var source: [UInt8]? = nil
@@ -41,6 +41,7 @@ extension Store {
     return try withLock(commandText) { () throws(MCPGenError) in
       let recovered = dryRun ? nil : try reconcile()
       try requireFreeSpace()
+      try requireNotBlocked(key, force: force)
       try requireIntact(key, what: "release")
       let state = try current()
       let currentKey = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
@@ -76,7 +77,9 @@ extension Store {
   /// were removed or marked failed.
   ///
   /// Gated by health checks exactly like `switchTo`.
-  public func rollback(to number: Int64? = nil, dryRun: Bool = false, config: Config = Config()) throws(MCPGenError) -> SwitchOutcome {
+  public func rollback(
+    to number: Int64? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
+  ) throws(MCPGenError) -> SwitchOutcome {
     try withLock(commandText) { () throws(MCPGenError) in
       let recovered = dryRun ? nil : try reconcile()
       let history = History(try readJournal())
@@ -92,6 +95,7 @@ extension Store {
           throw MCPGenError(.integrity, "generation \(number) does not point into the store; nothing was changed", hint: "mcp-gen audit")
         }
         plan = SwitchPlan(kind: .rollback(undo: false), from: from, fromKey: fromKey, to: number, key: key)
+        if plan.to != from { try requireNotBlocked(key, force: force) }
       } else {
         plan = try undoPlan(history, from: from, fromKey: fromKey)
       }
@@ -114,13 +118,14 @@ extension Store {
   private func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
     var stack = history.undoStack
     var skipped: [Int64] = []
+    let blocked = try blocked()
     while let top = stack.popLast() {
       guard let n = top else { break }
       if history.failed.contains(n) || n == from {
         skipped.append(n)
         continue
       }
-      guard let g = try generation(n), let key = g.key, try contains(key) else {
+      guard let g = try generation(n), let key = g.key, !blocked.contains(key), try contains(key) else {
         skipped.append(n)
         continue
       }

@@ -14,6 +14,14 @@ public struct JournalRecord: Sendable, Equatable {
     public static let recover = Operation(rawValue: "recover")
     /// `mcp-gen check` confirmed an unconfirmed `current`.
     public static let check = Operation(rawValue: "check")
+    public static let pin = Operation(rawValue: "pin")
+    public static let unpin = Operation(rawValue: "unpin")
+    public static let block = Operation(rawValue: "block")
+    public static let unblock = Operation(rawValue: "unblock")
+    /// Generations and entries collected.
+    public static let gc = Operation(rawValue: "gc")
+    /// `audit --repair`: quarantined entries and generations taken out of rotation.
+    public static let repair = Operation(rawValue: "repair")
   }
 
   public var time: Int64

@@ -17,6 +17,8 @@ public struct ScannedRelease: @unchecked Sendable {
   public internal(set) var entries: [ManifestEntry]
   /// (st_dev, st_ino) of each file entry, to notice a file replaced between two reads.
   var identities: [Int: (UInt64, UInt64)]
+  /// Permission bits (07777) of each entry, by path; audit checks them.
+  public internal(set) var modes: [[UInt8]: UInt32] = [:]
 
   public var fileIndices: [Int] { entries.indices.filter { entries[$0].kind.isRegularFile } }
   public var byteCount: UInt64 { entries.reduce(0) { $0 + ($1.kind.isRegularFile ? $1.size : 0) } }
@@ -106,7 +108,9 @@ public enum TreeScanner {
       let opened = try attempt("read store entry") { () throws(SystemCallError) in try file.stat() }
       try requireSame(st, opened, file.path)
       let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
-      return ScannedRelease(path: file.path, source: .file(file), entries: [entry], identities: [0: identity(st)])
+      var release = ScannedRelease(path: file.path, source: .file(file), entries: [entry], identities: [0: identity(st)])
+      release.modes[ManifestEntry.rootPath] = UInt32(st.st_mode & 0o7777)
+      return release
     default:
       throw unsupported(st, parent.path.appending(bytes: name))
     }
@@ -120,6 +124,8 @@ public enum TreeScanner {
   private static func walk(_ root: DirectoryFD, _ path: FilePath) throws(MCPGenError) -> ScannedRelease {
     var entries = [ManifestEntry(path: ManifestEntry.rootPath, kind: .directory, size: 0)]
     var identities: [(path: [UInt8], id: (UInt64, UInt64))] = []
+    var modes: [[UInt8]: UInt32] = [:]
+    modes[ManifestEntry.rootPath] = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().st_mode & 0o7777) }
     var pending: [[UInt8]] = [[]]
     while let relative = pending.popLast() {
       let dir = try attempt("read release") { () throws(SystemCallError) in
@@ -129,6 +135,7 @@ public enum TreeScanner {
       for name in names {
         let child = relative.isEmpty ? name : relative + [0x2F] + name
         let st = try attempt("read release") { () throws(SystemCallError) in try dir.stat(name) }
+        modes[child] = UInt32(st.st_mode & 0o7777)
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
           entries.append(ManifestEntry(path: child, kind: .directory, size: 0))
@@ -149,7 +156,9 @@ public enum TreeScanner {
     for (p, id) in identities { byPath[p] = id }
     var idByIndex: [Int: (UInt64, UInt64)] = [:]
     for (i, e) in manifest.entries.enumerated() where e.kind.isRegularFile { idByIndex[i] = byPath[e.path] }
-    return ScannedRelease(path: path, source: .directory(root), entries: manifest.entries, identities: idByIndex)
+    var release = ScannedRelease(path: path, source: .directory(root), entries: manifest.entries, identities: idByIndex)
+    release.modes = modes
+    return release
   }
 
   static func kind(of st: stat) -> ManifestEntry.Kind {

@@ -10,6 +10,8 @@ public struct EntryProblem: Sendable, Equatable, CustomStringConvertible {
     case unreadable
     case manifestInvalid = "manifest-invalid"
     case entryMissing = "entry-missing"
+    /// Writable, setuid/setgid, or otherwise not the stored mode; content may still be intact.
+    case mode
   }
 
   public var kind: Kind

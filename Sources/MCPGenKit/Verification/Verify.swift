@@ -9,7 +9,10 @@ extension Store {
   ///
   /// Returns every difference (empty when intact). Files whose kind or size already differ are
   /// not hashed. An unreadable file is a problem, not a failure, so the caller sees all of them.
-  public func verify(_ key: StoreKey) throws(MCPGenError) -> [EntryProblem] {
+  ///
+  /// `quick` compares kinds, sizes, targets and modes only, without re-hashing. Permission
+  /// problems (writable, setuid/setgid, not read-only) are reported with kind `mode`.
+  public func verify(_ key: StoreKey, quick: Bool = false) throws(MCPGenError) -> [EntryProblem] {
     let expected: Manifest
     do throws(MCPGenError) {
       expected = try readManifest(key)
@@ -19,10 +22,15 @@ extension Store {
     guard try contains(key) else {
       return [EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")]
     }
-    var release = try TreeScanner.scan(key.bytes, in: entries)
+    var release: ScannedRelease
+    do {
+      release = try TreeScanner.scan(key.bytes, in: entries)
+    } catch where error.code == .unsupportedFileType {
+      return [EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)]
+    }
     var expectedByPath: [[UInt8]: ManifestEntry] = [:]
     for e in expected.entries { expectedByPath[e.path] = e }
-    let toHash = release.hashingOrder.filter { i in
+    let toHash = quick ? [] : release.hashingOrder.filter { i in
       let a = release.entries[i]
       guard let e = expectedByPath[a.path] else { return true }
       return e.kind.isRegularFile && e.size == a.size
@@ -43,7 +51,20 @@ extension Store {
     let failedReads = Set(unreadable.items.map(\.path))
     return unreadable.items + ManifestComparison.problems(expected: expected, actual: actual).filter {
       !($0.kind == .modified && failedReads.contains($0.path))
+    } + Store.modeProblems(release)
+  }
+
+  /// Stored files are 0444 or 0555, directories 0555; nothing writable, setuid or setgid.
+  static func modeProblems(_ release: ScannedRelease) -> [EntryProblem] {
+    var out: [EntryProblem] = []
+    for e in release.entries where e.kind != .symlink {
+      guard let mode = release.modes[e.path] else { continue }
+      let wanted = e.kind.storedMode
+      if mode != wanted {
+        out.append(EntryProblem(.mode, e.path, "mode \(String(mode, radix: 8).leftPadded(to: 4)), expected \(String(wanted, radix: 8).leftPadded(to: 4))"))
+      }
     }
+    return out
   }
 
   /// Throws `integrity` unless `store/<key>` matches its manifest exactly.

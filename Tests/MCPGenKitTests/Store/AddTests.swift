@@ -230,6 +230,36 @@ struct AddTests {
     #expect(throws: MCPGenError.self) { try Store.hash(dir.at("tree")) }
   }
 
+  @Test("the error for a hostile-named FIFO is still one line, the name escaped")
+  func unsupportedHostileName() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, layout) = try Store.makeTest(in: dir)
+    try dir.makeDirectory("tree")
+    try dir.makeFIFO("tree/p\nq\u{1B}[2J")
+    let error = try #require(throws: MCPGenError.self) { try store.add(dir.at("tree")) }
+    #expect(error.code == .unsupportedFileType)
+    #expect(error.path == dir.at("tree/p\nq\u{1B}[2J"))
+    #expect(!error.message.contains("\n"))
+    #expect(!error.message.contains("\u{1B}"))
+    #expect(error.message.contains("tree/p\\nq\\x1b[2J"))
+    #expect(try layout.storeNames() == [])
+  }
+
+  @Test("a tree with empty directories, empty files, symlinks and hostile nested names stores and re-hashes")
+  func hostileTree() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, _) = try Store.makeTest(in: dir)
+    let tree = try makeHostileTree(dir)
+    let result = try store.add(tree)
+    #expect(result.key.hex == (try Oracle.key(tree)))
+    #expect(try Store.hash(result.path) == Store.hash(tree))
+    #expect(try TestDirectory.list(result.path.appending("empty-dir")) == [])
+    #expect(try readLink(result.path.appending("link-nl")) == Array("target\n".utf8))
+    #expect(try store.readManifest(result.key) == Store.hash(tree))
+  }
+
   @Test("a special file given as the release itself is refused")
   func unsupportedTopLevel() throws {
     let dir = try TestDirectory()

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+extension Store {
+  static let quarantineName = Array("quarantine".utf8)
+
+  /// `mcp-gen audit --repair`, under the lock: audits, then
+  /// 1. if `current` is broken, rolls back to the newest intact generation (verified, journaled);
+  /// 2. moves each corrupted entry or stray (and its manifest) into `quarantine/<name>-<time>`,
+  ///    never deleting evidence;
+  /// 3. restores read-only modes on entries whose content is intact;
+  /// 4. takes generations whose release is gone or quarantined out of rotation;
+  /// 5. moves a damaged journal aside into quarantine and keeps only its good lines;
+  /// 6. removes leftovers of crashed runs.
+  /// Returns the audit as found, with `repairs` listing every action.
+  public func repair() throws(MCPGenError) -> AuditReport {
+    try withLock(commandText) { () throws(MCPGenError) in
+      _ = try reconcile()
+      var report = try audit()
+      let stamp = String(Clock.now())
+      var quarantined: [[UInt8]] = []
+      var modeOnly: Set<StoreKey> = []
+      var bad: Set<[UInt8]> = []
+      for p in report.problems {
+        guard p.path.bytes.starts(with: path.appending(bytes: Store.storeName).bytes) else { continue }
+        if let key = p.key {
+          if p.kind == "mode" { modeOnly.insert(key) } else { bad.insert(key.bytes) }
+        } else if p.kind == "stray" {
+          bad.insert(splitLast(p.path.bytes).name)
+        }
+      }
+      modeOnly = modeOnly.filter { !bad.contains($0.bytes) }
+
+      // 1. current first, so it never points at something about to move.
+      let generations = try generations()
+      var intact: [StoreKey: Bool] = [:]
+      for g in generations {
+        guard let k = g.key else { continue }
+        let present = try contains(k)
+        intact[k] = present && !bad.contains(k.bytes)
+      }
+      let currentNumber = try current().number
+      let currentKey = generations.first { $0.number == currentNumber }?.key
+      let currentBroken = currentNumber != nil && !(currentKey.map { intact[$0] ?? false } ?? false)
+      if report.problems.contains(where: { $0.kind == "current" }) || currentBroken {
+        if let target = newestIntact(generations, intact), let key = generations.first(where: { $0.number == target })?.key {
+          try requireIntact(key, what: "generation \(target)")
+          let from = try current().number
+          try pointCurrent(at: target)
+          try confirmCurrent(target, key)
+          try journal(.rollback, from: from, to: target, key: key, source: nil,
+                      extra: [("note", .string("audit --repair: current was corrupted"))])
+          report.repairs.append("rolled current back to generation \(target) (\(key.short)), the newest intact one")
+        } else {
+          report.repairs.append("could not repair current: no intact generation is left; switch to a release with mcp-gen switch PATH")
+        }
+      }
+
+      // 2. quarantine.
+      if !bad.isEmpty {
+        try attempt("quarantine") { () throws(SystemCallError) in
+          try root.ensureDirectory(Store.quarantineName, mode: 0o700)
+          let q = try root.openDirectory(Store.quarantineName)
+          for name in bad.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            guard try entries.statIfPresent(name) != nil else { continue }
+            let target = name + Array("-\(stamp)".utf8)
+            try unfreezeRoot(name, in: entries)
+            try entries.rename(name, to: q, as: target)
+            if try manifests.statIfPresent(name) != nil {
+              try manifests.rename(name, to: q, as: target + Array(".manifest".utf8))
+            }
+            quarantined.append(name)
+            report.repairs.append("quarantined store/\(displayName(name)) as quarantine/\(displayName(target))")
+          }
+          try entries.sync()
+          try manifests.sync()
+          try q.sync()
+        }
+      }
+
+      // 3. modes.
+      for key in modeOnly.sorted() {
+        try restoreModes(key)
+        report.repairs.append("restored read-only modes of \(key.short)")
+      }
+
+      // 4. generations out of rotation.
+      let nowCurrent = try current().number
+      var gone: [Int64] = []
+      for g in generations where g.number != nowCurrent {
+        if let k = g.key, !bad.contains(k.bytes), try contains(k) { continue }
+        gone.append(g.number)
+      }
+      if !gone.isEmpty {
+        try journal(.repair, from: nil, to: nil, key: nil, source: nil, extra: [
+          ("generations", .array(gone.map(JSON.int))),
+          ("quarantined", .array(quarantined.map(JSON.string))),
+        ])
+        try removeGenerationLinks(gone)
+        report.repairs.append("took generations \(gone.map(String.init).joined(separator: ", ")) out of rotation (their release is gone)")
+      }
+
+      // 5. journal.
+      if report.problems.contains(where: { $0.kind == "journal" }) {
+        try setJournalAside(stamp)
+        report.repairs.append("kept the journal's good lines; the damaged original is quarantine/journal-\(stamp).jsonl")
+      }
+
+      // 6. leftovers.
+      let removed = try removeLeftovers()
+      if removed > 0 { report.repairs.append("removed \(removed) leftovers of crashed runs") }
+      return report
+    }
+  }
+
+  /// Puts the stored modes back (0444/0555, 0555 for directories) on an entry whose content
+  /// verified; clears and re-sets the immutable flag around each change.
+  private func restoreModes(_ key: StoreKey) throws(MCPGenError) {
+    let manifest = try readManifest(key)
+    let immutability = Immutability()
+    try attempt("restore modes of \(key.short)") { () throws(SystemCallError) in
+      for e in manifest.entries.reversed() where e.kind != .symlink {
+        let fd: CInt
+        let holder: AnyObject
+        let relative = e.path == ManifestEntry.rootPath ? key.bytes : key.bytes + [0x2F] + e.path
+        if e.kind == .directory {
+          let d = try entries.openDirectory(relative)
+          (fd, holder) = (d.fd, d)
+        } else {
+          let f = try entries.openFile(relative, flags: O_RDONLY | O_NONBLOCK)
+          (fd, holder) = (f.fd, f)
+        }
+        Immutability.clear(fd)
+        try Syscall.fchmod(fd, mode_t(e.kind.storedMode)).get("fchmod", entries.path.appending(bytes: relative))
+        try immutability.mark(fd, entries.path.appending(bytes: relative))
+        withExtendedLifetime(holder) {}
+      }
+      try entries.syncFileSystem()
+    }
+  }
+
+  /// Copies the damaged journal into quarantine, then replaces it with its parseable lines
+  /// (temporary file, fsync, rename, fsync).
+  private func setJournalAside(_ stamp: String) throws(MCPGenError) {
+    let original = try attempt("read the journal") { () throws(SystemCallError) in
+      try root.openFile(Journal.name, flags: O_RDONLY).readAll()
+    }
+    var good: [UInt8] = []
+    for line in Journal.parse(original).raw { good += line.serialized() + [0x0A] }
+    try attempt("repair the journal") { () throws(SystemCallError) in
+      try root.ensureDirectory(Store.quarantineName, mode: 0o700)
+      let q = try root.openDirectory(Store.quarantineName)
+      let saved = Array("journal-\(stamp).jsonl".utf8)
+      let copy = try q.openFile(saved, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+      try copy.writeAll(original)
+      try copy.sync()
+      try q.sync()
+      let temp = Store.temporaryName()
+      let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+      try file.writeAll(good)
+      try file.sync()
+      try root.rename(temp, to: root, as: Journal.name)
+      try root.sync()
+    }
+  }
+}

@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// What `gc` removed (or, with `dryRun`, would remove).
+public struct GCReport: Sendable {
+  public var removedGenerations: [Int64] = []
+  public var removedEntries: [StoreKey] = []
+  /// Content bytes of the removed entries, from their manifests.
+  public var bytesFreed: UInt64 = 0
+  /// Pinned generations kept beyond the keep count.
+  public var keptPinned: [Int64] = []
+  /// Leftovers of crashed runs removed (temporary copies, garbage, stray temporary links).
+  public var leftoversRemoved: Int = 0
+  public var dryRun = false
+}
+
+extension Store {
+  static let garbageName = Array("garbage".utf8)
+
+  /// Keeps the newest `keep` generations that did not fail their checks, `current`, every pinned
+  /// one and the newest good one; removes the other generation links, then every store entry no
+  /// kept generation points at (except entries younger than `grace` seconds, so an `add` followed
+  /// by a `switch` in another process is never raced), then leftovers of crashed runs.
+  ///
+  /// All of it under the lock, reachability included. The journal line naming what goes is
+  /// written first, so generation numbers are never reused even if gc dies half-way. An entry
+  /// leaves the store by one `rename` into `garbage/` before it is deleted: a crash leaves
+  /// garbage for the next gc, never a half-deleted `store/<key>`.
+  public func collectGarbage(keep: Int, grace: Double = 3600, dryRun: Bool = false) throws(MCPGenError) -> GCReport {
+    let body = { () throws(MCPGenError) -> GCReport in
+      var report = GCReport(dryRun: dryRun)
+      if !dryRun { _ = try self.reconcile() }
+      let history = History(try self.readJournal())
+      let generations = try self.generations()
+      let current = try self.current().number
+      let pins = try self.pinned()
+
+      var kept = Set<Int64>()
+      if let current { kept.insert(current) }
+      let good = generations.reversed().filter { !history.failed.contains($0.number) }
+      for g in good.prefix(keep) { kept.insert(g.number) }
+      if let newestGood = good.first(where: { $0.key != nil && ((try? self.contains($0.key!)) ?? false) }) {
+        kept.insert(newestGood.number)
+      }
+      for g in generations where pins.contains(g.number) {
+        if !kept.contains(g.number) { report.keptPinned.append(g.number) }
+        kept.insert(g.number)
+      }
+      report.removedGenerations = generations.map(\.number).filter { !kept.contains($0) }
+
+      let reachable = Set(generations.filter { kept.contains($0.number) }.compactMap(\.key))
+      let now = Clock.now()
+      for key in try self.keys() where !reachable.contains(key) {
+        guard let st = try attempt("read the store", { () throws(SystemCallError) in try self.entries.statIfPresent(key.bytes) })
+        else { continue }
+        let age = now - Int64(max(st.st_mtim.tv_sec, st.st_ctim.tv_sec))
+        if Double(age) < grace { continue }
+        report.removedEntries.append(key)
+        report.bytesFreed += (try? self.readManifest(key).byteCount) ?? 0
+      }
+      if dryRun { return report }
+
+      if !report.removedGenerations.isEmpty || !report.removedEntries.isEmpty {
+        try self.journal(.gc, from: nil, to: nil, key: nil, source: nil, extra: [
+          ("generations", .array(report.removedGenerations.map(JSON.int))),
+          ("entries", .array(report.removedEntries.map { .string($0.hex) })),
+          ("bytesFreed", .int(Int64(report.bytesFreed))),
+        ])
+      }
+      try self.removeGenerationLinks(report.removedGenerations)
+      for key in report.removedEntries { try self.discard(key) }
+      report.leftoversRemoved = try self.removeLeftovers()
+      return report
+    }
+    return dryRun ? try body() : try withLock(commandText, body)
+  }
+
+  func removeGenerationLinks(_ numbers: [Int64]) throws(MCPGenError) {
+    guard !numbers.isEmpty, let dir = try generationsDirectory() else { return }
+    try attempt("remove generations") { () throws(SystemCallError) in
+      for n in numbers {
+        do throws(SystemCallError) { try dir.unlink(Array(String(n).utf8)) } catch where error.errno == .noSuchFileOrDirectory {}
+      }
+      try dir.sync()
+    }
+  }
+
+  /// Takes `store/<key>` out of the store with one rename into `garbage/`, then deletes it and
+  /// its manifest.
+  func discard(_ key: StoreKey) throws(MCPGenError) {
+    try attempt("remove store entry \(key.short)") { () throws(SystemCallError) in
+      try root.ensureDirectory(Store.garbageName, mode: 0o700)
+      let garbage = try root.openDirectory(Store.garbageName)
+      let name = key.bytes + Array("-\(Clock.now())".utf8) + Store.temporaryName()
+      try unfreezeRoot(key.bytes, in: entries)
+      try entries.rename(key.bytes, to: garbage, as: name)
+      try entries.sync()
+      try garbage.sync()
+      do throws(SystemCallError) { try manifests.unlink(key.bytes) } catch where error.errno == .noSuchFileOrDirectory {}
+      try manifests.sync()
+      try TreeRemover.remove(name, in: garbage)
+    }
+  }
+
+  /// An immutable inode cannot be renamed: clear the flag on the entry's own inode first.
+  func unfreezeRoot(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) {
+    guard geteuid() == 0, let st = try dir.statIfPresent(name) else { return }
+    switch st.st_mode & S_IFMT {
+    case S_IFDIR:
+      let d = try dir.openDirectory(name)
+      Immutability.clear(d.fd)
+    case S_IFREG:
+      let f = try dir.openFile(name, flags: O_RDONLY | O_NONBLOCK)
+      Immutability.clear(f.fd)
+    default: break
+    }
+  }
+
+  /// Removes what crashed runs left: unlocked `store/.tmp-*` copies, `manifests/.tmp-*`,
+  /// `.tmp-*` links in the root, manifests without an entry, and everything in `garbage/`.
+  func removeLeftovers() throws(MCPGenError) -> Int {
+    try attempt("remove leftovers") { () throws(SystemCallError) in
+      var removed = 0
+      for name in try entries.list() where name.starts(with: Store.tempPrefix) {
+        guard try !isLive(name, in: entries) else { continue }
+        try TreeRemover.remove(name, in: entries)
+        removed += 1
+      }
+      let live = Set(try entries.list())
+      for name in try manifests.list() {
+        let isTemp = name.starts(with: Store.tempPrefix)
+        guard isTemp || (StoreKey(bytes: name) != nil && !live.contains(name)) else { continue }
+        if !isTemp, let st = try manifests.statIfPresent(name), Double(Clock.now() - Int64(st.st_mtim.tv_sec)) < 3600 {
+          continue  // A manifest written just before its entry: an add in flight.
+        }
+        try manifests.unlink(name)
+        removed += 1
+      }
+      for name in try root.list() where name.starts(with: Store.tempPrefix) {
+        try TreeRemover.remove(name, in: root)
+        removed += 1
+      }
+      if let garbage = try? root.openDirectory(Store.garbageName) {
+        for name in try garbage.list() {
+          try TreeRemover.remove(name, in: garbage)
+          removed += 1
+        }
+      }
+      return removed
+    }
+  }
+
+  /// A temporary copy is live while its `add` holds its flock (on its own open file, so a
+  /// fresh open here cannot take it).
+  func isLive(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
+    guard let st = try dir.statIfPresent(name) else { return false }
+    let probe: CInt
+    let holder: AnyObject
+    if st.st_mode & S_IFMT == S_IFDIR {
+      let d = try dir.openDirectory(name)
+      (probe, holder) = (d.fd, d)
+    } else {
+      let f = try dir.openFile(name, flags: O_RDONLY | O_NONBLOCK)
+      (probe, holder) = (f.fd, f)
+    }
+    defer { withExtendedLifetime(holder) {} }
+    switch Syscall.flock(probe, LOCK_EX | LOCK_NB) {
+    case .success: return false
+    case .failure(let e) where e == .wouldBlock: return true
+    case .failure(let e): throw SystemCallError("flock", path: dir.path.appending(bytes: name), errno: e)
+    }
+  }
+}

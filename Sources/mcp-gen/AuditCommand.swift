@@ -1,0 +1,73 @@
+import ArgumentParser
+import MCPGenKit
+
+struct AuditCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "audit",
+    abstract: "Re-verify the whole root: every entry re-hashed, modes, generations, current, strays, journal.",
+    discussion: "Prints one line per problem, then a summary. Exit status 2 when anything worse than a warning is found."
+  )
+
+  @OptionGroup var global: GlobalOptions
+
+  @Flag(help: "Check kinds, sizes and modes without re-hashing (for frequent runs).")
+  var quick = false
+
+  @Flag(help: "Quarantine corrupted entries, take their generations out of rotation, roll current back if needed.")
+  var repair = false
+
+  func validate() throws {
+    if quick && repair { throw ValidationError("--repair always re-hashes; drop --quick") }
+  }
+
+  func run() throws {
+    let store = try global.openStore(create: false)
+    let report = repair ? try store.repair() : try store.audit(quick: quick)
+    if global.json {
+      Output.json(.object([
+        ("problems", .array(report.problems.map(\.json))),
+        ("entries", .int(Int64(report.entriesChecked))), ("filesHashed", .int(Int64(report.filesHashed))),
+        ("bytesHashed", .int(Int64(report.bytesHashed))), ("repairs", .array(report.repairs.map(JSON.string))),
+      ]))
+    } else {
+      for p in report.problems {
+        let gens = p.generations.isEmpty ? "" : " (generation\(p.generations.count == 1 ? "" : "s") \(p.generations.map(String.init).joined(separator: ", ")))"
+        Output.line("\(p.severity.rawValue): \(p.kind) \(p.path.displayString): \(p.detail)\(gens)")
+        if let hint = p.hint, p.severity == .critical { Output.line("  fix: \(hint)") }
+      }
+      for r in report.repairs { Output.line("repair: \(r)") }
+      let hashed = report.quick ? "not re-hashed (--quick)" : "\(report.filesHashed) files, \(Output.bytes(report.bytesHashed)) re-hashed"
+      let critical = report.problems.filter { $0.severity == .critical }.count
+      let summary = report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\(critical > 0 ? " (\(critical) critical)" : "")"
+      Output.line("audit: \(report.entriesChecked) entries, \(hashed); \(summary)")
+    }
+    if report.hasErrors && !repair { throw ExitCode(ExitStatus.integrity) }
+  }
+}
+
+struct VerifyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Re-hash the release of generation N (default: current); fast enough for a daily timer."
+  )
+
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: ArgumentHelp("A generation number.", valueName: "N")) var generation: GenerationNumber?
+
+  func run() throws {
+    let store = try global.openStore(create: false)
+    let result = try store.verifyGeneration(generation?.value)
+    if global.json {
+      Output.json(.object([
+        ("generation", .int(result.generation)), ("key", .string(result.key.hex)), ("intact", .bool(result.problems.isEmpty)),
+        ("problems", .array(result.problems.map { .object([("kind", .string($0.kind.rawValue)), ("path", .string($0.path)), ("detail", .string($0.detail))]) })),
+      ]))
+    } else {
+      for p in result.problems { Output.line("error: \(p)") }
+      Output.line(result.problems.isEmpty
+        ? "generation \(result.generation) (\(result.key.short)) is intact"
+        : "generation \(result.generation) (\(result.key.short)) is corrupted: \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")")
+    }
+    if !result.problems.isEmpty { throw ExitCode(ExitStatus.integrity) }
+  }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import MCPGenKit
+
+struct PinCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "pin", abstract: "Keep generation N from gc, whatever its age.")
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: ArgumentHelp("A generation number.", valueName: "N")) var generation: GenerationNumber
+
+  func run() throws {
+    let changed = try global.openStore(create: false).pin(generation.value, true)
+    Output.line(changed ? "pinned generation \(generation.value)" : "generation \(generation.value) was pinned already")
+  }
+}
+
+struct UnpinCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "unpin", abstract: "Let gc collect generation N again.")
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: ArgumentHelp("A generation number.", valueName: "N")) var generation: GenerationNumber
+
+  func run() throws {
+    let changed = try global.openStore(create: false).pin(generation.value, false)
+    Output.line(changed ? "unpinned generation \(generation.value)" : "generation \(generation.value) was not pinned")
+  }
+}
+
+struct BlockCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "block", abstract: "Refuse to switch to a release known to be bad (unless --force).")
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: ArgumentHelp("A store key or unique prefix (8+ hex digits).", valueName: "key")) var key: String
+
+  func run() throws {
+    let store = try global.openStore(create: false)
+    let k = try store.resolve(key)
+    Output.line(try store.block(k, true) ? "blocked \(k.hex)" : "\(k.hex) was blocked already")
+  }
+}
+
+struct UnblockCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "unblock", abstract: "Allow switching to a blocked release again.")
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: ArgumentHelp("A store key or unique prefix (8+ hex digits).", valueName: "key")) var key: String
+
+  func run() throws {
+    let store = try global.openStore(create: false)
+    let k = try store.resolve(key)
+    Output.line(try store.block(k, false) ? "unblocked \(k.hex)" : "\(k.hex) was not blocked")
+  }
+}
