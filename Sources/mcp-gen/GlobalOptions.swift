@@ -21,7 +21,7 @@ struct GlobalOptions: ParsableArguments {
     if lockTimeout < 0 || !lockTimeout.isFinite { throw ValidationError("--lock-timeout must be a number of seconds, 0 or more") }
   }
 
-  var rootChoice: RootLocator.Choice { RootLocator.choose(explicit: root) }
+  var rootChoice: RootLocator.Choice { RootLocator.choose(explicit: root.map(RawArguments.path)) }
 
   /// Opens the store; commands that change it create the root on first use.
   func openStore(create: Bool) throws -> Store {
@@ -46,10 +46,13 @@ enum RawArguments {
     return out
   }
 
-  /// The file path the user typed for `argument`, byte for byte.
+  /// The file path the user typed for `argument`, byte for byte: a whole argument, or the value
+  /// of an `--option=value` argument, whose repaired text equals `argument`.
   static func path(_ argument: String) -> FilePath {
-    for raw in all.dropFirst().reversed() where String(decoding: raw, as: UTF8.self) == argument {
-      return FilePath(bytes: raw)
+    for raw in all.dropFirst().reversed() {
+      var candidates = [raw]
+      if raw.starts(with: [0x2D, 0x2D]), let eq = raw.firstIndex(of: 0x3D) { candidates.append(Array(raw[(eq + 1)...])) }
+      for c in candidates where String(decoding: c, as: UTF8.self) == argument { return FilePath(bytes: c) }
     }
     return FilePath(argument)
   }

@@ -126,8 +126,7 @@ struct AddAfterRenameFailureTests {
   /// 2: manifests/). The entry then exists; it must not stay writable for root.
   @Test(
     "an fsync failure after the rename still leaves an immutable entry",
-    .enabled(if: geteuid() == 0, "needs root for chattr +i"),
-    .disabled("bug: AddRelease.swift skips sealRoot when entries.sync() throws; the entry root is never made immutable and later adds say 'already stored'"))
+    .enabled(if: geteuid() == 0, "needs root for chattr +i"))
   func sealedDespiteFsyncFailure() throws {
     let scratch = try Scratch()
     defer { scratch.remove() }

@@ -35,8 +35,7 @@ struct RawArgumentTests {
   }
 
   @Test(
-    "--root that is not UTF-8 is used byte for byte",
-    .disabled("bug: --root goes through String (RootLocator.choose(explicit:)); R\\xfe becomes R\\xef\\xbf\\xbd"))
+    "--root that is not UTF-8 is used byte for byte")
   func rootPath() throws {
     let scratch = try Scratch()
     defer { scratch.remove() }

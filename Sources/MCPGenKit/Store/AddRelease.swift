@@ -47,7 +47,11 @@ extension Store {
     let key = manifest.key
     var result = AddResult(
       key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
-    if try contains(key) { return result }
+    if try contains(key) {
+      // A crash between the rename and sealing left the entry root without its flag: seal it now.
+      try? sealRoot(of: key, manifest, Immutability())
+      return result
+    }
 
     let temp = Store.temporaryName()
     let immutability = Immutability()
@@ -63,16 +67,23 @@ extension Store {
         } catch {
           throw MCPGenError(error, doing: "store entry")
         }
-        try attempt("store entry") { () throws(SystemCallError) in
-          try entries.sync()
-          try sealRoot(of: key, manifest, immutability)
-        }
         result.isNew = true
-        if journaled { try journal(.add, from: nil, to: nil, key: key, source: absolute(source).bytes) }
+        // The entry is in place from here on: a failure must say so, not "nothing changed".
+        do throws(MCPGenError) {
+          try attempt("seal store entry") { () throws(SystemCallError) in
+            try sealRoot(of: key, manifest, immutability)
+            try entries.sync()
+          }
+          if journaled { try journal(.add, from: nil, to: nil, key: key, source: absolute(source).bytes) }
+        } catch {
+          var e = error
+          e.message = "\(entryPath(key).displayString) is stored, but finishing the add failed (\(error.message)); run the command again to finish it"
+          throw e
+        }
       }
       withExtendedLifetime(guardFD) {}
     } catch {
-      try? TreeRemover.remove(temp, in: entries)
+      if !result.isNew { try? TreeRemover.remove(temp, in: entries) }
       throw error
     }
     if result.isNew {

@@ -68,7 +68,9 @@ public struct Manifest: Equatable, Sendable {
   public init(entries: [ManifestEntry]) {
     var rest = entries.filter { $0.path != ManifestEntry.rootPath }
     rest.sort { $0.path.lexicographicallyPrecedes($1.path) }
-    let root = entries.first { $0.path == ManifestEntry.rootPath }!
+    guard let root = entries.first(where: { $0.path == ManifestEntry.rootPath }) else {
+      preconditionFailure("a manifest needs a root entry (path \".\")")
+    }
     self.entries = [root] + rest
   }
 

@@ -13,9 +13,9 @@ public enum RootLocator {
 
   /// `--root`, else `MCP_GEN_ROOT`, else `/var/lib/mcp` for root, else
   /// `$XDG_STATE_HOME/mcp-gen` or `~/.local/state/mcp-gen`.
-  public static func choose(explicit: String?) -> Choice {
-    if let explicit, !explicit.isEmpty { return Choice(path: FilePath(explicit), source: "--root") }
-    if let env = variable("MCP_GEN_ROOT"), !env.isEmpty { return Choice(path: FilePath(env), source: "MCP_GEN_ROOT") }
+  public static func choose(explicit: FilePath?) -> Choice {
+    if let explicit, !explicit.isEmpty { return Choice(path: explicit, source: "--root") }
+    if let env = getenv("MCP_GEN_ROOT"), env.pointee != 0 { return Choice(path: FilePath(platformString: env), source: "MCP_GEN_ROOT") }
     if geteuid() == 0 { return Choice(path: "/var/lib/mcp", source: "default for root") }
     if let state = variable("XDG_STATE_HOME"), state.hasPrefix("/") {
       return Choice(path: FilePath(state).appending("mcp-gen"), source: "XDG_STATE_HOME")

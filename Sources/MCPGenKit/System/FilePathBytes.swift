@@ -35,21 +35,42 @@ extension FilePath {
   public var displayString: String { displayName(bytes) }
 }
 
-/// A byte name for one-line messages: UTF-8 decoded with repair, control characters escaped.
+/// A byte name for one-line messages: valid UTF-8 as is, every byte that is not part of valid
+/// UTF-8 as `\xNN`, control characters (C0, DEL, C1) and backslashes escaped. Distinct names
+/// always display differently, and no name can break a line or drive a terminal.
 public func displayName(_ bytes: [UInt8]) -> String {
-  var out = ""
-  for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-    switch scalar {
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    case "\r": out += "\\r"
-    case "\\": out += "\\\\"
-    case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-      out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
-    default: out.unicodeScalars.append(scalar)
+  let hex = Array("0123456789abcdef".utf8)
+  var out: [UInt8] = []
+  out.reserveCapacity(bytes.count)
+  func escape(_ b: UInt8) { out += [0x5C, 0x78, hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
+  var i = 0
+  while i < bytes.count {
+    let b = bytes[i]
+    if b < 0x80 {
+      switch b {
+      case 0x0A: out += [0x5C, 0x6E]
+      case 0x09: out += [0x5C, 0x74]
+      case 0x0D: out += [0x5C, 0x72]
+      case 0x5C: out += [0x5C, 0x5C]
+      case 0..<0x20, 0x7F: escape(b)
+      default: out.append(b)
+      }
+      i += 1
+      continue
+    }
+    let n = JSON.validUTF8SequenceLength(bytes, at: i)
+    if n == 0 {
+      escape(b)
+      i += 1
+    } else if n == 2 && b == 0xC2 && bytes[i + 1] < 0xA0 {
+      escape(b); escape(bytes[i + 1])  // C1 controls (U+0080-U+009F)
+      i += 2
+    } else {
+      out += bytes[i..<(i + n)]
+      i += n
     }
   }
-  return out
+  return String(decoding: out, as: UTF8.self)
 }
 
 extension String {
