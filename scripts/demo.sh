@@ -16,14 +16,15 @@ run() {
 }
 
 run root
+run config --init        # health checks: bin/mcp --help, bin/mcp status, bin/mcp check
 run add fixtures/mcp-1.0
 run switch fixtures/mcp-1.0
 run switch fixtures/mcp-1.1
-run switch fixtures/mcp-broken
-run rollback
+run switch fixtures/mcp-broken   # its `bin/mcp check` fails: mcp-gen rolls back by itself
 run list
 run log
 run status
+run audit
 printf '\n$ cat %s/current/share/mcp/VERSION\n' "$MCP_GEN_ROOT"
 cat "$MCP_GEN_ROOT/current/share/mcp/VERSION"
 printf '\nThe scratch root is %s (remove it with: chattr -R -i %s 2>/dev/null; rm -rf %s)\n' "$MCP_GEN_ROOT" "$scratch" "$scratch"

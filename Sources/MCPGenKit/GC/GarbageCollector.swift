@@ -31,8 +31,7 @@ extension Store {
   public func collectGarbage(keep: Int, grace: Double = 3600, dryRun: Bool = false) throws(MCPGenError) -> GCReport {
     let body = { () throws(MCPGenError) -> GCReport in
       var report = GCReport(dryRun: dryRun)
-      if !dryRun { _ = try self.reconcile() }
-      let history = History(try self.readJournal())
+      let history = try self.reconciledHistory(dryRun: dryRun).history
       let generations = try self.generations()
       let current = try self.current().number
       let pins = try self.pinned()

@@ -13,7 +13,12 @@ struct History {
   var unconfirmed: Int64? = nil
 
   init(_ journal: Journal) {
-    for r in journal.records {
+    for r in journal.records { apply(r) }
+  }
+
+  /// Replays one more record.
+  mutating func apply(_ r: JournalRecord) {
+    do {
       for n in [r.from, r.to].compactMap({ $0 }) { highestNumber = max(highestNumber, n) }
       if let extraNumbers = r.extra.first(where: { $0.0 == "generations" })?.1.arrayValue {
         for n in extraNumbers.compactMap(\.intValue) { highestNumber = max(highestNumber, n) }

@@ -24,7 +24,7 @@ extension Store {
       if dryRun {
         key = try Store.hash(p).key
         guard try contains(key) else {
-          let plan = try withLock("switch --dry-run") { () throws(MCPGenError) in try planNew(key) }
+          let plan = try planNew(key, History(try readJournal()))
           return SwitchOutcome(plan: plan, dryRun: true)
         }
       } else {
@@ -39,7 +39,7 @@ extension Store {
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
 
     return try withLock(commandText) { () throws(MCPGenError) in
-      let recovered = dryRun ? nil : try reconcile()
+      let (history, recovered) = try reconciledHistory(dryRun: dryRun)
       try requireFreeSpace()
       try requireNotBlocked(key, force: force)
       try requireIntact(key, what: "release")
@@ -51,7 +51,7 @@ extension Store {
           "current is \(currentKey?.short ?? "nothing"), not \(expected.short) as --expect requires; nothing was changed",
           hint: "mcp-gen status")
       }
-      var plan = try planNew(key)
+      var plan = try planNew(key, history)
       if currentKey == key, let n = state.number {
         plan.to = n
         return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
@@ -65,8 +65,7 @@ extension Store {
       outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
       var extra: [(String, JSON)] = []
       if let added, added.isNew { extra.append(("added", .bool(true))) }
-      var recordedSource = source
-      if recordedSource == nil { recordedSource = try keySource(key) }
+      let recordedSource = source ?? history.keySources[key]
       try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
       return outcome
     }
@@ -81,8 +80,7 @@ extension Store {
     to number: Int64? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
     try withLock(commandText) { () throws(MCPGenError) in
-      let recovered = dryRun ? nil : try reconcile()
-      let history = History(try readJournal())
+      let (history, recovered) = try reconciledHistory(dryRun: dryRun)
       let state = try current()
       let from = state.number
       let fromKey = try from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
@@ -138,8 +136,7 @@ extension Store {
       hint: "mcp-gen list, then mcp-gen rollback N")
   }
 
-  private func planNew(_ key: StoreKey) throws(MCPGenError) -> SwitchPlan {
-    let history = History(try readJournal())
+  private func planNew(_ key: StoreKey, _ history: History) throws(MCPGenError) -> SwitchPlan {
     let highest = max(history.highestNumber, try generations().last?.number ?? 0)
     guard highest < Int64.max else {
       throw MCPGenError(.invalidInput, "generation numbers are exhausted; start a new root")
@@ -152,16 +149,24 @@ extension Store {
   /// If `current` differs from what the journal last recorded, a change was interrupted after
   /// the swap and before its journal line: record it now, so history stays true.
   func reconcile() throws(MCPGenError) -> JournalRecord? {
-    let history = History(try readJournal())
+    try reconciledHistory(dryRun: false).recovered
+  }
+
+  /// Reads the journal once, reconciles it with `current` (unless `dryRun`), and returns the
+  /// history including any recovery line written.
+  func reconciledHistory(dryRun: Bool) throws(MCPGenError) -> (history: History, recovered: JournalRecord?) {
+    var history = History(try readJournal())
+    guard !dryRun else { return (history, nil) }
     let actual = try current()
-    guard case .generation(let n) = actual, n != history.recordedCurrent else { return nil }
+    guard case .generation(let n) = actual, n != history.recordedCurrent else { return (history, nil) }
     let key = try generation(n)?.key
     let record = JournalRecord(
       pid: Int64(getpid()), user: Clock.userName(), command: command, operation: .recover,
       from: history.recordedCurrent, to: n, key: key, outcome: "unconfirmed",
       extra: [("note", .string("current was switched by a command that did not finish; it is recorded now"))])
     try Journal.append(record, in: root)
-    return record
+    history.apply(record)
+    return (history, record)
   }
 
   /// Journals a gated change: `ok`, or `rolled-back` / `rollback-failed` with where `current`
@@ -202,10 +207,6 @@ extension Store {
       pid: Int64(getpid()), user: Clock.userName(), command: command, operation: op, from: from, to: to,
       key: key, source: source, outcome: outcome, undo: undo, extra: extra)
     try Journal.append(record, in: root)
-  }
-
-  private func keySource(_ key: StoreKey) throws(MCPGenError) -> [UInt8]? {
-    History(try readJournal()).keySources[key]
   }
 
   /// Refuses to start a change that could not finish for want of space.

@@ -53,6 +53,9 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
 public final class SHA256 {
   /// Fetched once: with OpenSSL 3 an implicit fetch on every init takes a global lock.
   nonisolated(unsafe) private static let algorithm: OpaquePointer = {
+    // Reading openssl.cnf costs ~4 ms at start-up and can only add providers SHA-256 does not
+    // need; the default provider is always there.
+    _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CONFIG), nil)
     if let fetched = EVP_MD_fetch(nil, "SHA256", nil) { return fetched }
     return EVP_sha256()
   }()
