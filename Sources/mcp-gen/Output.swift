@@ -29,7 +29,9 @@ enum Output {
     buffer.removeAll(keepingCapacity: true)
   }
 
+  /// Flushes stdout first, so notes and errors appear after what led to them.
   static func note(_ text: String) {
+    flush()
     writeAll(2, Array((text + "\n").utf8))
   }
 
