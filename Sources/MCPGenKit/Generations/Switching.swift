@@ -16,59 +16,71 @@ extension Store {
   public func switchTo(
     _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
-    var added: AddResult? = nil
-    var source: [UInt8]? = nil
-    let key: StoreKey
-    switch target {
-    case .path(let p):
-      if dryRun {
-        key = try Store.hash(p).key
-        guard try contains(key) else {
-          let plan = try planNew(key, History(try readJournal()))
-          return SwitchOutcome(plan: plan, dryRun: true)
-        }
-      } else {
-        let result = try add(p, journaled: false)
-        added = result
-        key = result.key
-      }
-      source = absolute(p).bytes
-    case .key(let text):
-      key = try resolve(text)
-    }
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
-
-    return try withLock(commandText) { () throws(MCPGenError) in
-      let (history, recovered) = try reconciledHistory(dryRun: dryRun)
-      try requireFreeSpace()
-      try requireNotBlocked(key, force: force)
-      try requireIntact(key, what: "release")
-      let state = try current()
-      let currentKey = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
-      if let expected, currentKey != expected {
-        throw MCPGenError(
-          .conflict,
-          "current is \(currentKey?.short ?? "nothing"), not \(expected.short) as --expect requires; nothing was changed",
-          hint: "mcp-gen status")
+    // A release added before the lock could be collected by a gc before the lock is taken (it
+    // was stored long ago and nothing referenced it): add it again and retry, a few times.
+    for _ in 0..<3 {
+      var added: AddResult? = nil
+      var source: [UInt8]? = nil
+      let key: StoreKey
+      switch target {
+      case .path(let p):
+        if dryRun {
+          key = try Store.hash(p).key
+          guard try contains(key) else {
+            let plan = try planNew(key, History(try readJournal()))
+            return SwitchOutcome(plan: plan, dryRun: true)
+          }
+        } else {
+          let result = try add(p, journaled: false)
+          added = result
+          key = result.key
+        }
+        source = absolute(p).bytes
+      case .key(let text):
+        key = try resolve(text)
       }
-      var plan = try planNew(key, history)
-      if currentKey == key, let n = state.number {
-        plan.to = n
-        return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
+      let outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
+        if added != nil, try !contains(key) { return nil }
+        return try switchLocked(key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source)
       }
-      if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
-
-      try createGeneration(plan.to, key)
-      try pointCurrent(at: plan.to)
-      try confirmCurrent(plan.to, key)
-      var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
-      outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
-      var extra: [(String, JSON)] = []
-      if let added, added.isNew { extra.append(("added", .bool(true))) }
-      let recordedSource = source ?? history.keySources[key]
-      try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
-      return outcome
+      if let outcome { return outcome }
     }
+    throw MCPGenError(.conflict, "the release kept disappearing from the store while switching (a concurrent gc?); nothing was changed, run the command again")
+  }
+
+  private func switchLocked(
+    _ key: StoreKey, expected: StoreKey?, dryRun: Bool, config: Config, force: Bool, added: AddResult?, source: [UInt8]?
+  ) throws(MCPGenError) -> SwitchOutcome {
+    let (history, recovered) = try reconciledHistory(dryRun: dryRun)
+    try requireFreeSpace()
+    try requireNotBlocked(key, force: force)
+    try requireIntact(key, what: "release")
+    let state = try current()
+    let currentKey = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+    if let expected, currentKey != expected {
+      throw MCPGenError(
+        .conflict,
+        "current is \(currentKey?.short ?? "nothing"), not \(expected.short) as --expect requires; nothing was changed",
+        hint: "mcp-gen status")
+    }
+    var plan = try planNew(key, history)
+    if currentKey == key, let n = state.number {
+      plan.to = n
+      return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
+    }
+    if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
+
+    try createGeneration(plan.to, key)
+    try pointCurrent(at: plan.to)
+    try confirmCurrent(plan.to, key)
+    var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
+    outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
+    var extra: [(String, JSON)] = []
+    if let added, added.isNew { extra.append(("added", .bool(true))) }
+    let recordedSource = source ?? history.keySources[key]
+    try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+    return outcome
   }
 
   /// Moves `current` back: to generation `number`, or (nil) to the generation that was current
