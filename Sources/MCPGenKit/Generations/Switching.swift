@@ -67,6 +67,9 @@ extension Store {
     var plan = try planNew(key, history)
     if currentKey == key, let n = state.number {
       plan.to = n
+      if !dryRun && config.hasHooks && history.unconfirmed == n {
+        return try finishUnconfirmed(plan, history, config, recovered: recovered)
+      }
       return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
     }
     if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
@@ -80,6 +83,25 @@ extension Store {
     if let added, added.isNew { extra.append(("added", .bool(true))) }
     let recordedSource = source ?? history.keySources[key]
     try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+    return outcome
+  }
+
+  /// The target is current but its switch died before its health checks confirmed it: run the
+  /// gate now, as that switch would have, instead of calling it "already current".
+  private func finishUnconfirmed(
+    _ plan: SwitchPlan, _ history: History, _ config: Config, recovered: JournalRecord?
+  ) throws(MCPGenError) -> SwitchOutcome {
+    var plan = plan
+    plan.from = history.undoStack.last ?? nil
+    plan.fromKey = try plan.from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+    var outcome = SwitchOutcome(plan: plan, recovered: recovered)
+    outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: plan.key)
+    if outcome.health.failure == nil {
+      try journal(.check, from: plan.to, to: plan.to, key: plan.key, source: nil, outcome: "confirmed",
+                  extra: outcome.health.journalExtra)
+    } else {
+      try record(.switch, plan, outcome.health, source: history.sources[plan.to], extra: [])
+    }
     return outcome
   }
 
