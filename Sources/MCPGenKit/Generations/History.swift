@@ -53,6 +53,16 @@ struct History {
         undoStack.append(r.from)
         recordedCurrent = r.to
         unconfirmed = r.outcome == "unconfirmed" ? r.to : nil
+      case .abort:
+        // Only if the cancelled line landed: its push is undone and current is back at `from`.
+        if recordedCurrent == r.to {
+          if r.undo {
+            undoStack.append(r.to)  // The cancelled rollback had popped it.
+          } else if let top = undoStack.last, top == r.from {
+            undoStack.removeLast()
+          }
+          recordedCurrent = r.from
+        }
       case .check:
         if r.outcome == "confirmed", unconfirmed == r.to { unconfirmed = nil }
       default:

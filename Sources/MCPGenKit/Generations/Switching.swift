@@ -215,20 +215,36 @@ extension Store {
       extra.append(("current", try current().number.map(JSON.int) ?? .null))
     }
     let undo = plan.kind == .rollback(undo: true)
-    try recordAfterSwap(plan.to) { () throws(MCPGenError) in
+    let leftAt = health.failure == nil ? plan.to : health.restored
+    do {
       try journal(op, from: plan.from, to: plan.to, key: plan.key, source: source, outcome: outcome, undo: undo, extra: extra)
+    } catch {
+      throw putBack(plan, leftAt: leftAt, after: error)
     }
   }
 
-  /// Once `current` has moved, a failure to journal must not claim that nothing changed.
-  private func recordAfterSwap(_ n: Int64, _ body: () throws(MCPGenError) -> Void) throws(MCPGenError) {
-    do {
-      try body()
+  /// The change happened but could not be journaled (a full disk, an I/O error): an unrecorded
+  /// change would make history lie, so `current` goes back to where it was, and an `abort` line
+  /// cancels the record in case it reached the disk after all. If even that fails, the error
+  /// says so and the next command records what `current` is.
+  private func putBack(_ plan: SwitchPlan, leftAt: Int64?, after error: MCPGenError) -> MCPGenError {
+    var e = error
+    do throws(MCPGenError) {
+      if let from = plan.from, let fromKey = plan.fromKey {
+        if leftAt != from {
+          try pointCurrent(at: from)
+          try confirmCurrent(from, fromKey)
+        }
+      } else if leftAt != nil {
+        try removeCurrent()
+      }
+      try? journal(.abort, from: plan.from, to: plan.to, key: plan.key, source: nil, undo: plan.kind == .rollback(undo: true))
+      let was = plan.from.map { "generation \($0)" } ?? "nothing"
+      e.message = "could not record the change in the journal (\(error.message)); current was put back to \(was), nothing changed"
     } catch {
-      var e = error
-      e.message = "generation \(n) is current, but recording it in the journal failed (\(error.message)); the next mcp-gen command records it"
-      throw e
+      e.message = "current moved to generation \(leftAt.map(String.init) ?? "none"), but recording it in the journal failed (\(e.message)) and putting it back failed too (\(error.message)); the next mcp-gen command records it"
     }
+    return e
   }
 
   public func readJournal() throws(MCPGenError) -> Journal { try Journal.read(in: root) }

@@ -14,6 +14,9 @@ public struct JournalRecord: Sendable, Equatable {
     public static let recover = Operation(rawValue: "recover")
     /// `mcp-gen check` confirmed an unconfirmed `current`.
     public static let check = Operation(rawValue: "check")
+    /// Cancels a `switch` or `rollback` line whose change was undone because it could not be
+    /// made durable.
+    public static let abort = Operation(rawValue: "abort")
     public static let pin = Operation(rawValue: "pin")
     public static let unpin = Operation(rawValue: "unpin")
     public static let block = Operation(rawValue: "block")
