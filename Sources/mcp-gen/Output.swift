@@ -35,9 +35,9 @@ enum Output {
     writeAll(2, Array((text + "\n").utf8))
   }
 
+  /// One write for both lines, so they are never separated.
   static func error(_ error: MCPGenError) {
-    note("error: \(error.message)")
-    if let hint = error.hint { note("hint: \(hint)") }
+    note("error: \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
   }
 
   private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {

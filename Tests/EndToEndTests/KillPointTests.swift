@@ -139,11 +139,18 @@ enum KillPoints {
     var stderr: String
   }
 
-  static func runUnderStrace(_ args: [String], syscall: String, when n: Int) throws -> Run {
+  /// The calls `args` makes of `syscall` when nothing fails (all threads), in order, as strace
+  /// prints them.
+  static func calls(_ args: [String], _ syscall: String) throws -> [Substring] {
+    let out = try CLI.runProcess(stracePath!, ["-f", "-qq", "-e", "trace=\(syscall)", "-o", "/dev/stderr", CLI.binary] + args, environment: nil)
+    return out.stderrText.split(separator: "\n").filter { $0.contains(syscall + "(") }
+  }
+
+  static func runUnderStrace(_ args: [String], syscall: String, when n: Int, action: String = "signal=SIGKILL") throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: stracePath!)
     process.arguments = ["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)",
-                         "-e", "inject=\(syscall):signal=SIGKILL:when=\(n)", CLI.binary] + args
+                         "-e", "inject=\(syscall):\(action):when=\(n)", CLI.binary] + args
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "MCP_GEN_ROOT")
     process.environment = env

@@ -75,8 +75,12 @@ extension Store {
     if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
 
     try createGeneration(plan.to, key)
-    try pointCurrent(at: plan.to)
-    try confirmCurrent(plan.to, key)
+    do throws(MCPGenError) {
+      try pointCurrent(at: plan.to)
+      try confirmCurrent(plan.to, key)
+    } catch {
+      throw putBack(plan, after: error)
+    }
     var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
     var extra: [(String, JSON)] = []
@@ -136,8 +140,12 @@ extension Store {
       }
       try requireIntact(plan.key, what: "generation \(plan.to)")
       if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
-      try pointCurrent(at: plan.to)
-      try confirmCurrent(plan.to, plan.key)
+      do throws(MCPGenError) {
+        try pointCurrent(at: plan.to)
+        try confirmCurrent(plan.to, plan.key)
+      } catch {
+        throw putBack(plan, after: error)
+      }
       var outcome = SwitchOutcome(plan: plan, recovered: recovered)
       outcome.health = gate(config, from: from, fromKey: fromKey, to: plan.to, key: plan.key)
       var extra: [(String, JSON)] = []
@@ -215,11 +223,10 @@ extension Store {
       extra.append(("current", try current().number.map(JSON.int) ?? .null))
     }
     let undo = plan.kind == .rollback(undo: true)
-    let leftAt = health.failure == nil ? plan.to : health.restored
     do {
       try journal(op, from: plan.from, to: plan.to, key: plan.key, source: source, outcome: outcome, undo: undo, extra: extra)
     } catch {
-      throw putBack(plan, leftAt: leftAt, after: error)
+      throw putBack(plan, after: error, journaled: true)
     }
   }
 
@@ -227,22 +234,30 @@ extension Store {
   /// change would make history lie, so `current` goes back to where it was, and an `abort` line
   /// cancels the record in case it reached the disk after all. If even that fails, the error
   /// says so and the next command records what `current` is.
-  private func putBack(_ plan: SwitchPlan, leftAt: Int64?, after error: MCPGenError) -> MCPGenError {
+  ///
+  /// Also used when the swap itself failed half-way (the rename done, its fsync failed): whatever
+  /// `current` is now, it ends where it was before, durably.
+  private func putBack(_ plan: SwitchPlan, after error: MCPGenError, journaled: Bool = false) -> MCPGenError {
     var e = error
+    let was = plan.from.map { "generation \($0)" } ?? "nothing"
     do throws(MCPGenError) {
+      let now = try current()
       if let from = plan.from, let fromKey = plan.fromKey {
-        if leftAt != from {
+        if now != .generation(from) {
           try pointCurrent(at: from)
           try confirmCurrent(from, fromKey)
+        } else {
+          try attempt("sync the root") { () throws(SystemCallError) in try root.sync() }
         }
-      } else if leftAt != nil {
+      } else if now != .none {
         try removeCurrent()
       }
-      try? journal(.abort, from: plan.from, to: plan.to, key: plan.key, source: nil, undo: plan.kind == .rollback(undo: true))
-      let was = plan.from.map { "generation \($0)" } ?? "nothing"
-      e.message = "could not record the change in the journal (\(error.message)); current was put back to \(was), nothing changed"
+      if journaled {
+        try? journal(.abort, from: plan.from, to: plan.to, key: plan.key, source: nil, undo: plan.kind == .rollback(undo: true))
+      }
+      e.message = "\(error.message); current is \(was) as before, nothing changed"
     } catch {
-      e.message = "current moved to generation \(leftAt.map(String.init) ?? "none"), but recording it in the journal failed (\(e.message)) and putting it back failed too (\(error.message)); the next mcp-gen command records it"
+      e.message = "\(e.message), and putting current back to \(was) failed too (\(error.message)); the next mcp-gen command records what current is"
     }
     return e
   }
