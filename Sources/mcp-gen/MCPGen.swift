@@ -31,9 +31,19 @@ struct MCPGen: ParsableCommand {
       Output.flush()
       Output.error(error)
       Glibc.exit(ExitStatus.forError(error))
-    } catch {
+    } catch let error as ExitCode {
       Output.flush()
       exit(withError: error)
+    } catch where MCPGen.exitCode(for: error) == .success {
+      Output.flush()
+      exit(withError: error)  // --help, --version: printed in full.
+    } catch {
+      // Argument errors: one `error:` line and where to read more, as every other error.
+      Output.flush()
+      let message = MCPGen.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+      let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+      Output.note("error: \(text)\nhint: mcp-gen help")
+      Glibc.exit(MCPGen.exitCode(for: error).rawValue)
     }
   }
 }

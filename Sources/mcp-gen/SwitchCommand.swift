@@ -26,7 +26,7 @@ struct SwitchCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: true)
-    let outcome = try store.switchTo(SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
+    let outcome = try store.switchTo(try SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
     try SwitchReport.print(outcome, store: store, json: global.json)
   }
 }
@@ -34,9 +34,17 @@ struct SwitchCommand: ParsableCommand {
 /// Printing shared by `switch` and `rollback`.
 enum SwitchReport {
   /// An existing path is a release; otherwise the text must be a key.
-  static func target(_ text: String) -> SwitchTarget {
+  static func target(_ text: String) throws -> SwitchTarget {
     let path = RawArguments.path(text)
-    if StoreKey.isPrefix(text) && !exists(path) { return .key(text) }
+    if exists(path) { return .path(path) }
+    if StoreKey.isPrefix(text) { return .key(text) }
+    let hex = !text.isEmpty && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
+    if hex {
+      throw MCPGenError(
+        .invalidInput,
+        "'\(text)' is neither a path nor a store key: a key is 64 lowercase hex digits, or a unique prefix of at least 8",
+        hint: "mcp-gen list")
+    }
     return .path(path)
   }
 
@@ -76,7 +84,7 @@ enum SwitchReport {
     let target: String
     switch plan.kind {
     case .newGeneration: target = "new generation \(plan.to) (\(plan.key.short))"
-    case .rollback: target = "generation \(plan.to) (\(plan.key.short))"
+    case .rollback, .confirmation: target = "generation \(plan.to) (\(plan.key.short))"
     }
     if !plan.skipped.isEmpty {
       Output.note("passed over generations \(plan.skipped.map(String.init).joined(separator: ", ")) (removed, failed, or current)")
@@ -98,6 +106,9 @@ enum SwitchReport {
       } else {
         Output.line("rolled back: nothing is current again; generation \(plan.to) is marked failed and stays in the store")
       }
+    } else if plan.kind == .confirmation {
+      printChecks(outcome.health.results)
+      Output.line("confirmed \(target): its interrupted switch's checks now passed")
     } else {
       Output.line("switched to \(target), was \(was)")
       printChecks(outcome.health.results)

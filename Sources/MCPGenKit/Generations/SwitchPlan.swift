@@ -5,6 +5,9 @@ public struct SwitchPlan: Sendable, Equatable {
     case newGeneration
     /// `current` moves to the existing generation `to` (undoing the latest switch when `undo`).
     case rollback(undo: Bool)
+    /// `to` was already current but never confirmed (its switch died during the checks): the
+    /// checks ran now.
+    case confirmation
   }
 
   public var kind: Kind

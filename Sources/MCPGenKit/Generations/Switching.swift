@@ -96,6 +96,7 @@ extension Store {
     _ plan: SwitchPlan, _ history: History, _ config: Config, recovered: JournalRecord?
   ) throws(MCPGenError) -> SwitchOutcome {
     var plan = plan
+    plan.kind = .confirmation
     plan.from = history.undoStack.last ?? nil
     plan.fromKey = try plan.from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
     var outcome = SwitchOutcome(plan: plan, recovered: recovered)

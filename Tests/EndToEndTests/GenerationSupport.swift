@@ -1,0 +1,275 @@
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers for the generation, concurrency, crash, bad-input and health-check tests.
+///
+/// Names are prefixed (`Gen…`) so they cannot collide with helpers other test files define.
+enum Gen {
+  /// Runs `mcp-gen SUBCOMMAND --root ROOT REST...` (the root is always explicit: tests run in
+  /// parallel and must never depend on `MCP_GEN_ROOT`).
+  static func run(_ root: String, _ subcommand: String, _ rest: [String] = []) throws -> CLI.Output {
+    try CLI.run([subcommand, "--root", root] + rest)
+  }
+
+  /// Like `run`, but fails with stdout and stderr in the message unless the exit status is 0.
+  @discardableResult
+  static func ok(_ root: String, _ subcommand: String, _ rest: [String] = []) throws -> CLI.Output {
+    let out = try run(root, subcommand, rest)
+    guard out.status == 0 else {
+      throw E2EFailure("mcp-gen \(subcommand) \(rest) exited \(out.status)\nstdout: \(out.stdoutText)\nstderr: \(out.stderrText)")
+    }
+    return out
+  }
+
+  /// The key `mcp-gen` gives the release at `path` (via `hash`, one line).
+  static func key(_ path: String) throws -> String {
+    let out = try CLI.run(["hash", path])
+    guard out.status == 0 else { throw E2EFailure("hash \(path): \(out.stderrText)") }
+    let text = out.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first, first.count == 64 else {
+      throw E2EFailure("hash \(path) printed \(text.debugDescription)")
+    }
+    return String(first)
+  }
+
+  /// Adds the release at `path` and returns its key.
+  @discardableResult
+  static func add(_ root: String, _ path: String) throws -> String {
+    let out = try ok(root, "add", [path])
+    let line = out.stdoutText.trimmingCharacters(in: .newlines)
+    guard let slash = line.lastIndex(of: "/") else { throw E2EFailure("add printed \(line.debugDescription)") }
+    return String(line[line.index(after: slash)...])
+  }
+
+  // MARK: Releases
+
+  /// Makes a release directory at `path` whose `bin/mcp` embeds `version` (so two releases differ
+  /// in both files) and whose `share/mcp/VERSION` is `version` + LF. `padding` bytes make
+  /// `bin/mcp` larger (a reader then needs several reads for it).
+  static func makeRelease(at path: String, version: String, padding: Int = 0) throws {
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: path + "/bin", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: path + "/share/mcp", withIntermediateDirectories: true)
+    var script = "#!/bin/sh\n# VERSION=\(version)\necho \(version)\n"
+    if padding > 0 { script += "# " + String(repeating: version.first.map(String.init) ?? "x", count: padding) + "\n" }
+    try write(path + "/bin/mcp", script, mode: 0o755)
+    try write(path + "/share/mcp/VERSION", version + "\n", mode: 0o644)
+  }
+
+  static func write(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+    guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+      throw E2EFailure("cannot create \(path)")
+    }
+    guard chmod(path, mode) == 0 else { throw E2EFailure("chmod \(path): \(String(cString: strerror(errno)))") }
+  }
+
+  static func read(_ path: String) -> String? {
+    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  // MARK: Looking at a root
+
+  /// The target of the symlink at `path`, or nil when there is no symlink there.
+  static func readlink(_ path: String) -> String? {
+    var buffer = [CChar](repeating: 0, count: 4097)
+    let n = Glibc.readlink(path, &buffer, buffer.count - 1)
+    guard n >= 0 else { return nil }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// The generation number `current` points at, or nil.
+  static func currentGeneration(_ root: String) -> Int? {
+    guard let target = readlink(root + "/current"), target.hasPrefix("generations/") else { return nil }
+    return Int(target.dropFirst("generations/".count))
+  }
+
+  /// The key generation `n` points at (from its link `../store/<key>`), or nil.
+  static func generationKey(_ root: String, _ n: Int) -> String? {
+    guard let target = readlink(root + "/generations/\(n)"), target.hasPrefix("../store/") else { return nil }
+    return String(target.dropFirst("../store/".count))
+  }
+
+  static func currentKey(_ root: String) -> String? {
+    currentGeneration(root).flatMap { generationKey(root, $0) }
+  }
+
+  /// Every name in `generations/`, sorted numerically where possible.
+  static func generationNames(_ root: String) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/generations")) ?? []
+    return names.sorted { (Int($0) ?? Int.max, $0) < (Int($1) ?? Int.max, $1) }
+  }
+
+  /// The journal's lines, each parsed as a JSON object (a line that does not parse is a failure).
+  static func journal(_ root: String) throws -> [[String: Any]] {
+    guard let data = FileManager.default.contents(atPath: root + "/journal.jsonl") else { return [] }
+    let text = String(decoding: data, as: UTF8.self)
+    guard text.isEmpty || text.hasSuffix("\n") else { throw E2EFailure("journal does not end in a newline: torn last line") }
+    var out: [[String: Any]] = []
+    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().enumerated() {
+      guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        throw E2EFailure("journal line \(i + 1) is not an object: \(line)")
+      }
+      out.append(object)
+    }
+    return out
+  }
+
+  static func json(_ out: CLI.Output) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(out.stdout), options: [.fragmentsAllowed])
+  }
+
+  static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+
+  // MARK: Snapshots
+
+  /// A recursive listing of everything under `path` (the path itself included): relative path,
+  /// type, size, symlink target and mode. Stored entries are immutable, so equal listings mean
+  /// nothing was created, removed, renamed, truncated, extended, relinked or chmodded. Regular
+  /// files at the top of the root (journal, lock, config) are compared byte for byte as well.
+  static func snapshot(_ path: String) -> [String] {
+    var lines: [String] = []
+    func visit(_ full: String, _ relative: String, depth: Int) {
+      var st = stat()
+      guard lstat(full, &st) == 0 else {
+        lines.append("\(relative) missing")
+        return
+      }
+      let type: String
+      switch st.st_mode & S_IFMT {
+      case S_IFDIR: type = "d"
+      case S_IFREG: type = "f"
+      case S_IFLNK: type = "l"
+      default: type = "?"
+      }
+      var line = "\(relative) \(type) mode=\(String(st.st_mode & 0o7777, radix: 8))"
+      if type == "f" { line += " size=\(st.st_size)" }
+      if type == "l" { line += " -> \(readlink(full) ?? "?")" }
+      if type == "f" && depth <= 1, let data = FileManager.default.contents(atPath: full) {
+        line += " content=\(data.base64EncodedString())"
+      }
+      lines.append(line)
+      if type == "d" {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: full)) ?? []).sorted()
+        for name in names { visit(full + "/" + name, relative == "." ? name : relative + "/" + name, depth: depth + 1) }
+      }
+    }
+    visit(path, ".", depth: 0)
+    return lines
+  }
+
+  // MARK: Error shape
+
+  /// stderr is exactly one `error: ` line, optionally followed by one `hint: ` line.
+  static func isOneLineError(_ stderr: String) -> Bool {
+    let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+    guard stderr.hasSuffix("\n") else { return false }
+    guard let first = lines.first, first.hasPrefix("error: "), first.count > "error: ".count else { return false }
+    return lines.count == 1 || (lines.count == 2 && lines[1].hasPrefix("hint: "))
+  }
+
+  // MARK: Processes
+
+  /// This process's environment without the variables that would steer `mcp-gen`.
+  static var childEnvironment: [String: String] {
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "MCP_GEN_ROOT")
+    env.removeValue(forKey: "MCP_GEN_FAULT")
+    return env
+  }
+
+  static let python: String = {
+    for p in ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
+      return p
+    }
+    return "/usr/bin/env"
+  }()
+
+  static var pythonPrefix: [String] { python == "/usr/bin/env" ? ["python3"] : [] }
+
+  /// Seconds on the monotonic clock.
+  static func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+
+  static func sleep(_ seconds: Double) {
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+  }
+
+  /// Whether process `pid` is still running (a zombie or a vanished pid is not).
+  static func isRunning(_ pid: Int32) -> Bool {
+    guard let stat = read("/proc/\(pid)/stat") else { return false }
+    // "pid (comm) S ...": the state is the first field after the last ')'.
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    return state != nil && state != "Z" && state != "X"
+  }
+}
+
+/// A child process started with `posix_spawn` (no Foundation machinery in the way, so a kill can
+/// be timed to the millisecond), stdout and stderr into files.
+final class GenChild {
+  let pid: pid_t
+  private var reaped: Int32? = nil
+
+  init(_ executable: String, _ arguments: [String], stdout: String = "/dev/null", stderr: String = "/dev/null",
+       environment: [String: String] = Gen.childEnvironment) throws {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      for p in argv { free(p) }
+      for p in envp { free(p) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    guard rc == 0 else { throw E2EFailure("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+    self.pid = pid
+  }
+
+  func kill(_ signal: Int32 = SIGKILL) { _ = Glibc.kill(pid, signal) }
+
+  /// Waits for the child; the raw wait status.
+  @discardableResult
+  func wait() -> Int32 {
+    if let reaped { return reaped }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    reaped = status
+    return status
+  }
+
+  /// Whether the child has exited (reaping it if so), without blocking.
+  func poll() -> Bool {
+    if reaped != nil { return true }
+    var status: Int32 = 0
+    let r = waitpid(pid, &status, WNOHANG)
+    if r == pid { reaped = status; return true }
+    return false
+  }
+
+  /// Exit code, or nil when it was killed by a signal.
+  static func exitCode(_ status: Int32) -> Int32? { status & 0x7f == 0 ? (status >> 8) & 0xff : nil }
+  static func signal(_ status: Int32) -> Int32? {
+    let s = status & 0x7f
+    return s != 0 && s != 0x7f ? s : nil
+  }
+
+  deinit {
+    if reaped == nil {
+      kill()
+      wait()
+    }
+  }
+}
