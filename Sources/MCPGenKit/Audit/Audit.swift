@@ -9,6 +9,10 @@ extension Store {
   /// first problem: an unreadable file is a finding, not a failure.
   public func audit(quick: Bool = false) throws(MCPGenError) -> AuditReport {
     var report = AuditReport(quick: quick)
+    // Read in the order things are made (entry, then generation link, then current), backwards:
+    // current first, then the links, then the store. A switch running meanwhile can only add
+    // things that this order still finds complete.
+    let currentState = try current()
     let generations = try generations()
     var usedBy: [StoreKey: [Int64]] = [:]
     for g in generations { if let k = g.key { usedBy[k, default: []].append(g.number) } }
@@ -38,6 +42,8 @@ extension Store {
       } catch {
         problems = [EntryProblem(.unreadable, ManifestEntry.rootPath, error.message)]
       }
+      // Collected by a concurrent gc while it was being read: gone, not corrupted.
+      if !problems.isEmpty, try !contains(key) { continue }
       if !quick, let m = try? readManifest(key) {
         report.filesHashed += m.fileCount
         report.bytesHashed += m.byteCount
@@ -51,6 +57,7 @@ extension Store {
     }
 
     // Generation links.
+    var missing = Set<StoreKey>()
     for g in generations {
       let where_ = path.appending(bytes: Store.generationsName + [0x2F] + Array(String(g.number).utf8))
       guard let key = g.key else {
@@ -58,7 +65,10 @@ extension Store {
           detail: "points at \(displayName(g.target)), not into the store", generations: [g.number], hint: "mcp-gen audit --repair"))
         continue
       }
-      if intact[key] == nil {
+      if intact[key] == nil || missing.contains(key) {
+        // Removed by a gc or repair since the listing? Then it is no problem.
+        if try generation(g.number) == nil { continue }
+        missing.insert(key)
         report.problems.append(AuditProblem(severity: .error, kind: "dangling-generation", path: where_,
           detail: "its store entry \(key.short) is missing", key: key, generations: [g.number], hint: "mcp-gen audit --repair"))
         intact[key] = false
@@ -68,7 +78,7 @@ extension Store {
     // current.
     let currentPath = path.appending(bytes: CurrentState.name)
     let fix = newestIntact(generations, intact).map { "mcp-gen rollback \($0)" } ?? "mcp-gen switch PATH"
-    switch try current() {
+    switch currentState {
     case .none:
       break
     case .damaged(let target):

@@ -47,7 +47,7 @@ extension Store {
       if report.problems.contains(where: { $0.kind == "current" }) || currentBroken {
         if let target = newestIntact(generations, intact), let key = generations.first(where: { $0.number == target })?.key {
           try requireIntact(key, what: "generation \(target)")
-          let from = try current().number
+          let from = try currentGeneration().0
           try pointCurrent(at: target)
           try confirmCurrent(target, key)
           try journal(.rollback, from: from, to: target, key: key, source: nil,

@@ -153,8 +153,12 @@ extension Store {
 
   /// A temporary copy is live while its `add` holds its flock (on its own open file, so a
   /// fresh open here cannot take it).
+  ///
+  /// The flock is taken just after the copy is created, so a copy whose creator (the pid in its
+  /// name) is still running also counts as live.
   func isLive(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
     guard let st = try dir.statIfPresent(name) else { return false }
+    if let pid = Store.creatorPID(name), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM { return true }
     let probe: CInt
     let holder: AnyObject
     if st.st_mode & S_IFMT == S_IFDIR {
@@ -170,5 +174,13 @@ extension Store {
     case .failure(let e) where e == .wouldBlock: return true
     case .failure(let e): throw SystemCallError("flock", path: dir.path.appending(bytes: name), errno: e)
     }
+  }
+
+  /// The pid in `.tmp-<pid>-<hex>`.
+  static func creatorPID(_ name: [UInt8]) -> pid_t? {
+    guard name.starts(with: tempPrefix) else { return nil }
+    let rest = name.dropFirst(tempPrefix.count)
+    guard let dash = rest.firstIndex(of: 0x2D) else { return nil }
+    return pid_t(String(decoding: rest[..<dash], as: UTF8.self))
   }
 }

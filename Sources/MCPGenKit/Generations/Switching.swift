@@ -120,9 +120,7 @@ extension Store {
   ) throws(MCPGenError) -> SwitchOutcome {
     try withLock(commandText) { () throws(MCPGenError) in
       let (history, recovered) = try reconciledHistory(dryRun: dryRun)
-      let state = try current()
-      let from = state.number
-      let fromKey = try from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+      let (from, fromKey) = try currentGeneration()
       var plan: SwitchPlan
       if let number {
         guard let g = try generation(number) else {
@@ -184,8 +182,7 @@ extension Store {
     guard highest < Int64.max else {
       throw MCPGenError(.invalidInput, "generation numbers are exhausted; start a new root")
     }
-    let from = try current().number
-    let fromKey = try from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+    let (from, fromKey) = try currentGeneration()
     return SwitchPlan(kind: .newGeneration, from: from, fromKey: fromKey, to: highest + 1, key: key)
   }
 
@@ -201,7 +198,9 @@ extension Store {
     var history = History(try readJournal())
     guard !dryRun else { return (history, nil) }
     let actual = try current()
-    guard case .generation(let n) = actual, n != history.recordedCurrent else { return (history, nil) }
+    guard case .generation(let n) = actual, n != history.recordedCurrent, try generation(n) != nil else {
+      return (history, nil)  // In step, or damaged (audit reports that; rollback N or repair fixes it).
+    }
     let key = try generation(n)?.key
     let record = JournalRecord(
       pid: Int64(getpid()), user: Clock.userName(), command: command, operation: .recover,
@@ -261,6 +260,13 @@ extension Store {
       e.message = "\(e.message), and putting current back to \(was) failed too (\(error.message)); the next mcp-gen command records what current is"
     }
     return e
+  }
+
+  /// The current generation and its key; nil when nothing is current or `current` points at a
+  /// generation that does not exist (a damaged `current` is no generation to come from).
+  func currentGeneration() throws(MCPGenError) -> (Int64?, StoreKey?) {
+    guard let n = try current().number, let g = try generation(n) else { return (nil, nil) }
+    return (n, g.key)
   }
 
   public func readJournal() throws(MCPGenError) -> Journal { try Journal.read(in: root) }

@@ -103,7 +103,7 @@ extension Store {
     if manifest.isSingleFile {
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
         let f = try entries.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-        try Syscall.flock(f.fd, LOCK_EX | LOCK_NB).get("flock", f.path)
+        try Syscall.flock(f.fd, LOCK_EX).get("flock", f.path)
         return f
       }
       // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
@@ -115,7 +115,7 @@ extension Store {
     let dir = try attempt("create temporary copy") { () throws(SystemCallError) in
       try entries.makeDirectory(temp, mode: 0o700)
       let d = try entries.openDirectory(temp)
-      try Syscall.flock(d.fd, LOCK_EX | LOCK_NB).get("flock", d.path)
+      try Syscall.flock(d.fd, LOCK_EX).get("flock", d.path)
       return d
     }
     let items = manifest.entries
