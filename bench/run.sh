@@ -6,15 +6,20 @@
 # Environment:
 #   BENCH_DIR  scratch directory for everything this script creates (default /var/tmp/mcp-gen-bench)
 #   RUNS       timed runs per command (default 5; one extra warm-up run always precedes them)
+#   QUIET_WAIT seconds to wait, before each command, for other CPU load to stop (default 60;
+#              at most QUIET_BUDGET, default 600, over the whole run)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="${BENCH_DIR:-/var/tmp/mcp-gen-bench}"
 RUNS="${RUNS:-5}"
+QUIET_WAIT="${QUIET_WAIT:-60}"
+QUIET_BUDGET="${QUIET_BUDGET:-600}"  # total waiting allowed over the whole run
 
 TREES="$BENCH_DIR/trees"
 OUT="$BENCH_DIR/out"          # hyperfine JSON, memory numbers, the index the report reads
 SCRATCH="$BENCH_DIR/scratch"  # destinations of add/copy runs, emptied before every run
+TRASH="$SCRATCH/trash"        # earlier runs' destinations, deleted after each tree's stage
 SCRATCH_BUILD=".build-bench"  # relative to the repo root; ignored by .gitignore (.build-*/)
 MCPGEN="$REPO_ROOT/$SCRATCH_BUILD/release/mcp-gen"
 
@@ -135,6 +140,28 @@ warm_cache() {
   find "$1" -type f -print0 | xargs -0 cat >/dev/null
 }
 
+# Percent of all CPUs busy over one second (this script is idle while sampling).
+cpu_busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  local idle=$((b[4] - a[4] + b[5] - a[5]))
+  echo $(((total - idle) * 100 / (total > 0 ? total : 1)))
+}
+
+# Other work on the machine (a build in another checkout, say) skews every number, so wait up
+# to QUIET_WAIT seconds for the CPUs to go quiet; what was seen is recorded and reported.
+wait_for_quiet() {
+  local waited=0 busy
+  busy=$(cpu_busy)
+  while ((busy > 15 && waited < QUIET_WAIT && QUIET_BUDGET > 0)); do
+    ((waited == 0)) && echo "    waiting for other load to settle (CPU ${busy}% busy)" >&2
+    sleep 4; waited=$((waited + 5)); QUIET_BUDGET=$((QUIET_BUDGET - 5)); busy=$(cpu_busy)
+  done
+  BUSY_BEFORE=$busy
+}
+
 # measure TREE GROUP TOOL COMMAND [PREPARE]
 # One hyperfine invocation per command, so each gets its own JSON and its own --prepare.
 measure() {
@@ -143,16 +170,52 @@ measure() {
   local args=(--warmup 1 --runs "$RUNS" --style basic --export-json "$json" --command-name "$tool")
   [[ -n "$prepare" ]] && args+=(--prepare "$prepare")
   echo "--- $tree / $group / $tool" >&2
+  wait_for_quiet
   hyperfine "${args[@]}" "$cmd" >&2
-  printf '%s\t%s\t%s\t%s\n' "$tree" "$group" "$tool" "$json" >>"$OUT/index.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$tree" "$group" "$tool" "$json" "$BUSY_BEFORE" >>"$OUT/index.tsv"
 }
 
-# Shell snippet that empties a destination. Stored files of an mcp-gen root carry the immutable
-# flag when added as root, and `rm -rf` cannot remove those until it is cleared.
-reset_cmd() {
-  local d
+# The shell snippet hyperfine runs before every run of a command that writes DEST.
+#
+# Why each part:
+# - The previous run's DEST must go (mcp-gen add would find its key stored and copy nothing).
+#   Deleting thousands of files right before a run makes the next run's file creations slow
+#   (ext4 skips recently freed inodes one by one; seconds on the Python tree), so trees with
+#   many files are moved aside into $TRASH and deleted after their stage. Stored files of an
+#   mcp-gen root carry the immutable flag when added as root: `chattr -R -i` before `rm -rf`.
+# - `sync -f`: no run pays for the writeback of the run before it.
+# - Touching memory: on VMs that hand freed guest memory back to the host (virtio-balloon free
+#   page reporting), the first write to a page costs a host page fault, so writing a copy into
+#   the page cache can be several times slower, at random. Touching some memory first and
+#   freeing it gives the run recycled pages, as on bare metal; it costs about a second.
+prepare_cmd() {
+  local d clear
   d="$(q "$1")"
-  echo "if [ -e $d ]; then chattr -R -i $d 2>/dev/null || true; rm -rf $d; fi"
+  if ((TREE_FILES > 1000)); then
+    clear="mkdir -p $(q "$TRASH") && mv $d $(q "$TRASH")/\$(date +%s%N)"
+  else
+    clear="{ chattr -R -i $d 2>/dev/null || true; rm -rf $d; }"
+  fi
+  echo "if [ -e $d ]; then $clear; fi; sync -f $(q "$SCRATCH"); python3 -c 'bytearray(b\"x\") * $PREFAULT_BYTES'"
+}
+
+# Removes a destination (or $TRASH) now, immutable files included.
+remove_now() {
+  [[ -e "$1" ]] || return 0
+  chattr -R -i "$1" 2>/dev/null || true
+  rm -rf "$1"
+}
+
+# Per-tree settings for prepare_cmd: file count, and twice the tree's size of memory to touch
+# (the copy's page cache plus slack), at most half of the memory available.
+set_tree_params() {
+  local stats="$OUT/$1.stats.json" avail_kb
+  TREE_FILES=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["files"])' "$stats")
+  local bytes
+  bytes=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["bytes"])' "$stats")
+  avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+  PREFAULT_BYTES=$((2 * bytes + (256 << 20)))
+  ((PREFAULT_BYTES <= avail_kb * 512)) || PREFAULT_BYTES=$((avail_kb * 512))
 }
 
 bench_hash() {
@@ -165,14 +228,14 @@ bench_hash() {
 bench_add() {
   local name="$1" tree="$TREES/$1"
   local root="$SCRATCH/mcp-root" copy="$SCRATCH/copy" nixroot="$SCRATCH/nix-root"
-  measure "$name" add mcp-gen "$(q "$MCPGEN") add --root $(q "$root") $(q "$tree")" "$(reset_cmd "$root")"
-  measure "$name" add "cp -a" "cp -a $(q "$tree") $(q "$copy")" "$(reset_cmd "$copy")"
+  measure "$name" add mcp-gen "$(q "$MCPGEN") add --root $(q "$root") $(q "$tree")" "$(prepare_cmd "$root")"
+  measure "$name" add "cp -a" "cp -a $(q "$tree") $(q "$copy")" "$(prepare_cmd "$copy")"
   # mcp-gen add ends with syncfs; `sync -f` is the same call on the copy's file system.
-  measure "$name" add "cp -a + sync" "cp -a $(q "$tree") $(q "$copy") && sync -f $(q "$copy")" "$(reset_cmd "$copy")"
+  measure "$name" add "cp -a + sync" "cp -a $(q "$tree") $(q "$copy") && sync -f $(q "$copy")" "$(prepare_cmd "$copy")"
   # A chroot store (`local?root=`) keeps Nix in the scratch directory and needs no daemon.
   measure "$name" add "nix-store --add" \
-    "nix-store --store $(q "local?root=$nixroot") --add $(q "$tree") >/dev/null" "$(reset_cmd "$nixroot")"
-  eval "$(reset_cmd "$root")"; eval "$(reset_cmd "$copy")"; eval "$(reset_cmd "$nixroot")"
+    "nix-store --store $(q "local?root=$nixroot") --add $(q "$tree") >/dev/null" "$(prepare_cmd "$nixroot")"
+  remove_now "$root"; remove_now "$copy"; remove_now "$nixroot"
 }
 
 # Peak resident memory (KiB) of one mcp-gen run, from GNU time.
@@ -180,14 +243,14 @@ bench_memory() {
   local name="$1" tree="$TREES/$1" root="$SCRATCH/mcp-root"
   /usr/bin/time -f %M -o "$OUT/rss" "$MCPGEN" hash "$tree" >/dev/null
   printf '%s\thash\t%s\n' "$name" "$(tail -1 "$OUT/rss")" >>"$OUT/memory.tsv"
-  eval "$(reset_cmd "$root")"
+  remove_now "$root"
   /usr/bin/time -f %M -o "$OUT/rss" "$MCPGEN" add --root "$root" "$tree" >/dev/null
   printf '%s\tadd\t%s\n' "$name" "$(tail -1 "$OUT/rss")" >>"$OUT/memory.tsv"
   # The entry add made must sit under the key hash printed: a benchmark of a wrong result is moot.
   local key
   key="$("$MCPGEN" hash "$tree")"
   [[ -d "$root/store/$key" ]] || die "mcp-gen add did not store $name under its hash key $key"
-  eval "$(reset_cmd "$root")"
+  remove_now "$root"
 }
 
 # Files and bytes of a tree as mcp-gen counts them (regular files only).
@@ -236,10 +299,12 @@ def tsv(name):
 
 median = {}   # (tree, group, tool) -> (median, stddev) seconds
 order = []
-for tree, group, tool, path in tsv("index.tsv"):
+busy = {}    # (tree, group, tool) -> % CPU busy with other work just before measuring
+for tree, group, tool, path, cpu in tsv("index.tsv"):
     with open(path) as f:
         r = json.load(f)["results"][0]
     median[(tree, group, tool)] = (r["median"], r["stddev"] or 0.0)
+    busy[(tree, group, tool)] = int(cpu)
     order.append((tree, group, tool))
 rss = {(t, op): int(kb) / 1024 for t, op, kb in tsv("memory.tsv")}
 stats = {}
@@ -261,7 +326,11 @@ for tree, group, tool in order:
     m, sd = median[(tree, group, tool)]
     r = "" if tool == "mcp-gen" else f"{ratio(tree, group, tool):.2f}x"
     gbps = stats[tree]["bytes"] / m / 1e9
-    rows.append((tree, group, tool, f"{m:.3f}", f"{sd:.3f}", f"{gbps:.2f}", r))
+    rows.append((tree, group, tool, f"{m:.3f}", f"{sd:.3f}", f"{gbps:.2f}", r,
+                 f"{busy[(tree, group, tool)]}%"))
+noisy = [k for k, v in busy.items() if v > 15]
+warning = (f"WARNING: other load kept the CPUs busy before {len(noisy)} of {len(busy)} "
+           "measurements (column 'busy before'); those numbers are skewed.") if noisy else ""
 
 # --- the targets
 targets = []
@@ -285,7 +354,7 @@ for (tree, op), mb in rss.items():
 # info only: against cp -a followed by syncfs, the same durability mcp-gen add gives
 info = [f"add {t} vs cp -a + sync: {ratio(t, 'add', 'cp -a + sync'):.2f}x" for t in stats]
 
-head = ("tree", "op", "tool", "median s", "stddev s", "GB/s", "peer/mcp-gen")
+head = ("tree", "op", "tool", "median s", "stddev s", "GB/s", "peer/mcp-gen", "busy before")
 def text_table(header, body):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     fmt = "  ".join("{:<%d}" % w for w in widths)
@@ -306,6 +375,8 @@ print()
 print("\n".join(tree_lines))
 print()
 print(text_table(head, rows))
+if warning:
+    print("\n" + warning)
 print()
 print(f"openssl speed -evp sha256, 16 KiB blocks, one core: {rate / 1e9:.2f} GB/s; nproc = {cores}")
 print()
@@ -329,6 +400,10 @@ md = [
     "`peer/mcp-gen` > 1 means mcp-gen is faster. GB/s is the tree's file bytes over the median.",
     "",
     md_table(head, rows),
+    "",
+    *([warning, ""] if warning else []),
+    "`busy before`: share of all CPUs busy with other work in the second before the command's "
+    "runs began.",
     "",
     f"`openssl speed -evp sha256` (16 KiB blocks, one core): {rate / 1e9:.2f} GB/s.",
     "",
@@ -363,13 +438,18 @@ main() {
   make_binary_tree
   write_versions
   local tree
-  for tree in python binaries; do
+  # Few-file tree first: its deletions barely touch the inode allocator the Python tree needs.
+  for tree in binaries python; do
     tree_stats "$tree"
+    set_tree_params "$tree"
     log "tree $tree: $(cat "$OUT/$tree.stats.json")"
     warm_cache "$TREES/$tree"
+    sync -f "$SCRATCH"
     bench_hash "$tree"
     bench_add "$tree"
     bench_memory "$tree"
+    remove_now "$TRASH"
+    sync -f "$SCRATCH"
   done
   openssl_rate
   report

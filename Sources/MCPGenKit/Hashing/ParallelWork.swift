@@ -38,12 +38,21 @@ final class FileWorker {
 enum ParallelWork {
   static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
-  /// Calls `job(i, worker)` once for every `i` in `order`, on up to `cores` threads. The first
-  /// error stops the remaining jobs and is rethrown.
+  /// Below this many bytes, starting threads costs more than it saves.
+  static let parallelThreshold: UInt64 = 4 << 20
+
+  /// Calls `job(i, worker)` once for every `i` in `order`, on up to `cores` threads (one, on
+  /// the calling thread, for less than `parallelThreshold` bytes). The first error stops the
+  /// remaining jobs and is rethrown.
   static func run(
-    _ order: [Int], _ job: (Int, FileWorker) throws(MCPGenError) -> Void
+    _ order: [Int], bytes: UInt64, _ job: (Int, FileWorker) throws(MCPGenError) -> Void
   ) throws(MCPGenError) {
     if order.isEmpty { return }
+    if bytes < parallelThreshold || order.count == 1 || cores == 1 {
+      let worker = FileWorker()
+      for i in order { try job(i, worker) }
+      return
+    }
     let threads = min(cores, order.count)
     let next = Atomic<Int>(0)
     let failure = Mutex<MCPGenError?>(nil)

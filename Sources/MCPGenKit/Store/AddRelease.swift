@@ -130,7 +130,7 @@ extension Store {
         }
       }
     }
-    try ParallelWork.run(release.hashingOrder) { (i, worker) throws(MCPGenError) in
+    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount) { (i, worker) throws(MCPGenError) in
       let e = items[i]
       let (parent, name) = splitLast(e.path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in

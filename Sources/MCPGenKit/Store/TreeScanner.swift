@@ -198,7 +198,7 @@ public enum ReleaseHasher {
   public static func manifest(of release: ScannedRelease) throws(MCPGenError) -> Manifest {
     var entries = release.entries
     let digests = DigestSlots(count: entries.count)
-    try ParallelWork.run(release.hashingOrder) { (i, worker) throws(MCPGenError) in
+    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount) { (i, worker) throws(MCPGenError) in
       let file = try release.open(i)
       let (digest, size) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
       if size != release.entries[i].size { throw release.changed(release.entries[i], "changed size") }

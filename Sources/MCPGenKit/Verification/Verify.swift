@@ -37,7 +37,7 @@ extension Store {
     }
     let digests = DigestSlots(count: release.entries.count)
     let unreadable = ProblemList()
-    try ParallelWork.run(toHash) { (i, worker) throws(MCPGenError) in
+    try ParallelWork.run(toHash, bytes: toHash.reduce(0) { $0 + release.entries[$1].size }) { (i, worker) throws(MCPGenError) in
       do throws(MCPGenError) {
         let file = try release.open(i)
         let (digest, _) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
