@@ -119,12 +119,16 @@ extension Store {
       return d
     }
     let items = manifest.entries
+    // Directories this copy made, kept open (up to a bound) so each file is created relative to
+    // its parent's descriptor without resolving the path again.
+    let parents = DirectoryCache(root: dir, limit: 512)
     try attempt("create temporary copy") { () throws(SystemCallError) in
       for e in items.dropFirst() where e.kind == .directory || e.kind == .symlink {
         let (parent, name) = splitLast(e.path)
-        let parentDir = parent.isEmpty ? dir : try dir.openDirectory(parent)
+        let parentDir = try parents.directory(parent)
         if e.kind == .directory {
           try parentDir.makeDirectory(name, mode: 0o700)
+          try parents.remember(e.path)
         } else {
           try parentDir.makeSymlink(name, target: e.target)
         }
@@ -134,8 +138,7 @@ extension Store {
       let e = items[i]
       let (parent, name) = splitLast(e.path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
-        let parentDir = parent.isEmpty ? dir : try dir.openDirectory(parent)
-        return try parentDir.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try parents.directory(parent).openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
       }
       try worker.copyFile(release, i, e, to: file, immutability)
     }
@@ -193,5 +196,29 @@ extension FileWorker {
       try destination.changeMode(mode_t(entry.kind.storedMode))
       try immutability?.mark(destination.fd, destination.path)
     }
+  }
+}
+
+/// Open directories of a copy in progress, by relative path. Filled by one thread before the
+/// parallel copy starts and only read during it.
+final class DirectoryCache: @unchecked Sendable {
+  private let root: DirectoryFD
+  private let limit: Int
+  private var open: [[UInt8]: DirectoryFD] = [:]
+
+  init(root: DirectoryFD, limit: Int) {
+    self.root = root
+    self.limit = limit
+  }
+
+  func remember(_ path: [UInt8]) throws(SystemCallError) {
+    guard open.count < limit else { return }
+    open[path] = try root.openDirectory(path)
+  }
+
+  func directory(_ path: [UInt8]) throws(SystemCallError) -> DirectoryFD {
+    if path.isEmpty { return root }
+    if let d = open[path] { return d }
+    return try root.openDirectory(path)
   }
 }
