@@ -65,8 +65,9 @@ hf list "$bin list --root $big"
 hf listjson "$bin list --root $big --json"
 hf nixlist "nix-env --profile $work/nixbig/p --list-generations"
 runs=5
-hf gc --prepare "bash -c 'chattr -R -i $work/gc 2>/dev/null; rm -rf $work/gc; cp -a $big $work/gc'" "$bin gc --root $work/gc --keep 5"
-hf nixgc --prepare "bash -c 'rm -rf $work/nixgc; cp -a $work/nixbig $work/nixgc'" "nix-env --profile $work/nixgc/p --delete-generations +5"
+# sync after copying, so neither tool pays for writing back the copy the preparation made.
+hf gc --prepare "bash -c 'chattr -R -i $work/gc 2>/dev/null; rm -rf $work/gc; cp -a $big $work/gc; sync'" "$bin gc --root $work/gc --keep 5"
+hf nixgc --prepare "bash -c 'rm -rf $work/nixgc; cp -a $work/nixbig $work/nixgc; sync'" "nix-env --profile $work/nixgc/p --delete-generations +5"
 
 python3 - "$work" "$repo/bench/results-generations.md" <<'PY'
 import json, os, sys, datetime, subprocess

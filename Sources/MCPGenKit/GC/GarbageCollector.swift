@@ -68,7 +68,9 @@ extension Store {
           ("bytesFreed", .int(Int64(report.bytesFreed))),
         ])
       }
-      try self.removeGenerationLinks(report.removedGenerations)
+      // The fsync orders the links' removal before their entries': without entries to remove, a
+      // link that comes back after a power cut is harmless (the journal already names it).
+      try self.removeGenerationLinks(report.removedGenerations, durably: !report.removedEntries.isEmpty)
       for key in report.removedEntries { try self.discard(key) }
       report.leftoversRemoved = try self.removeLeftovers()
       return report
@@ -76,13 +78,13 @@ extension Store {
     return dryRun ? try body() : try withLock(commandText, body)
   }
 
-  func removeGenerationLinks(_ numbers: [Int64]) throws(MCPGenError) {
+  func removeGenerationLinks(_ numbers: [Int64], durably: Bool = true) throws(MCPGenError) {
     guard !numbers.isEmpty, let dir = try generationsDirectory() else { return }
     try attempt("remove generations") { () throws(SystemCallError) in
       for n in numbers {
         do throws(SystemCallError) { try dir.unlink(Array(String(n).utf8)) } catch where error.errno == .noSuchFileOrDirectory {}
       }
-      try dir.sync()
+      if durably { try dir.sync() }
     }
   }
 

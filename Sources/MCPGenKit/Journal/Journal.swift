@@ -40,10 +40,10 @@ public struct Journal: Sendable {
     while start < bytes.count {
       lineNumber += 1
       let end = bytes[start...].firstIndex(of: 0x0A)
-      let line = bytes[start..<(end ?? bytes.count)]
+      let range = start..<(end ?? bytes.count)
       start = (end ?? bytes.count) + 1
-      if line.allSatisfy({ $0 == 0x20 }) && end != nil { continue }
-      if let json = try? JSON(parsing: line), let record = JournalRecord(json: json) {
+      if bytes[range].allSatisfy({ $0 == 0x20 }) && end != nil { continue }
+      if let json = try? JSON(parsing: bytes, range: range), let record = JournalRecord(json: json) {
         journal.records.append(record)
         journal.raw.append(json)
       } else {

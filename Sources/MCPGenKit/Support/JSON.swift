@@ -131,35 +131,50 @@ public struct JSONParseError: Error, Equatable, Sendable {
 extension JSON {
   /// Parses one JSON value that fills `bytes` (white space around it allowed).
   public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
-    var parser = JSONParser(bytes: Array(bytes))
-    parser.skipSpace()
-    let value = try parser.value(depth: 0)
-    parser.skipSpace()
-    guard parser.i == parser.bytes.count else { throw JSONParseError(offset: parser.i) }
-    self = value
+    let all = Array(bytes)
+    try self.init(parsing: all, range: 0..<all.count)
+  }
+
+  /// Parses `bytes[range]` without copying it (the journal parses each line in place).
+  public init(parsing bytes: [UInt8], range: Range<Int>) throws(JSONParseError) {
+    var parser = JSONParser(bytes: bytes, range: range)
+    do throws(JSONParseError) {
+      parser.skipSpace()
+      let value = try parser.value(depth: 0)
+      parser.skipSpace()
+      guard parser.i == parser.end else { throw parser.fail() }
+      self = value
+    } catch {
+      throw JSONParseError(offset: error.offset - range.lowerBound)
+    }
   }
 }
 
 private struct JSONParser {
   let bytes: [UInt8]
-  var i = 0
+  let end: Int
+  var i: Int
 
-  init(bytes: [UInt8]) { self.bytes = bytes }
+  init(bytes: [UInt8], range: Range<Int>) {
+    self.bytes = bytes
+    self.i = range.lowerBound
+    self.end = range.upperBound
+  }
 
   mutating func skipSpace() {
-    while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+    while i < end, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
   }
 
   func fail() -> JSONParseError { JSONParseError(offset: i) }
 
   mutating func literal(_ word: String) throws(JSONParseError) {
     let w = Array(word.utf8)
-    guard bytes.count - i >= w.count, Array(bytes[i..<(i + w.count)]) == w else { throw fail() }
+    guard end - i >= w.count, Array(bytes[i..<(i + w.count)]) == w else { throw fail() }
     i += w.count
   }
 
   mutating func value(depth: Int) throws(JSONParseError) -> JSON {
-    guard depth < 64, i < bytes.count else { throw fail() }
+    guard depth < 64, i < end else { throw fail() }
     switch bytes[i] {
     case UInt8(ascii: "n"): try literal("null"); return .null
     case UInt8(ascii: "t"): try literal("true"); return .bool(true)
@@ -169,12 +184,12 @@ private struct JSONParser {
       i += 1
       var items: [JSON] = []
       skipSpace()
-      if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+      if i < end, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
       while true {
         skipSpace()
         items.append(try value(depth: depth + 1))
         skipSpace()
-        guard i < bytes.count else { throw fail() }
+        guard i < end else { throw fail() }
         if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
         if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
         throw fail()
@@ -183,18 +198,18 @@ private struct JSONParser {
       i += 1
       var members: [(String, JSON)] = []
       skipSpace()
-      if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+      if i < end, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
       while true {
         skipSpace()
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail() }
+        guard i < end, bytes[i] == UInt8(ascii: "\"") else { throw fail() }
         let key = String(decoding: try string(), as: UTF8.self)
         skipSpace()
-        guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail() }
+        guard i < end, bytes[i] == UInt8(ascii: ":") else { throw fail() }
         i += 1
         skipSpace()
         members.append((key, try value(depth: depth + 1)))
         skipSpace()
-        guard i < bytes.count else { throw fail() }
+        guard i < end else { throw fail() }
         if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
         if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
         throw fail()
@@ -207,14 +222,14 @@ private struct JSONParser {
   /// Integers only: every number mcp-gen writes is one.
   mutating func number() throws(JSONParseError) -> JSON {
     let start = i
-    if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
-    while i < bytes.count, (0x30...0x39).contains(bytes[i]) { i += 1 }
+    if i < end, bytes[i] == UInt8(ascii: "-") { i += 1 }
+    while i < end, (0x30...0x39).contains(bytes[i]) { i += 1 }
     guard let n = Int64(String(decoding: bytes[start..<i], as: UTF8.self)) else { i = start; throw fail() }
     return .int(n)
   }
 
   mutating func hex4() throws(JSONParseError) -> UInt32 {
-    guard bytes.count - i >= 4, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
+    guard end - i >= 4, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
     else { throw fail() }
     i += 4
     return v
@@ -223,13 +238,13 @@ private struct JSONParser {
   mutating func string() throws(JSONParseError) -> [UInt8] {
     i += 1
     var out: [UInt8] = []
-    while i < bytes.count {
+    while i < end {
       let b = bytes[i]
       i += 1
       switch b {
       case UInt8(ascii: "\""): return out
       case UInt8(ascii: "\\"):
-        guard i < bytes.count else { throw fail() }
+        guard i < end else { throw fail() }
         let e = bytes[i]
         i += 1
         switch e {

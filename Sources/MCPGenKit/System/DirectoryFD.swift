@@ -242,16 +242,21 @@ public final class FileFD: @unchecked Sendable {
     try Syscall.ftruncate(fd, off_t(length)).get("ftruncate", path)
   }
 
-  /// Reads the whole file (for small files: manifests, the journal, the lock holder).
+  /// Reads the whole file (for small files: manifests, the journal, the lock holder), into one
+  /// buffer sized from `fstat`, growing only if the file grows meanwhile.
   public func readAll() throws(SystemCallError) -> [UInt8] {
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
+    let size = max(Int(try stat().st_size), 0)
+    var out = [UInt8](repeating: 0, count: size + 4096)
+    var filled = 0
     while true {
-      let n = try chunk.withUnsafeMutableBytes { raw in
-        Result { () throws(SystemCallError) in try read(into: raw.baseAddress!, count: raw.count) }
+      if filled == out.count { out.append(contentsOf: repeatElement(0, count: max(out.count, 65536))) }
+      let n = try out.withUnsafeMutableBytes { raw in
+        Result { () throws(SystemCallError) in try read(into: raw.baseAddress! + filled, count: raw.count - filled) }
       }.get()
-      if n == 0 { return out }
-      out.append(contentsOf: chunk[0..<n])
+      if n == 0 { break }
+      filled += n
     }
+    out.removeSubrange(filled...)
+    return out
   }
 }
