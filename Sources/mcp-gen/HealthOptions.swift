@@ -22,8 +22,12 @@ struct HealthOptions: ParsableArguments {
   var noChecks = false
 
   func validate() throws {
-    if let t = checkTimeout, !(t > 0 && t.isFinite) { throw ValidationError("--check-timeout must be a positive number of seconds") }
-    if let s = settle, !(s >= 0 && s.isFinite) { throw ValidationError("--settle must be 0 or more seconds") }
+    if let t = checkTimeout, !(t > 0 && t <= Config.maximumSeconds) {
+      throw ValidationError("--check-timeout must be a number of seconds above 0 and at most \(Int(Config.maximumSeconds))")
+    }
+    if let s = settle, !(s >= 0 && s <= Config.maximumSeconds) {
+      throw ValidationError("--settle must be a number of seconds from 0 to \(Int(Config.maximumSeconds))")
+    }
     if noChecks && (!checks.isEmpty || !advisoryChecks.isEmpty || restart != nil) {
       throw ValidationError("--no-checks cannot be combined with --check, --advisory-check or --restart")
     }

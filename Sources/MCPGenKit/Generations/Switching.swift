@@ -32,6 +32,7 @@ extension Store {
             return SwitchOutcome(plan: plan, dryRun: true)
           }
         } else {
+          try requireFreeSpace()  // Before storing anything, not only before the switch.
           let result = try add(p, journaled: false)
           added = result
           key = result.key

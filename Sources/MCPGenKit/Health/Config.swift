@@ -26,6 +26,8 @@ public struct Config: Sendable, Equatable {
   public init() {}
 
   public static let fileName = Array("config.json".utf8)
+  /// The longest check timeout or settle time accepted: one day.
+  public static let maximumSeconds: Double = 86400
   static let keys = ["checks", "advisoryChecks", "restart", "checkTimeout", "settle", "gcKeep"]
 
   public var hasHooks: Bool { !checks.isEmpty || !advisoryChecks.isEmpty || restart != nil }
@@ -53,7 +55,9 @@ public struct Config: Sendable, Equatable {
           config.restart = s
         }
       case "checkTimeout", "settle":
-        guard let n = value.intValue, n >= 0 else { throw bad("\(key) must be a whole number of seconds, 0 or more") }
+        guard let n = value.intValue, n >= 0, Double(n) <= maximumSeconds else {
+          throw bad("\(key) must be a whole number of seconds from 0 to \(Int(maximumSeconds))")
+        }
         if key == "checkTimeout" { config.checkTimeout = Double(n) } else { config.settle = Double(n) }
       case "gcKeep":
         guard let n = value.intValue, n >= 0, n <= Int64(Int32.max) else { throw bad("gcKeep must be a whole number, 0 or more") }

@@ -76,7 +76,8 @@ func monotonicSeconds() -> Double {
   return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-func sleepSeconds(_ s: Double) {
+func sleepSeconds(_ seconds: Double) {
+  let s = seconds.isFinite ? min(max(seconds, 0), 86400) : 0
   var request = timespec(tv_sec: Int(s), tv_nsec: Int((s - Double(Int(s))) * 1e9))
   var remaining = timespec()
   while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
