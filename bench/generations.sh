@@ -22,11 +22,11 @@ rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
 
-# Two ~10 MB releases that differ.
+# Two ~10 MB releases that differ, shaped like an application tree: 40 files of 250 kB.
 for v in a b; do
   mkdir -p rel-$v/bin rel-$v/share
   cp "$repo/fixtures/mcp-1.0/bin/mcp" rel-$v/bin/
-  head -c 10000000 /dev/urandom > rel-$v/share/blob
+  for i in $(seq 1 40); do head -c 250000 /dev/urandom > rel-$v/share/part-$i; done
   echo $v > rel-$v/share/VERSION
 done
 root=$work/root
