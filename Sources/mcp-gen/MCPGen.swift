@@ -11,8 +11,9 @@ struct MCPGen: ParsableCommand {
     abstract: "A content-addressed release store with atomic, health-checked generations.",
     discussion: """
       Exit status: 0 success; 1 error (the message says what to do); 2 integrity failure \
-      (stored content does not match its key); 3 lock timeout; 4 health check failed and the \
-      previous generation was restored; 5 health check failed and restoring failed too; \
+      (stored content does not match its key); 3 lock timeout; 4 health check failed (after \
+      switch or rollback the previous generation was restored; after check nothing changed); \
+      5 health check failed and restoring failed too; \
       64 usage error.
       """,
     subcommands: [
