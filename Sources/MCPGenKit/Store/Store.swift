@@ -60,7 +60,14 @@ public final class Store: @unchecked Sendable {
     prefixes.append(bytes)
     for prefix in prefixes {
       let result = withCString(prefix) { Syscall.mkdirat(AT_FDCWD, $0, 0o755) }
-      if case .failure(let e) = result, e != .fileExists {
+      switch result {
+      case .success:
+        // A new directory is durable only once its parent is synced.
+        let parent = FilePath(bytes: splitLast(prefix).parent.isEmpty ? [0x2F] : splitLast(prefix).parent)
+        try attempt("create root") { () throws(SystemCallError) in try DirectoryFD.open(parent).sync() }
+      case .failure(let e) where e == .fileExists:
+        continue
+      case .failure(let e):
         throw MCPGenError(SystemCallError("mkdir", path: FilePath(bytes: prefix), errno: e), doing: "create root")
       }
     }

@@ -112,10 +112,12 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
-  /// Creates the directory unless it exists already as a directory.
+  /// Creates the directory unless it exists already as a directory. A new one is made durable
+  /// (fsync of this directory) before anything is put in it: otherwise a power cut could lose the
+  /// directory, and with it everything later made durable inside it.
   public func ensureDirectory(_ name: [UInt8], mode: mode_t) throws(SystemCallError) {
     switch withCString(name, { Syscall.mkdirat(fd, $0, mode) }) {
-    case .success: return
+    case .success: try sync()
     case .failure(let e) where e == .fileExists:
       let st = try stat(name)
       if st.st_mode & S_IFMT != S_IFDIR {
