@@ -8,7 +8,7 @@ import Testing
 /// breaks without it: every fsync the code does is shown to be needed.
 @Suite("Power-loss crash states", .serialized, .enabled(if: KillPoints.stracePath != nil, "strace is not installed"))
 struct PowerLossTests {
-  @Test("every crash state holds, every fsync is needed", arguments: ["add", "switch", "gc"])
+  @Test("every crash state holds, every fsync is needed", arguments: ["add", "switch", "rollback", "gc"])
   func crashStates(_ command: String) throws {
     let scratch = try Scratch()
     defer { scratch.remove() }
@@ -21,6 +21,9 @@ struct PowerLossTests {
     case "switch":
       try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture("mcp-1.0")])
       args = ["switch", "--root", "{root}", CLI.fixture("mcp-1.1")]
+    case "rollback":
+      for f in ["mcp-1.0", "mcp-1.1"] { try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture(f)]) }
+      args = ["rollback", "--root", "{root}"]
     default:
       for f in ["mcp-1.0", "mcp-1.1", "mcp-1.0"] { try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture(f)]) }
       args = ["gc", "--root", "{root}", "--keep", "1", "--grace", "0"]
