@@ -17,8 +17,8 @@ public struct ScannedRelease: @unchecked Sendable {
   public internal(set) var entries: [ManifestEntry]
   /// (st_dev, st_ino) of each file entry, to notice a file replaced between two reads.
   var identities: [Int: (UInt64, UInt64)]
-  /// Permission bits (07777) of each entry, by path; audit checks them.
-  public internal(set) var modes: [[UInt8]: UInt32] = [:]
+  /// Permission bits (07777) of each entry, in the order of `entries`; audit checks them.
+  public internal(set) var modes: [UInt32] = []
 
   public var fileIndices: [Int] { entries.indices.filter { entries[$0].kind.isRegularFile } }
   public var byteCount: UInt64 { entries.reduce(0) { $0 + ($1.kind.isRegularFile ? $1.size : 0) } }
@@ -109,7 +109,7 @@ public enum TreeScanner {
       try requireSame(st, opened, file.path)
       let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
       var release = ScannedRelease(path: file.path, source: .file(file), entries: [entry], identities: [0: identity(st)])
-      release.modes[ManifestEntry.rootPath] = UInt32(st.st_mode & 0o7777)
+      release.modes = [UInt32(st.st_mode & 0o7777)]
       return release
     default:
       throw unsupported(st, parent.path.appending(bytes: name))
@@ -122,10 +122,14 @@ public enum TreeScanner {
   }
 
   private static func walk(_ root: DirectoryFD, _ path: FilePath) throws(MCPGenError) -> ScannedRelease {
-    var entries = [ManifestEntry(path: ManifestEntry.rootPath, kind: .directory, size: 0)]
-    var identities: [(path: [UInt8], id: (UInt64, UInt64))] = []
-    var modes: [[UInt8]: UInt32] = [:]
-    modes[ManifestEntry.rootPath] = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().st_mode & 0o7777) }
+    // What each entry was on disk, carried with it through the sort (no per-path hashing).
+    struct Found {
+      var entry: ManifestEntry
+      var identity: (UInt64, UInt64)?
+      var mode: UInt32
+    }
+    let rootMode = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().st_mode & 0o7777) }
+    var found: [Found] = []
     var pending: [[UInt8]] = [[]]
     while let relative = pending.popLast() {
       let dir = try attempt("read release") { () throws(SystemCallError) in
@@ -135,29 +139,27 @@ public enum TreeScanner {
       for name in names {
         let child = relative.isEmpty ? name : relative + [0x2F] + name
         let st = try attempt("read release") { () throws(SystemCallError) in try dir.stat(name) }
-        modes[child] = UInt32(st.st_mode & 0o7777)
+        let mode = UInt32(st.st_mode & 0o7777)
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-          entries.append(ManifestEntry(path: child, kind: .directory, size: 0))
+          found.append(Found(entry: ManifestEntry(path: child, kind: .directory, size: 0), mode: mode))
           pending.append(child)
         case S_IFREG:
-          entries.append(ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)))
-          identities.append((child, identity(st)))
+          found.append(Found(entry: ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)), identity: identity(st), mode: mode))
         case S_IFLNK:
           let target = try attempt("read symlink") { () throws(SystemCallError) in try dir.readSymlink(name) }
-          entries.append(ManifestEntry(path: child, kind: .symlink, size: UInt64(target.count), target: target))
+          found.append(Found(entry: ManifestEntry(path: child, kind: .symlink, size: UInt64(target.count), target: target), mode: mode))
         default:
           throw unsupported(st, path.appending(bytes: child))
         }
       }
     }
-    let manifest = Manifest(entries: entries)
-    var byPath: [[UInt8]: (UInt64, UInt64)] = [:]
-    for (p, id) in identities { byPath[p] = id }
-    var idByIndex: [Int: (UInt64, UInt64)] = [:]
-    for (i, e) in manifest.entries.enumerated() where e.kind.isRegularFile { idByIndex[i] = byPath[e.path] }
-    var release = ScannedRelease(path: path, source: .directory(root), entries: manifest.entries, identities: idByIndex)
-    release.modes = modes
+    found.sort { $0.entry.path.lexicographicallyPrecedes($1.entry.path) }
+    let rootEntry = ManifestEntry(path: ManifestEntry.rootPath, kind: .directory, size: 0)
+    var identities: [Int: (UInt64, UInt64)] = [:]
+    for (i, f) in found.enumerated() { if let id = f.identity { identities[i + 1] = id } }
+    var release = ScannedRelease(path: path, source: .directory(root), entries: [rootEntry] + found.map(\.entry), identities: identities)
+    release.modes = [rootMode] + found.map(\.mode)
     return release
   }
 

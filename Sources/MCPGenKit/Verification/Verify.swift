@@ -57,8 +57,9 @@ extension Store {
   /// Stored files are 0444 or 0555, directories 0555; nothing writable, setuid or setgid.
   static func modeProblems(_ release: ScannedRelease) -> [EntryProblem] {
     var out: [EntryProblem] = []
-    for e in release.entries where e.kind != .symlink {
-      guard let mode = release.modes[e.path] else { continue }
+    for (i, e) in release.entries.enumerated() where e.kind != .symlink {
+      guard i < release.modes.count else { continue }
+      let mode = release.modes[i]
       let wanted = e.kind.storedMode
       if mode != wanted {
         out.append(EntryProblem(.mode, e.path, "mode \(String(mode, radix: 8).leftPadded(to: 4)), expected \(String(wanted, radix: 8).leftPadded(to: 4))"))
