@@ -57,8 +57,7 @@ extension Store {
     try requireFreeSpace()
     try requireNotBlocked(key, force: force)
     try requireIntact(key, what: "release")
-    let state = try current()
-    let currentKey = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
+    let (currentNumber, currentKey) = try currentGeneration()
     if let expected, currentKey != expected {
       throw MCPGenError(
         .conflict,
@@ -66,7 +65,7 @@ extension Store {
         hint: "mcp-gen status")
     }
     var plan = try planNew(key, history)
-    if currentKey == key, let n = state.number {
+    if currentKey == key, let n = currentNumber {
       plan.to = n
       if !dryRun && config.hasHooks && history.unconfirmed == n {
         return try finishUnconfirmed(plan, history, config, recovered: recovered)
