@@ -45,3 +45,7 @@ int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }
 int mcpgen_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
 int mcpgen_syncfs(int fd) { return syncfs(fd); }
+
+int mcpgen_start_writeback(int fd, int64_t offset, int64_t length) {
+  return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+}

@@ -42,31 +42,47 @@ extension Store {
   /// A new entry is journaled (`add`) unless `journaled` is false (`switch PATH` records the add
   /// in its own journal line).
   public func add(_ source: FilePath, journaled: Bool = true) throws(MCPGenError) -> AddResult {
-    let release = try TreeScanner.scan(source)
-    let manifest = try ReleaseHasher.manifest(of: release)
-    let key = manifest.key
-    var result = AddResult(
-      key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
-    if try contains(key) {
-      // A crash between the rename and sealing left the entry root without its flag: seal it now.
-      try? sealRoot(of: key, manifest, Immutability())
-      return result
+    try add(scanned: try TreeScanner.scan(source), journaled: journaled)
+  }
+
+  /// Stores a release scanned earlier; every file must still be as the scan saw it.
+  func add(scanned release: ScannedRelease, journaled: Bool = true) throws(MCPGenError) -> AddResult {
+    let source = release.path
+    // Hashing before copying costs a whole extra read of the release. It is only worth it when
+    // the key may be stored already: a manifest's length follows from the scan alone, so a
+    // release whose length no stored manifest has cannot be in the store.
+    var expected: Manifest? = nil
+    if try mayHold(release) {
+      let manifest = try ReleaseHasher.manifest(of: release)
+      if try contains(manifest.key) {
+        // A crash between the rename and sealing left the entry root without its flag: seal it now.
+        try? sealRoot(of: manifest.key, manifest, Immutability())
+        return AddResult(
+          key: manifest.key, path: entryPath(manifest.key), files: manifest.fileCount, bytes: manifest.byteCount,
+          isNew: false)
+      }
+      expected = manifest
     }
 
     let temp = Store.temporaryName()
     let immutability = Immutability()
+    var stored = false
     do {
-      let guardFD = try copy(release, manifest, to: temp, immutability)
+      let (guardFD, manifest) = try copy(release, expected, to: temp, immutability)
+      let key = manifest.key
+      var result = AddResult(
+        key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
       try withLock(command.isEmpty ? "add \(source.displayString)" : commandText) { () throws(MCPGenError) in
         try storeManifest(manifest, key)
         do throws(SystemCallError) {
           try entries.renameNoReplace(temp, to: entries, as: key.bytes)
         } catch let e where e.errno == .fileExists || e.errno == .directoryNotEmpty {
-          try? TreeRemover.remove(temp, in: entries)  // Another process stored it first.
+          try? TreeRemover.remove(temp, in: entries)  // Stored already (by another process, or before).
           return
         } catch {
           throw MCPGenError(error, doing: "store entry")
         }
+        stored = true
         result.isNew = true
         // The entry is in place from here on: a failure must say so, not "nothing changed".
         do throws(MCPGenError) {
@@ -82,34 +98,49 @@ extension Store {
         }
       }
       withExtendedLifetime(guardFD) {}
+      if result.isNew {
+        switch immutability.status {
+        case .applied: result.immutability = .applied
+        case .notRoot: result.immutability = .notRoot
+        case .unsupported(let why): result.immutability = .unsupported(reason: why)
+        }
+      }
+      return result
     } catch {
-      if !result.isNew { try? TreeRemover.remove(temp, in: entries) }
+      if !stored { try? TreeRemover.remove(temp, in: entries) }
       throw error
     }
-    if result.isNew {
-      switch immutability.status {
-      case .applied: result.immutability = .applied
-      case .notRoot: result.immutability = .notRoot
-      case .unsupported(let why): result.immutability = .unsupported(reason: why)
-      }
-    }
-    return result
   }
 
-  /// Copies the release into `store/<temp>` and returns the descriptor that holds its flock.
+  /// Whether some stored manifest is exactly as long as `release`'s manifest will be.
+  func mayHold(_ release: ScannedRelease) throws(MCPGenError) -> Bool {
+    let length = release.manifestLength
+    return try attempt("list manifests") { () throws(SystemCallError) in
+      for name in try manifests.list() where StoreKey(bytes: name) != nil {
+        guard let st = try? manifests.stat(name) else { continue }
+        if st.st_size == length { return true }
+      }
+      return false
+    }
+  }
+
+  /// Copies the release into `store/<temp>`, hashing the bytes written, and returns the
+  /// descriptor that holds the copy's flock and the manifest of what was copied. With
+  /// `expected`, every file must match it.
   private func copy(
-    _ release: ScannedRelease, _ manifest: Manifest, to temp: [UInt8], _ immutability: Immutability
-  ) throws(MCPGenError) -> AnyObject {
-    if manifest.isSingleFile {
+    _ release: ScannedRelease, _ expected: Manifest?, to temp: [UInt8], _ immutability: Immutability
+  ) throws(MCPGenError) -> (AnyObject, Manifest) {
+    var items = release.entries
+    if release.entries.count == 1, release.entries[0].kind.isRegularFile {
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
         let f = try entries.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
         try Syscall.flock(f.fd, LOCK_EX).get("flock", f.path)
         return f
       }
       // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
-      try FileWorker().copyFile(release, 0, manifest.entries[0], to: file, nil)
+      items[0].digest = try FileWorker().copyFile(release, 0, expected?.entries[0].digest, to: file, nil)
       try attempt("make the copy durable") { () throws(SystemCallError) in try entries.syncFileSystem() }
-      return file
+      return (file, Manifest(sorted: items))
     }
 
     let dir = try attempt("create temporary copy") { () throws(SystemCallError) in
@@ -118,7 +149,6 @@ extension Store {
       try Syscall.flock(d.fd, LOCK_EX).get("flock", d.path)
       return d
     }
-    let items = manifest.entries
     // Directories this copy made, kept open (up to a bound) so each file is created relative to
     // its parent's descriptor without resolving the path again.
     let parents = DirectoryCache(root: dir, limit: 512)
@@ -134,14 +164,15 @@ extension Store {
         }
       }
     }
+    let digests = DigestSlots(count: items.count)
     try ParallelWork.run(release.hashingOrder, bytes: release.byteCount) { (i, worker) throws(MCPGenError) in
-      let e = items[i]
-      let (parent, name) = splitLast(e.path)
+      let (parent, name) = splitLast(items[i].path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
         try parents.directory(parent).openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
       }
-      try worker.copyFile(release, i, e, to: file, immutability)
+      digests.set(i, try worker.copyFile(release, i, expected?.entries[i].digest, to: file, immutability))
     }
+    for i in release.fileIndices { items[i].digest = digests.get(i) }
     // Deepest first, so no directory is sealed before its children are.
     try attempt("seal temporary copy") { () throws(SystemCallError) in
       for e in items.dropFirst().reversed() where e.kind == .directory {
@@ -151,18 +182,16 @@ extension Store {
       }
       try dir.changeMode(0o555)
     }
-    // The copy's own structure, read back from disk, must be the manifest's.
+    // The copy's own structure, read back from disk, must be the scan's.
     let copied = try TreeScanner.scan(directory: dir)
-    var expected = manifest.entries
-    for i in expected.indices { expected[i].digest = nil }
-    guard copied.entries == expected else {
+    guard copied.entries == release.entries else {
       throw MCPGenError(
         .sourceChanged,
-        "the copy of \(release.path.displayString) does not match what was hashed; nothing was stored, run the command again once the release is no longer changing",
+        "the copy of \(release.path.displayString) does not match what was read; nothing was stored, run the command again once the release is no longer changing",
         path: release.path)
     }
     try attempt("make the copy durable") { () throws(SystemCallError) in try dir.syncFileSystem() }
-    return dir
+    return (dir, Manifest(sorted: items))
   }
 
   /// The entry root can only be made immutable once it sits at its final name (an immutable inode
@@ -180,23 +209,47 @@ extension Store {
 }
 
 extension FileWorker {
-  /// Copies one file, hashing exactly the bytes written; they must match the manifest.
+  /// Bytes between two writeback starts: large enough for big sequential writes, small enough
+  /// that the disk starts on a large file long before its copy ends.
+  static let writebackStride: UInt64 = 8 << 20
+
+  /// Copies one file, hashing exactly the bytes written, and returns their digest. The source
+  /// must still be the file scanned, unchanged, and match `expected` when there is one.
   func copyFile(
-    _ release: ScannedRelease, _ index: Int, _ entry: ManifestEntry, to destination: FileFD,
+    _ release: ScannedRelease, _ index: Int, _ expected: Digest?, to destination: FileFD,
     _ immutability: Immutability?
-  ) throws(MCPGenError) {
+  ) throws(MCPGenError) -> Digest {
+    let entry = release.entries[index]
     let source = try release.open(index)
     let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
-      try self.digest(source) { (chunk) throws(SystemCallError) in try destination.writeAll(chunk) }
+      var flushed: UInt64 = 0
+      var written: UInt64 = 0
+      let result = try self.digest(source) { (chunk) throws(SystemCallError) in
+        try destination.writeAll(chunk)
+        written += UInt64(chunk.count)
+        if written - flushed >= FileWorker.writebackStride {
+          try destination.startWriteback(offset: flushed, length: written - flushed)
+          flushed = written
+        }
+      }
+      if written > flushed, written >= FileWorker.writebackThreshold {
+        try destination.startWriteback(offset: flushed, length: written - flushed)
+      }
+      return result
     }
-    guard size == entry.size, digest == entry.digest else {
+    guard size == entry.size, expected == nil || digest == expected else {
       throw release.changed(entry, "changed")
     }
+    try release.checkUnchanged(index, source)
     try attempt("seal copy") { () throws(SystemCallError) in
       try destination.changeMode(mode_t(entry.kind.storedMode))
       try immutability?.mark(destination.fd, destination.path)
     }
+    return digest
   }
+
+  /// Smaller files are left to the final syncfs, which writes many of them in one go.
+  static let writebackThreshold: UInt64 = 256 << 10
 }
 
 /// Open directories of a copy in progress, by relative path. Filled by one thread before the

@@ -76,6 +76,9 @@ public struct Manifest: Equatable, Sendable {
 
   private init(validated entries: [ManifestEntry]) { self.entries = entries }
 
+  /// Entries already in manifest order (root first, then by path bytes), as a scan gives them.
+  init(sorted entries: [ManifestEntry]) { self.entries = entries }
+
   public var isSingleFile: Bool { entries.count == 1 && entries[0].kind.isRegularFile }
   public var fileCount: Int { entries.reduce(0) { $0 + ($1.kind.isRegularFile ? 1 : 0) } }
   public var byteCount: UInt64 { entries.reduce(0) { $0 + ($1.kind.isRegularFile ? $1.size : 0) } }

@@ -15,13 +15,20 @@ public struct ScannedRelease: @unchecked Sendable {
   public let path: FilePath
   public let source: Source
   public internal(set) var entries: [ManifestEntry]
-  /// (st_dev, st_ino) of each file entry, to notice a file replaced between two reads.
-  var identities: [Int: (UInt64, UInt64)]
+  /// What each file entry was when scanned, to notice it replaced or written to later.
+  var identities: [Int: FileIdentity]
   /// Permission bits (07777) of each entry, in the order of `entries`; audit checks them.
   public internal(set) var modes: [UInt32] = []
 
   public var fileIndices: [Int] { entries.indices.filter { entries[$0].kind.isRegularFile } }
   public var byteCount: UInt64 { entries.reduce(0) { $0 + ($1.kind.isRegularFile ? $1.size : 0) } }
+
+  /// The length of this release's serialized manifest, known before any file is read.
+  var manifestLength: Int {
+    entries.reduce(Manifest.header.count) { total, e in
+      total + 6 + String(e.size).utf8.count + (e.kind.isRegularFile ? 64 : 1) + e.path.count + e.target.count
+    }
+  }
 
   /// File indices largest first, so the big files start early and the threads finish together.
   var hashingOrder: [Int] { fileIndices.sorted { entries[$0].size > entries[$1].size } }
@@ -42,12 +49,20 @@ public struct ScannedRelease: @unchecked Sendable {
       }
     }
     let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
-    if let (dev, ino) = identities[index],
-      st.st_mode & S_IFMT != S_IFREG || UInt64(st.st_dev) != dev || UInt64(st.st_ino) != ino
-    {
-      throw changed(entry, "was replaced")
+    if let scanned = identities[index] {
+      if st.st_mode & S_IFMT != S_IFREG || !scanned.isSameFile(st) { throw changed(entry, "was replaced") }
+      if !scanned.isUnchanged(st) { throw changed(entry, "changed") }
     }
     return file
+  }
+
+  /// Checks, after reading entry `index` through `file`, that nothing wrote to it meanwhile:
+  /// its change time still is the one the scan saw (the kernel updates it on every write), so
+  /// the bytes read are the file as scanned, not a mix of two versions.
+  func checkUnchanged(_ index: Int, _ file: FileFD) throws(MCPGenError) {
+    guard let scanned = identities[index] else { return }
+    let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
+    if !scanned.isUnchanged(st) { throw changed(entries[index], "changed") }
   }
 
   func changed(_ entry: ManifestEntry, _ what: String) -> MCPGenError {
@@ -125,7 +140,7 @@ public enum TreeScanner {
     // What each entry was on disk, carried with it through the sort (no per-path hashing).
     struct Found {
       var entry: ManifestEntry
-      var identity: (UInt64, UInt64)?
+      var identity: FileIdentity?
       var mode: UInt32
     }
     let rootMode = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().st_mode & 0o7777) }
@@ -156,7 +171,7 @@ public enum TreeScanner {
     }
     found.sort { $0.entry.path.lexicographicallyPrecedes($1.entry.path) }
     let rootEntry = ManifestEntry(path: ManifestEntry.rootPath, kind: .directory, size: 0)
-    var identities: [Int: (UInt64, UInt64)] = [:]
+    var identities: [Int: FileIdentity] = [:]
     for (i, f) in found.enumerated() { if let id = f.identity { identities[i + 1] = id } }
     var release = ScannedRelease(path: path, source: .directory(root), entries: [rootEntry] + found.map(\.entry), identities: identities)
     release.modes = [rootMode] + found.map(\.mode)
@@ -171,7 +186,7 @@ public enum TreeScanner {
     }
   }
 
-  static func identity(_ st: stat) -> (UInt64, UInt64) { (UInt64(st.st_dev), UInt64(st.st_ino)) }
+  static func identity(_ st: stat) -> FileIdentity { FileIdentity(st) }
 
   private static func requireSame(_ a: stat, _ b: stat, _ path: FilePath) throws(MCPGenError) {
     if a.st_dev != b.st_dev || a.st_ino != b.st_ino {
@@ -204,6 +219,7 @@ public enum ReleaseHasher {
       let file = try release.open(i)
       let (digest, size) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
       if size != release.entries[i].size { throw release.changed(release.entries[i], "changed size") }
+      try release.checkUnchanged(i, file)
       digests.set(i, digest)
     }
     for i in release.fileIndices { entries[i].digest = digests.get(i) }
@@ -218,4 +234,27 @@ final class DigestSlots: @unchecked Sendable {
   deinit { slots.deinitialize(); slots.deallocate() }
   func set(_ i: Int, _ d: Digest) { slots[i] = d }
   func get(_ i: Int) -> Digest? { slots[i] }
+}
+
+/// A file's inode, size and change time as one stat saw them.
+struct FileIdentity: Sendable {
+  var device: UInt64
+  var inode: UInt64
+  var size: Int64
+  var changeSeconds: Int
+  var changeNanoseconds: Int
+
+  init(_ st: stat) {
+    device = UInt64(st.st_dev)
+    inode = UInt64(st.st_ino)
+    size = Int64(st.st_size)
+    changeSeconds = st.st_ctim.tv_sec
+    changeNanoseconds = st.st_ctim.tv_nsec
+  }
+
+  func isSameFile(_ st: stat) -> Bool { device == UInt64(st.st_dev) && inode == UInt64(st.st_ino) }
+
+  func isUnchanged(_ st: stat) -> Bool {
+    size == Int64(st.st_size) && changeSeconds == st.st_ctim.tv_sec && changeNanoseconds == st.st_ctim.tv_nsec
+  }
 }

@@ -240,6 +240,12 @@ public final class FileFD: @unchecked Sendable {
     try Syscall.fsync(fd).get("fsync", path)
   }
 
+  /// Starts writing `length` bytes from `offset` to disk without waiting; not a durability
+  /// point (a later fsync or syncfs is), only a head start for it.
+  public func startWriteback(offset: UInt64, length: UInt64) throws(SystemCallError) {
+    try Syscall.startWriteback(fd, Int64(offset), Int64(length)).get("sync_file_range", path)
+  }
+
   public func truncate(to length: Int) throws(SystemCallError) {
     try Syscall.ftruncate(fd, off_t(length)).get("ftruncate", path)
   }

@@ -140,6 +140,11 @@ enum Syscall {
     call("syncfs") { mcpgen_syncfs(fd) }.map { _ in () }
   }
 
+  /// `sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE`.
+  static func startWriteback(_ fd: CInt, _ offset: Int64, _ length: Int64) -> Result<Void, Errno> {
+    call("sync_file_range") { mcpgen_start_writeback(fd, offset, length) }.map { _ in () }
+  }
+
   /// `flock(2)`.
   static func flock(_ fd: CInt, _ operation: CInt) -> Result<Void, Errno> {
     call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }

@@ -2,7 +2,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
-import MCPGenKit
+@testable import MCPGenKit
 import Synchronization
 import SystemPackage
 import Testing
@@ -327,7 +327,7 @@ struct AddTests {
 @Suite("A release that changes while it is read")
 struct SourceChangedTests {
   enum Change: String, CaseIterable, Sendable, CustomStringConvertible {
-    case appended, replaced, removed
+    case appended, replaced, removed, rewrittenInPlace
     var description: String { rawValue }
   }
 
@@ -348,12 +348,38 @@ struct SourceChangedTests {
         try withCPath(dir.at("tree/b")) { to in try check(rename(from, to), "rename", dir.at("tree/b")) }
       }
     case .removed: try withCPath(dir.at("tree/b")) { try check(unlink($0), "unlink", dir.at("tree/b")) }
+    case .rewrittenInPlace: try dir.overwrite("tree/b", "BBB\n")  // same inode, same size
     }
 
     let error = try #require(throws: MCPGenError.self) { try ReleaseHasher.manifest(of: scanned) }
     #expect(error.code == .sourceChanged)
     #expect(error.message.contains(dir.at("tree/b").string))
     #expect(!error.message.contains("\n"))
+  }
+
+  @Test("a file rewritten in place (same size) between scan and add: sourceChanged, nothing stored")
+  func rewrittenBeforeAdd() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    try dir.makeDirectory("tree")
+    try dir.writeFile("tree/a", "aaa\n")
+    let store = try Store.open(dir.at("root"), create: true)
+    let scanned = try TreeScanner.scan(dir.at("tree"))
+    try dir.overwrite("tree/a", "AAA\n")
+    // A store with no manifest of this length: add copies without hashing first, so only the
+    // change time can tell that the bytes it reads are not the ones scanned.
+    #expect(try store.mayHold(scanned) == false)
+    let error = try #require(throws: MCPGenError.self) { try store.add(scanned: scanned) }
+    #expect(error.code == .sourceChanged)
+    #expect(try TestDirectory.list(dir.at("root/store")).isEmpty)
+  }
+
+  @Test("manifestLength, known from the scan alone, is the serialized manifest's length")
+  func manifestLength() throws {
+    for name in ["mcp-1.0", "mcp-1.1", "mcp-single"] {
+      let scanned = try TreeScanner.scan(TestEnvironment.fixture(name))
+      #expect(scanned.manifestLength == (try ReleaseHasher.manifest(of: scanned)).serialized().count, "\(name)")
+    }
   }
 
   @Test("a single file that grows between scan and hash: sourceChanged")

@@ -156,6 +156,17 @@ final class TestDirectory: @unchecked Sendable {
     guard n == bytes.count else { throw TestFailure("short write to \(p)") }
   }
 
+  /// Overwrites an existing file's first bytes in place: same inode, same size when
+  /// `contents` is no longer than the file.
+  func overwrite(_ relative: String, _ contents: String) throws {
+    let p = at(relative)
+    let fd = try withCPath(p) { try check(open($0, O_WRONLY | O_CLOEXEC), "open", p) }
+    defer { close(fd) }
+    let bytes = Array(contents.utf8)
+    let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    guard n == bytes.count else { throw TestFailure("short write to \(p)") }
+  }
+
   func symlink(_ relative: [UInt8], to target: [UInt8]) throws {
     let p = at(relative)
     let t = target.map { CChar(bitPattern: $0) } + [0]
