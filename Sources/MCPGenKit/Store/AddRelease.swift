@@ -24,7 +24,7 @@ public enum ImmutabilityReport: Sendable, Equatable {
 extension Store {
   /// Hashes `source`, the release, without storing it.
   public static func hash(_ source: FilePath) throws(MCPGenError) -> Manifest {
-    try ReleaseHasher.manifest(of: try TreeScanner.scan(source))
+    try ReleaseHasher.manifest(scanning: source)
   }
 
   /// Stores the release at `source` under its key.

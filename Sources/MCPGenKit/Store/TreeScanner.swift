@@ -36,24 +36,13 @@ public struct ScannedRelease: @unchecked Sendable {
   /// Opens file entry `index` for reading and checks it is still the file that was scanned.
   func open(_ index: Int) throws(MCPGenError) -> FileFD {
     let entry = entries[index]
-    let file: FileFD
     switch source {
-    case .file(let f): file = f
+    case .file(let file):
+      if let scanned = identities[index] { try TreeScanner.check(file, against: scanned, entry.path, in: path) }
+      return file
     case .directory(let dir):
-      do {
-        file = try dir.openFile(entry.path, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
-      } catch let e where e.errno == .noSuchFileOrDirectory || e.errno == .tooManySymbolicLinkLevels {
-        throw changed(entry, "was removed or replaced")
-      } catch {
-        throw MCPGenError(error, doing: "read")
-      }
+      return try TreeScanner.openFile(entry.path, in: dir, as: identities[index], releasePath: path)
     }
-    let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
-    if let scanned = identities[index] {
-      if st.st_mode & S_IFMT != S_IFREG || !scanned.isSameFile(st) { throw changed(entry, "was replaced") }
-      if !scanned.isUnchanged(st) { throw changed(entry, "changed") }
-    }
-    return file
   }
 
   /// Checks, after reading entry `index` through `file`, that nothing wrote to it meanwhile:
@@ -66,11 +55,7 @@ public struct ScannedRelease: @unchecked Sendable {
   }
 
   func changed(_ entry: ManifestEntry, _ what: String) -> MCPGenError {
-    let where_ = path.appending(bytes: entry.path)
-    return MCPGenError(
-      .sourceChanged,
-      "\(where_.displayString) \(what) while mcp-gen was reading it; nothing was stored, run the command again once the release is no longer changing",
-      path: where_)
+    TreeScanner.changed(entry.path, what, in: path)
   }
 }
 
@@ -80,6 +65,11 @@ public enum TreeScanner {
   /// (the operator named it); symlinks inside are recorded, never followed. FIFOs, sockets and
   /// devices are refused before anything is written.
   public static func scan(_ path: FilePath) throws(MCPGenError) -> ScannedRelease {
+    try scan(path, onFile: nil).release
+  }
+
+  /// `scan(_:)`, showing each regular file to `onFile` as soon as it is found (see `walk`).
+  static func scan(_ path: FilePath, onFile: FileSink?) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     let probe = try attempt("read release") { () throws(SystemCallError) in
       try withCString(path.bytes) { (p) throws(SystemCallError) in
         try Syscall.openat(AT_FDCWD, p, mcpgen_o_path | O_CLOEXEC).get("open", path)
@@ -93,7 +83,7 @@ public enum TreeScanner {
     case S_IFDIR:
       let dir = try attempt("read release") { () throws(SystemCallError) in try DirectoryFD.open(path) }
       try requireSame(top, try attempt("read release") { () throws(SystemCallError) in try dir.fstat() }, path)
-      return try walk(dir, path)
+      return try walk(dir, path, onFile: onFile)
     case S_IFREG:
       let file = try attempt("read release") { () throws(SystemCallError) in
         let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
@@ -104,7 +94,7 @@ public enum TreeScanner {
       let st = try attempt("read release") { () throws(SystemCallError) in try file.stat() }
       try requireSame(top, st, path)
       let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
-      return ScannedRelease(path: path, source: .file(file), entries: [entry], identities: [0: identity(st)])
+      return (ScannedRelease(path: path, source: .file(file), entries: [entry], identities: [0: identity(st)]), [])
     default:
       throw unsupported(top, path)
     }
@@ -112,10 +102,17 @@ public enum TreeScanner {
 
   /// Scans `name` inside `parent` (a store entry) without following it if it is a symlink.
   public static func scan(_ name: [UInt8], in parent: DirectoryFD) throws(MCPGenError) -> ScannedRelease {
+    try scan(name, in: parent, onFile: nil).release
+  }
+
+  static func scan(
+    _ name: [UInt8], in parent: DirectoryFD, onFile: FileSink?
+  ) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     let st = try attempt("read store entry") { () throws(SystemCallError) in try parent.stat(name) }
     switch st.st_mode & S_IFMT {
     case S_IFDIR:
-      return try scan(directory: try attempt("read store entry") { () throws(SystemCallError) in try parent.openDirectory(name) })
+      let dir = try attempt("read store entry") { () throws(SystemCallError) in try parent.openDirectory(name) }
+      return try walk(dir, dir.path, onFile: onFile)
     case S_IFREG:
       let file = try attempt("read store entry") { () throws(SystemCallError) in
         try parent.openFile(name, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
@@ -125,7 +122,7 @@ public enum TreeScanner {
       let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
       var release = ScannedRelease(path: file.path, source: .file(file), entries: [entry], identities: [0: identity(st)])
       release.modes = [UInt32(st.st_mode & 0o7777)]
-      return release
+      return (release, [])
     default:
       throw unsupported(st, parent.path.appending(bytes: name))
     }
@@ -133,16 +130,34 @@ public enum TreeScanner {
 
   /// Scans a directory already open (a store entry or a temporary copy).
   public static func scan(directory: DirectoryFD) throws(MCPGenError) -> ScannedRelease {
-    try walk(directory, directory.path)
+    try walk(directory, directory.path).release
   }
 
-  private static func walk(_ root: DirectoryFD, _ path: FilePath) throws(MCPGenError) -> ScannedRelease {
+  typealias FileSink = (FoundFile, UInt64) -> Void
+
+  /// A regular file as the walk finds it: `found` numbers files in discovery order.
+  struct FoundFile: @unchecked Sendable {
+    var found: Int
+    var path: [UInt8]
+    var identity: FileIdentity
+    /// The tree's root and its display path, to open the file by.
+    var root: DirectoryFD
+    var releasePath: FilePath
+  }
+
+  /// Walks the tree under `root`. `onFile` sees each regular file as soon as it is found;
+  /// `order[found]` is then that file's index in the returned entries.
+  static func walk(
+    _ root: DirectoryFD, _ path: FilePath, onFile: FileSink? = nil
+  ) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     // What each entry was on disk, carried with it through the sort (no per-path hashing).
     struct Found {
       var entry: ManifestEntry
       var identity: FileIdentity?
       var mode: UInt32
+      var found = -1
     }
+    var files = 0
     let rootMode = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().st_mode & 0o7777) }
     var found: [Found] = []
     var pending: [[UInt8]] = [[]]
@@ -160,7 +175,10 @@ public enum TreeScanner {
           found.append(Found(entry: ManifestEntry(path: child, kind: .directory, size: 0), mode: mode))
           pending.append(child)
         case S_IFREG:
-          found.append(Found(entry: ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)), identity: identity(st), mode: mode))
+          let id = identity(st)
+          found.append(Found(entry: ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)), identity: id, mode: mode, found: files))
+          onFile?(FoundFile(found: files, path: child, identity: id, root: root, releasePath: path), UInt64(st.st_size))
+          files += 1
         case S_IFLNK:
           let target = try attempt("read symlink") { () throws(SystemCallError) in try dir.readSymlink(name) }
           found.append(Found(entry: ManifestEntry(path: child, kind: .symlink, size: UInt64(target.count), target: target), mode: mode))
@@ -172,10 +190,44 @@ public enum TreeScanner {
     found.sort { $0.entry.path.lexicographicallyPrecedes($1.entry.path) }
     let rootEntry = ManifestEntry(path: ManifestEntry.rootPath, kind: .directory, size: 0)
     var identities: [Int: FileIdentity] = [:]
-    for (i, f) in found.enumerated() { if let id = f.identity { identities[i + 1] = id } }
+    var order = [Int](repeating: 0, count: files)
+    for (i, f) in found.enumerated() where f.found >= 0 {
+      identities[i + 1] = f.identity
+      order[f.found] = i + 1
+    }
     var release = ScannedRelease(path: path, source: .directory(root), entries: [rootEntry] + found.map(\.entry), identities: identities)
     release.modes = [rootMode] + found.map(\.mode)
-    return release
+    return (release, order)
+  }
+
+  /// Opens `relative` in `dir` for reading; with `scanned`, it must still be that file, unchanged.
+  static func openFile(
+    _ relative: [UInt8], in dir: DirectoryFD, as scanned: FileIdentity?, releasePath: FilePath
+  ) throws(MCPGenError) -> FileFD {
+    let file: FileFD
+    do {
+      file = try dir.openFile(relative, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
+    } catch let e where e.errno == .noSuchFileOrDirectory || e.errno == .tooManySymbolicLinkLevels {
+      throw changed(relative, "was removed or replaced", in: releasePath)
+    } catch {
+      throw MCPGenError(error, doing: "read")
+    }
+    if let scanned { try check(file, against: scanned, relative, in: releasePath) }
+    return file
+  }
+
+  static func check(_ file: FileFD, against scanned: FileIdentity, _ relative: [UInt8], in releasePath: FilePath) throws(MCPGenError) {
+    let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
+    if st.st_mode & S_IFMT != S_IFREG || !scanned.isSameFile(st) { throw changed(relative, "was replaced", in: releasePath) }
+    if !scanned.isUnchanged(st) { throw changed(relative, "changed", in: releasePath) }
+  }
+
+  static func changed(_ relative: [UInt8], _ what: String, in releasePath: FilePath) -> MCPGenError {
+    let where_ = relative == ManifestEntry.rootPath ? releasePath : releasePath.appending(bytes: relative)
+    return MCPGenError(
+      .sourceChanged,
+      "\(where_.displayString) \(what) while mcp-gen was reading it; nothing was stored, run the command again once the release is no longer changing",
+      path: where_)
   }
 
   static func kind(of st: stat) -> ManifestEntry.Kind {
@@ -212,6 +264,16 @@ public enum TreeScanner {
 
 /// Computes file digests of a scanned release in parallel and returns its manifest.
 public enum ReleaseHasher {
+  /// Scans the release at `path` and hashes its files while the scan is still going.
+  public static func manifest(scanning path: FilePath) throws(MCPGenError) -> Manifest {
+    var hashed = try StreamingHash.run(stopOnError: true) { (sink) throws(MCPGenError) in
+      try TreeScanner.scan(path, onFile: sink)
+    }
+    if case .file = hashed.release.source { return try manifest(of: hashed.release) }
+    for (i, digest) in hashed.digests { hashed.release.entries[i].digest = digest }
+    return Manifest(sorted: hashed.release.entries)
+  }
+
   public static func manifest(of release: ScannedRelease) throws(MCPGenError) -> Manifest {
     var entries = release.entries
     let digests = DigestSlots(count: entries.count)

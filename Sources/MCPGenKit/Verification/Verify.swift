@@ -23,33 +23,38 @@ extension Store {
       return [EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")]
     }
     var release: ScannedRelease
-    do {
-      release = try TreeScanner.scan(key.bytes, in: entries)
+    var unreadable: [EntryProblem] = []
+    do throws(MCPGenError) {
+      if quick {
+        release = try TreeScanner.scan(key.bytes, in: entries)
+      } else {
+        // Every file is hashed while the scan goes on, even one whose size already differs:
+        // that costs only on a damaged entry, and saves the intact ones a second pass.
+        let hashed = try StreamingHash.run(stopOnError: false) { (sink) throws(MCPGenError) in
+          try TreeScanner.scan(key.bytes, in: entries, onFile: sink)
+        }
+        release = hashed.release
+        var digests = hashed.digests
+        if case .file = release.source {
+          let file = try release.open(0)
+          let worker = FileWorker()
+          do throws(MCPGenError) {
+            digests[0] = try attempt("read") { () throws(SystemCallError) in try worker.digest(file).0 }
+          } catch {
+            unreadable.append(EntryProblem(.unreadable, release.entries[0].path, error.message))
+          }
+        }
+        for (i, digest) in digests { release.entries[i].digest = digest }
+        for (i, error) in hashed.failures.sorted(by: { $0.key < $1.key }) {
+          unreadable.append(EntryProblem(.unreadable, release.entries[i].path, error.message))
+        }
+      }
     } catch where error.code == .unsupportedFileType {
       return [EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)]
     }
-    var expectedByPath: [[UInt8]: ManifestEntry] = [:]
-    for e in expected.entries { expectedByPath[e.path] = e }
-    let toHash = quick ? [] : release.hashingOrder.filter { i in
-      let a = release.entries[i]
-      guard let e = expectedByPath[a.path] else { return true }
-      return e.kind.isRegularFile && e.size == a.size
-    }
-    let digests = DigestSlots(count: release.entries.count)
-    let unreadable = ProblemList()
-    try ParallelWork.run(toHash, bytes: toHash.reduce(0) { $0 + release.entries[$1].size }) { (i, worker) throws(MCPGenError) in
-      do throws(MCPGenError) {
-        let file = try release.open(i)
-        let (digest, _) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
-        digests.set(i, digest)
-      } catch {
-        unreadable.append(EntryProblem(.unreadable, release.entries[i].path, error.message))
-      }
-    }
-    for i in toHash { release.entries[i].digest = digests.get(i) }
     let actual = Manifest(entries: release.entries)
-    let failedReads = Set(unreadable.items.map(\.path))
-    return unreadable.items + ManifestComparison.problems(expected: expected, actual: actual).filter {
+    let failedReads = Set(unreadable.map(\.path))
+    return unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
       !($0.kind == .modified && failedReads.contains($0.path))
     } + Store.modeProblems(release)
   }
@@ -78,11 +83,4 @@ extension Store {
       "\(what) \(key.short) is corrupted: \(first)\(more); nothing was changed",
       hint: "mcp-gen audit --repair", path: entryPath(key))
   }
-}
-
-/// Problems collected from worker threads.
-final class ProblemList: @unchecked Sendable {
-  private let lock = Mutex<[EntryProblem]>([])
-  func append(_ p: EntryProblem) { lock.withLock { $0.append(p) } }
-  var items: [EntryProblem] { lock.withLock { $0 } }
 }
