@@ -45,3 +45,5 @@ int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }
 int mcpgen_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
 int mcpgen_syncfs(int fd) { return syncfs(fd); }
+
+int mcpgen_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

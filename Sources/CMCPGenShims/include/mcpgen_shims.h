@@ -28,4 +28,8 @@ int mcpgen_memfd(const char *name);
 // syncfs(2): one call makes a whole freshly written tree durable.
 int mcpgen_syncfs(int fd);
 
+// pipe2(2) with O_CLOEXEC (pipe2 needs _GNU_SOURCE): both ends close on exec, so only the child
+// given an end as stdin or stdout holds it.
+int mcpgen_pipe_cloexec(int fds[2]);
+
 #endif

@@ -42,6 +42,11 @@ extension Store {
   /// A new entry is journaled (`add`) unless `journaled` is false (`switch PATH` records the add
   /// in its own journal line).
   public func add(_ source: FilePath, journaled: Bool = true) throws(MCPGenError) -> AddResult {
+    try add(source, journaled: journaled, recordedSource: nil)
+  }
+
+  /// `recordedSource` replaces the path as the source the journal records.
+  func add(_ source: FilePath, journaled: Bool, recordedSource: [UInt8]?) throws(MCPGenError) -> AddResult {
     let release = try TreeScanner.scan(source)
     let manifest = try ReleaseHasher.manifest(of: release)
     let key = manifest.key
@@ -74,7 +79,7 @@ extension Store {
             try sealRoot(of: key, manifest, immutability)
             try entries.sync()
           }
-          if journaled { try journal(.add, from: nil, to: nil, key: key, source: absolute(source).bytes) }
+          if journaled { try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes) }
         } catch {
           var e = error
           e.message = "\(entryPath(key).displayString) is stored, but finishing the add failed (\(error.message)); run the command again to finish it"
