@@ -19,9 +19,18 @@ struct AddCommand: ParsableCommand {
   var git: String?
 
   @Argument(help: ArgumentHelp("The release: a regular file or a directory (with --git: a tag, branch or commit).", valueName: "path"))
-  var path: String
+  var path: String?
+
+  func validate() throws {
+    if path == nil {
+      throw ValidationError(git == nil
+        ? "Missing expected argument '<path>'"
+        : "--git takes a repository and a ref: mcp-gen add --git REPO REF (the ref is missing)")
+    }
+  }
 
   func run() throws {
+    let path = self.path!
     // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
     let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path) }
     let store = try global.openStore(create: true)

@@ -29,9 +29,18 @@ struct SwitchCommand: ParsableCommand {
   var git: String?
 
   @Argument(help: ArgumentHelp("A release directory or file, or a store key (full, or a unique prefix of 8+ hex digits); with --git, a tag, branch or commit.", valueName: "path-or-key"))
-  var target: String
+  var target: String?
+
+  func validate() throws {
+    if target == nil {
+      throw ValidationError(git == nil
+        ? "Missing expected argument '<path-or-key>'"
+        : "--git takes a repository and a ref: mcp-gen switch --git REPO REF (the ref is missing)")
+    }
+  }
 
   func run() throws {
+    let target = self.target!
     if let git {
       // Resolved before the root is touched: a bad repository or ref creates nothing.
       let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target)

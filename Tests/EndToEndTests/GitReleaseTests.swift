@@ -147,6 +147,13 @@ struct GitReleaseTests {
       #expect(Gen.snapshot(root) == before, "\(arguments) changed the root")
     }
 
+    for command in ["add", "switch"] {
+      let out = try CLI.run([command, "--root", root, "--git", repo])
+      #expect(out.status == 64, "\(out.stderrText)")
+      #expect(out.stderrText.hasPrefix("error: --git takes a repository and a ref: mcp-gen \(command) --git REPO REF (the ref is missing)\n"), "\(out.stderrText)")
+      #expect(Gen.snapshot(root) == before)
+    }
+
     // A bad ref never creates a root.
     let fresh = scratch.at("fresh")
     let out = try CLI.run(["add", "--root", fresh, "--git", repo, "v9"])
