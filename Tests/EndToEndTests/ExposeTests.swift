@@ -122,13 +122,13 @@ struct ExposeTests {
     let bin = scratch.at("bin")
     try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
     try Gen.makeRelease(at: scratch.at("tools"), version: "1.0")
-    try Gen.write(scratch.at("tools/bin/helper"), "#!/bin/sh\necho helper\n", mode: 0o755)
+    try Gen.write(scratch.at("tools/bin/mcp-admin"), "#!/bin/sh\necho admin\n", mode: 0o755)
     try Gen.write(scratch.at("tools/bin/README"), "not a command\n", mode: 0o644)
     try Gen.ok(root, "switch", [scratch.at("tools")])
     try Gen.ok(other, "switch", [CLI.fixture("mcp-1.0")])
 
     let out = try Gen.ok(root, "expose", [bin])
-    #expect(out.stdoutText == "created   \(bin)/helper -> \(root)/current/bin/helper\ncreated   \(bin)/mcp -> \(root)/current/bin/mcp\n")
+    #expect(out.stdoutText == "created   \(bin)/mcp -> \(root)/current/bin/mcp\ncreated   \(bin)/mcp-admin -> \(root)/current/bin/mcp-admin\n")
     try FileManager.default.createDirectory(atPath: scratch.at("elsewhere"), withIntermediateDirectories: true)
     try Gen.ok(other, "expose", [scratch.at("elsewhere")])
     try FileManager.default.moveItem(atPath: scratch.at("elsewhere/mcp"), toPath: bin + "/mcp-other")
@@ -140,7 +140,7 @@ struct ExposeTests {
     try FileManager.default.createSymbolicLink(atPath: bin + "/.mcp-gen-tmp-1-00", withDestinationPath: root + "/current/bin/mcp")
 
     let removed = try Gen.ok(root, "expose", ["--remove", bin])
-    #expect(removed.stdoutText == "removed   \(bin)/helper -> \(root)/current/bin/helper\nremoved   \(bin)/mcp -> \(root)/current/bin/mcp\n")
+    #expect(removed.stdoutText == "removed   \(bin)/mcp -> \(root)/current/bin/mcp\nremoved   \(bin)/mcp-admin -> \(root)/current/bin/mcp-admin\n")
     #expect(Self.listing(bin) == [
       "mcp-other -> \(other)/current/bin/mcp", "notes file", "renamed -> \(root)/current/bin/mcp", "tool -> /usr/bin/true",
     ])

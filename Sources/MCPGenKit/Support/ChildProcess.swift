@@ -6,16 +6,16 @@ import Subprocess
 import Synchronization
 import SystemPackage
 
-/// Runs a helper program (git, tar) to completion with swift-subprocess: no shell, arguments as
+/// Runs an external program (git, tar) to completion with swift-subprocess: no shell, arguments as
 /// bytes, stdout and stderr collected into in-memory files and kept only up to `outputLimit`
 /// bytes each, or wired to a descriptor the caller owns (one end of a pipe).
 ///
-/// Unlike a health check, a helper stays in mcp-gen's process group, so an interrupt from the
+/// Unlike a health check, such a program stays in mcp-gen's process group, so an interrupt from the
 /// terminal stops it together with mcp-gen.
 enum ChildProcess {
   static let outputLimit = 4096
 
-  /// How a helper ended: its status and the (bounded) output it wrote.
+  /// How the program ended: its status and the (bounded) output it wrote.
   struct Finished: Sendable {
     var status: TerminationStatus
     /// The first `outputLimit` bytes of stdout (empty when stdout went to a descriptor).
@@ -43,7 +43,7 @@ enum ChildProcess {
     }
   }
 
-  /// Why a helper did not run at all.
+  /// Why the program did not run at all.
   enum StartFailure: Error, Sendable {
     /// No such program on `PATH`.
     case notInstalled(String)
