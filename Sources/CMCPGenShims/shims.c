@@ -49,3 +49,5 @@ int mcpgen_syncfs(int fd) { return syncfs(fd); }
 int mcpgen_start_writeback(int fd, int64_t offset, int64_t length) {
   return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
 }
+
+int mcpgen_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

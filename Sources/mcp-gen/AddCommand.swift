@@ -5,17 +5,36 @@ import SystemPackage
 struct AddCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "add",
-    abstract: "Store a release (a file or a directory tree) under its key and print its store path."
+    abstract: "Store a release (a file or a directory tree) under its key and print its store path.",
+    usage: """
+      mcp-gen add [<options>] <path>
+      mcp-gen add [<options>] --git <repo> <ref>
+      """,
+    discussion: "With --git, the release is the tree of a tag, branch or commit of a git repository, read with git archive (no working tree needed); the journal and mcp-gen list record it as REPO@REF (COMMIT)."
   )
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: ArgumentHelp("The release: a regular file or a directory.", valueName: "path"))
-  var path: String
+  @Option(help: ArgumentHelp("Take the release from this git repository (a clone or a bare repository); <path> is then a tag, branch or commit.", valueName: "repo"))
+  var git: String?
+
+  @Argument(help: ArgumentHelp("The release: a regular file or a directory (with --git: a tag, branch or commit).", valueName: "path"))
+  var path: String?
+
+  func validate() throws {
+    if path == nil {
+      throw ValidationError(git == nil
+        ? "Missing expected argument '<path>'"
+        : "--git takes a repository and a ref: mcp-gen add --git REPO REF (the ref is missing)")
+    }
+  }
 
   func run() throws {
+    let path = self.path!
+    // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
+    let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path) }
     let store = try global.openStore(create: true)
-    let result = try store.add(RawArguments.path(path))
+    let result = try release.map(store.add) ?? store.add(RawArguments.path(path))
     if global.json {
       Output.json(.object([
         ("key", .string(result.key.hex)),

@@ -35,6 +35,7 @@ struct ConfigCommand: ParsableCommand {
       ("checkTimeout", .int(Int64(config.checkTimeout)), config.origin(of: "checkTimeout")),
       ("settle", .int(Int64(config.settle)), config.origin(of: "settle")),
       ("gcKeep", .int(Int64(config.gcKeep)), config.origin(of: "gcKeep")),
+      ("expose", config.expose.map { .array($0.map(JSON.string)) } ?? .null, config.origin(of: "expose")),
     ]
     if global.json {
       Output.json(.object(rows.map { ($0.0, .object([("value", $0.1), ("from", .string($0.2))])) }))

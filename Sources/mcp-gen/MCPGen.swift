@@ -20,6 +20,7 @@ struct MCPGen: ParsableCommand {
       AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
       LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self, PinCommand.self, UnpinCommand.self,
       BlockCommand.self, UnblockCommand.self, AuditCommand.self, VerifyCommand.self, HashCommand.self, RootCommand.self,
+      ExposeCommand.self,
     ]
   )
 

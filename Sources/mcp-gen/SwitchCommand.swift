@@ -6,7 +6,11 @@ struct SwitchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "switch",
     abstract: "Make a release current as a new generation (adding it first if given as a path).",
-    discussion: "The target's hashes are verified before and after; `current` is swapped atomically. Undo with `mcp-gen rollback`."
+    usage: """
+      mcp-gen switch [<options>] <path-or-key>
+      mcp-gen switch [<options>] --git <repo> <ref>
+      """,
+    discussion: "The target's hashes are verified before and after; `current` is swapped atomically. Undo with `mcp-gen rollback`. With --git, the release is the tree of a tag, branch or commit of a git repository, read with git archive."
   )
 
   @OptionGroup var global: GlobalOptions
@@ -21,10 +25,30 @@ struct SwitchCommand: ParsableCommand {
   @Flag(help: "Print the plan and change nothing.")
   var dryRun = false
 
-  @Argument(help: ArgumentHelp("A release directory or file, or a store key (full, or a unique prefix of 8+ hex digits).", valueName: "path-or-key"))
-  var target: String
+  @Option(help: ArgumentHelp("Take the release from this git repository (a clone or a bare repository); <path-or-key> is then a tag, branch or commit.", valueName: "repo"))
+  var git: String?
+
+  @Argument(help: ArgumentHelp("A release directory or file, or a store key (full, or a unique prefix of 8+ hex digits); with --git, a tag, branch or commit.", valueName: "path-or-key"))
+  var target: String?
+
+  func validate() throws {
+    if target == nil {
+      throw ValidationError(git == nil
+        ? "Missing expected argument '<path-or-key>'"
+        : "--git takes a repository and a ref: mcp-gen switch --git REPO REF (the ref is missing)")
+    }
+  }
 
   func run() throws {
+    let target = self.target!
+    if let git {
+      // Resolved before the root is touched: a bad repository or ref creates nothing.
+      let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target)
+      let store = try global.openStore(create: true)
+      let outcome = try store.switchTo(release, expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
+      try SwitchReport.print(outcome, store: store, json: global.json)
+      return
+    }
     let store = try global.openStore(create: true)
     let outcome = try store.switchTo(try SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
     try SwitchReport.print(outcome, store: store, json: global.json)

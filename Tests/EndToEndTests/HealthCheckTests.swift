@@ -332,7 +332,7 @@ struct HealthCheckTests {
 
     let shown = try Gen.ok(root, "config")
     let rows = shown.stdoutText.split(separator: "\n").dropFirst()
-    #expect(rows.count == 6, "\(shown.stdoutText)")
+    #expect(rows.count == 7, "\(shown.stdoutText)")
     for row in rows { #expect(row.hasSuffix("(config.json)"), "\(row)") }
     #expect(rows.first?.hasPrefix("checks") == true)
     #expect(rows.first?.contains("bin/mcp check") == true)

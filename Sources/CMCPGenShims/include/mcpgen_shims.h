@@ -32,4 +32,8 @@ int mcpgen_syncfs(int fd);
 // so the disk works while the copy goes on and the final syncfs has less left to wait for.
 int mcpgen_start_writeback(int fd, int64_t offset, int64_t length);
 
+// pipe2(2) with O_CLOEXEC (pipe2 needs _GNU_SOURCE): both ends close on exec, so only the child
+// given an end as stdin or stdout holds it.
+int mcpgen_pipe_cloexec(int fds[2]);
+
 #endif

@@ -16,6 +16,14 @@ extension Store {
   public func switchTo(
     _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
+    try switchTo(target, expect: expect, dryRun: dryRun, config: config, force: force, recordedSource: nil)
+  }
+
+  /// `recordedSource` replaces the path as the source the journal records (a git release's
+  /// `REPO@REF (COMMIT)` instead of the temporary directory it was extracted to).
+  func switchTo(
+    _ target: SwitchTarget, expect: String?, dryRun: Bool, config: Config, force: Bool, recordedSource: [UInt8]?
+  ) throws(MCPGenError) -> SwitchOutcome {
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
     // A release added before the lock could be collected by a gc before the lock is taken (it
     // was stored long ago and nothing referenced it): add it again and retry, a few times.
@@ -37,7 +45,7 @@ extension Store {
           added = result
           key = result.key
         }
-        source = absolute(p).bytes
+        source = recordedSource ?? absolute(p).bytes
       case .key(let text):
         key = try resolve(text)
       }
@@ -295,10 +303,5 @@ extension Store {
 
   var commandText: String { String(decoding: command, as: UTF8.self) }
 
-  func absolute(_ p: FilePath) -> FilePath {
-    if p.isAbsolute { return p }
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    guard getcwd(&buffer, buffer.count) != nil else { return p }
-    return FilePath(platformString: buffer).appending(bytes: p.bytes)
-  }
+  func absolute(_ p: FilePath) -> FilePath { absolutePath(p) }
 }

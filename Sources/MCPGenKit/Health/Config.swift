@@ -20,6 +20,9 @@ public struct Config: Sendable, Equatable {
   public var settle: Double = 0
   /// Generations `gc` keeps by default.
   public var gcKeep: Int = 5
+  /// What `mcp-gen expose DIR` links into DIR: paths inside the release (bytes, relative, no `.`
+  /// or `..` components, distinct last components). `nil`: every executable file in `bin/`.
+  public var expose: [[UInt8]]? = nil
   /// Where each setting came from: `default`, `config.json` or `flag`.
   public var origin: [String: String] = [:]
 
@@ -28,7 +31,7 @@ public struct Config: Sendable, Equatable {
   public static let fileName = Array("config.json".utf8)
   /// The longest check timeout or settle time accepted: one day.
   public static let maximumSeconds: Double = 86400
-  static let keys = ["checks", "advisoryChecks", "restart", "checkTimeout", "settle", "gcKeep"]
+  static let keys = ["checks", "advisoryChecks", "restart", "checkTimeout", "settle", "gcKeep", "expose"]
 
   public var hasHooks: Bool { !checks.isEmpty || !advisoryChecks.isEmpty || restart != nil }
 
@@ -62,12 +65,42 @@ public struct Config: Sendable, Equatable {
       case "gcKeep":
         guard let n = value.intValue, n >= 0, n <= Int64(Int32.max) else { throw bad("gcKeep must be a whole number, 0 or more") }
         config.gcKeep = Int(n)
+      case "expose":
+        if value == .null { config.expose = nil } else {
+          guard let items = value.arrayValue, items.allSatisfy({ $0.stringBytes != nil }) else {
+            throw bad("expose must be a list of paths inside the release (like \"bin/mcp\"), or null")
+          }
+          let paths = items.compactMap(\.stringBytes)
+          var names = Set<[UInt8]>()
+          for p in paths {
+            if let why = exposeProblem(p) { throw bad("expose: '\(displayName(p))' \(why)") }
+            guard names.insert(splitLast(p).name).inserted else {
+              throw bad("expose: two paths end in '\(displayName(splitLast(p).name))', but each becomes a link of that name")
+            }
+          }
+          config.expose = paths
+        }
       default:
         throw bad("unknown setting '\(key)' (known: \(keys.joined(separator: ", ")))")
       }
       config.origin[key] = "config.json"
     }
     return config
+  }
+
+  /// Why `path` cannot be an `expose` entry, or nil when it can: a path inside the release,
+  /// relative, every component a plain name.
+  static func exposeProblem(_ path: [UInt8]) -> String? {
+    if path.isEmpty { return "is empty" }
+    if path.first == 0x2F { return "is absolute; give a path inside the release, like bin/mcp" }
+    if path.contains(0) { return "contains a NUL byte" }
+    for component in path.split(separator: 0x2F, omittingEmptySubsequences: false) {
+      if component.isEmpty { return "has an empty component (a doubled or trailing /)" }
+      if component.elementsEqual([0x2E]) || component.elementsEqual([0x2E, 0x2E]) {
+        return "has a . or .. component; give a plain path inside the release"
+      }
+    }
+    return nil
   }
 
   /// A commented example, written by `mcp-gen config --init`.
@@ -85,7 +118,9 @@ public struct Config: Sendable, Equatable {
       "#settle": "Seconds to wait after the checks pass before running the required checks once more (catches crash loops).",
       "settle": 0,
       "#gcKeep": "How many generations mcp-gen gc keeps (besides current, pinned, and the newest good one).",
-      "gcKeep": 5
+      "gcKeep": 5,
+      "#expose": "What mcp-gen expose DIR links into DIR, as a list of paths inside the release, like bin/mcp. null: every executable file in bin/.",
+      "expose": null
     }
 
     """

@@ -42,11 +42,18 @@ extension Store {
   /// A new entry is journaled (`add`) unless `journaled` is false (`switch PATH` records the add
   /// in its own journal line).
   public func add(_ source: FilePath, journaled: Bool = true) throws(MCPGenError) -> AddResult {
-    try add(scanned: try TreeScanner.scan(source), journaled: journaled)
+    try add(source, journaled: journaled, recordedSource: nil)
+  }
+
+  /// `recordedSource` replaces the path as the source the journal records.
+  func add(_ source: FilePath, journaled: Bool, recordedSource: [UInt8]?) throws(MCPGenError) -> AddResult {
+    try add(scanned: try TreeScanner.scan(source), journaled: journaled, recordedSource: recordedSource)
   }
 
   /// Stores a release scanned earlier; every file must still be as the scan saw it.
-  func add(scanned release: ScannedRelease, journaled: Bool = true) throws(MCPGenError) -> AddResult {
+  func add(
+    scanned release: ScannedRelease, journaled: Bool = true, recordedSource: [UInt8]? = nil
+  ) throws(MCPGenError) -> AddResult {
     let source = release.path
     // Hashing before copying costs a whole extra read of the release. It is only worth it when
     // the key may be stored already: a manifest's length follows from the scan alone, so a
@@ -90,7 +97,7 @@ extension Store {
             try sealRoot(of: key, manifest, immutability)
             try entries.sync()
           }
-          if journaled { try journal(.add, from: nil, to: nil, key: key, source: absolute(source).bytes) }
+          if journaled { try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes) }
         } catch {
           var e = error
           e.message = "\(entryPath(key).displayString) is stored, but finishing the add failed (\(error.message)); run the command again to finish it"

@@ -121,10 +121,11 @@ public final class Store: @unchecked Sendable {
     return try body()
   }
 
-  /// A fresh temporary name: `.tmp-<pid>-<random>`; creation with O_EXCL/mkdir makes it ours.
-  static func temporaryName() -> [UInt8] {
+  /// A fresh temporary name: `<prefix><pid>-<random>` (`.tmp-` unless told otherwise); creation
+  /// with O_EXCL/mkdir makes it ours.
+  static func temporaryName(prefix: [UInt8] = tempPrefix) -> [UInt8] {
     var rng = SystemRandomNumberGenerator()
     let random = String(rng.next() as UInt64, radix: 16).leftPadded(to: 16)
-    return tempPrefix + Array("\(getpid())-\(random)".utf8)
+    return prefix + Array("\(getpid())-\(random)".utf8)
   }
 }

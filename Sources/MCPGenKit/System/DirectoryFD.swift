@@ -102,6 +102,14 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
+  /// `fstatat` following symlinks, the final one included: what a program opening the path
+  /// would reach. Only for trees whose symlinks may be followed (a sealed store entry).
+  public func statFollowingLinks(_ name: [UInt8]) throws(SystemCallError) -> stat {
+    try withCString(name) { (p) throws(SystemCallError) in
+      try Syscall.fstatat(fd, p, follow: true).get("stat", path.appending(bytes: name))
+    }
+  }
+
   public func fstat() throws(SystemCallError) -> stat {
     try Syscall.fstat(fd).get("fstat", path)
   }

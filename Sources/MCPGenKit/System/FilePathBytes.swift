@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SystemPackage
 
 /// Raw-byte views of `FilePath`: names on disk are bytes, and are hashed, sorted and compared
@@ -77,6 +80,14 @@ extension String {
   public func leftPadded(to width: Int, with pad: Character = "0") -> String {
     count >= width ? self : String(repeating: pad, count: width - count) + self
   }
+}
+
+/// `path` made absolute against the working directory (lexically: `..` and symlinks are kept).
+func absolutePath(_ path: FilePath) -> FilePath {
+  if path.isAbsolute { return path }
+  var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+  guard getcwd(&buffer, buffer.count) != nil else { return path }
+  return FilePath(platformString: buffer).appending(bytes: path.bytes)
 }
 
 /// Calls `body` with `bytes` as a NUL-terminated C string.

@@ -150,6 +150,14 @@ enum Syscall {
     call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }
   }
 
+  /// `pipe2(2)` with `O_CLOEXEC`: the read end, then the write end.
+  static func pipe() -> Result<(read: CInt, write: CInt), Errno> {
+    var fds: (CInt, CInt) = (-1, -1)
+    return call("pipe2") {
+      withUnsafeMutableBytes(of: &fds) { mcpgen_pipe_cloexec($0.baseAddress!.assumingMemoryBound(to: CInt.self)) }
+    }.map { _ in (fds.0, fds.1) }
+  }
+
   /// `fstatvfs(3)`.
   static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
     var st = statvfs()
