@@ -154,7 +154,7 @@ extension Store {
     }
   }
 
-  private func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
+  func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
     var stack = history.undoStack
     var skipped: [Int64] = []
     let blocked = try blocked()
