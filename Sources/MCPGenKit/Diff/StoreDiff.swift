@@ -27,7 +27,8 @@ extension Store {
   /// used without a journal line).
   func whereabouts(of key: StoreKey) throws(MCPGenError) -> (reason: String, hint: String) {
     let quarantine = "ls \(path.appending(bytes: Store.quarantineName).displayString)"
-    for record in try readJournal().records.reversed() {
+    let records = try readJournal().records
+    for record in records.reversed() {
       if record.operation == .gc, let removed = record.extra.first(where: { $0.0 == "entries" })?.1.arrayValue,
         removed.contains(where: { $0.stringBytes == key.bytes })
       {
@@ -40,6 +41,9 @@ extension Store {
       }
     }
     if try isQuarantined(key) { return ("it was found corrupted and quarantined by audit --repair", quarantine) }
+    guard records.contains(where: { $0.key == key }) else {
+      return ("no release with this key was ever stored in this root", "mcp-gen list")
+    }
     return ("its store entry is gone (removed by hand?); run mcp-gen audit", "mcp-gen audit")
   }
 
