@@ -338,6 +338,7 @@ struct DiffShowTests {
       (["99"], "error: there is no generation 99"),
       (["1", "77"], "error: there is no generation 77"),
       (["deadbeef"], "error: no store entry starts with deadbeef"),
+      (["12345678"], "error: there is no generation 12345678 and no store entry starts with 12345678"),
       (["abc"], "error: 'abc' is neither a generation number nor a store key"),
       (["1", "x/y"], "error: 'x/y' is neither a generation number nor a store key"),
       ([String(repeating: "0", count: 64)], "error: no store entry 000000000000: no release with this key was ever stored in this root"),

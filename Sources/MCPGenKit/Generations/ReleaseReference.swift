@@ -50,8 +50,11 @@ extension Store {
       let (reason, hint) = try whereabouts(of: full)
       throw MCPGenError(.notFound, "no store entry \(full.short): \(reason)", hint: hint)
     }
-    let key = try resolve(text)
-    return ReleaseReference(generation: nil, key: key)
+    do {
+      return ReleaseReference(generation: nil, key: try resolve(text))
+    } catch where error.code == .notFound && number != nil {
+      throw MCPGenError(.notFound, "there is no generation \(text) and no store entry starts with \(text)", hint: "mcp-gen list")
+    }
   }
 
   func generationReference(_ number: Int64) throws(MCPGenError) -> ReleaseReference {
