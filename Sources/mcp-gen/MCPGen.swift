@@ -18,9 +18,9 @@ struct MCPGen: ParsableCommand {
       """,
     subcommands: [
       AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
-      LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self, PinCommand.self, UnpinCommand.self,
-      BlockCommand.self, UnblockCommand.self, AuditCommand.self, VerifyCommand.self, HashCommand.self, RootCommand.self,
-      ExposeCommand.self,
+      ShowCommand.self, DiffCommand.self, LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self,
+      PinCommand.self, UnpinCommand.self, BlockCommand.self, UnblockCommand.self, AuditCommand.self, VerifyCommand.self,
+      HashCommand.self, ExposeCommand.self, RootCommand.self,
     ]
   )
 

@@ -52,16 +52,7 @@ enum Output {
     }
   }
 
-  static func bytes(_ n: UInt64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"]
-    var value = Double(n)
-    var unit = 0
-    while value >= 1000, unit < units.count - 1 {
-      value /= 1000
-      unit += 1
-    }
-    return unit == 0 ? "\(n) B" : String(Int((value * 10).rounded()) / 10) + "." + String(Int((value * 10).rounded()) % 10) + " " + units[unit]
-  }
+  static func bytes(_ n: UInt64) -> String { ByteCount.text(n) }
 }
 
 /// Documented exit statuses (README, `mcp-gen --help`).

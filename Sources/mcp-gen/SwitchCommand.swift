@@ -90,6 +90,7 @@ enum SwitchReport {
     if let r = outcome.recovered {
       Output.note("note: generation \(r.to.map(String.init) ?? "?") was made current by a command that did not finish (its health checks never confirmed it); recorded in the journal")
     }
+    let changes = movedCurrent(outcome) ? changes(outcome, store: store) : nil
     if json {
       Output.json(.object([
         ("from", plan.from.map(JSON.int) ?? .null),
@@ -101,6 +102,13 @@ enum SwitchReport {
         ("checks", .array(outcome.health.results.map(\.json))),
         ("rolledBack", .bool(outcome.health.rolledBack)),
         ("current", outcome.health.failure == nil ? .int(plan.to) : (outcome.health.restored.map(JSON.int) ?? .null)),
+        ("changes", changes.map { diff in
+          .object([
+            ("added", .int(Int64(diff.added))), ("removed", .int(Int64(diff.removed))),
+            ("changed", .int(Int64(diff.changed))), ("bytesDelta", .int(diff.bytesDelta)),
+            ("summary", .string(diff.summary)),
+          ])
+        } ?? .null),
       ]))
       return
     }
@@ -116,7 +124,7 @@ enum SwitchReport {
     if outcome.alreadyCurrent {
       Output.line("generation \(plan.to) (\(plan.key.short)) is already current; nothing changed")
     } else if outcome.dryRun {
-      Output.line("would switch from \(was) to \(target); nothing changed (dry run)")
+      Output.line("would switch from \(was) to \(target)\(changes.map { ": \($0.summary)" } ?? ""); nothing changed (dry run)")
     } else if let failure = outcome.health.failure {
       Output.line("switched to \(target), was \(was)")
       printChecks(outcome.health.results)
@@ -135,8 +143,39 @@ enum SwitchReport {
       Output.line("confirmed \(target): its interrupted switch's checks now passed")
     } else {
       Output.line("switched to \(target), was \(was)")
+      if let changes { Output.line("  changes: \(changes.summary)") }
       printChecks(outcome.health.results)
       Output.line("undo with: mcp-gen rollback")
+    }
+  }
+
+  /// A dry run, or a switch or rollback that stands: `current` moves (or would move) to another
+  /// release, so what that changes is worth a line.
+  private static func movedCurrent(_ outcome: SwitchOutcome) -> Bool {
+    !outcome.alreadyCurrent && outcome.health.failure == nil && outcome.plan.kind != .confirmation
+  }
+
+  /// From the release that was current to the target, by their manifests. The change itself has
+  /// happened (or, in a dry run, nothing will): a manifest that cannot be read costs only this
+  /// line, with a warning, never the command's success.
+  private static func changes(_ outcome: SwitchOutcome, store: Store) -> ReleaseDiff? {
+    let plan = outcome.plan
+    do {
+      var old: Manifest? = nil
+      if let from = plan.from {
+        guard let fromKey = plan.fromKey else {
+          Output.note("warning: cannot say what changed: generation \(from) does not point into the store; run mcp-gen audit")
+          return nil
+        }
+        old = try store.storedManifest(ReleaseReference(generation: from, key: fromKey))
+      }
+      let new = try outcome.pendingManifest ?? store.storedManifest(ReleaseReference(generation: plan.to, key: plan.key))
+      return ReleaseDiff(from: old, to: new)
+    } catch let e as MCPGenError {
+      Output.note("warning: cannot say what changed: \(e.message)")
+      return nil
+    } catch {
+      return nil
     }
   }
 

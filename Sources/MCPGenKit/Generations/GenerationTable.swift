@@ -27,7 +27,10 @@ public struct StoreStatus: Sendable {
 extension Store {
   /// Every generation with what the journal knows of it. Takes no lock: a reader never blocks.
   public func generationTable() throws(MCPGenError) -> [GenerationRow] {
-    let history = History(try readJournal())
+    try generationTable(History(try readJournal()))
+  }
+
+  func generationTable(_ history: History) throws(MCPGenError) -> [GenerationRow] {
     let current = try current().number
     var present: [StoreKey: Bool] = [:]
     var rows: [GenerationRow] = []

@@ -33,6 +33,9 @@ public struct SwitchOutcome: Sendable {
   public var recovered: JournalRecord?
   /// Restart and health checks, and the rollback they caused, if any.
   public var health = HealthReport()
+  /// The target's manifest when it is not in the store yet (a dry run of `switch PATH` stores
+  /// nothing), so the plan can still say what would change.
+  public var pendingManifest: Manifest?
 
   public init(plan: SwitchPlan, alreadyCurrent: Bool = false, dryRun: Bool = false, added: AddResult? = nil, recovered: JournalRecord? = nil) {
     self.plan = plan

@@ -34,10 +34,13 @@ extension Store {
       switch target {
       case .path(let p):
         if dryRun {
-          key = try Store.hash(p).key
+          let manifest = try Store.hash(p)
+          key = manifest.key
           guard try contains(key) else {
             let plan = try planNew(key, History(try readJournal()))
-            return SwitchOutcome(plan: plan, dryRun: true)
+            var outcome = SwitchOutcome(plan: plan, dryRun: true)
+            outcome.pendingManifest = manifest
+            return outcome
           }
         } else {
           try requireFreeSpace()  // Before storing anything, not only before the switch.
@@ -162,7 +165,7 @@ extension Store {
     }
   }
 
-  private func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
+  func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
     var stack = history.undoStack
     var skipped: [Int64] = []
     let blocked = try blocked()
