@@ -27,15 +27,21 @@ public struct StoreStatus: Sendable {
 extension Store {
   /// Every generation with what the journal knows of it. Takes no lock: a reader never blocks.
   public func generationTable() throws(MCPGenError) -> [GenerationRow] {
-    try generationTable(History(try readJournal()))
+    // The journal and the generation links are independent: read them at the same time.
+    let journal = Background { () throws(MCPGenError) in try self.readJournal() }
+    let links = try generations()
+    return try generationTable(History(try journal.value()), links)
   }
 
-  func generationTable(_ history: History) throws(MCPGenError) -> [GenerationRow] {
+  func generationTable(_ history: History, _ links: [Generation]? = nil) throws(MCPGenError) -> [GenerationRow] {
     let current = try current().number
     var present: [StoreKey: Bool] = [:]
     var rows: [GenerationRow] = []
+    rows.reserveCapacity(links?.count ?? 0)
     let dir = try generationsDirectory()
-    for g in try generations() {
+    let all: [Generation]
+    if let links { all = links } else { all = try generations() }
+    for g in all {
       var restorable = false
       if let key = g.key {
         if let known = present[key] {

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
+import Synchronization
 import SystemPackage
 
 /// `<root>/journal.jsonl`: the recorded history every rollback follows.
@@ -18,15 +20,27 @@ public struct Journal: Sendable {
   }
 
   public var records: [JournalRecord]
-  public var raw: [JSON]
+  /// Where each record's line is in `bytes`.
+  var lines: [Range<Int>]
+  var bytes: [UInt8]
   public var damage: [Damage]
+
+  /// Each record's line as it was written, extra fields and all (for `log --json`, repair).
+  public var raw: [JSON] { lines.map { (try? JSON(parsing: bytes, range: $0)) ?? .null } }
+
+  init(records: [JournalRecord] = [], lines: [Range<Int>] = [], bytes: [UInt8] = [], damage: [Damage] = []) {
+    self.records = records
+    self.lines = lines
+    self.bytes = bytes
+    self.damage = damage
+  }
 
   static func read(in root: DirectoryFD) throws(MCPGenError) -> Journal {
     let bytes: [UInt8]
     do {
       bytes = try root.openFile(name, flags: O_RDONLY).readAll()
     } catch let e where e.errno == .noSuchFileOrDirectory {
-      return Journal(records: [], raw: [], damage: [])
+      return Journal()
     } catch {
       throw MCPGenError(error, doing: "read the journal")
     }
@@ -34,18 +48,48 @@ public struct Journal: Sendable {
   }
 
   public static func parse(_ bytes: [UInt8]) -> Journal {
-    var journal = Journal(records: [], raw: [], damage: [])
-    var start = 0
-    var lineNumber = 0
-    while start < bytes.count {
+    // A long journal (every list and status reads it) is parsed in parts on every core.
+    let parts = bytes.count < 1 << 20 ? 1 : ParallelWork.cores
+    var bounds = [0]
+    for k in 1..<max(parts, 1) {
+      let guess = max(bounds[bounds.count - 1], bytes.count * k / parts)
+      guard let newline = bytes[guess...].firstIndex(of: 0x0A) else { break }
+      bounds.append(newline + 1)
+    }
+    bounds.append(bytes.count)
+    if bounds.count == 2 { return parse(bytes, bounds[0]..<bounds[1], firstLine: 1) }
+    let ranges = (0..<(bounds.count - 1)).map { bounds[$0]..<bounds[$0 + 1] }
+    let results = Mutex<[Int: Journal]>([:])
+    DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
+      let part = parse(bytes, ranges[k], firstLine: 1)
+      results.withLock { $0[k] = part }
+    }
+    var journal = Journal(bytes: bytes)
+    var lineOffset = 0
+    for k in ranges.indices {
+      let part = results.withLock { $0[k]! }
+      journal.records += part.records
+      journal.lines += part.lines
+      journal.damage += part.damage.map { Damage(line: $0.line + lineOffset, torn: $0.torn) }
+      lineOffset += bytes[ranges[k]].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+    return journal
+  }
+
+  /// Parses the lines in `range`, numbering them from `firstLine`.
+  static func parse(_ bytes: [UInt8], _ range: Range<Int>, firstLine: Int) -> Journal {
+    var journal = Journal(bytes: bytes)
+    var start = range.lowerBound
+    var lineNumber = firstLine - 1
+    while start < range.upperBound {
       lineNumber += 1
-      let end = bytes[start...].firstIndex(of: 0x0A)
-      let range = start..<(end ?? bytes.count)
-      start = (end ?? bytes.count) + 1
-      if bytes[range].allSatisfy({ $0 == 0x20 }) && end != nil { continue }
-      if let json = try? JSON(parsing: bytes, range: range), let record = JournalRecord(json: json) {
+      let end = bytes[start..<range.upperBound].firstIndex(of: 0x0A)
+      let line = start..<(end ?? range.upperBound)
+      start = (end ?? range.upperBound) + 1
+      if bytes[line].allSatisfy({ $0 == 0x20 }) && end != nil { continue }
+      if let record = JournalRecord(line: bytes, line) {
         journal.records.append(record)
-        journal.raw.append(json)
+        journal.lines.append(line)
       } else {
         journal.damage.append(Damage(line: lineNumber, torn: end == nil))
       }

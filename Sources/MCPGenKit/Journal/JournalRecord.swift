@@ -89,7 +89,7 @@ public struct JournalRecord: Sendable, Equatable {
     guard case .object(let members) = json,
       let op = json["op"]?.stringValue, let pid = json["pid"]?.intValue,
       let command = json["command"]?.stringBytes, let outcome = json["outcome"]?.stringValue,
-      let time = json["time"]?.stringValue.flatMap(Clock.parse)
+      let time = json["time"]?.stringBytes.flatMap({ Clock.parse(bytes: $0[...]) })
     else { return nil }
     self.init(
       time: time, pid: pid, user: json["user"]?.stringValue ?? "", command: command,
@@ -102,11 +102,22 @@ public struct JournalRecord: Sendable, Equatable {
 
 extension Clock {
   /// Parses what `format` writes; nil for anything else.
-  public static func parse(_ text: String) -> Int64? {
-    let b = Array(text.utf8)
-    guard b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A
+  public static func parse(_ text: String) -> Int64? { parse(bytes: Array(text.utf8)[...]) }
+
+  static func parse(bytes: ArraySlice<UInt8>) -> Int64? {
+    guard bytes.count == 20 else { return nil }
+    let o = bytes.startIndex
+    func b(_ k: Int) -> UInt8 { bytes[o + k] }
+    guard b(4) == 0x2D, b(7) == 0x2D, b(10) == 0x54, b(13) == 0x3A, b(16) == 0x3A, b(19) == 0x5A
     else { return nil }
-    func num(_ r: Range<Int>) -> Int64? { Int64(String(decoding: b[r], as: UTF8.self)) }
+    func num(_ r: Range<Int>) -> Int64? {
+      var n: Int64 = 0
+      for k in r {
+        guard (0x30...0x39).contains(b(k)) else { return nil }
+        n = n * 10 + Int64(b(k) - 0x30)
+      }
+      return n
+    }
     guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
       let mi = num(14..<16), let s = num(17..<19), (1...12).contains(mo), (1...31).contains(d)
     else { return nil }

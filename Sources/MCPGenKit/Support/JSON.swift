@@ -150,7 +150,7 @@ extension JSON {
   }
 }
 
-private struct JSONParser {
+struct JSONParser {
   let bytes: [UInt8]
   let end: Int
   var i: Int
@@ -162,15 +162,21 @@ private struct JSONParser {
   }
 
   mutating func skipSpace() {
-    while i < end, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+    while i < end {
+      switch bytes[i] {
+      case 0x20, 0x09, 0x0A, 0x0D: i += 1
+      default: return
+      }
+    }
   }
 
   func fail() -> JSONParseError { JSONParseError(offset: i) }
 
-  mutating func literal(_ word: String) throws(JSONParseError) {
-    let w = Array(word.utf8)
-    guard end - i >= w.count, Array(bytes[i..<(i + w.count)]) == w else { throw fail() }
-    i += w.count
+  mutating func literal(_ word: StaticString) throws(JSONParseError) {
+    let count = word.utf8CodeUnitCount
+    guard end - i >= count else { throw fail() }
+    for k in 0..<count where bytes[i + k] != word.utf8Start[k] { throw fail() }
+    i += count
   }
 
   mutating func value(depth: Int) throws(JSONParseError) -> JSON {
@@ -223,9 +229,17 @@ private struct JSONParser {
   mutating func number() throws(JSONParseError) -> JSON {
     let start = i
     if i < end, bytes[i] == UInt8(ascii: "-") { i += 1 }
-    while i < end, (0x30...0x39).contains(bytes[i]) { i += 1 }
-    guard let n = Int64(String(decoding: bytes[start..<i], as: UTF8.self)) else { i = start; throw fail() }
-    return .int(n)
+    let digits = i
+    var n: Int64 = 0
+    while i < end, (0x30...0x39).contains(bytes[i]) {
+      let (times, o1) = n.multipliedReportingOverflow(by: 10)
+      let (plus, o2) = times.addingReportingOverflow(Int64(bytes[i] - 0x30))
+      guard !o1, !o2 else { i = start; throw fail() }
+      n = plus
+      i += 1
+    }
+    guard i > digits else { i = start; throw fail() }
+    return .int(bytes[start] == UInt8(ascii: "-") ? -n : n)
   }
 
   mutating func hex4() throws(JSONParseError) -> UInt32 {
@@ -235,9 +249,29 @@ private struct JSONParser {
     return v
   }
 
+  /// A string's bytes in place when it holds no escapes; copied through `string()` otherwise.
+  mutating func stringSlice() throws(JSONParseError) -> ArraySlice<UInt8> {
+    var j = i + 1
+    while j < end, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20 { j += 1 }
+    if j < end, bytes[j] == UInt8(ascii: "\"") {
+      defer { i = j + 1 }
+      return bytes[(i + 1)..<j]
+    }
+    return try string()[...]
+  }
+
   mutating func string() throws(JSONParseError) -> [UInt8] {
     i += 1
-    var out: [UInt8] = []
+    // Most strings hold no escapes: copy them in one go.
+    var j = i
+    while j < end, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20 { j += 1 }
+    if j < end, bytes[j] == UInt8(ascii: "\"") {
+      let out = Array(bytes[i..<j])
+      i = j + 1
+      return out
+    }
+    var out: [UInt8] = Array(bytes[i..<j])
+    i = j
     while i < end {
       let b = bytes[i]
       i += 1

@@ -1,0 +1,90 @@
+/// Reads one journal line straight into a `JournalRecord`.
+///
+/// `list` and `status` read the whole journal on every run; building a JSON tree per line and
+/// then picking fields out of it cost most of their time with a long history. The known fields
+/// are decoded in place; anything else (health-check results, messages) still goes through the
+/// general parser into `extra`. The result equals `JournalRecord(json: JSON(parsing: line))`.
+extension JournalRecord {
+  init?(line bytes: [UInt8], _ range: Range<Int>) {
+    var p = JSONParser(bytes: bytes, range: range)
+    var time: Int64?, pid: Int64?, user: String?, command: [UInt8]?, op: String?, outcome: String?
+    var from: Int64?, to: Int64?, key: StoreKey?, source: [UInt8]?, undo = false
+    var extra: [(String, JSON)] = []
+    var seen: UInt16 = 0  // one bit per known name: the general path keeps the first of repeats
+    do throws(JSONParseError) {
+      p.skipSpace()
+      guard p.i < p.end, bytes[p.i] == UInt8(ascii: "{") else { return nil }
+      p.i += 1
+      p.skipSpace()
+      if p.i < p.end, bytes[p.i] == UInt8(ascii: "}") { return nil }
+      while true {
+        p.skipSpace()
+        guard p.i < p.end, bytes[p.i] == UInt8(ascii: "\"") else { return nil }
+        let name = try p.stringSlice()
+        p.skipSpace()
+        guard p.i < p.end, bytes[p.i] == UInt8(ascii: ":") else { return nil }
+        p.i += 1
+        p.skipSpace()
+        let field = JournalRecord.field(named: name)
+        let first = field.map { seen & (1 << $0.rawValue) == 0 } ?? true
+        if let field { seen |= 1 << field.rawValue }
+        if field == .time, first, p.i < p.end, bytes[p.i] == UInt8(ascii: "\"") {
+          time = Clock.parse(bytes: try p.stringSlice())
+          if time == nil { return nil }
+        } else {
+          let value = try p.value(depth: 1)
+          switch first ? field : .skip {
+          case .time: time = value.stringBytes.flatMap { Clock.parse(bytes: $0[...]) }
+          case .pid: pid = value.intValue
+          case .user: user = value.stringValue
+          case .command: command = value.stringBytes
+          case .op: op = value.stringValue
+          case .outcome: outcome = value.stringValue
+          case .from: from = value.intValue
+          case .to: to = value.intValue
+          case .key: key = value.stringBytes.flatMap { StoreKey(bytes: $0) }
+          case .source: source = value.stringBytes
+          case .undo: undo = value.boolValue ?? false
+          case .epoch, .skip: break
+          case nil: extra.append((String(decoding: name, as: UTF8.self), value))
+          }
+        }
+        p.skipSpace()
+        guard p.i < p.end else { return nil }
+        if bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+        if bytes[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+        return nil
+      }
+      p.skipSpace()
+      guard p.i == p.end else { return nil }
+    } catch {
+      return nil
+    }
+    guard let op, let pid, let command, let outcome, let time else { return nil }
+    self.init(
+      time: time, pid: pid, user: user ?? "", command: command, operation: Operation(rawValue: op),
+      from: from, to: to, key: key, source: source, outcome: outcome, undo: undo, extra: extra)
+  }
+}
+
+extension JournalRecord {
+  enum Field: UInt16 {
+    case time, pid, user, command, op, outcome, from, to, key, source, undo, epoch, skip
+  }
+
+  /// The known field `name` is, compared in place; nil for any other name.
+  static func field(named name: ArraySlice<UInt8>) -> Field? {
+    func equals(_ s: StaticString) -> Bool {
+      s.utf8CodeUnitCount == name.count && name.elementsEqual(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+    switch name.count {
+    case 2: return equals("op") ? .op : equals("to") ? .to : nil
+    case 3: return equals("pid") ? .pid : equals("key") ? .key : nil
+    case 4: return equals("time") ? .time : equals("user") ? .user : equals("from") ? .from : equals("undo") ? .undo : nil
+    case 5: return equals("epoch") ? .epoch : nil
+    case 6: return equals("source") ? .source : nil
+    case 7: return equals("command") ? .command : equals("outcome") ? .outcome : nil
+    default: return nil
+    }
+  }
+}
