@@ -16,6 +16,7 @@ struct MCPGen: ParsableCommand {
       5 health check failed and restoring failed too; \
       64 usage error.
       """,
+    version: Version.text,
     subcommands: [
       AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
       LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self, PinCommand.self, UnpinCommand.self,
