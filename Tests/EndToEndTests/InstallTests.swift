@@ -8,7 +8,8 @@ import Testing
 ///
 /// Built in debug, in a scratch path of its own (`.build-install-test`, kept between runs so only
 /// the first run builds everything): the release build the Makefile makes by default takes
-/// minutes on two cores, and the flags that choose it are the only difference.
+/// minutes on two cores, and the flags that choose it are the only difference. One compile job,
+/// so the other suites running meanwhile keep a core.
 @Suite("make install, make uninstall", .serialized)
 struct InstallTests {
   static let make = Rel.tool(["/usr/bin/make", "/bin/make"])
@@ -24,7 +25,8 @@ struct InstallTests {
   /// `make TARGET VARIABLES...` in the package root; fails with its output unless it exits 0.
   @discardableResult
   static func run(_ target: String, _ variables: [String]) throws -> CLI.Output {
-    let arguments = ["-C", CLI.packageRoot, target, "BUILD_CONFIG=debug", "BUILD_DIR=\(CLI.packageRoot)/.build-install-test"] + variables
+    let arguments = ["-C", CLI.packageRoot, target, "BUILD_CONFIG=debug", "BUILD_DIR=\(CLI.packageRoot)/.build-install-test",
+                     "SWIFT_BUILD_FLAGS=-j 1"] + variables
     let out = try CLI.runProcess(make!, arguments, environment: ProcessInfo.processInfo.environment)
     guard out.status == 0 else {
       throw E2EFailure("make \(arguments.joined(separator: " ")) exited \(out.status)\nstdout: \(out.stdoutText.suffix(3000))\nstderr: \(out.stderrText.suffix(3000))")
