@@ -191,7 +191,8 @@ struct DoctorTests {
     let root = try Self.populated(scratch)
     let flock = Rel.tool(["/usr/bin/flock", "/bin/flock"])!
     let marker = scratch.at("locked")
-    let holder = try Rel.spawn([root + "/lock", "-c", "touch \(marker); exec sleep 60"], outputIn: scratch.path, executable: flock)
+    // --no-fork: flock becomes the command, so killing it ends the holder; nothing outlives the test.
+    let holder = try Rel.spawn(["--no-fork", root + "/lock", "/bin/sh", "-c", "touch \(marker); exec sleep 60"], outputIn: scratch.path, executable: flock)
     defer {
       holder.child.kill()
       _ = Rel.finish(holder, timeout: 10)
@@ -238,6 +239,29 @@ struct DoctorTests {
     #expect(Self.message(f.byCheck, "layout") == "store/ is writable by group and others (mode 0777)")
     #expect(Self.hint(f.byCheck, "layout") == "chmod go-w \(root)/store")
     #expect(Self.status(f.byCheck, "root") == "ok")
+  }
+}
+
+extension DoctorTests {
+  @Test("a root missing manifests/: a layout problem naming the fix; the checks that need the store say they were not made")
+  func missingLayout() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    try Gen.ok(root, "add", [CLI.fixture("mcp-1.0")])
+    #expect(rename(root + "/manifests", scratch.at("manifests-elsewhere")) == 0)
+    let before = Gen.snapshot(root)
+    let f = try Self.findings(root)
+    #expect(f.status == 1)
+    #expect(f.list.map { $0["check"] as? String } == Self.checks)
+    #expect(Self.status(f.byCheck, "layout") == "problem")
+    #expect(Self.message(f.byCheck, "layout") == "manifests/ missing")
+    #expect(Self.hint(f.byCheck, "layout") == "mcp-gen add PATH (recreates missing directories), then mcp-gen audit")
+    for check in ["current", "leftovers"] {
+      #expect(Self.status(f.byCheck, check) == "warning")
+      #expect(Self.message(f.byCheck, check).hasPrefix("not checked: "), "\(Self.message(f.byCheck, check))")
+    }
+    #expect(Gen.snapshot(root) == before, "doctor recreated the layout")
   }
 }
 

@@ -23,14 +23,19 @@ public enum Doctor {
     var findings = RootCheck.run(root, source: source)
     let lock = LockCheck.run(root, now: now)
     findings.append(lock.finding)
-    let store = try? Store.open(path, create: false)
-    if let store {
-      findings.append(CurrentCheck.run(store, changeInProgress: lock.held))
+    // Without store/ or manifests/ (the layout finding says which) these two cannot be made.
+    let store: Store?
+    var why = ""
+    do {
+      store = try Store.open(path, create: false)
+    } catch {
+      store = nil
+      why = "not checked: \(error.message)"
     }
+    findings.append(store.map { CurrentCheck.run($0, changeInProgress: lock.held) }
+      ?? DoctorFinding("current", .warning, why, hint: "fix the layout first"))
     findings.append(DiskCheck.run(root))
-    if let store {
-      findings.append(LeftoverCheck.run(store))
-    }
+    findings.append(store.map(LeftoverCheck.run) ?? DoctorFinding("leftovers", .warning, why, hint: "fix the layout first"))
     findings.append(AuditAgeCheck.run(root, now: now))
     return findings
   }
@@ -49,17 +54,6 @@ extension Doctor {
   /// `0755`.
   static func octal(_ mode: mode_t) -> String {
     String(String(mode & 0o7777, radix: 8).leftPadded(to: 4))
-  }
-
-  /// The name of user `uid`, or its number when it has none.
-  static func userName(_ uid: uid_t) -> String {
-    var entry = passwd()
-    var result: UnsafeMutablePointer<passwd>? = nil
-    var buffer = [CChar](repeating: 0, count: 1024)
-    if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result, let name = found.pointee.pw_name {
-      return String(cString: name)
-    }
-    return String(uid)
   }
 
   /// A path as a shell word for a hint line.

@@ -44,7 +44,7 @@ enum RootCheck {
     }
     var findings: [DoctorFinding] = []
     if rootIssues.isEmpty {
-      findings.append(DoctorFinding("root", .ok, "\(shown): owned by \(Doctor.userName(st.st_uid)), mode \(Doctor.octal(st.st_mode))"))
+      findings.append(DoctorFinding("root", .ok, "\(shown): owned by \(Clock.userName(st.st_uid)), mode \(Doctor.octal(st.st_mode))"))
     } else {
       findings.append(DoctorFinding("root", .problem, "\(shown): \(rootIssues.joined(separator: "; "))", hint: fixes.command))
     }
@@ -91,7 +91,7 @@ enum RootCheck {
       var issues: [String] = []
       let me = geteuid()
       if st.st_uid != me && st.st_uid != 0 {
-        issues.append("\(name) is owned by \(Doctor.userName(st.st_uid)), not by \(Doctor.userName(me)) or root")
+        issues.append("\(name) is owned by \(Clock.userName(st.st_uid)), not by \(Clock.userName(me)) or root")
         chown.append(path)
       }
       if st.st_mode & 0o022 != 0 {
@@ -109,7 +109,7 @@ enum RootCheck {
     var command: String {
       var parts: [String] = []
       if !moveAside.isEmpty { parts += moveAside.map { "mv \(Doctor.shellWord($0)) \(Doctor.shellWord($0)).broken" } }
-      if !chown.isEmpty { parts.append("chown \(Doctor.userName(geteuid())) \(chown.map(Doctor.shellWord).joined(separator: " "))") }
+      if !chown.isEmpty { parts.append("chown \(Clock.userName(geteuid())) \(chown.map(Doctor.shellWord).joined(separator: " "))") }
       if !groupOthersWrite.isEmpty { parts.append("chmod go-w \(groupOthersWrite.map(Doctor.shellWord).joined(separator: " "))") }
       if !ownerAccess.isEmpty { parts.append("chmod u+rwX \(ownerAccess.map(Doctor.shellWord).joined(separator: " "))") }
       if recreate { parts.append("mcp-gen add PATH (recreates missing directories), then mcp-gen audit") }
