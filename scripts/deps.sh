@@ -1,7 +1,7 @@
 # Installs what building and testing mcp-gen needs, only when missing (sourced by the scripts here).
-# libcrypto headers (libssl-dev) and pkg-config for the CLibCrypto target; strace and util-linux
-# (setpriv, chattr via e2fsprogs) for the reliability tests; python3 for one immutability test;
-# git for add --git and switch --git.
+# libcrypto headers (libssl-dev) and pkg-config for the CLibCrypto target; strace, util-linux
+# (setpriv, flock) and e2fsprogs (chattr) for the reliability tests; python3 for one immutability
+# test; git for add --git and switch --git; make for the install test (and `make install`).
 need=()
 pkg-config --exists libcrypto 2>/dev/null || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
@@ -11,6 +11,7 @@ if [ "${MCP_GEN_DEPS:-build}" = test ]; then
   command -v setpriv >/dev/null || need+=(util-linux)
   command -v python3 >/dev/null || need+=(python3)
   command -v git >/dev/null || need+=(git)
+  command -v make >/dev/null || need+=(make)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2

@@ -5,7 +5,7 @@ struct AuditCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "audit",
     abstract: "Re-verify the whole root: every entry re-hashed, modes, generations, current, strays, journal.",
-    discussion: "Prints one line per problem, then a summary. Exit status 2 when anything worse than a warning is found."
+    discussion: "Prints one line per problem, then a summary. Exit status 2 when anything worse than a warning is found. Takes no lock and writes nothing, except with --repair or --record."
   )
 
   @OptionGroup var global: GlobalOptions
@@ -15,6 +15,9 @@ struct AuditCommand: ParsableCommand {
 
   @Flag(help: "Quarantine corrupted entries, take their generations out of rotation, roll current back if needed.")
   var repair = false
+
+  @Flag(help: "Append the outcome to the journal (taking the lock for that moment), so `mcp-gen doctor` knows when the store was last audited.")
+  var record = false
 
   func validate() throws {
     if quick && repair { throw ValidationError("--repair always re-hashes; drop --quick") }
@@ -41,6 +44,9 @@ struct AuditCommand: ParsableCommand {
       let summary = report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\(critical > 0 ? " (\(critical) critical)" : "")"
       Output.line("audit: \(report.entriesChecked) entries, \(hashed); \(summary)")
     }
+    // After the report, so a record that cannot be written (no permission, lock timeout) still
+    // leaves the findings on screen.
+    if record { try store.recordAudit(report, repaired: repair) }
     if report.hasErrors && !repair { throw ExitCode(ExitStatus.integrity) }
   }
 }

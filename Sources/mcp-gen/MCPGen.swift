@@ -16,11 +16,12 @@ struct MCPGen: ParsableCommand {
       5 health check failed and restoring failed too; \
       64 usage error.
       """,
+    version: Version.text,
     subcommands: [
       AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
       ShowCommand.self, DiffCommand.self, LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self,
       PinCommand.self, UnpinCommand.self, BlockCommand.self, UnblockCommand.self, AuditCommand.self, VerifyCommand.self,
-      HashCommand.self, ExposeCommand.self, RootCommand.self,
+      DoctorCommand.self, HashCommand.self, ExposeCommand.self, RootCommand.self,
     ]
   )
 

@@ -25,6 +25,8 @@ public struct JournalRecord: Sendable, Equatable {
     public static let gc = Operation(rawValue: "gc")
     /// `audit --repair`: quarantined entries and generations taken out of rotation.
     public static let repair = Operation(rawValue: "repair")
+    /// `audit --record`: an audit ran to its end (changes nothing; `doctor` reads its age).
+    public static let audit = Operation(rawValue: "audit")
   }
 
   public var time: Int64

@@ -20,8 +20,10 @@ public enum Clock {
   }
 
   /// The effective user's name, or its number when it has none.
-  public static func userName() -> String {
-    let uid = geteuid()
+  public static func userName() -> String { userName(geteuid()) }
+
+  /// The name of user `uid`, or its number when it has none.
+  public static func userName(_ uid: uid_t) -> String {
     var entry = passwd()
     var result: UnsafeMutablePointer<passwd>? = nil
     var buffer = [CChar](repeating: 0, count: 1024)

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// Who, if anyone, holds the root's lock.
+///
+/// A shared lock is tried without waiting and dropped at once: it fails exactly when a changing
+/// command holds the exclusive lock, and it never makes anyone wait for more than that instant.
+/// The holder's own line in the file (`pid N: COMMAND`) says who it is.
+enum LockCheck {
+  /// The finding, and whether a changing command holds the lock right now.
+  static func run(_ root: DirectoryFD, now: Int64) -> (finding: DoctorFinding, held: Bool) {
+    let finding = examine(root, now: now)
+    return (finding, finding.status == .warning)  // Every warning here is a holder.
+  }
+
+  private static func examine(_ root: DirectoryFD, now: Int64) -> DoctorFinding {
+    let path = root.path.appending(bytes: StoreLock.name)
+    let file: FileFD
+    do {
+      // O_NONBLOCK: a FIFO put there must not hang the doctor.
+      file = try root.openFile(StoreLock.name, flags: O_RDONLY | O_NONBLOCK)
+    } catch let e where e.errno == .noSuchFileOrDirectory {
+      return DoctorFinding("lock", .ok, "free (no command has taken it yet)")
+    } catch let e where e.errno == .tooManySymbolicLinkLevels {
+      return notRegular(path)
+    } catch {
+      return DoctorFinding("lock", .problem, "cannot open \(path.displayString): \(error.errno.description)",
+                           hint: "run as a user who may read the root")
+    }
+    guard let st = try? file.stat() else {
+      return DoctorFinding("lock", .problem, "cannot read \(path.displayString)", hint: "run as a user who may read the root")
+    }
+    guard st.st_mode & S_IFMT == S_IFREG else { return notRegular(path) }
+
+    switch Syscall.flock(file.fd, LOCK_SH | LOCK_NB) {
+    case .success:
+      _ = Syscall.flock(file.fd, LOCK_UN)
+      return DoctorFinding("lock", .ok, "free")
+    case .failure(let e) where e == .wouldBlock:
+      return held(file, since: Int64(st.st_mtim.tv_sec), now: now)
+    case .failure(let e):
+      return DoctorFinding("lock", .problem, "cannot test \(path.displayString): flock: \(e.description)",
+                           hint: "check the file system of the root")
+    }
+  }
+
+  /// The holder wrote `pid N: COMMAND` when it took the lock, so the file's mtime is when.
+  private static func held(_ file: FileFD, since: Int64, now: Int64) -> DoctorFinding {
+    let line = String(decoding: (try? file.readAll()) ?? [], as: UTF8.self)
+      .split(separator: "\n").first.map(String.init) ?? ""
+    let age = Doctor.age(now - since)
+    guard line.hasPrefix("pid "), let colon = line.firstIndex(of: ":"),
+      let pid = pid_t(line[line.index(line.startIndex, offsetBy: 4)..<colon])
+    else {
+      return DoctorFinding("lock", .warning, "held for \(age) by a process that has not written its name yet",
+                           hint: "run mcp-gen doctor again in a moment")
+    }
+    let command = line[line.index(after: colon)...].drop { $0 == " " }
+    let shown = displayName(Array(command.utf8))
+    if kill(pid, 0) != 0 && errno == ESRCH {
+      return DoctorFinding("lock", .warning,
+        "held for \(age), by a process that inherited it from pid \(pid) (\(shown)), which has ended",
+        hint: "fuser -v \(Doctor.shellWord(file.path)) names it; end it once it is safe to")
+    }
+    return DoctorFinding("lock", .warning, "held for \(age) by pid \(pid): \(shown)",
+                         hint: "wait for it to finish (see it with: ps -o pid,etime,args -p \(pid))")
+  }
+
+  private static func notRegular(_ path: FilePath) -> DoctorFinding {
+    DoctorFinding("lock", .problem, "\(path.displayString) is not a regular file, so every changing command fails",
+                  hint: "mv \(Doctor.shellWord(path)) \(Doctor.shellWord(path)).broken")
+  }
+}
