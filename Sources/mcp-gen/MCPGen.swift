@@ -27,7 +27,7 @@ struct MCPGen: ParsableCommand {
 
   static func main() {
     do {
-      var command = try parseAsRoot()
+      var command = try parseCommand()
       try command.run()
       Output.flush()
     } catch let error as MCPGenError {
