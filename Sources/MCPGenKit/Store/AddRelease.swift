@@ -30,7 +30,8 @@ extension Store {
   /// Stores the release at `source` under its key.
   ///
   /// Steps, and what a crash at each leaves:
-  /// 1. scan and hash the source: nothing written;
+  /// 1. scan the source; if a stored manifest is as long as this release's will be, hash it
+  ///    first: nothing written;
   /// 2. if `store/<key>` exists, stop: nothing copied;
   /// 3. copy into `store/.tmp-<pid>-<random>` (created exclusively, flocked so cleanup can tell
   ///    a live copy from a dead one), hashing the bytes as they are written; set modes 0444/0555
