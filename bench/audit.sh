@@ -54,3 +54,4 @@ text = "\n".join(lines) + "\n"
 open(out, "w").write(text)
 print(text)
 PY
+python3 "$repo/bench/chart.py"

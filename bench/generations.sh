@@ -91,3 +91,4 @@ text = "\n".join(lines) + "\n"
 open(out, "w").write(text)
 print(text)
 PY
+python3 "$repo/bench/chart.py"

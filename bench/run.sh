@@ -453,6 +453,7 @@ main() {
   done
   openssl_rate
   report
+  python3 "$REPO_ROOT/bench/chart.py" >&2
   log "done in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s; scratch data in $BENCH_DIR"
 }
 
