@@ -34,7 +34,7 @@ extension Store {
       switch target {
       case .path(let p):
         if dryRun {
-          let manifest = try Store.hash(p)
+          let manifest = try Store.hash(p, progress: progress)
           key = manifest.key
           guard try contains(key) else {
             let plan = try planNew(key, History(try readJournal()))
