@@ -43,7 +43,7 @@ struct StatusCommand: ParsableCommand {
       Output.line("generation: none (nothing is current yet; run mcp-gen switch PATH)")
       return
     }
-    Output.line("generation: \(generation)")
+    Output.line("generation: \(Output.paint(String(generation), .green))")
     Output.line("key:        \(key?.hex ?? "(damaged)")")
     Output.line("path:       \(path.map(displayName) ?? "-")")
   }
