@@ -129,11 +129,16 @@ enum SwitchReport {
       Output.line("switched to \(target), was \(was)")
       printChecks(outcome.health.results)
       let why = failure.lastOutputLine.map { ": \($0)" } ?? ""
-      Output.note("error: health check `\(failure.command)` \(failure.statusText)\(why)")
+      let error = "error: health check `\(failure.command)` \(failure.statusText)\(why)"
       if let problem = outcome.health.rollbackFailure {
+        Output.note(error)
         Output.note("error: rolling back failed too: \(problem)")
         Output.note("hint: mcp-gen status, then mcp-gen rollback N to a generation that works")
-      } else if let restored = outcome.health.restored {
+        return
+      }
+      // The journal kept the checks' output: `show` prints it.
+      Output.note(error + "\nhint: mcp-gen show \(plan.to)")
+      if let restored = outcome.health.restored {
         Output.line("rolled back to generation \(restored) (\(plan.fromKey?.short ?? "?")); generation \(plan.to) is marked failed and stays in the store")
       } else {
         Output.line("rolled back: nothing is current again; generation \(plan.to) is marked failed and stays in the store")

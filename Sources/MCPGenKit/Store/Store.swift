@@ -112,7 +112,8 @@ public final class Store: @unchecked Sendable {
     default:
       throw MCPGenError(
         .ambiguous,
-        "\(text) matches \(matches.count) store entries (\(matches.prefix(3).map(\.short).joined(separator: ", "))…); give more digits")
+        "\(text) matches \(matches.count) store entries (\(matches.prefix(3).map(\.short).joined(separator: ", "))…); give more digits",
+        hint: "mcp-gen list")
     }
   }
 
