@@ -24,7 +24,7 @@ struct AuditCommand: ParsableCommand {
   }
 
   func run() throws {
-    let store = try global.openStore(create: false)
+    let store = try global.openStore(create: false, progress: true)
     let report = repair ? try store.repair() : try store.audit(quick: quick)
     if global.json {
       Output.json(.object([
@@ -35,13 +35,15 @@ struct AuditCommand: ParsableCommand {
     } else {
       for p in report.problems {
         let gens = p.generations.isEmpty ? "" : " (generation\(p.generations.count == 1 ? "" : "s") \(p.generations.map(String.init).joined(separator: ", ")))"
-        Output.line("\(p.severity.rawValue): \(p.kind) \(p.path.displayString): \(p.detail)\(gens)")
+        Output.line("\(Output.paint(p.severity.rawValue, p.severity == .warning ? .yellow : .red)): \(p.kind) \(p.path.displayString): \(p.detail)\(gens)")
         if let hint = p.hint, p.severity == .critical { Output.line("  fix: \(hint)") }
       }
       for r in report.repairs { Output.line("repair: \(r)") }
       let hashed = report.quick ? "not re-hashed (--quick)" : "\(report.filesHashed) files, \(Output.bytes(report.bytesHashed)) re-hashed"
       let critical = report.problems.filter { $0.severity == .critical }.count
-      let summary = report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\(critical > 0 ? " (\(critical) critical)" : "")"
+      let summary = report.problems.isEmpty
+        ? Output.paint("no problems", .green)
+        : Output.paint("\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\(critical > 0 ? " (\(critical) critical)" : "")", report.hasErrors ? .red : .yellow)
       Output.line("audit: \(report.entriesChecked) entries, \(hashed); \(summary)")
     }
     // After the report, so a record that cannot be written (no permission, lock timeout) still
@@ -61,7 +63,7 @@ struct VerifyCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("A generation number.", valueName: "N")) var generation: GenerationNumber?
 
   func run() throws {
-    let store = try global.openStore(create: false)
+    let store = try global.openStore(create: false, progress: true)
     let result = try store.verifyGeneration(generation?.value)
     if global.json {
       Output.json(.object([
@@ -69,10 +71,11 @@ struct VerifyCommand: ParsableCommand {
         ("problems", .array(result.problems.map { .object([("kind", .string($0.kind.rawValue)), ("path", .string($0.path)), ("detail", .string($0.detail))]) })),
       ]))
     } else {
-      for p in result.problems { Output.line("error: \(p)") }
+      for p in result.problems { Output.line("\(Output.paint("error", .red)): \(p)") }
       Output.line(result.problems.isEmpty
-        ? "generation \(result.generation) (\(result.key.short)) is intact"
-        : "generation \(result.generation) (\(result.key.short)) is corrupted: \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")")
+        ? "generation \(result.generation) (\(result.key.short)) is \(Output.paint("intact", .green))"
+        : "generation \(result.generation) (\(result.key.short)) is \(Output.paint("corrupted", .red)): \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")")
+      if !result.problems.isEmpty { Output.note("hint: mcp-gen audit --repair") }
     }
     if !result.problems.isEmpty { throw ExitCode(ExitStatus.integrity) }
   }

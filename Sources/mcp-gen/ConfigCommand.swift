@@ -18,7 +18,11 @@ struct ConfigCommand: ParsableCommand {
     if initialize {
       let store = try global.openStore(create: true)
       let path = try store.writeExampleConfig()
-      Output.line(path.displayString)
+      if global.json {
+        Output.json(.object([("path", .string(path.bytes))]))
+      } else {
+        Output.line(path.displayString)
+      }
       return
     }
     let config: Config

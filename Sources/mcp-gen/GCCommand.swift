@@ -25,7 +25,7 @@ struct GCCommand: ParsableCommand {
   }
 
   func run() throws {
-    let store = try global.openStore(create: false)
+    let store = try global.openStore(create: false, progress: true)
     let keepCount = try keep ?? store.loadConfig().gcKeep
     let report = try store.collectGarbage(keep: keepCount, grace: grace, dryRun: dryRun)
     if global.json {

@@ -16,6 +16,14 @@ struct GlobalOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("Seconds to wait for another mcp-gen holding the lock.", valueName: "seconds"))
   var lockTimeout: Double = 30
 
+  @Flag(name: .long, help: "Show no progress line (it is shown only when stderr is a terminal).")
+  var quiet = false
+
+  /// Output reads this from the raw arguments, before parsing, so that an argument error obeys
+  /// it too; it is declared here to be parsed and shown in the help.
+  @Flag(name: .long, help: "Print without colour (also off when NO_COLOR is set or the output is not a terminal).")
+  var noColor = false
+
   func validate() throws {
     if let root, root.isEmpty { throw ValidationError("--root must not be empty") }
     if lockTimeout < 0 || !lockTimeout.isFinite { throw ValidationError("--lock-timeout must be a number of seconds, 0 or more") }
@@ -23,13 +31,18 @@ struct GlobalOptions: ParsableArguments {
 
   var rootChoice: RootLocator.Choice { RootLocator.choose(explicit: root.map(RawArguments.path)) }
 
-  /// Opens the store; commands that change it create the root on first use.
-  func openStore(create: Bool) throws -> Store {
+  /// Opens the store; commands that change it create the root on first use. With `progress`,
+  /// long work (hashing, copying, removing) is shown on the progress line.
+  func openStore(create: Bool, progress: Bool = false) throws -> Store {
     let store = try Store.open(rootChoice.path, create: create)
     store.lockTimeout = lockTimeout
     store.command = RawArguments.commandLine
+    if progress { store.progress = self.progress }
     return store
   }
+
+  /// The counters the progress line shows, or nil when there is no progress line.
+  var progress: ProgressCounters? { ProgressLine.start(quiet: quiet) }
 }
 
 /// The command line as bytes. ArgumentParser hands out `String`s, which repair invalid UTF-8;
@@ -38,6 +51,16 @@ enum RawArguments {
   static let all: [[UInt8]] = (0..<Int(CommandLine.argc)).map { i in
     guard let p = CommandLine.unsafeArgv[i] else { return [] }
     return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)))
+  }
+
+  /// Whether `flag` is one of the arguments (before a `--` that ends the options).
+  static func hasFlag(_ flag: String) -> Bool {
+    let wanted = Array(flag.utf8)
+    for arg in all.dropFirst() {
+      if arg == [0x2D, 0x2D] { return false }
+      if arg == wanted { return true }
+    }
+    return false
   }
 
   static var commandLine: [UInt8] {

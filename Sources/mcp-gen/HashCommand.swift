@@ -24,7 +24,7 @@ struct HashCommand: ParsableCommand {
   }
 
   func run() throws {
-    let result = try Store.hash(RawArguments.path(path))
+    let result = try Store.hash(RawArguments.path(path), progress: global.progress)
     if raw {
       Output.raw(result.serialized())
     } else if global.json {

@@ -33,7 +33,8 @@ struct ListCommand: ParsableCommand {
     }
     Output.line("   GEN  KEY           CREATED               SOURCE")
     for row in rows {
-      let mark = (row.isCurrent ? "*" : " ") + (row.isRestorable ? (row.isFailed ? "F" : " ") : "!")
+      let mark = (row.isCurrent ? Output.paint("*", .green) : " ")
+        + (row.isRestorable ? (row.isFailed ? Output.paint("F", .red) : " ") : Output.paint("!", .red))
       let number = String(row.generation.number).leftPadded(to: 4, with: " ")
       let key = row.generation.key?.short ?? "(damaged)   "
       let created = row.created.map(Clock.format) ?? "-                   "

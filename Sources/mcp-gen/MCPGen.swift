@@ -29,24 +29,33 @@ struct MCPGen: ParsableCommand {
     do {
       var command = try parseCommand()
       try command.run()
-      Output.flush()
+      Output.finish()
     } catch let error as MCPGenError {
-      Output.flush()
+      Output.finish()
       Output.error(error)
       Glibc.exit(ExitStatus.forError(error))
     } catch let error as ExitCode {
-      Output.flush()
+      Output.finish()
       exit(withError: error)
     } catch where MCPGen.exitCode(for: error) == .success {
-      Output.flush()
+      Output.finish()
       exit(withError: error)  // --help, --version: printed in full.
     } catch {
       // Argument errors: one `error:` line and where to read more, as every other error.
-      Output.flush()
+      Output.finish()
       let message = MCPGen.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
       let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
-      Output.note("error: \(text)\nhint: mcp-gen help")
+      Output.note("error: \(text)\nhint: \(helpCommand)")
       Glibc.exit(MCPGen.exitCode(for: error).rawValue)
     }
+  }
+
+  /// `mcp-gen SUBCOMMAND --help` when the first argument names a subcommand (options come
+  /// after it), else `mcp-gen --help`.
+  static var helpCommand: String {
+    let names = configuration.subcommands.flatMap { [$0.configuration.commandName ?? ""] + $0.configuration.aliases }
+    guard RawArguments.all.count > 1 else { return "mcp-gen --help" }
+    let word = String(decoding: RawArguments.all[1], as: UTF8.self)
+    return names.contains(word) ? "mcp-gen \(word) --help" : "mcp-gen --help"
   }
 }

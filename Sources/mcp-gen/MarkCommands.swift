@@ -8,6 +8,7 @@ struct PinCommand: ParsableCommand {
 
   func run() throws {
     let changed = try global.openStore(create: false).pin(generation.value, true)
+    if global.json { return MarkReport.generation(generation.value, pinned: true, changed: changed) }
     Output.line(changed ? "pinned generation \(generation.value)" : "generation \(generation.value) was pinned already")
   }
 }
@@ -19,6 +20,7 @@ struct UnpinCommand: ParsableCommand {
 
   func run() throws {
     let changed = try global.openStore(create: false).pin(generation.value, false)
+    if global.json { return MarkReport.generation(generation.value, pinned: false, changed: changed) }
     Output.line(changed ? "unpinned generation \(generation.value)" : "generation \(generation.value) was not pinned")
   }
 }
@@ -31,7 +33,9 @@ struct BlockCommand: ParsableCommand {
   func run() throws {
     let store = try global.openStore(create: false)
     let k = try store.resolve(key)
-    Output.line(try store.block(k, true) ? "blocked \(k.hex)" : "\(k.hex) was blocked already")
+    let changed = try store.block(k, true)
+    if global.json { return MarkReport.key(k, blocked: true, changed: changed) }
+    Output.line(changed ? "blocked \(k.hex)" : "\(k.hex) was blocked already")
   }
 }
 
@@ -43,6 +47,19 @@ struct UnblockCommand: ParsableCommand {
   func run() throws {
     let store = try global.openStore(create: false)
     let k = try store.resolve(key)
-    Output.line(try store.block(k, false) ? "unblocked \(k.hex)" : "\(k.hex) was not blocked")
+    let changed = try store.block(k, false)
+    if global.json { return MarkReport.key(k, blocked: false, changed: changed) }
+    Output.line(changed ? "unblocked \(k.hex)" : "\(k.hex) was not blocked")
+  }
+}
+
+/// `--json` of pin, unpin, block and unblock: the mark as it now is, and whether this run set it.
+enum MarkReport {
+  static func generation(_ n: Int64, pinned: Bool, changed: Bool) {
+    Output.json(.object([("generation", .int(n)), ("pinned", .bool(pinned)), ("changed", .bool(changed))]))
+  }
+
+  static func key(_ key: StoreKey, blocked: Bool, changed: Bool) {
+    Output.json(.object([("key", .string(key.hex)), ("blocked", .bool(blocked)), ("changed", .bool(changed))]))
   }
 }

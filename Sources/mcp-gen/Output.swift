@@ -6,9 +6,46 @@ import MCPGenKit
 /// All printing goes through here: data to stdout, notes and errors to stderr.
 ///
 /// stdout is buffered here and flushed before exit (a list of 10,000 generations is one write,
-/// not 10,000); stderr is written at once.
+/// not 10,000); stderr is written at once. Both make way for the progress line first.
+///
+/// Colour is for people at a terminal only: each stream gets it when it is a terminal, `NO_COLOR`
+/// is unset or empty (no-color.org), `--no-color` was not given and `TERM` is not `dumb`. What a
+/// script reads through a pipe or file is never coloured.
 enum Output {
   nonisolated(unsafe) private static var buffer: [UInt8] = []
+
+  enum Color: String {
+    case red = "31"
+    case green = "32"
+    case yellow = "33"
+  }
+
+  static let colorOnStdout = wantsColor(1)
+  static let colorOnStderr = wantsColor(2)
+
+  /// `text` in `color` when stdout (or, with `stderr`, stderr) takes colour; else `text`.
+  static func paint(_ text: String, _ color: Color, stderr: Bool = false) -> String {
+    guard stderr ? colorOnStderr : colorOnStdout, !text.isEmpty else { return text }
+    return "\u{1B}[\(color.rawValue)m\(text)\u{1B}[0m"
+  }
+
+  /// The colour of a line on stderr, from its prefix.
+  private static let prefixColors: [(String, Color)] = [("error:", .red), ("warning:", .yellow), ("hint:", .yellow)]
+
+  private static func paintPrefix(_ line: Substring) -> String {
+    for (prefix, color) in prefixColors where line.hasPrefix(prefix) {
+      return paint(prefix, color, stderr: true) + line.dropFirst(prefix.count)
+    }
+    return String(line)
+  }
+
+  private static func wantsColor(_ fd: Int32) -> Bool {
+    guard isatty(fd) == 1 else { return false }
+    if let noColor = getenv("NO_COLOR"), noColor.pointee != 0 { return false }
+    if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
+    // Read from the raw arguments, so that an argument error is uncoloured too.
+    return !RawArguments.hasFlag("--no-color")
+  }
 
   static func line(_ text: String) {
     raw(Array(text.utf8) + [0x0A])
@@ -25,14 +62,24 @@ enum Output {
   }
 
   static func flush() {
-    writeAll(1, buffer)
+    guard !buffer.isEmpty else { return }
+    ProgressLine.pausing { writeAll(1, buffer) }
     buffer.removeAll(keepingCapacity: true)
   }
 
-  /// Flushes stdout first, so notes and errors appear after what led to them.
+  /// Ends the progress line and writes what stdout still holds; the last thing before exit.
+  static func finish() {
+    ProgressLine.stop()
+    flush()
+  }
+
+  /// Flushes stdout first, so notes and errors appear after what led to them. Lines starting
+  /// with `error:`, `warning:` or `hint:` get their prefix coloured.
   static func note(_ text: String) {
     flush()
-    writeAll(2, Array((text + "\n").utf8))
+    let shown = colorOnStderr
+      ? text.split(separator: "\n", omittingEmptySubsequences: false).map(paintPrefix).joined(separator: "\n") : text
+    ProgressLine.pausing { writeAll(2, Array((shown + "\n").utf8)) }
   }
 
   /// One write for both lines, so they are never separated.
@@ -40,7 +87,7 @@ enum Output {
     note("error: \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
   }
 
-  private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+  static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     var offset = 0
     while offset < bytes.count {
       let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

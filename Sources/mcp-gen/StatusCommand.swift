@@ -21,10 +21,10 @@ struct StatusCommand: ParsableCommand {
     let status = try store.status()
     report(generation: status.generation, key: status.key, path: status.key.map { store.entryPath($0).bytes }, root: store.path.bytes)
     if status.unconfirmed {
-      Output.note("warning: current was switched by a command that did not finish, so its health checks never confirmed it; confirm with `mcp-gen check` or undo with `mcp-gen rollback`")
+      Output.note("warning: current was switched by a command that did not finish, so its health checks never confirmed it; confirm it, or undo it with mcp-gen rollback\nhint: mcp-gen check")
     }
     if case .damaged(let target) = status.current {
-      Output.note("warning: current is damaged (points at \(displayName(target))); repair with `mcp-gen rollback N`")
+      Output.note("warning: current is damaged (points at \(displayName(target))); make a generation current again\nhint: mcp-gen list, then mcp-gen rollback N")
     }
   }
 
@@ -43,7 +43,7 @@ struct StatusCommand: ParsableCommand {
       Output.line("generation: none (nothing is current yet; run mcp-gen switch PATH)")
       return
     }
-    Output.line("generation: \(generation)")
+    Output.line("generation: \(Output.paint(String(generation), .green))")
     Output.line("key:        \(key?.hex ?? "(damaged)")")
     Output.line("path:       \(path.map(displayName) ?? "-")")
   }

@@ -44,12 +44,12 @@ struct SwitchCommand: ParsableCommand {
     if let git {
       // Resolved before the root is touched: a bad repository or ref creates nothing.
       let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target)
-      let store = try global.openStore(create: true)
+      let store = try global.openStore(create: true, progress: true)
       let outcome = try store.switchTo(release, expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
       try SwitchReport.print(outcome, store: store, json: global.json)
       return
     }
-    let store = try global.openStore(create: true)
+    let store = try global.openStore(create: true, progress: true)
     let outcome = try store.switchTo(try SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
     try SwitchReport.print(outcome, store: store, json: global.json)
   }
@@ -129,11 +129,16 @@ enum SwitchReport {
       Output.line("switched to \(target), was \(was)")
       printChecks(outcome.health.results)
       let why = failure.lastOutputLine.map { ": \($0)" } ?? ""
-      Output.note("error: health check `\(failure.command)` \(failure.statusText)\(why)")
+      let error = "error: health check `\(failure.command)` \(failure.statusText)\(why)"
       if let problem = outcome.health.rollbackFailure {
+        Output.note(error)
         Output.note("error: rolling back failed too: \(problem)")
         Output.note("hint: mcp-gen status, then mcp-gen rollback N to a generation that works")
-      } else if let restored = outcome.health.restored {
+        return
+      }
+      // The journal kept the checks' output: `show` prints it.
+      Output.note(error + "\nhint: mcp-gen show \(plan.to)")
+      if let restored = outcome.health.restored {
         Output.line("rolled back to generation \(restored) (\(plan.fromKey?.short ?? "?")); generation \(plan.to) is marked failed and stays in the store")
       } else {
         Output.line("rolled back: nothing is current again; generation \(plan.to) is marked failed and stays in the store")
@@ -183,11 +188,11 @@ enum SwitchReport {
     for r in results {
       let label = r.role == .restart ? "restart" : (r.role == .advisory ? "advisory check" : "check")
       if r.passed {
-        Output.line("  \(label) passed: \(r.command)")
+        Output.line("  \(label) \(Output.paint("passed", .green)): \(r.command)")
       } else if r.role == .advisory {
         Output.note("warning: advisory check `\(r.command)` \(r.statusText)\(r.lastOutputLine.map { ": \($0)" } ?? "")")
       } else {
-        Output.line("  \(label) FAILED: \(r.command) (\(r.statusText))")
+        Output.line("  \(label) \(Output.paint("FAILED", .red)): \(r.command) (\(r.statusText))")
       }
     }
   }

@@ -98,7 +98,7 @@ struct ConcurrencyTests {
     deinit { close(fd) }
   }
 
-  @Test("a held lock: switch --lock-timeout 1 exits 3 after about a second, naming the holder in one line; nothing changed")
+  @Test("a held lock: switch --lock-timeout 1 exits 3 after about a second, naming the holder in one line plus a hint; nothing changed")
   func lockTimeout() throws {
     let scratch = try Scratch()
     defer { scratch.remove() }
@@ -113,8 +113,9 @@ struct ConcurrencyTests {
     let elapsed = Gen.now() - started
     #expect(out.status == 3, "\(out.stderrText)")
     #expect(elapsed >= 0.95 && elapsed < 5, "took \(elapsed) s")
-    #expect(out.stderrLines.count == 1, "\(out.stderrText)")
+    #expect(out.stderrLines.count == 2, "\(out.stderrText)")
     #expect(out.stderrText.hasPrefix("error: another mcp-gen holds \(root)/lock (pid 123: test)"), "\(out.stderrText)")
+    #expect(out.stderrLines.last?.hasPrefix("hint: mcp-gen status") == true, "\(out.stderrText)")
     #expect(out.stdout.isEmpty)
     #expect(Gen.snapshot(root) == before)
 

@@ -214,7 +214,8 @@ extension Store {
     do {
       return try DirectoryFD.open(directory)
     } catch let e where e.errno == .noSuchFileOrDirectory {
-      throw MCPGenError(.notFound, "\(shown) does not exist; create it (mkdir -p \(shown)) and run the command again", path: directory, cause: e)
+      throw MCPGenError(.notFound, "\(shown) does not exist; create it and run the command again",
+                        hint: "mkdir -p \(shown)", path: directory, cause: e)
     } catch let e where e.errno == .notDirectory {
       throw MCPGenError(.invalidInput, "\(shown) is not a directory; give the directory the links go in (e.g. /usr/local/bin)", path: directory, cause: e)
     } catch {

@@ -51,13 +51,16 @@ extension Store {
 
       let reachable = Set(generations.filter { kept.contains($0.number) }.compactMap(\.key))
       let now = Clock.now()
+      var filesFreed = 0
       for key in try self.keys() where !reachable.contains(key) {
         guard let st = try attempt("read the store", { () throws(SystemCallError) in try self.entries.statIfPresent(key.bytes) })
         else { continue }
         let age = now - Int64(max(st.st_mtim.tv_sec, st.st_ctim.tv_sec))
         if Double(age) < grace { continue }
         report.removedEntries.append(key)
-        report.bytesFreed += (try? self.readManifest(key).byteCount) ?? 0
+        let manifest = try? self.readManifest(key)
+        report.bytesFreed += manifest?.byteCount ?? 0
+        filesFreed += manifest?.fileCount ?? 0
       }
       if dryRun { return report }
 
@@ -71,7 +74,9 @@ extension Store {
       // The fsync orders the links' removal before their entries': without entries to remove, a
       // link that comes back after a power cut is harmless (the journal already names it).
       try self.removeGenerationLinks(report.removedGenerations, durably: !report.removedEntries.isEmpty)
-      for key in report.removedEntries { try self.discard(key) }
+      try self.progress.tracking("removing", files: filesFreed, bytes: report.bytesFreed) { () throws(MCPGenError) in
+        for key in report.removedEntries { try self.discard(key) }
+      }
       report.leftoversRemoved = try self.removeLeftovers()
       return report
     }
@@ -102,7 +107,7 @@ extension Store {
       // No fsync: a manifest that comes back after a power cut only lacks its entry, and the
       // next gc removes it (the power-loss checker shows no state that needs one).
       do throws(SystemCallError) { try manifests.unlink(key.bytes) } catch where error.errno == .noSuchFileOrDirectory {}
-      try TreeRemover.remove(name, in: garbage)
+      try TreeRemover.remove(name, in: garbage, progress: progress)
     }
   }
 

@@ -47,11 +47,18 @@ public struct SwitchOutcome: Sendable {
 }
 
 /// What to switch to.
-public enum SwitchTarget: Sendable {
+public enum SwitchTarget: Sendable, CustomStringConvertible {
   /// A release on disk: added first, as `add` does.
   case path(FilePath)
   /// A full key or a unique prefix of at least 8 hex digits.
   case key(String)
+
+  public var description: String {
+    switch self {
+    case .path(let p): return p.displayString
+    case .key(let k): return k
+    }
+  }
 }
 
 import SystemPackage

@@ -34,7 +34,7 @@ extension Store {
       switch target {
       case .path(let p):
         if dryRun {
-          let manifest = try Store.hash(p)
+          let manifest = try Store.hash(p, progress: progress)
           key = manifest.key
           guard try contains(key) else {
             let plan = try planNew(key, History(try readJournal()))
@@ -58,7 +58,7 @@ extension Store {
       }
       if let outcome { return outcome }
     }
-    throw MCPGenError(.conflict, "the release kept disappearing from the store while switching (a concurrent gc?); nothing was changed, run the command again")
+    throw MCPGenError(.conflict, "the release \(target) kept disappearing from the store while switching (a concurrent gc?); nothing was changed, run the command again")
   }
 
   private func switchLocked(
@@ -191,7 +191,9 @@ extension Store {
   private func planNew(_ key: StoreKey, _ history: History) throws(MCPGenError) -> SwitchPlan {
     let highest = max(history.highestNumber, try generations().last?.number ?? 0)
     guard highest < Int64.max else {
-      throw MCPGenError(.invalidInput, "generation numbers are exhausted; start a new root")
+      throw MCPGenError(
+        .invalidInput, "generation numbers of \(path.displayString) are exhausted (the last is \(highest)); start a new root with --root DIR",
+        path: path)
     }
     let (from, fromKey) = try currentGeneration()
     return SwitchPlan(kind: .newGeneration, from: from, fromKey: fromKey, to: highest + 1, key: key)

@@ -26,12 +26,16 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
   private let failure = Mutex<MCPGenError?>(nil)
   private let failed = Atomic<Bool>(false)
   private let work: Work
+  private let progress: ProgressCounters?
   private let helperCount = max(0, ParallelWork.cores - 1)
   // Producer-only state.
   private var queuedBytes: UInt64 = 0
   private var helpersStarted = false
 
-  init(_ work: @escaping Work) { self.work = work }
+  init(progress: ProgressCounters? = nil, _ work: @escaping Work) {
+    self.progress = progress
+    self.work = work
+  }
 
   /// Whether a job has failed; the producer may stop scanning early.
   var hasFailed: Bool { failed.load(ordering: .relaxed) }
@@ -54,7 +58,7 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
       startHelpers()
     }
     for _ in 0..<helperCount { available.signal() }  // wakes helpers waiting on an empty queue
-    drain(FileWorker())
+    drain(FileWorker(progress: progress))
     if helpersStarted { helpersDone.wait() }
     if let error = failure.withLock({ $0 }) { throw error }
   }
@@ -72,7 +76,7 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
     for _ in 0..<helperCount {
       helpersDone.enter()
       DispatchQueue.global().async { [self] in
-        let worker = FileWorker()
+        let worker = FileWorker(progress: progress)
         while true {
           available.wait()
           if !drainOne(worker) && queue.withLock({ $0.finished && $0.head == $0.jobs.count }) { break }

@@ -9,9 +9,12 @@ final class FileWorker {
   static let bufferSize = 1 << 20
   let buffer: UnsafeMutableRawBufferPointer
   let sha = SHA256()
+  /// Counts every chunk and file read, when someone shows progress.
+  let progress: ProgressCounters?
 
-  init() {
+  init(progress: ProgressCounters? = nil) {
     buffer = .allocate(byteCount: FileWorker.bufferSize, alignment: 4096)
+    self.progress = progress
   }
 
   deinit { buffer.deallocate() }
@@ -29,7 +32,9 @@ final class FileWorker {
       try sink(chunk)
       sha.update(chunk)
       offset += UInt64(n)
+      progress?.add(bytes: UInt64(n))
     }
+    progress?.add(files: 1)
     return (sha.finish(), offset)
   }
 }
@@ -45,11 +50,11 @@ enum ParallelWork {
   /// the calling thread, for less than `parallelThreshold` bytes). The first error stops the
   /// remaining jobs and is rethrown.
   static func run(
-    _ order: [Int], bytes: UInt64, _ job: (Int, FileWorker) throws(MCPGenError) -> Void
+    _ order: [Int], bytes: UInt64, progress: ProgressCounters? = nil, _ job: (Int, FileWorker) throws(MCPGenError) -> Void
   ) throws(MCPGenError) {
     if order.isEmpty { return }
     if bytes < parallelThreshold || order.count == 1 || cores == 1 {
-      let worker = FileWorker()
+      let worker = FileWorker(progress: progress)
       for i in order { try job(i, worker) }
       return
     }
@@ -60,7 +65,7 @@ enum ParallelWork {
     withoutActuallyEscaping(job) { job in
       let box = UncheckedBox(job)
       DispatchQueue.concurrentPerform(iterations: threads) { _ in
-        let worker = FileWorker()
+        let worker = FileWorker(progress: progress)
         while !failed.load(ordering: .relaxed) {
           let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
           if k >= order.count { return }

@@ -13,14 +13,15 @@ enum StreamingHash {
   }
 
   /// `scan` walks the tree, calling the sink for every regular file. With `stopOnError`, the
-  /// first failed file stops the work and is thrown; otherwise failures are collected.
+  /// first failed file stops the work and is thrown; otherwise failures are collected. Files
+  /// found and read are counted in `progress`.
   static func run(
-    stopOnError: Bool,
+    stopOnError: Bool, progress: ProgressCounters? = nil,
     _ scan: (@escaping TreeScanner.FileSink) throws(MCPGenError) -> (release: ScannedRelease, order: [Int])
   ) throws(MCPGenError) -> Result {
     let digests = Mutex<[(Int, Digest)]>([])
     let failures = Mutex<[(Int, MCPGenError)]>([])
-    let stream = JobStream<TreeScanner.FoundFile> { (file, worker) throws(MCPGenError) in
+    let stream = JobStream<TreeScanner.FoundFile>(progress: progress) { (file, worker) throws(MCPGenError) in
       let (dir, path) = (file.root, file.releasePath)
       do throws(MCPGenError) {
         let fd = try TreeScanner.openFile(file.path, in: dir, as: file.identity, releasePath: path)
@@ -35,11 +36,17 @@ enum StreamingHash {
     }
     let scanned: (release: ScannedRelease, order: [Int])
     do {
-      scanned = try scan { file, size in stream.push(file, size: size) }
+      scanned = try scan { file, size in
+        progress?.found(bytes: size)
+        stream.push(file, size: size)
+      }
     } catch {
       stream.abandon()
       throw error
     }
+    // A single file is not shown to the sink: the caller reads it after the scan.
+    if case .file = scanned.release.source { progress?.found(bytes: scanned.release.byteCount) }
+    progress?.foundAll()
     try stream.finish()
     var result = Result(release: scanned.release, digests: [:], failures: [:])
     for (found, digest) in digests.withLock({ $0 }) { result.digests[scanned.order[found]] = digest }

@@ -44,7 +44,7 @@ public final class StoreLock {
           throw MCPGenError(
             .lockTimeout,
             "another mcp-gen holds \(path.displayString) (\(holder)) and did not finish within \(formatSeconds(timeout)) s; wait for it or pass a longer --lock-timeout",
-            path: path)
+            hint: "mcp-gen status (once it is free), then the same command with --lock-timeout 300 to wait longer", path: path)
         }
         sleepSeconds(min(pause, max(0.001, deadline - monotonicSeconds())))
         pause = min(pause * 2, 0.05)

@@ -22,9 +22,11 @@ public enum ImmutabilityReport: Sendable, Equatable {
 }
 
 extension Store {
-  /// Hashes `source`, the release, without storing it.
-  public static func hash(_ source: FilePath) throws(MCPGenError) -> Manifest {
-    try ReleaseHasher.manifest(scanning: source)
+  /// Hashes `source`, the release, without storing it, counting what is read in `progress`.
+  public static func hash(_ source: FilePath, progress: ProgressCounters? = nil) throws(MCPGenError) -> Manifest {
+    try progress.tracking("hashing") { () throws(MCPGenError) in
+      try ReleaseHasher.manifest(scanning: source, progress: progress)
+    }
   }
 
   /// Stores the release at `source` under its key.
@@ -60,8 +62,11 @@ extension Store {
     // the key may be stored already: a manifest's length follows from the scan alone, so a
     // release whose length no stored manifest has cannot be in the store.
     var expected: Manifest? = nil
+    let (files, bytes) = (release.fileIndices.count, release.byteCount)
     if try mayHold(release) {
-      let manifest = try ReleaseHasher.manifest(of: release)
+      let manifest = try progress.tracking("hashing", files: files, bytes: bytes) { () throws(MCPGenError) in
+        try ReleaseHasher.manifest(of: release, progress: progress)
+      }
       if try contains(manifest.key) {
         // A crash between the rename and sealing left the entry root without its flag: seal it now.
         try? sealRoot(of: manifest.key, manifest, Immutability())
@@ -76,7 +81,9 @@ extension Store {
     let immutability = Immutability()
     var stored = false
     do {
-      let (guardFD, manifest) = try copy(release, expected, to: temp, immutability)
+      let (guardFD, manifest) = try progress.tracking("copying", files: files, bytes: bytes) { () throws(MCPGenError) in
+        try copy(release, expected, to: temp, immutability)
+      }
       let key = manifest.key
       var result = AddResult(
         key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
@@ -146,7 +153,7 @@ extension Store {
         return f
       }
       // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
-      items[0].digest = try FileWorker().copyFile(release, 0, expected?.entries[0].digest, to: file, nil)
+      items[0].digest = try FileWorker(progress: progress).copyFile(release, 0, expected?.entries[0].digest, to: file, nil)
       try attempt("make the copy durable") { () throws(SystemCallError) in try entries.syncFileSystem() }
       return (file, Manifest(sorted: items))
     }
@@ -173,7 +180,7 @@ extension Store {
       }
     }
     let digests = DigestSlots(count: items.count)
-    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount) { (i, worker) throws(MCPGenError) in
+    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: progress) { (i, worker) throws(MCPGenError) in
       let (parent, name) = splitLast(items[i].path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
         try parents.directory(parent).openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)

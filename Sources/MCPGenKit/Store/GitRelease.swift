@@ -98,7 +98,7 @@ public struct GitRelease: Sendable {
     switch outcome {
     case .success(.success(let finished)): return finished
     case .success(.failure(let failure)): throw failure.error
-    case .failure(let error): throw MCPGenError(.io, "cannot run git: \(error)")
+    case .failure(let error): throw MCPGenError(.io, "cannot run git on \(gitDirectory.displayString): \(error)")
     }
   }
 }

@@ -15,6 +15,8 @@ public final class Store: @unchecked Sendable {
   public var lockTimeout: Double = 30
   /// The command line, as recorded in the journal and the lock file.
   public var command: [UInt8] = []
+  /// Counts files and bytes of long work (add, verify, audit, gc) for a caller that shows it.
+  public var progress: ProgressCounters?
 
   static let storeName = Array("store".utf8)
   static let manifestsName = Array("manifests".utf8)
@@ -110,7 +112,8 @@ public final class Store: @unchecked Sendable {
     default:
       throw MCPGenError(
         .ambiguous,
-        "\(text) matches \(matches.count) store entries (\(matches.prefix(3).map(\.short).joined(separator: ", "))…); give more digits")
+        "\(text) matches \(matches.count) store entries (\(matches.prefix(3).map(\.short).joined(separator: ", "))…); give more digits",
+        hint: "mcp-gen list")
     }
   }
 

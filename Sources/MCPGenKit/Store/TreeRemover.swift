@@ -8,20 +8,23 @@ import SystemPackage
 /// Only ever used on names that are already out of `store/` (temporary copies, garbage), so a
 /// crash half-way leaves garbage for the next run, never a half-deleted entry.
 enum TreeRemover {
-  static func remove(_ name: [UInt8], in parent: DirectoryFD) throws(SystemCallError) {
+  /// Removes `name` and everything below it, counting each regular file in `progress`.
+  static func remove(_ name: [UInt8], in parent: DirectoryFD, progress: ProgressCounters? = nil) throws(SystemCallError) {
     guard let st = try parent.statIfPresent(name) else { return }
     switch st.st_mode & S_IFMT {
     case S_IFDIR:
       let dir = try parent.openDirectory(name)
       Immutability.clear(dir.fd)
       try dir.changeMode(0o700)
-      for child in try dir.list() { try remove(child, in: dir) }
+      for child in try dir.list() { try remove(child, in: dir, progress: progress) }
       try parent.unlink(name, directory: true)
     case S_IFREG:
       if geteuid() == 0, let file = try? parent.openFile(name, flags: O_RDONLY | O_NONBLOCK) {
         Immutability.clear(file.fd)
       }
       try parent.unlink(name)
+      progress?.add(bytes: UInt64(st.st_size))
+      progress?.add(files: 1)
     default:
       try parent.unlink(name)
     }

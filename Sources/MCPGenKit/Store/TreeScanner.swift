@@ -265,19 +265,19 @@ public enum TreeScanner {
 /// Computes file digests of a scanned release in parallel and returns its manifest.
 public enum ReleaseHasher {
   /// Scans the release at `path` and hashes its files while the scan is still going.
-  public static func manifest(scanning path: FilePath) throws(MCPGenError) -> Manifest {
-    var hashed = try StreamingHash.run(stopOnError: true) { (sink) throws(MCPGenError) in
+  public static func manifest(scanning path: FilePath, progress: ProgressCounters? = nil) throws(MCPGenError) -> Manifest {
+    var hashed = try StreamingHash.run(stopOnError: true, progress: progress) { (sink) throws(MCPGenError) in
       try TreeScanner.scan(path, onFile: sink)
     }
-    if case .file = hashed.release.source { return try manifest(of: hashed.release) }
+    if case .file = hashed.release.source { return try manifest(of: hashed.release, progress: progress) }
     for (i, digest) in hashed.digests { hashed.release.entries[i].digest = digest }
     return Manifest(sorted: hashed.release.entries)
   }
 
-  public static func manifest(of release: ScannedRelease) throws(MCPGenError) -> Manifest {
+  public static func manifest(of release: ScannedRelease, progress: ProgressCounters? = nil) throws(MCPGenError) -> Manifest {
     var entries = release.entries
     let digests = DigestSlots(count: entries.count)
-    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount) { (i, worker) throws(MCPGenError) in
+    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: progress) { (i, worker) throws(MCPGenError) in
       let file = try release.open(i)
       let (digest, size) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
       if size != release.entries[i].size { throw release.changed(release.entries[i], "changed size") }

@@ -30,14 +30,17 @@ extension Store {
       } else {
         // Every file is hashed while the scan goes on, even one whose size already differs:
         // that costs only on a damaged entry, and saves the intact ones a second pass.
-        let hashed = try StreamingHash.run(stopOnError: false) { (sink) throws(MCPGenError) in
+        // Within an audit, its own phase counts this entry.
+        let began = progress?.begin("verifying", files: expected.fileCount, bytes: expected.byteCount) ?? false
+        defer { if began { progress?.end() } }
+        let hashed = try StreamingHash.run(stopOnError: false, progress: progress) { (sink) throws(MCPGenError) in
           try TreeScanner.scan(key.bytes, in: entries, onFile: sink)
         }
         release = hashed.release
         var digests = hashed.digests
         if case .file = release.source {
           let file = try release.open(0)
-          let worker = FileWorker()
+          let worker = FileWorker(progress: progress)
           do throws(MCPGenError) {
             digests[0] = try attempt("read") { () throws(SystemCallError) in try worker.digest(file).0 }
           } catch {
