@@ -47,7 +47,7 @@ public final class DirectoryFD: @unchecked Sendable {
   /// Opens a file below this one (`O_NOFOLLOW` on every component); the caller owns the result.
   public func openFile(_ relative: [UInt8], flags: CInt, mode: mode_t = 0) throws(SystemCallError) -> FileFD {
     let fd = try openBeneath(relative, flags | O_CLOEXEC | O_NOFOLLOW, mode)
-    return FileFD(fd: fd, path: path.appending(bytes: relative))
+    return FileFD(fd: fd, in: path, at: relative)
   }
 
   private func openBeneath(_ relative: [UInt8], _ flags: CInt, _ mode: mode_t) throws(SystemCallError) -> CInt {
@@ -209,11 +209,23 @@ public final class DirectoryFD: @unchecked Sendable {
 /// An open file, closed when the value goes away.
 public final class FileFD: @unchecked Sendable {
   public let fd: CInt
-  public let path: FilePath
+  private let base: FilePath
+  private let relative: [UInt8]?
+
+  /// Where the file is, for messages. Built only when asked for: hashing opens thousands of
+  /// files whose paths are never shown.
+  public var path: FilePath { relative.map { base.appending(bytes: $0) } ?? base }
 
   init(fd: CInt, path: FilePath) {
     self.fd = fd
-    self.path = path
+    self.base = path
+    self.relative = nil
+  }
+
+  init(fd: CInt, in directory: FilePath, at relative: [UInt8]) {
+    self.fd = fd
+    self.base = directory
+    self.relative = relative
   }
 
   deinit { _ = Syscall.close(fd) }

@@ -95,11 +95,19 @@ func absolutePath(_ path: FilePath) -> FilePath {
 func withCString<R, E: Error>(
   _ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws(E) -> R
 ) throws(E) -> R {
-  var buffer = bytes
-  buffer.append(0)
-  return try buffer.withUnsafeBufferPointer { (p) throws(E) -> R in
-    try p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { (c) throws(E) -> R in try body(c) }
+  // On the stack for the usual short path: this runs once per file opened or statted.
+  let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Result<R, E> in
+    bytes.withUnsafeBytes { source in
+      UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+    }
+    buffer[bytes.count] = 0
+    do throws(E) {
+      return .success(try body(UnsafePointer(buffer.baseAddress!)))
+    } catch {
+      return .failure(error)
+    }
   }
+  return try result.get()
 }
 
 /// Splits a relative byte path into its parent (empty for a top-level name) and last component.
