@@ -30,6 +30,8 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
   private let helperCount = max(0, ParallelWork.cores - 1)
   // Producer-only state.
   private var queuedBytes: UInt64 = 0
+  private var queuedFiles = 0
+  static var fileThreshold: Int { 256 }
   private var helpersStarted = false
 
   init(progress: ProgressCounters? = nil, _ work: @escaping Work) {
@@ -44,7 +46,12 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
     queue.withLock { $0.jobs.append((job, size)) }
     available.signal()
     queuedBytes += size
-    if !helpersStarted, queuedBytes >= ParallelWork.parallelThreshold { startHelpers() }
+    queuedFiles += 1
+    // Many small files are worth a thread as soon as enough are queued, not only once they add
+    // up to the byte threshold (which a tree of small files reaches late in its scan).
+    if !helpersStarted, queuedBytes >= ParallelWork.parallelThreshold || queuedFiles >= JobStream.fileThreshold {
+      startHelpers()
+    }
   }
 
   /// Ends the stream, works through what is left on the calling thread too, waits for the

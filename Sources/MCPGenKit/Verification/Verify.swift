@@ -13,13 +13,26 @@ extension Store {
   /// `quick` compares kinds, sizes, targets and modes only, without re-hashing. Permission
   /// problems (writable, setuid/setgid, not read-only) are reported with kind `mode`.
   public func verify(_ key: StoreKey, quick: Bool = false) throws(MCPGenError) -> [EntryProblem] {
-    let expected: Manifest
-    do throws(MCPGenError) {
-      expected = try readManifest(key)
-    } catch where error.code == .integrity {
-      return [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
+    // The manifest is read and parsed while the entry is scanned and hashed: on a large entry
+    // that would otherwise be time with one core idle.
+    let manifest = Background { () throws(MCPGenError) in try self.readManifest(key) }
+    func expectedManifest() throws(MCPGenError) -> Manifest? {
+      do throws(MCPGenError) {
+        return try manifest.value()
+      } catch where error.code == .integrity {
+        return nil
+      }
+    }
+    func manifestInvalid() throws(MCPGenError) -> [EntryProblem] {
+      do throws(MCPGenError) {
+        _ = try manifest.value()
+        return []
+      } catch where error.code == .integrity {
+        return [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
+      }
     }
     guard try contains(key) else {
+      guard try expectedManifest() != nil else { return try manifestInvalid() }
       return [EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")]
     }
     var release: ScannedRelease
@@ -31,7 +44,7 @@ extension Store {
         // Every file is hashed while the scan goes on, even one whose size already differs:
         // that costs only on a damaged entry, and saves the intact ones a second pass.
         // Within an audit, its own phase counts this entry.
-        let began = progress?.begin("verifying", files: expected.fileCount, bytes: expected.byteCount) ?? false
+        let began = progress?.begin("verifying") ?? false
         defer { if began { progress?.end() } }
         let hashed = try StreamingHash.run(stopOnError: false, progress: progress) { (sink) throws(MCPGenError) in
           try TreeScanner.scan(key.bytes, in: entries, onFile: sink)
@@ -55,6 +68,7 @@ extension Store {
     } catch where error.code == .unsupportedFileType {
       return [EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)]
     }
+    guard let expected = try expectedManifest() else { return try manifestInvalid() }
     let actual = Manifest(entries: release.entries)
     let failedReads = Set(unreadable.map(\.path))
     return unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
