@@ -71,8 +71,11 @@ struct SecurityTests {
       // every line that mentions /tmp must also be about the checkout (root, scratch, build dir).
       let checkout = CLI.packageRoot
       let tmpLines = text.split(separator: "\n").filter { line in
-        let mentionsTmp = line.contains("/tmp/") || line.contains("\"/tmp\"") || line.contains("</tmp>")
-        guard mentionsTmp else { return false }
+        // A path that starts at /tmp, quoted or as strace's <fd path>; /var/tmp/... is not one.
+        func mentionsTmp(_ s: some StringProtocol) -> Bool {
+          ["\"/tmp/", "\"/tmp\"", "</tmp/", "</tmp>"].contains { s.contains($0) }
+        }
+        guard mentionsTmp(line) else { return false }
         if checkout.hasPrefix("/tmp/") || checkout == "/tmp" {
           // Drop every mention of the checkout (and the mkdir -p of its ancestors), then look again.
           var rest = line.replacingOccurrences(of: checkout, with: "<checkout>")
@@ -82,7 +85,7 @@ struct SecurityTests {
             if ancestor.isEmpty { break }
             rest = rest.replacingOccurrences(of: "\"\(ancestor)\"", with: "\"<ancestor>\"").replacingOccurrences(of: "<\(ancestor)>", with: "<ancestor>")
           }
-          return rest.contains("/tmp/") || rest.contains("\"/tmp\"") || rest.contains("</tmp>")
+          return mentionsTmp(rest)
         }
         return true
       }
