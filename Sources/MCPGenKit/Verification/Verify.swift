@@ -69,7 +69,7 @@ extension Store {
       return [EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)]
     }
     guard let expected = try expectedManifest() else { return try manifestInvalid() }
-    let actual = Manifest(entries: release.entries)
+    let actual = Manifest(sorted: release.entries)  // a scan lists entries in manifest order
     let failedReads = Set(unreadable.map(\.path))
     return unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
       !($0.kind == .modified && failedReads.contains($0.path))
