@@ -7,9 +7,9 @@ import Synchronization
 /// File jobs handed out while a scan is still finding them, so that walking the tree and
 /// hashing it overlap instead of running one after the other.
 ///
-/// The producer (the scanning thread) `push`es jobs; helper threads start once enough bytes
-/// are queued to be worth a thread (a small tree is hashed by the producer alone, after its
-/// scan). When the scan ends, the jobs still queued are reordered largest first, so the threads
+/// The producer (the scanning thread) `push`es jobs; helper threads start once enough bytes or
+/// files are queued to be worth a thread (a small tree is hashed by the producer alone, after
+/// its scan). When the scan ends, the jobs still queued are reordered largest first, so the threads
 /// finish together, and the producer joins in.
 final class JobStream<Job: Sendable>: @unchecked Sendable {
   typealias Work = (Job, FileWorker) throws(MCPGenError) -> Void
@@ -39,9 +39,6 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
     self.work = work
   }
 
-  /// Whether a job has failed; the producer may stop scanning early.
-  var hasFailed: Bool { failed.load(ordering: .relaxed) }
-
   func push(_ job: Job, size: UInt64) {
     queue.withLock { $0.jobs.append((job, size)) }
     available.signal()
@@ -60,9 +57,6 @@ final class JobStream<Job: Sendable>: @unchecked Sendable {
     queue.withLock { q in
       q.finished = true
       q.jobs[q.head...].sort { $0.size > $1.size }
-    }
-    if !helpersStarted, queue.withLock({ $0.jobs.count - $0.head }) > 1, queuedBytes >= ParallelWork.parallelThreshold {
-      startHelpers()
     }
     for _ in 0..<helperCount { available.signal() }  // wakes helpers waiting on an empty queue
     drain(FileWorker(progress: progress))

@@ -25,9 +25,7 @@ enum StreamingHash {
       let (dir, path) = (file.root, file.releasePath)
       do throws(MCPGenError) {
         let fd = try TreeScanner.openFile(file.path, in: dir, as: file.identity, releasePath: path)
-        let (digest, size) = try attempt("read") { () throws(SystemCallError) in try worker.digest(fd) }
-        if size != UInt64(file.identity.size) { throw TreeScanner.changed(file.path, "changed size", in: path) }
-        try TreeScanner.check(fd, against: file.identity, file.path, in: path)
+        let digest = try worker.digest(scanned: fd, file.path, size: UInt64(file.identity.size), file.identity, in: path)
         digests.withLock { $0.append((file.found, digest)) }
       } catch {
         if stopOnError { throw error }

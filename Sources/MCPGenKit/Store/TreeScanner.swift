@@ -50,8 +50,7 @@ public struct ScannedRelease: @unchecked Sendable {
   /// the bytes read are the file as scanned, not a mix of two versions.
   func checkUnchanged(_ index: Int, _ file: FileFD) throws(MCPGenError) {
     guard let scanned = identities[index] else { return }
-    let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
-    if !scanned.isUnchanged(st) { throw changed(entries[index], "changed") }
+    try TreeScanner.check(file, against: scanned, entries[index].path, in: path)
   }
 
   func changed(_ entry: ManifestEntry, _ what: String) -> MCPGenError {
@@ -278,14 +277,24 @@ public enum ReleaseHasher {
     var entries = release.entries
     let digests = DigestSlots(count: entries.count)
     try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: progress) { (i, worker) throws(MCPGenError) in
-      let file = try release.open(i)
-      let (digest, size) = try attempt("read") { () throws(SystemCallError) in try worker.digest(file) }
-      if size != release.entries[i].size { throw release.changed(release.entries[i], "changed size") }
-      try release.checkUnchanged(i, file)
-      digests.set(i, digest)
+      let e = release.entries[i]
+      digests.set(i, try worker.digest(scanned: release.open(i), e.path, size: e.size, release.identities[i], in: release.path))
     }
     for i in release.fileIndices { entries[i].digest = digests.get(i) }
     return Manifest(entries: entries)
+  }
+}
+
+extension FileWorker {
+  /// Hashes a file a scan found: it must still have the scanned size and, with `identity`, not
+  /// have been written to while it was read.
+  func digest(
+    scanned file: FileFD, _ relative: [UInt8], size: UInt64, _ identity: FileIdentity?, in releasePath: FilePath
+  ) throws(MCPGenError) -> Digest {
+    let (digest, read) = try attempt("read") { () throws(SystemCallError) in try self.digest(file) }
+    if read != size { throw TreeScanner.changed(relative, "changed size", in: releasePath) }
+    if let identity { try TreeScanner.check(file, against: identity, relative, in: releasePath) }
+    return digest
   }
 }
 

@@ -15,24 +15,18 @@ extension Store {
   public func verify(_ key: StoreKey, quick: Bool = false) throws(MCPGenError) -> [EntryProblem] {
     // The manifest is read and parsed while the entry is scanned and hashed: on a large entry
     // that would otherwise be time with one core idle.
-    let manifest = Background { () throws(MCPGenError) in try self.readManifest(key) }
-    func expectedManifest() throws(MCPGenError) -> Manifest? {
+    let manifest = Background { () throws(MCPGenError) -> Result<Manifest, MCPGenError> in
       do throws(MCPGenError) {
-        return try manifest.value()
+        return .success(try self.readManifest(key))
       } catch where error.code == .integrity {
-        return nil
+        return .failure(error)  // a damaged manifest is a problem to report, not a failure
       }
     }
-    func manifestInvalid() throws(MCPGenError) -> [EntryProblem] {
-      do throws(MCPGenError) {
-        _ = try manifest.value()
-        return []
-      } catch where error.code == .integrity {
-        return [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
-      }
+    func invalid(_ error: MCPGenError) -> [EntryProblem] {
+      [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
     }
     guard try contains(key) else {
-      guard try expectedManifest() != nil else { return try manifestInvalid() }
+      if case .failure(let error) = try manifest.value() { return invalid(error) }
       return [EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")]
     }
     var release: ScannedRelease
@@ -68,7 +62,11 @@ extension Store {
     } catch where error.code == .unsupportedFileType {
       return [EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)]
     }
-    guard let expected = try expectedManifest() else { return try manifestInvalid() }
+    let expected: Manifest
+    switch try manifest.value() {
+    case .success(let m): expected = m
+    case .failure(let error): return invalid(error)
+    }
     let actual = Manifest(sorted: release.entries)  // a scan lists entries in manifest order
     let failedReads = Set(unreadable.map(\.path))
     return unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
