@@ -28,6 +28,21 @@ struct FsyncOrderTests {
     return path.hasPrefix(dir + "/.tmp-") && !path.dropFirst(dir.count + 1).contains("/")
   }
 
+  /// The call after the rename into `store/` that makes it durable: fsync store/, or, when the
+  /// entry is sealed, the syncfs that also makes its immutable flags durable.
+  static func storeMadeDurable(
+    _ calls: [RelCall], after rename: Int, _ store: String, sealed: Bool, sourceLocation: SourceLocation = #_sourceLocation
+  ) -> Int {
+    let call = sealed ? "syncfs" : "fsync"
+    return first(calls, after: rename, "\(call) of store/", sourceLocation: sourceLocation) { $0.name == call && $0.descriptor(0) == store }
+  }
+
+  /// Whether `lsattr -d` shows the immutable flag on `path`.
+  static func isImmutable(_ path: String) throws -> Bool {
+    let out = try CLI.runProcess("/usr/bin/lsattr", ["-d", path], environment: nil)
+    return out.status == 0 && (out.stdoutText.split(separator: " ").first?.contains("i") ?? false)
+  }
+
   static func expectIncreasing(_ events: [(String, Int)], _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
     for (a, b) in zip(events, events.dropFirst()) {
       #expect(a.1 < b.1, "\(context): \(a.0) (#\(a.1)) must come before \(b.0) (#\(b.1))", sourceLocation: sourceLocation)
@@ -57,7 +72,10 @@ struct FsyncOrderTests {
     let lastData = dataWrites.map(\.index).max() ?? Int.max / 2
 
     let syncfs = Self.first(calls, "syncfs of the store's file system") { $0.name == "syncfs" && ($0.descriptor(0)?.hasPrefix(store + "/") ?? false) }
-    #expect(calls.filter { $0.name == "syncfs" }.count == 1, "one syncfs")
+    // Sealed (root, flags supported), a second syncfs after the rename makes the immutable flags
+    // durable and takes the place of fsync store/.
+    let sealed = try Self.isImmutable(store + "/" + key)
+    #expect(calls.filter { $0.name == "syncfs" }.count == (sealed ? 2 : 1), "one syncfs, two when the entry is sealed")
     let manifestWrite = Self.first(calls, after: syncfs, "write of manifests/.tmp-*") {
       $0.name == "write" && Self.isTemp($0.descriptor(0), in: manifests)
     }
@@ -72,14 +90,14 @@ struct FsyncOrderTests {
       $0.name == "renameat2" && Self.isTemp($0.resolvedPaths.first, in: store) && $0.resolvedPaths.last == store + "/" + key
         && $0.arguments.contains("RENAME_NOREPLACE")
     }
-    let storeFsync = Self.first(calls, after: storeRename, "fsync of store/") { $0.name == "fsync" && $0.descriptor(0) == store }
+    let storeFsync = Self.storeMadeDurable(calls, after: storeRename, store, sealed: sealed)
     let journalWrite = Self.first(calls, after: storeFsync, "journal write") { $0.name == "write" && $0.descriptor(0) == root + "/journal.jsonl" }
     let journalFsync = Self.first(calls, after: journalWrite, "journal fsync") { $0.name == "fsync" && $0.descriptor(0) == root + "/journal.jsonl" }
 
     Self.expectIncreasing([
       ("last data write", lastData), ("syncfs", syncfs), ("manifest write", manifestWrite), ("manifest fsync", manifestFsync),
       ("rename manifests/<key>", manifestRename), ("fsync manifests/", manifestsFsync), ("renameat2 store/<key>", storeRename),
-      ("fsync store/", storeFsync), ("journal write", journalWrite), ("journal fsync", journalFsync),
+      (sealed ? "syncfs" : "fsync store/", storeFsync), ("journal write", journalWrite), ("journal fsync", journalFsync),
     ], "add")
     // Nothing is written into the copy once it was made durable, and nothing of the entry or its
     // manifest appears under its final name before that.
@@ -140,14 +158,15 @@ struct FsyncOrderTests {
     let store = root + "/store"
     let syncfs = Self.first(calls, "syncfs") { $0.name == "syncfs" }
     let storeRename = Self.first(calls, after: syncfs, "renameat2 into store/<key>") { $0.name == "renameat2" && $0.resolvedPaths.last == store + "/" + key }
-    let storeFsync = Self.first(calls, after: storeRename, "fsync store/") { $0.name == "fsync" && $0.descriptor(0) == store }
+    let sealed = try Self.isImmutable(store + "/" + key)
+    let storeFsync = Self.storeMadeDurable(calls, after: storeRename, store, sealed: sealed)
     let generationLink = Self.first(calls, after: storeFsync, "symlinkat generations/2") { $0.name == "symlinkat" && $0.resolvedPaths == [root + "/generations/2"] }
     let swap = Self.first(calls, after: generationLink, "renameat over current") { $0.name == "renameat" && $0.resolvedPaths.last == root + "/current" }
     let rootFsync = Self.first(calls, after: swap, "fsync root") { $0.name == "fsync" && $0.descriptor(0) == root }
     let journalWrite = Self.first(calls, after: rootFsync, "journal write") { $0.name == "write" && $0.descriptor(0) == root + "/journal.jsonl" }
     let journalFsync = Self.first(calls, after: journalWrite, "journal fsync") { $0.name == "fsync" && $0.descriptor(0) == root + "/journal.jsonl" }
     Self.expectIncreasing([
-      ("syncfs", syncfs), ("renameat2 store/<key>", storeRename), ("fsync store/", storeFsync),
+      ("syncfs", syncfs), ("renameat2 store/<key>", storeRename), (sealed ? "syncfs" : "fsync store/", storeFsync),
       ("symlinkat generations/2", generationLink), ("renameat current", swap), ("fsync root", rootFsync),
       ("journal write", journalWrite), ("journal fsync", journalFsync),
     ], "switch PATH")

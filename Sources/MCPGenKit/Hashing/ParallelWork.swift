@@ -21,11 +21,16 @@ final class FileWorker {
 
   /// Streams `fd` from offset 0 to end of file through SHA-256, handing each chunk to `sink`
   /// first. Returns the digest and the number of bytes read.
+  ///
+  /// With `size`, reading stops there instead of at a read that returns nothing: one read
+  /// fewer per small file. Only for callers that then check, with fstat, that the file still
+  /// has that size and was not written meanwhile (its change time), so a file that grew is
+  /// still caught.
   func digest(
-    _ file: FileFD, sink: (UnsafeRawBufferPointer) throws(SystemCallError) -> Void = { _ in }
+    _ file: FileFD, size: UInt64? = nil, sink: (UnsafeRawBufferPointer) throws(SystemCallError) -> Void = { _ in }
   ) throws(SystemCallError) -> (Digest, UInt64) {
     var offset: UInt64 = 0
-    while true {
+    while offset != size {
       let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, off_t(offset)).get("read", file.path)
       if n == 0 { break }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])

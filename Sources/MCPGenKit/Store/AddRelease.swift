@@ -36,11 +36,12 @@ extension Store {
   ///    first: nothing written;
   /// 2. if `store/<key>` exists, stop: nothing copied;
   /// 3. copy into `store/.tmp-<pid>-<random>` (created exclusively, flocked so cleanup can tell
-  ///    a live copy from a dead one), hashing the bytes as they are written; set modes 0444/0555
-  ///    and, as root, the immutable flag; re-read the copy's structure and compare it with the
-  ///    manifest; `syncfs` once: a crash leaves only the temporary, never `store/<key>`;
+  ///    a live copy from a dead one), hashing the bytes as they are written; set modes 0444/0555;
+  ///    re-read the copy's structure and compare it with the manifest; `syncfs`; as root, mark
+  ///    every inode immutable: a crash leaves only the temporary, never `store/<key>`;
   /// 4. under the lock: write `manifests/<key>` durably, `renameat2(RENAME_NOREPLACE)` the copy
-  ///    to `store/<key>`, fsync `store/`: the entry appears whole or not at all.
+  ///    to `store/<key>`, fsync `store/` (as root: mark the entry's root immutable and `syncfs`,
+  ///    which makes the flags durable too): the entry appears whole or not at all.
   ///
   /// A new entry is journaled (`add`) unless `journaled` is false (`switch PATH` records the add
   /// in its own journal line).
@@ -102,8 +103,13 @@ extension Store {
         // The entry is in place from here on: a failure must say so, not "nothing changed".
         do throws(MCPGenError) {
           try attempt("seal store entry") { () throws(SystemCallError) in
-            try sealRoot(of: key, manifest, immutability)
-            try entries.sync()
+            // Sealed, the entry's inodes carry flags set since the copy's syncfs: one syncfs
+            // makes them durable together with the rename. Unsealed, fsync store/ suffices.
+            if try sealRoot(of: key, manifest, immutability) {
+              try entries.syncFileSystem()
+            } else {
+              try entries.sync()
+            }
           }
           if journaled { try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes) }
         } catch {
@@ -153,7 +159,7 @@ extension Store {
         return f
       }
       // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
-      items[0].digest = try FileWorker(progress: progress).copyFile(release, 0, expected?.entries[0].digest, to: file, nil)
+      items[0].digest = try FileWorker(progress: progress).copyFile(release, 0, expected?.entries[0].digest, to: file)
       try attempt("make the copy durable") { () throws(SystemCallError) in try entries.syncFileSystem() }
       return (file, Manifest(sorted: items))
     }
@@ -166,7 +172,7 @@ extension Store {
     }
     // Directories this copy made, kept open (up to a bound) so each file is created relative to
     // its parent's descriptor without resolving the path again.
-    let parents = DirectoryCache(root: dir, limit: 512)
+    let parents = DirectoryCache(root: dir, limit: DirectoryCache.limit)
     try attempt("create temporary copy") { () throws(SystemCallError) in
       for e in items.dropFirst() where e.kind == .directory || e.kind == .symlink {
         let (parent, name) = splitLast(e.path)
@@ -185,7 +191,7 @@ extension Store {
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
         try parents.directory(parent).openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
       }
-      digests.set(i, try worker.copyFile(release, i, expected?.entries[i].digest, to: file, immutability))
+      digests.set(i, try worker.copyFile(release, i, expected?.entries[i].digest, to: file))
     }
     for i in release.fileIndices { items[i].digest = digests.get(i) }
     // Deepest first, so no directory is sealed before its children are.
@@ -197,22 +203,51 @@ extension Store {
       }
       try dir.changeMode(0o555)
     }
+    try attempt("make the copy durable") { () throws(SystemCallError) in try dir.syncFileSystem() }
     // The copy's own structure, read back from disk, must be the scan's.
-    let copied = try TreeScanner.scan(directory: dir)
+    let copied = try rescan(dir, immutability)
     guard copied.entries == release.entries else {
       throw MCPGenError(
         .sourceChanged,
         "the copy of \(release.path.displayString) does not match what was read; nothing was stored, run the command again once the release is no longer changing",
         path: release.path)
     }
-    try attempt("make the copy durable") { () throws(SystemCallError) in try dir.syncFileSystem() }
     return (dir, Manifest(sorted: items))
+  }
+
+  /// Re-reads the copy's structure and, as root, marks each file immutable as the walk finds it.
+  ///
+  /// ext4 writes a regular file's dirty pages back synchronously before it sets the flag
+  /// (`ext4_ioctl_setflags`): marking each file right after its copy would cost one synchronous
+  /// write per file. After the copy's syncfs the pages are clean; the syncfs that follows the
+  /// rename into the store makes the flags durable.
+  private func rescan(_ dir: DirectoryFD, _ immutability: Immutability) throws(MCPGenError) -> ScannedRelease {
+    guard immutability.isMarking else { return try TreeScanner.scan(directory: dir) }
+    let marking = JobStream<TreeScanner.FoundFile> { (file, _) throws(MCPGenError) in
+      try attempt("seal temporary copy") { () throws(SystemCallError) in
+        let f = try file.root.openFile(file.path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        try immutability.mark(f.fd, f.path)
+      }
+    }
+    let copied: ScannedRelease
+    do {
+      // The size only decides when helper threads start: a mark costs about as much as reading
+      // a small file.
+      copied = try TreeScanner.walk(dir, dir.path) { file, _ in marking.push(file, size: 16 << 10) }.release
+    } catch {
+      marking.abandon()
+      throw error
+    }
+    try marking.finish()
+    return copied
   }
 
   /// The entry root can only be made immutable once it sits at its final name (an immutable inode
   /// cannot be renamed). A crash before this leaves a correct entry that is merely not immutable.
-  private func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) {
-    guard case .applied = immutability.status else { return }
+  /// Returns whether the entry is sealed (running as root where flags are supported).
+  @discardableResult
+  private func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) -> Bool {
+    guard case .applied = immutability.status else { return false }
     if manifest.isSingleFile {
       let f = try entries.openFile(key.bytes, flags: O_RDONLY | O_NONBLOCK)
       try immutability.mark(f.fd, f.path)
@@ -220,6 +255,7 @@ extension Store {
       let d = try entries.openDirectory(key.bytes)
       try immutability.mark(d.fd, d.path)
     }
+    return immutability.isMarking
   }
 }
 
@@ -231,15 +267,15 @@ extension FileWorker {
   /// Copies one file, hashing exactly the bytes written, and returns their digest. The source
   /// must still be the file scanned, unchanged, and match `expected` when there is one.
   func copyFile(
-    _ release: ScannedRelease, _ index: Int, _ expected: Digest?, to destination: FileFD,
-    _ immutability: Immutability?
+    _ release: ScannedRelease, _ index: Int, _ expected: Digest?, to destination: FileFD
   ) throws(MCPGenError) -> Digest {
     let entry = release.entries[index]
     let source = try release.open(index)
     let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
       var flushed: UInt64 = 0
       var written: UInt64 = 0
-      let result = try self.digest(source) { (chunk) throws(SystemCallError) in
+      let checked = release.identities[index] != nil  // checkUnchanged below catches a file that grew
+      let result = try self.digest(source, size: checked ? entry.size : nil) { (chunk) throws(SystemCallError) in
         try destination.writeAll(chunk)
         written += UInt64(chunk.count)
         if written - flushed >= FileWorker.writebackStride {
@@ -258,7 +294,6 @@ extension FileWorker {
     try release.checkUnchanged(index, source)
     try attempt("seal copy") { () throws(SystemCallError) in
       try destination.changeMode(mode_t(entry.kind.storedMode))
-      try immutability?.mark(destination.fd, destination.path)
     }
     return digest
   }
@@ -273,6 +308,10 @@ final class DirectoryCache: @unchecked Sendable {
   private let root: DirectoryFD
   private let limit: Int
   private var open: [[UInt8]: DirectoryFD] = [:]
+
+  /// Half of the descriptors the process may open, so the copy's own files and the source's
+  /// always fit.
+  static var limit: Int { Int(Syscall.raiseOpenFileLimit(to: 16_384) / 2) }
 
   init(root: DirectoryFD, limit: Int) {
     self.root = root
@@ -290,3 +329,4 @@ final class DirectoryCache: @unchecked Sendable {
     return try root.openDirectory(path)
   }
 }
+

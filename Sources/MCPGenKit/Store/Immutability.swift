@@ -32,6 +32,9 @@ final class Immutability: Sendable {
     return .applied
   }
 
+  /// Whether `mark` still sets flags: running as root, and no refusal seen yet.
+  var isMarking: Bool { enabled && !gaveUp.load(ordering: .relaxed) }
+
   /// Sets the flag on `fd`. Only real I/O errors throw; "not supported here" is remembered once
   /// and later calls do nothing.
   func mark(_ fd: CInt, _ path: FilePath) throws(SystemCallError) {

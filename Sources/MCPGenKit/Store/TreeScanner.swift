@@ -291,7 +291,9 @@ extension FileWorker {
   func digest(
     scanned file: FileFD, _ relative: [UInt8], size: UInt64, _ identity: FileIdentity?, in releasePath: FilePath
   ) throws(MCPGenError) -> Digest {
-    let (digest, read) = try attempt("read") { () throws(SystemCallError) in try self.digest(file) }
+    let (digest, read) = try attempt("read") { () throws(SystemCallError) in
+      try self.digest(file, size: identity == nil ? nil : size)
+    }
     if read != size { throw TreeScanner.changed(relative, "changed size", in: releasePath) }
     if let identity { try TreeScanner.check(file, against: identity, relative, in: releasePath) }
     return digest

@@ -145,6 +145,21 @@ enum Syscall {
     call("sync_file_range") { mcpgen_start_writeback(fd, offset, length) }.map { _ in () }
   }
 
+  /// Raises the soft limit on open descriptors to the hard limit (at most `wanted`) and returns
+  /// the soft limit now in force. Many systems start processes at 1,024 with a far higher hard
+  /// limit, which exists to be raised by programs that need more.
+  static func raiseOpenFileLimit(to wanted: rlim_t) -> rlim_t {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+    let target = min(wanted, limit.rlim_max)
+    if limit.rlim_cur < target {
+      var raised = limit
+      raised.rlim_cur = target
+      if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { return target }
+    }
+    return limit.rlim_cur
+  }
+
   /// `flock(2)`.
   static func flock(_ fd: CInt, _ operation: CInt) -> Result<Void, Errno> {
     call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }
