@@ -39,14 +39,15 @@ extension Store {
       }
       report.entriesChecked += 1
       let problems: [EntryProblem]
+      var manifest: Manifest? = nil
       do throws(MCPGenError) {
-        problems = try verify(key, quick: quick)
+        (problems, manifest) = try verifyAgainstManifest(key, quick: quick)
       } catch {
         problems = [EntryProblem(.unreadable, ManifestEntry.rootPath, error.message)]
       }
       // Collected by a concurrent gc while it was being read: gone, not corrupted.
       if !problems.isEmpty, try !contains(key) { continue }
-      if !quick, let m = try? readManifest(key) {
+      if !quick, let m = manifest {
         report.filesHashed += m.fileCount
         report.bytesHashed += m.byteCount
       }

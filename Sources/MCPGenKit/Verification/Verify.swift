@@ -13,6 +13,11 @@ extension Store {
   /// `quick` compares kinds, sizes, targets and modes only, without re-hashing. Permission
   /// problems (writable, setuid/setgid, not read-only) are reported with kind `mode`.
   public func verify(_ key: StoreKey, quick: Bool = false) throws(MCPGenError) -> [EntryProblem] {
+    try verifyAgainstManifest(key, quick: quick).problems
+  }
+
+  /// `verify`, also returning the manifest it compared with (nil when it could not be read).
+  func verifyAgainstManifest(_ key: StoreKey, quick: Bool = false) throws(MCPGenError) -> (problems: [EntryProblem], manifest: Manifest?) {
     // The manifest is read and parsed while the entry is scanned and hashed: on a large entry
     // that would otherwise be time with one core idle.
     let manifest = Background { () throws(MCPGenError) -> Result<Manifest, MCPGenError> in
@@ -26,8 +31,8 @@ extension Store {
       [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
     }
     guard try contains(key) else {
-      if case .failure(let error) = try manifest.value() { return invalid(error) }
-      return [EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")]
+      if case .failure(let error) = try manifest.value() { return (invalid(error), nil) }
+      return ([EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")], nil)
     }
     var release: ScannedRelease
     var unreadable: [EntryProblem] = []
@@ -60,18 +65,19 @@ extension Store {
         }
       }
     } catch where error.code == .unsupportedFileType {
-      return [EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)]
+      return ([EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)], try? manifest.value().get())
     }
     let expected: Manifest
     switch try manifest.value() {
     case .success(let m): expected = m
-    case .failure(let error): return invalid(error)
+    case .failure(let error): return (invalid(error), nil)
     }
     let actual = Manifest(sorted: release.entries)  // a scan lists entries in manifest order
     let failedReads = Set(unreadable.map(\.path))
-    return unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
+    let problems = unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
       !($0.kind == .modified && failedReads.contains($0.path))
     } + Store.modeProblems(release)
+    return (problems, expected)
   }
 
   /// Stored files are 0444 or 0555, directories 0555; nothing writable, setuid or setgid.
