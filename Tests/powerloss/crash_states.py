@@ -29,9 +29,30 @@ def wipe(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
+UNFINISHED = re.compile(r'^(\d+)\s+(.*) <unfinished \.\.\.>$')
+RESUMED = re.compile(r'^(\d+)\s+<\.\.\. \w+ resumed>(.*)$')
+
+
+def joined(log):
+    """The log's lines, with each call another thread interrupted (`<unfinished ...>` ...
+    `<... NAME resumed>`) put back together at the point where it returned."""
+    pending = {}
+    for raw in open(log, encoding="utf-8", errors="replace"):
+        raw = raw.rstrip("\n")
+        m = UNFINISHED.match(raw)
+        if m:
+            pending[m.group(1)] = m.group(2)
+            continue
+        m = RESUMED.match(raw)
+        if m and m.group(1) in pending:
+            yield "%s %s%s" % (m.group(1), pending.pop(m.group(1)), m.group(2))
+            continue
+        yield raw
+
+
 def parse(log, root):
     ops = []
-    for raw in open(log, encoding="utf-8", errors="replace"):
+    for raw in joined(log):
         m = LINE.match(raw)
         if not m:
             continue

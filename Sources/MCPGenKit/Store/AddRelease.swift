@@ -37,8 +37,8 @@ extension Store {
   /// 2. if `store/<key>` exists, stop: nothing copied;
   /// 3. copy into `store/.tmp-<pid>-<random>` (created exclusively, flocked so cleanup can tell
   ///    a live copy from a dead one), hashing the bytes as they are written; set modes 0444/0555;
-  ///    re-read the copy's structure and compare it with the manifest; `syncfs`; as root, mark
-  ///    every inode immutable: a crash leaves only the temporary, never `store/<key>`;
+  ///    `syncfs`, re-reading the copy's structure meanwhile to compare it with the manifest; as
+  ///    root, mark every inode immutable: a crash leaves only the temporary, never `store/<key>`;
   /// 4. under the lock: write `manifests/<key>` durably, `renameat2(RENAME_NOREPLACE)` the copy
   ///    to `store/<key>`, fsync `store/` (as root: mark the entry's root immutable and `syncfs`,
   ///    which makes the flags durable too): the entry appears whole or not at all.
@@ -203,43 +203,42 @@ extension Store {
       }
       try dir.changeMode(0o555)
     }
-    try attempt("make the copy durable") { () throws(SystemCallError) in try dir.syncFileSystem() }
-    // The copy's own structure, read back from disk, must be the scan's.
-    let copied = try rescan(dir, immutability)
+    // The copy's own structure, read back from disk, must be the scan's. The re-read needs the
+    // CPU while the syncfs waits for the disk, so the two run at once.
+    let structure = Background { () throws(MCPGenError) in try TreeScanner.scan(directory: dir) }
+    let synced = Result { () throws(SystemCallError) in try dir.syncFileSystem() }
+    let copied = try structure.value()
+    try attempt("make the copy durable") { () throws(SystemCallError) in try synced.get() }
     guard copied.entries == release.entries else {
       throw MCPGenError(
         .sourceChanged,
         "the copy of \(release.path.displayString) does not match what was read; nothing was stored, run the command again once the release is no longer changing",
         path: release.path)
     }
+    try markFilesImmutable(release, parents, immutability)
     return (dir, Manifest(sorted: items))
   }
 
-  /// Re-reads the copy's structure and, as root, marks each file immutable as the walk finds it.
+  /// Marks every copied file immutable, once their data is on disk.
   ///
   /// ext4 writes a regular file's dirty pages back synchronously before it sets the flag
   /// (`ext4_ioctl_setflags`): marking each file right after its copy would cost one synchronous
   /// write per file. After the copy's syncfs the pages are clean; the syncfs that follows the
   /// rename into the store makes the flags durable.
-  private func rescan(_ dir: DirectoryFD, _ immutability: Immutability) throws(MCPGenError) -> ScannedRelease {
-    guard immutability.isMarking else { return try TreeScanner.scan(directory: dir) }
-    let marking = JobStream<TreeScanner.FoundFile> { (file, _) throws(MCPGenError) in
+  private func markFilesImmutable(
+    _ release: ScannedRelease, _ parents: DirectoryCache, _ immutability: Immutability
+  ) throws(MCPGenError) {
+    guard immutability.isMarking else { return }
+    // The byte count only decides whether threads are worth starting: a mark costs about as
+    // much as reading a small file.
+    let files = release.fileIndices
+    try ParallelWork.run(files, bytes: UInt64(files.count) << 14) { (i, _) throws(MCPGenError) in
       try attempt("seal temporary copy") { () throws(SystemCallError) in
-        let f = try file.root.openFile(file.path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-        try immutability.mark(f.fd, f.path)
+        let (parent, name) = splitLast(release.entries[i].path)
+        let file = try parents.directory(parent).openFile(name, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        try immutability.mark(file.fd, file.path)
       }
     }
-    let copied: ScannedRelease
-    do {
-      // The size only decides when helper threads start: a mark costs about as much as reading
-      // a small file.
-      copied = try TreeScanner.walk(dir, dir.path) { file, _ in marking.push(file, size: 16 << 10) }.release
-    } catch {
-      marking.abandon()
-      throw error
-    }
-    try marking.finish()
-    return copied
   }
 
   /// The entry root can only be made immutable once it sits at its final name (an immutable inode
