@@ -40,7 +40,7 @@ for r in rows("results.md"):
 for (op, tree), tools in sorted(timings.items()):
     base = tools.get("mcp-gen")
     for tool, t in tools.items():
-        if tool != "mcp-gen" and base and t:
+        if tool not in ("mcp-gen", "dd oflag=direct") and base and t:
             bars.append((f"{op} {tree} tree", tool, t / base))
 
 # results-generations.md: | operation | command | ms | target | peers (ms, ratio); ... |

@@ -235,6 +235,12 @@ bench_add() {
   # A chroot store (`local?root=`) keeps Nix in the scratch directory and needs no daemon.
   measure "$name" add "nix-store --add" \
     "nix-store --store $(q "local?root=$nixroot") --add $(q "$tree") >/dev/null" "$(prepare_cmd "$nixroot")"
+  # Not a peer: the disk writing the tree's byte count as one O_DIRECT stream and flushing it,
+  # a reference for what a copy that is durable when it reports success costs in disk time.
+  local blocks
+  blocks=$(python3 -c 'import json, sys; print(max(1, json.load(open(sys.argv[1]))["bytes"] >> 23))' "$OUT/$name.stats.json")
+  measure "$name" add "dd oflag=direct" \
+    "dd if=/dev/zero of=$(q "$copy") bs=8M count=$blocks oflag=direct conv=fsync status=none" "$(prepare_cmd "$copy")"
   remove_now "$root"; remove_now "$copy"; remove_now "$nixroot"
 }
 
@@ -351,8 +357,12 @@ for tree in stats:
 for (tree, op), mb in rss.items():
     targets.append((f"peak RSS {op} {tree}: < 64 MB", f"{mb:.1f} MB", verdict(mb < 64)))
 
-# info only: against cp -a followed by syncfs, the same durability mcp-gen add gives
+# info only: against cp -a followed by syncfs, the same durability mcp-gen add gives, and
+# against the disk's own time to write the same number of bytes
 info = [f"add {t} vs cp -a + sync: {ratio(t, 'add', 'cp -a + sync'):.2f}x" for t in stats]
+info += [f"add {t} takes {1 / ratio(t, 'add', 'dd oflag=direct'):.2f}x the time dd takes to write "
+         f"as many bytes with O_DIRECT ({median[(t, 'add', 'dd oflag=direct')][0]:.3f} s)"
+         for t in stats if (t, 'add', 'dd oflag=direct') in median]
 
 head = ("tree", "op", "tool", "median s", "stddev s", "GB/s", "peer/mcp-gen", "busy before")
 def text_table(header, body):
@@ -411,7 +421,9 @@ md = [
     "",
     md_table(("target", "measured", "result"), targets),
     "",
-    "For information (`cp -a` then `sync -f`, the same durability as mcp-gen's syncfs):",
+    "For information (`cp -a` then `sync -f`, the same durability as mcp-gen's syncfs; and "
+    "`dd oflag=direct conv=fsync` of the tree's byte count, the disk's own time to write that "
+    "much durably in one stream):",
     "",
     *[f"- {l}" for l in info],
     "",
