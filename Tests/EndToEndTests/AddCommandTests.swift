@@ -136,7 +136,6 @@ struct AddAfterRenameFailureTests {
     try #require(failed.status != 0, "MCP_GEN_FAULT had no effect (release build?)")
     let again = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
     #expect(again.status == 0)
-    let attrs = try CLI.runProcess("/usr/bin/lsattr", ["-d", "\(root)/store/\(key)"], environment: nil)
-    #expect(attrs.stdoutText.split(separator: " ").first?.contains("i") == true, "\(attrs.stdoutText)")
+    #expect(try CLI.isImmutable("\(root)/store/\(key)"), "store/\(key) is not immutable")
   }
 }

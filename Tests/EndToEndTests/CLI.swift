@@ -46,6 +46,12 @@ enum CLI {
   }
 
   /// `bash Tests/oracle/store-key.sh PATH`.
+  /// Whether `lsattr -d` shows the immutable flag on `path`.
+  static func isImmutable(_ path: String) throws -> Bool {
+    let out = try runProcess("/usr/bin/lsattr", ["-d", path], environment: nil)
+    return out.status == 0 && (out.stdoutText.split(separator: " ").first?.contains("i") ?? false)
+  }
+
   static func oracleKey(_ path: String) throws -> String {
     let out = try runProcess("/bin/bash", [packageRoot + "/Tests/oracle/store-key.sh", path], environment: nil)
     guard out.status == 0 else { throw E2EFailure("oracle failed on \(path): \(out.stderrText)") }

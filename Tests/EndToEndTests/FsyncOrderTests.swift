@@ -37,12 +37,6 @@ struct FsyncOrderTests {
     return first(calls, after: rename, "\(call) of store/", sourceLocation: sourceLocation) { $0.name == call && $0.descriptor(0) == store }
   }
 
-  /// Whether `lsattr -d` shows the immutable flag on `path`.
-  static func isImmutable(_ path: String) throws -> Bool {
-    let out = try CLI.runProcess("/usr/bin/lsattr", ["-d", path], environment: nil)
-    return out.status == 0 && (out.stdoutText.split(separator: " ").first?.contains("i") ?? false)
-  }
-
   static func expectIncreasing(_ events: [(String, Int)], _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
     for (a, b) in zip(events, events.dropFirst()) {
       #expect(a.1 < b.1, "\(context): \(a.0) (#\(a.1)) must come before \(b.0) (#\(b.1))", sourceLocation: sourceLocation)
@@ -74,7 +68,7 @@ struct FsyncOrderTests {
     let syncfs = Self.first(calls, "syncfs of the store's file system") { $0.name == "syncfs" && ($0.descriptor(0)?.hasPrefix(store + "/") ?? false) }
     // Sealed (root, flags supported), a second syncfs after the rename makes the immutable flags
     // durable and takes the place of fsync store/.
-    let sealed = try Self.isImmutable(store + "/" + key)
+    let sealed = try CLI.isImmutable(store + "/" + key)
     #expect(calls.filter { $0.name == "syncfs" }.count == (sealed ? 2 : 1), "one syncfs, two when the entry is sealed")
     let manifestWrite = Self.first(calls, after: syncfs, "write of manifests/.tmp-*") {
       $0.name == "write" && Self.isTemp($0.descriptor(0), in: manifests)
@@ -158,7 +152,7 @@ struct FsyncOrderTests {
     let store = root + "/store"
     let syncfs = Self.first(calls, "syncfs") { $0.name == "syncfs" }
     let storeRename = Self.first(calls, after: syncfs, "renameat2 into store/<key>") { $0.name == "renameat2" && $0.resolvedPaths.last == store + "/" + key }
-    let sealed = try Self.isImmutable(store + "/" + key)
+    let sealed = try CLI.isImmutable(store + "/" + key)
     let storeFsync = Self.storeMadeDurable(calls, after: storeRename, store, sealed: sealed)
     let generationLink = Self.first(calls, after: storeFsync, "symlinkat generations/2") { $0.name == "symlinkat" && $0.resolvedPaths == [root + "/generations/2"] }
     let swap = Self.first(calls, after: generationLink, "renameat over current") { $0.name == "renameat" && $0.resolvedPaths.last == root + "/current" }

@@ -328,4 +328,3 @@ final class DirectoryCache: @unchecked Sendable {
     return try root.openDirectory(path)
   }
 }
-
