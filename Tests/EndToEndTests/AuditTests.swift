@@ -22,6 +22,7 @@ enum GACorruption: String, CaseIterable, Sendable, CustomStringConvertible {
   case currentNowhere = "current pointing nowhere"
   case currentMissingGeneration = "current pointing at a generation that does not exist"
   case tornJournal = "a torn journal line"
+  case sealedTornJournal = "a torn journal line sealed off by later changes"
 
   var description: String { rawValue }
 
@@ -31,7 +32,8 @@ enum GACorruption: String, CaseIterable, Sendable, CustomStringConvertible {
   /// Whether c's entry (current) is damaged beyond its modes.
   var damagesCurrentEntry: Bool {
     switch self {
-    case .directoryWritable, .danglingGeneration, .currentNowhere, .currentMissingGeneration, .tornJournal: return false
+    case .directoryWritable, .danglingGeneration, .currentNowhere, .currentMissingGeneration, .tornJournal, .sealedTornJournal:
+      return false
     default: return true
     }
   }
@@ -83,6 +85,9 @@ enum GACorruption: String, CaseIterable, Sendable, CustomStringConvertible {
       try GARoot.sh("ln -sfn generations/99 \"$1/current\"", f.r.root)
     case .tornJournal:
       try GARoot.sh("printf '{\"time\":\"2026-01-0' >> \"$1/journal.jsonl\"", f.r.root)
+    case .sealedTornJournal:
+      try GARoot.sh("printf '{\"time\":\"2026-01-0' >> \"$1/journal.jsonl\"", f.r.root)
+      try GARoot.sh("\"$1\" pin --root \"$2\" 1 >/dev/null && \"$1\" unpin --root \"$2\" 1 >/dev/null", CLI.binary, f.r.root)
     }
   }
 
@@ -107,7 +112,7 @@ enum GACorruption: String, CaseIterable, Sendable, CustomStringConvertible {
     case .danglingGeneration: out = [GAProblem("error", "dangling-generation", "generations/9", [9])]
     case .currentNowhere: out = [GAProblem("critical", "current", "current", [])]
     case .currentMissingGeneration: out = [GAProblem("critical", "current", "current", [99])]
-    case .tornJournal: out = [GAProblem("warning", "journal", "journal.jsonl", [])]
+    case .tornJournal, .sealedTornJournal: out = [GAProblem("warning", "journal", "journal.jsonl", [])]
     }
     if damagesCurrentEntry { out.insert(GAProblem("critical", "current", "current", [3])) }
     return out
@@ -125,7 +130,7 @@ enum GACorruption: String, CaseIterable, Sendable, CustomStringConvertible {
     switch self {
     case .renamedToOtherKey: return ["^\(Self.otherKey)-[0-9]+$"]
     case .renamedToNonKey: return ["^\(f.kc)\\.old-[0-9]+$"]
-    case .tornJournal: return ["^journal-[0-9]+\\.jsonl$"]
+    case .tornJournal, .sealedTornJournal: return ["^journal-[0-9]+\\.jsonl$"]
     default:
       return damagesCurrentEntry ? ["^\(f.kc)-[0-9]+$", "^\(f.kc)-[0-9]+\\.manifest$"] : []
     }
@@ -212,7 +217,10 @@ struct AuditCommandTests {
     } else {
       #expect(!lines.contains { $0.hasPrefix("  fix:") })
     }
-    if corruption == .tornJournal { #expect(problemLines.first?.hasPrefix("warning: journal ") == true) }
+    if corruption == .tornJournal || corruption == .sealedTornJournal {
+      #expect(problemLines.first?.hasPrefix("warning: journal ") == true)
+      #expect(problemLines.first?.contains(": line 4 is torn (a crash during a write)") == true, "\(problemLines)")
+    }
     if corruption == .truncated {
       #expect(problemLines.contains { $0.hasSuffix("/share/data.txt: size 0 bytes, expected 9 (generation 3)") })
     }

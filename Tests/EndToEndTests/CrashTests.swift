@@ -111,7 +111,10 @@ struct CrashTests {
     let audit = try Gen.run(root, "audit")
     #expect(audit.status == 0, "\(audit.stdoutText)")
     #expect(!audit.stdoutText.contains("critical"), "\(audit.stdoutText)")
-    let journal = try Gen.journal(root)
+    // A kill during the journal's write(2) can cut a line short where it crosses a page; the next
+    // append seals it off, and the audit calls it torn (a warning), never an unreadable journal.
+    #expect(!audit.stdoutText.contains("is not a journal record"), "\(audit.stdoutText)")
+    let journal = try Gen.journal(root, skippingTorn: true)
     #expect(journal.allSatisfy { ["switch", "recover", "add"].contains($0["op"] as? String ?? "") })
     // Generation numbers only ever grow, and each is used by at most one switch.
     let made = journal.filter { $0["op"] as? String == "switch" }.compactMap { Gen.int($0["to"]) }

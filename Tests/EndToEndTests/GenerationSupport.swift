@@ -103,12 +103,15 @@ enum Gen {
   }
 
   /// The journal's lines, each parsed as a JSON object (a line that does not parse is a failure).
-  static func journal(_ root: String) throws -> [[String: Any]] {
+  /// With `skippingTorn`, lines that begin like a record and do not parse (a write `kill -9` cut
+  /// short, sealed off by the next append) are left out instead; the audit judges them.
+  static func journal(_ root: String, skippingTorn: Bool = false) throws -> [[String: Any]] {
     guard let data = FileManager.default.contents(atPath: root + "/journal.jsonl") else { return [] }
     let text = String(decoding: data, as: UTF8.self)
     guard text.isEmpty || text.hasSuffix("\n") else { throw E2EFailure("journal does not end in a newline: torn last line") }
     var out: [[String: Any]] = []
     for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().enumerated() {
+      if skippingTorn, line.hasPrefix("{\"time\":\""), (try? JSONSerialization.jsonObject(with: Data(line.utf8))) == nil { continue }
       guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
         throw E2EFailure("journal line \(i + 1) is not an object: \(line)")
       }

@@ -13,7 +13,9 @@ import SystemPackage
 public struct Journal: Sendable {
   public static let name = Array("journal.jsonl".utf8)
 
-  /// Lines that did not parse: `line` is 1-based; `torn` when it is the last, unterminated one.
+  /// Lines that did not parse: `line` is 1-based. `torn` when the line is a record cut short by a
+  /// crash: the last, unterminated line, or a record's beginning that a later append sealed off
+  /// with a newline (`kill -9` can cut a `write(2)` short where it crosses a page boundary).
   public struct Damage: Sendable, Equatable {
     public var line: Int
     public var torn: Bool
@@ -91,7 +93,7 @@ public struct Journal: Sendable {
         journal.records.append(record)
         journal.lines.append(line)
       } else {
-        journal.damage.append(Damage(line: lineNumber, torn: end == nil))
+        journal.damage.append(Damage(line: lineNumber, torn: end == nil || JSON.isObjectCutShort(bytes, range: line)))
       }
     }
     return journal

@@ -124,6 +124,9 @@ public indirect enum JSON: Equatable, Sendable {
 }
 
 /// A JSON text that does not parse; `offset` is where it went wrong.
+///
+/// When the text is a prefix of a valid one (it ran out of input), `offset` is its end: the
+/// journal tells a record cut short by a crash from a corrupted one that way.
 public struct JSONParseError: Error, Equatable, Sendable {
   public var offset: Int
 }
@@ -146,6 +149,18 @@ extension JSON {
       self = value
     } catch {
       throw JSONParseError(offset: error.offset - range.lowerBound)
+    }
+  }
+
+  /// Whether `bytes[range]` is the beginning of a JSON object cut short: every byte of it is
+  /// valid so far and only the rest is missing.
+  static func isObjectCutShort(_ bytes: [UInt8], range: Range<Int>) -> Bool {
+    guard let first = range.first, bytes[first] == UInt8(ascii: "{") else { return false }
+    do {
+      _ = try JSON(parsing: bytes, range: range)
+      return false
+    } catch {
+      return error.offset == range.count
     }
   }
 }
@@ -171,10 +186,15 @@ struct JSONParser {
   }
 
   func fail() -> JSONParseError { JSONParseError(offset: i) }
+  /// The input ran out where more was needed.
+  func cutShort() -> JSONParseError { JSONParseError(offset: end) }
 
   mutating func literal(_ word: StaticString) throws(JSONParseError) {
     let count = word.utf8CodeUnitCount
-    guard end - i >= count else { throw fail() }
+    guard end - i >= count else {
+      for k in 0..<(end - i) where bytes[i + k] != word.utf8Start[k] { throw fail() }
+      throw cutShort()
+    }
     for k in 0..<count where bytes[i + k] != word.utf8Start[k] { throw fail() }
     i += count
   }
@@ -238,13 +258,26 @@ struct JSONParser {
       n = plus
       i += 1
     }
-    guard i > digits else { i = start; throw fail() }
+    guard i > digits else {
+      if i == end { throw cutShort() }
+      i = start
+      throw fail()
+    }
     return .int(bytes[start] == UInt8(ascii: "-") ? -n : n)
   }
 
   mutating func hex4() throws(JSONParseError) -> UInt32 {
-    guard end - i >= 4, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
-    else { throw fail() }
+    var v: UInt32 = 0
+    for k in 0..<4 {
+      guard i + k < end else { throw cutShort() }
+      let b = bytes[i + k]
+      switch b {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(b - UInt8(ascii: "0"))
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(b - UInt8(ascii: "a") + 10)
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | UInt32(b - UInt8(ascii: "A") + 10)
+      default: throw fail()
+      }
+    }
     i += 4
     return v
   }

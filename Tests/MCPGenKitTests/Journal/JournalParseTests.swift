@@ -43,6 +43,45 @@ struct JournalParseTests {
     #expect(parts.raw == whole.raw)
     #expect(parts.damage == whole.damage)
     #expect(parts.damage.last == Journal.Damage(line: 12_001, torn: true))
-    #expect(parts.damage.filter(\.torn).count == 1)
+    // Line 6 of the list is a record's beginning sealed off by the next line: torn too.
+    let sealedOff = (0..<12_000).filter { $0 % JournalParseTests.lines.count == 5 }.count
+    #expect(parts.damage.filter(\.torn).count == sealedOff + 1)
+  }
+
+  @Test("every beginning of a record is told apart from a corrupted line", arguments: lines.prefix(5))
+  func cutShortPrefixes(line: String) {
+    let bytes = Array(line.utf8)
+    let start = bytes.firstIndex(of: UInt8(ascii: "{"))!
+    for end in (start + 1)..<bytes.count where !bytes[end...].allSatisfy({ $0 == 0x20 }) {
+      #expect(JSON.isObjectCutShort(bytes, range: start..<end), "\(String(decoding: bytes[start..<end], as: UTF8.self))")
+    }
+    #expect(!JSON.isObjectCutShort(bytes, range: start..<bytes.count))
+    // One byte changed before the end is corruption, not a cut: the parse fails where it is.
+    var changed = bytes
+    changed[start + 3] = 0x01
+    #expect(!JSON.isObjectCutShort(changed, range: start..<(bytes.count - 3)))
+  }
+
+  @Test("a line that is not a record's beginning is damage, not a torn write", arguments: lines.suffix(5))
+  func notCutShort(line: String) {
+    let text = Array((line + "\n" + JournalParseTests.lines[0] + "\n").utf8)
+    let journal = Journal.parse(text)
+    #expect(journal.damage == [Journal.Damage(line: 1, torn: false)])
+    #expect(journal.records.count == 1)
+  }
+
+  @Test("a torn line sealed off by the next append is still reported as torn, and the append is read")
+  func sealedTornLine() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let torn = JournalParseTests.lines[1].utf8.prefix(70)
+    try dir.writeFile("journal.jsonl", Array((JournalParseTests.lines[0] + "\n").utf8) + torn)
+    let root = try DirectoryFD.open(dir.path)
+    let record = JournalRecord(pid: 3, user: "u", command: Array("mcp-gen switch".utf8), operation: .switch, from: 1, to: 2)
+    try Journal.append(record, in: root)
+    let journal = try Journal.read(in: root)
+    #expect(journal.damage == [Journal.Damage(line: 2, torn: true)])
+    #expect(journal.records.count == 2)
+    #expect(journal.records.last == record)
   }
 }
