@@ -64,6 +64,8 @@ hf nixswitch --prepare "nix-env --profile $work/nix/p --switch-generation 2" "ni
 hf list "$bin list --root $big"
 hf listjson "$bin list --root $big --json"
 hf nixlist "nix-env --profile $work/nixbig/p --list-generations"
+# The floor: reading the 10,000 links and nothing else (find readlinks each one for %l).
+hf findlinks "find $big/generations -mindepth 1 -printf %l\\n"
 runs=5
 # sync after copying, so neither tool pays for writing back the copy the preparation made.
 hf gc --prepare "bash -c 'chattr -R -i $work/gc 2>/dev/null; rm -rf $work/gc; cp -a $big $work/gc; sync'" "$bin gc --root $work/gc --keep 5"
@@ -76,7 +78,7 @@ def median(name):
     return json.load(open(os.path.join(work, name + ".json")))["results"][0]["median"] * 1000
 rows = [
     ("switch, 10 MB release", "mcp-gen switch KEY", median("switch"), [("ln -sfn", median("lnsfn")), ("nix-env --switch-generation", median("nixswitch"))], 15),
-    ("list, 10,000 generations", "mcp-gen list", median("list"), [("nix-env --list-generations", median("nixlist"))], 50),
+    ("list, 10,000 generations", "mcp-gen list", median("list"), [("nix-env --list-generations", median("nixlist")), ("find -printf %l (the links alone)", median("findlinks"))], 50),
     ("list --json, 10,000 generations", "mcp-gen list --json", median("listjson"), [], 50),
     ("gc of 10,000 generations", "mcp-gen gc --keep 5", median("gc"), [("nix-env --delete-generations +5", median("nixgc"))], 2000),
 ]

@@ -19,7 +19,7 @@ struct History {
   /// Replays one more record.
   mutating func apply(_ r: JournalRecord) {
     do {
-      for n in [r.from, r.to].compactMap({ $0 }) { highestNumber = max(highestNumber, n) }
+      highestNumber = max(highestNumber, r.from ?? 0, r.to ?? 0)
       if let extraNumbers = r.extra.first(where: { $0.0 == "generations" })?.1.arrayValue {
         for n in extraNumbers.compactMap(\.intValue) { highestNumber = max(highestNumber, n) }
       }

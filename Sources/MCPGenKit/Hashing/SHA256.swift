@@ -1,20 +1,23 @@
 import CLibCrypto
 
 /// A SHA-256 digest: 32 bytes, shown as 64 lowercase hex digits.
-public struct Digest: Hashable, Sendable, CustomStringConvertible {
-  public let bytes: [UInt8]
+///
+/// Held inline as four big-endian words, not in an array: a manifest or a list of 10,000
+/// generations holds one per entry, and comparing and hashing words is cheaper than bytes.
+public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
+  private var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
   public init(bytes: [UInt8]) {
     precondition(bytes.count == 32, "a SHA-256 digest is 32 bytes")
-    self.bytes = bytes
+    func word(_ k: Int) -> UInt64 { bytes[(8 * k)..<(8 * k + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
+    (w0, w1, w2, w3) = (word(0), word(1), word(2), word(3))
   }
 
   /// Parses exactly 64 lowercase hex digits.
   public init?(hex: some Collection<UInt8>) {
     guard hex.count == 64 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(32)
-    var high: UInt8? = nil
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var k = 0
     for c in hex {
       let v: UInt8
       switch c {
@@ -22,23 +25,39 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
       case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
       default: return nil
       }
-      if let h = high {
-        out.append(h << 4 | v)
-        high = nil
-      } else {
-        high = v
+      switch k >> 4 {
+      case 0: words.0 = words.0 << 4 | UInt64(v)
+      case 1: words.1 = words.1 << 4 | UInt64(v)
+      case 2: words.2 = words.2 << 4 | UInt64(v)
+      default: words.3 = words.3 << 4 | UInt64(v)
       }
+      k += 1
     }
-    bytes = out
+    (w0, w1, w2, w3) = words
   }
 
-  public var hexBytes: [UInt8] {
-    let digits = Array("0123456789abcdef".utf8)
+  /// The 32 bytes, in order.
+  public var bytes: [UInt8] {
     var out: [UInt8] = []
-    out.reserveCapacity(64)
-    for b in bytes {
-      out.append(digits[Int(b >> 4)])
-      out.append(digits[Int(b & 0xF)])
+    out.reserveCapacity(32)
+    for w in [w0, w1, w2, w3] {
+      for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) }
+    }
+    return out
+  }
+
+  /// Byte order, as the hex names sort.
+  public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
+
+  public var hexBytes: [UInt8] {
+    var out = [UInt8](repeating: 0, count: 64)
+    var i = 0
+    for w in [w0, w1, w2, w3] {
+      for shift in stride(from: 60, through: 0, by: -4) {
+        let v = UInt8(truncatingIfNeeded: w >> UInt64(shift)) & 0xF
+        out[i] = v < 10 ? v + UInt8(ascii: "0") : v - 10 + UInt8(ascii: "a")
+        i += 1
+      }
     }
     return out
   }

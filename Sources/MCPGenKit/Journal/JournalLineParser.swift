@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Reads one journal line straight into a `JournalRecord`.
 ///
 /// `list` and `status` read the whole journal on every run; building a JSON tree per line and
@@ -28,9 +31,31 @@ extension JournalRecord {
         let field = JournalRecord.field(named: name)
         let first = field.map { seen & (1 << $0.rawValue) == 0 } ?? true
         if let field { seen |= 1 << field.rawValue }
-        if field == .time, first, p.i < p.end, bytes[p.i] == UInt8(ascii: "\"") {
-          time = Clock.parse(bytes: try p.stringSlice())
-          if time == nil { return nil }
+        let isString = p.i < p.end && bytes[p.i] == UInt8(ascii: "\"")
+        if first, isString, let field, field != .undo {
+          // Strings in place: no JSON value, and no copy for the fields kept as a view.
+          let text = try p.stringSlice()
+          switch field {
+          case .time:
+            time = Clock.parse(bytes: text)
+            if time == nil { return nil }
+          case .user: user = String(decoding: text, as: UTF8.self)
+          case .command: command = Array(text)
+          case .op: op = String(decoding: text, as: UTF8.self)
+          case .outcome: outcome = String(decoding: text, as: UTF8.self)
+          case .key: key = StoreKey(bytes: text)
+          case .source: source = Array(text)
+          case .pid, .from, .to, .undo, .epoch, .skip: break  // not numbers: as the general path
+          }
+        } else if first, !isString, let field, field == .pid || field == .from || field == .to,
+          p.i < p.end, bytes[p.i] == UInt8(ascii: "-") || (0x30...0x39).contains(bytes[p.i])
+        {
+          guard case .int(let n) = try p.number() else { return nil }
+          switch field {
+          case .pid: pid = n
+          case .from: from = n
+          default: to = n
+          }
         } else {
           let value = try p.value(depth: 1)
           switch first ? field : .skip {
@@ -75,7 +100,8 @@ extension JournalRecord {
   /// The known field `name` is, compared in place; nil for any other name.
   static func field(named name: ArraySlice<UInt8>) -> Field? {
     func equals(_ s: StaticString) -> Bool {
-      s.utf8CodeUnitCount == name.count && name.elementsEqual(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+      s.utf8CodeUnitCount == name.count
+        && name.withUnsafeBufferPointer { memcmp($0.baseAddress!, s.utf8Start, name.count) == 0 }
     }
     switch name.count {
     case 2: return equals("op") ? .op : equals("to") ? .to : nil

@@ -70,7 +70,7 @@ extension Store {
       }
       if try contains(manifest.key) {
         // A crash between the rename and sealing left the entry root without its flag: seal it now.
-        try? sealRoot(of: manifest.key, manifest, Immutability())
+        _ = try? sealRoot(of: manifest.key, manifest, Immutability())
         return AddResult(
           key: manifest.key, path: entryPath(manifest.key), files: manifest.fileCount, bytes: manifest.byteCount,
           isNew: false)

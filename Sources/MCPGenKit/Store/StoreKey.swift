@@ -10,7 +10,7 @@ public struct StoreKey: Hashable, Sendable, Comparable, CustomStringConvertible 
     digest = d
   }
 
-  init?(bytes: [UInt8]) {
+  init?(bytes: some Collection<UInt8>) {
     guard let d = Digest(hex: bytes) else { return nil }
     digest = d
   }
@@ -21,7 +21,7 @@ public struct StoreKey: Hashable, Sendable, Comparable, CustomStringConvertible 
   public var short: String { String(hex.prefix(12)) }
   public var description: String { hex }
 
-  public static func < (a: StoreKey, b: StoreKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+  public static func < (a: StoreKey, b: StoreKey) -> Bool { a.digest < b.digest }
 
   /// Whether `text` could be a key prefix: 8 to 64 lowercase hex digits.
   public static func isPrefix(_ text: some StringProtocol) -> Bool {
