@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the generation commands against their peers, measured in the same run:
-#   switch KEY (10 MB release, hashes verified before and after) vs `ln -sfn` and
+#   switch KEY (10 MB release re-hashed before the swap, `current` checked to resolve to it after) vs `ln -sfn` and
 #   `nix-env --switch-generation`; list with 10,000 generations vs `nix-env --list-generations`;
 #   gc of 10,000 generations vs `nix-env --delete-generations`.
 # Prints a table and writes bench/results-generations.md. About 3 minutes on 2 cores.

@@ -44,6 +44,14 @@ extension Store {
     return found.withLock { $0 }.joined().sorted { $0.number < $1.number }
   }
 
+  /// The highest number in `generations/`, from the names alone (0 when there is none): a new
+  /// generation needs no link read, and a damaged name still counts, so no number is reused.
+  func highestGenerationNumber() throws(MCPGenError) -> Int64 {
+    guard let dir = try generationsDirectory() else { return 0 }
+    let names = try attempt("list generations") { () throws(SystemCallError) in try dir.list() }
+    return names.lazy.compactMap(Generation.number).max() ?? 0
+  }
+
   public func generation(_ number: Int64) throws(MCPGenError) -> Generation? {
     guard let dir = try generationsDirectory() else { return nil }
     let name = Array(String(number).utf8)

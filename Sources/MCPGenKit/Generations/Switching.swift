@@ -24,6 +24,7 @@ extension Store {
   func switchTo(
     _ target: SwitchTarget, expect: String?, dryRun: Bool, config: Config, force: Bool, recordedSource: [UInt8]?
   ) throws(MCPGenError) -> SwitchOutcome {
+    SHA256.prepareInBackground()  // the target is verified once the lock is held
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
     // A release added before the lock could be collected by a gc before the lock is taken (it
     // was stored long ago and nothing referenced it): add it again and retry, a few times.
@@ -129,7 +130,8 @@ extension Store {
   public func rollback(
     to number: Int64? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
-    try withLock(commandText) { () throws(MCPGenError) in
+    SHA256.prepareInBackground()  // the target is verified once the lock is held
+    return try withLock(commandText) { () throws(MCPGenError) in
       let (history, recovered) = try reconciledHistory(dryRun: dryRun)
       let (from, fromKey) = try currentGeneration()
       var plan: SwitchPlan
@@ -189,7 +191,7 @@ extension Store {
   }
 
   private func planNew(_ key: StoreKey, _ history: History) throws(MCPGenError) -> SwitchPlan {
-    let highest = max(history.highestNumber, try generations().last?.number ?? 0)
+    let highest = max(history.highestNumber, try highestGenerationNumber())
     guard highest < Int64.max else {
       throw MCPGenError(
         .invalidInput, "generation numbers of \(path.displayString) are exhausted (the last is \(highest)); start a new root with --root DIR",
