@@ -568,12 +568,19 @@ struct RelCall: CustomStringConvertible {
     return calls.sorted { $0.index < $1.index }.enumerated().map { i, c in var c = c; c.index = i; return c }
   }
 
-  /// "ARGS) = RESULT" -> (ARGS, RESULT).
+  /// "ARGS) = RESULT" -> (ARGS, RESULT). strace pads a short line with spaces before " = " to
+  /// line results up (`<... syncfs resumed>)             = 0`), so any run of spaces counts.
   private static func split(_ text: String) -> (String, String) {
-    guard let r = text.range(of: ") = ", options: .backwards) else {
-      return (text.hasSuffix(")") ? String(text.dropLast()) : text, "?")
+    var search = text.endIndex
+    while let r = text.range(of: " = ", options: .backwards, range: text.startIndex..<search) {
+      var end = r.lowerBound
+      while end > text.startIndex, text[text.index(before: end)] == " " { end = text.index(before: end) }
+      if end > text.startIndex, text[text.index(before: end)] == ")" {
+        return (String(text[..<text.index(before: end)]), String(text[r.upperBound...]))
+      }
+      search = r.lowerBound
     }
-    return (String(text[..<r.lowerBound]), String(text[r.upperBound...]))
+    return (text.hasSuffix(")") ? String(text.dropLast()) : text, "?")
   }
 }
 

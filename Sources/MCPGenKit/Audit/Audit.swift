@@ -41,7 +41,7 @@ extension Store {
       let problems: [EntryProblem]
       var manifest: Manifest? = nil
       do throws(MCPGenError) {
-        (problems, manifest) = try verifyAgainstManifest(key, quick: quick)
+        (problems, manifest, _) = try verifyAgainstManifest(key, quick: quick)
       } catch {
         problems = [EntryProblem(.unreadable, ManifestEntry.rootPath, error.message)]
       }

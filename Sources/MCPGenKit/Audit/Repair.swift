@@ -46,10 +46,10 @@ extension Store {
       let currentBroken = currentNumber != nil && !(currentKey.map { intact[$0] ?? false } ?? false)
       if report.problems.contains(where: { $0.kind == "current" }) || currentBroken {
         if let target = newestIntact(generations, intact), let key = generations.first(where: { $0.number == target })?.key {
-          try requireIntact(key, what: "generation \(target)")
+          let verified = try requireIntact(key, what: "generation \(target)")
           let from = try currentGeneration().0
           try pointCurrent(at: target)
-          try confirmCurrent(target, key)
+          try confirmCurrent(target, key, verified: verified)
           try journal(.rollback, from: from, to: target, key: key, source: nil,
                       extra: [("note", .string("audit --repair: current was corrupted"))])
           report.repairs.append("rolled current back to generation \(target) (\(key.short)), the newest intact one")

@@ -108,8 +108,9 @@ extension Store {
     }
   }
 
-  /// Checks, after a switch, that `current` resolves to the very entry that was verified.
-  func confirmCurrent(_ n: Int64, _ key: StoreKey) throws(MCPGenError) {
+  /// Checks, after a switch, that `current` resolves to the very entry that was verified and,
+  /// given what `requireIntact` hashed, that every file read through `current` is still that.
+  func confirmCurrent(_ n: Int64, _ key: StoreKey, verified: VerifiedEntry? = nil) throws(MCPGenError) {
     let currentPath = root.path.appending(bytes: CurrentState.name)
     let resolved = try attempt("confirm current") { () throws(SystemCallError) in
       try withCString(CurrentState.name) { (p) throws(SystemCallError) in
@@ -123,5 +124,38 @@ extension Store {
         "after switching, \(path.appending(bytes: CurrentState.name).displayString) does not resolve to \(key.short); run mcp-gen audit",
         hint: "mcp-gen audit")
     }
+    if let verified { try requireUnchanged(verified, through: currentPath) }
+  }
+
+  /// The verified entry, which `current` was just seen to resolve to, is what was hashed: the
+  /// same entries, and each file the same inode with the same size and change time. Any write,
+  /// truncation, chmod or chattr of a file moves its change time, so this proves the hashed
+  /// bytes are the ones served, without reading them again. Timestamps are coarse, though: a
+  /// file changed within a second before the hashing began could change again unseen, so such
+  /// an entry is re-hashed. The walk opens `store/<key>` without following links, like every
+  /// other open in the root; the device and inode check before it ties it to `current`.
+  func requireUnchanged(_ verified: VerifiedEntry, through currentPath: FilePath) throws(MCPGenError) {
+    let now = try TreeScanner.scan(verified.key.bytes, in: entries)
+    let before = verified.release
+    var recent = false
+    func changed(_ relative: [UInt8]) -> MCPGenError {
+      MCPGenError(
+        .integrity,
+        "after switching, \(currentPath.appending(bytes: relative).displayString) is not what was verified a moment before (changed during the switch)",
+        hint: "mcp-gen audit")
+    }
+    guard now.entries.count == before.entries.count else { throw changed(ManifestEntry.rootPath) }
+    for i in before.entries.indices {
+      let (was, isNow) = (before.entries[i], now.entries[i])
+      guard was.path == isNow.path, was.kind == isNow.kind, was.size == isNow.size, was.target == isNow.target else {
+        throw changed(isNow.path)
+      }
+      guard was.kind.isRegularFile else { continue }
+      guard let a = before.identities[i], let b = now.identities[i], a.device == b.device, a.inode == b.inode,
+        a.size == b.size, a.changeSeconds == b.changeSeconds, a.changeNanoseconds == b.changeNanoseconds
+      else { throw changed(isNow.path) }
+      if Int64(a.changeSeconds) >= verified.began - 1 { recent = true }
+    }
+    if recent { try requireIntact(verified.key, what: "release") }
   }
 }

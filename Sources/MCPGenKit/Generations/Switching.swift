@@ -24,7 +24,6 @@ extension Store {
   func switchTo(
     _ target: SwitchTarget, expect: String?, dryRun: Bool, config: Config, force: Bool, recordedSource: [UInt8]?
   ) throws(MCPGenError) -> SwitchOutcome {
-    SHA256.prepareInBackground()  // the target is verified once the lock is held
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
     // A release added before the lock could be collected by a gc before the lock is taken (it
     // was stored long ago and nothing referenced it): add it again and retry, a few times.
@@ -68,7 +67,7 @@ extension Store {
     let (history, recovered) = try reconciledHistory(dryRun: dryRun)
     try requireFreeSpace()
     try requireNotBlocked(key, force: force)
-    try requireIntact(key, what: "release")
+    let verified = try requireIntact(key, what: "release")
     let (currentNumber, currentKey) = try currentGeneration()
     if let expected, currentKey != expected {
       throw MCPGenError(
@@ -89,7 +88,7 @@ extension Store {
     try createGeneration(plan.to, key)
     do throws(MCPGenError) {
       try pointCurrent(at: plan.to)
-      try confirmCurrent(plan.to, key)
+      try confirmCurrent(plan.to, key, verified: verified)
     } catch {
       throw putBack(plan, after: error)
     }
@@ -130,8 +129,7 @@ extension Store {
   public func rollback(
     to number: Int64? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
-    SHA256.prepareInBackground()  // the target is verified once the lock is held
-    return try withLock(commandText) { () throws(MCPGenError) in
+    try withLock(commandText) { () throws(MCPGenError) in
       let (history, recovered) = try reconciledHistory(dryRun: dryRun)
       let (from, fromKey) = try currentGeneration()
       var plan: SwitchPlan
@@ -150,11 +148,11 @@ extension Store {
       if plan.to == from {
         return SwitchOutcome(plan: plan, alreadyCurrent: true, recovered: recovered)
       }
-      try requireIntact(plan.key, what: "generation \(plan.to)")
+      let verified = try requireIntact(plan.key, what: "generation \(plan.to)")
       if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
       do throws(MCPGenError) {
         try pointCurrent(at: plan.to)
-        try confirmCurrent(plan.to, plan.key)
+        try confirmCurrent(plan.to, plan.key, verified: verified)
       } catch {
         throw putBack(plan, after: error)
       }

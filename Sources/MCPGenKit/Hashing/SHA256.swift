@@ -1,6 +1,4 @@
 import CLibCrypto
-import Dispatch
-import Synchronization
 
 /// A SHA-256 digest: 32 bytes, shown as 64 lowercase hex digits.
 ///
@@ -80,16 +78,6 @@ public final class SHA256 {
     if let fetched = EVP_MD_fetch(nil, "SHA256", nil) { return fetched }
     return EVP_sha256()
   }()
-
-  private static let preparing = Atomic<Bool>(false)
-
-  /// Starts OpenSSL's one-time set-up (about 1 ms here: the default provider and the algorithm
-  /// fetch) on another thread, so that the first file to hash does not wait for it. A command
-  /// calls this as it starts; the lock, the journal and the scan run meanwhile.
-  public static func prepareInBackground() {
-    guard !preparing.exchange(true, ordering: .relaxed) else { return }
-    DispatchQueue.global().async { _ = algorithm }
-  }
 
   private let context: OpaquePointer
 

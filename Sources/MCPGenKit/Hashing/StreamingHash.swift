@@ -19,7 +19,6 @@ enum StreamingHash {
     stopOnError: Bool, progress: ProgressCounters? = nil,
     _ scan: (@escaping TreeScanner.FileSink) throws(MCPGenError) -> (release: ScannedRelease, order: [Int])
   ) throws(MCPGenError) -> Result {
-    SHA256.prepareInBackground()
     let digests = Mutex<[(Int, Digest)]>([])
     let failures = Mutex<[(Int, MCPGenError)]>([])
     let stream = JobStream<TreeScanner.FoundFile>(progress: progress) { (file, worker) throws(MCPGenError) in

@@ -51,9 +51,9 @@ extension Store {
     report.failure = failure
     do throws(MCPGenError) {
       if let from, let fromKey {
-        try requireIntact(fromKey, what: "generation \(from)")
+        let verified = try requireIntact(fromKey, what: "generation \(from)")
         try pointCurrent(at: from)
-        try confirmCurrent(from, fromKey)
+        try confirmCurrent(from, fromKey, verified: verified)
         report.restored = from
         let (restoredResults, restoredFailure) = runHealth(config, from, fromKey)
         report.restoredResults = restoredResults

@@ -16,8 +16,11 @@ extension Store {
     try verifyAgainstManifest(key, quick: quick).problems
   }
 
-  /// `verify`, also returning the manifest it compared with (nil when it could not be read).
-  func verifyAgainstManifest(_ key: StoreKey, quick: Bool = false) throws(MCPGenError) -> (problems: [EntryProblem], manifest: Manifest?) {
+  /// `verify`, also returning the manifest it compared with (nil when it could not be read) and
+  /// the entry as it was scanned (nil when it could not be).
+  func verifyAgainstManifest(
+    _ key: StoreKey, quick: Bool = false
+  ) throws(MCPGenError) -> (problems: [EntryProblem], manifest: Manifest?, release: ScannedRelease?) {
     // The manifest is read and parsed while the entry is scanned and hashed: on a large entry
     // that would otherwise be time with one core idle.
     let manifest = Background { () throws(MCPGenError) -> Result<Manifest, MCPGenError> in
@@ -31,8 +34,8 @@ extension Store {
       [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
     }
     guard try contains(key) else {
-      if case .failure(let error) = try manifest.value() { return (invalid(error), nil) }
-      return ([EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")], nil)
+      if case .failure(let error) = try manifest.value() { return (invalid(error), nil, nil) }
+      return ([EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")], nil, nil)
     }
     var release: ScannedRelease
     var unreadable: [EntryProblem] = []
@@ -65,19 +68,19 @@ extension Store {
         }
       }
     } catch where error.code == .unsupportedFileType {
-      return ([EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)], try? manifest.value().get())
+      return ([EntryProblem(.typeChanged, ManifestEntry.rootPath, error.message)], try? manifest.value().get(), nil)
     }
     let expected: Manifest
     switch try manifest.value() {
     case .success(let m): expected = m
-    case .failure(let error): return (invalid(error), nil)
+    case .failure(let error): return (invalid(error), nil, release)
     }
     let actual = Manifest(sorted: release.entries)  // a scan lists entries in manifest order
     let failedReads = Set(unreadable.map(\.path))
     let problems = unreadable + ManifestComparison.problems(expected: expected, actual: actual).filter {
       !($0.kind == .modified && failedReads.contains($0.path))
     } + Store.modeProblems(release)
-    return (problems, expected)
+    return (problems, expected, release)
   }
 
   /// Stored files are 0444 or 0555, directories 0555; nothing writable, setuid or setgid.
@@ -94,14 +97,28 @@ extension Store {
     return out
   }
 
-  /// Throws `integrity` unless `store/<key>` matches its manifest exactly.
-  public func requireIntact(_ key: StoreKey, what: String) throws(MCPGenError) {
-    let problems = try verify(key)
-    guard let first = problems.first else { return }
+  /// Throws `integrity` unless `store/<key>` matches its manifest exactly; returns what each of
+  /// its files was when hashed, for `confirmCurrent` to check after a swap.
+  @discardableResult
+  func requireIntact(_ key: StoreKey, what: String) throws(MCPGenError) -> VerifiedEntry {
+    let began = Clock.now()
+    let (problems, _, release) = try verifyAgainstManifest(key)
+    guard let first = problems.first else {
+      guard let release else { throw MCPGenError(.integrity, "\(what) \(key.short) could not be read; nothing was changed", path: entryPath(key)) }
+      return VerifiedEntry(key: key, release: release, began: began)
+    }
     let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
     throw MCPGenError(
       .integrity,
       "\(what) \(key.short) is corrupted: \(first)\(more); nothing was changed",
       hint: "mcp-gen audit --repair", path: entryPath(key))
   }
+}
+
+/// A store entry just re-hashed against its manifest, and what each of its files was then.
+struct VerifiedEntry {
+  var key: StoreKey
+  var release: ScannedRelease
+  /// When the verification began (seconds since the epoch).
+  var began: Int64
 }
