@@ -33,7 +33,7 @@ extension JournalRecord {
         if let field { seen |= 1 << field.rawValue }
         let isString = p.i < p.end && bytes[p.i] == UInt8(ascii: "\"")
         if first, isString, let field, field != .undo {
-          // Strings in place: no JSON value, and no copy for the fields kept as a view.
+          // Strings decoded in place: no JSON value in between, at most one copy of the bytes.
           let text = try p.stringSlice()
           switch field {
           case .time:
