@@ -81,7 +81,7 @@ public enum CheckRunner {
     }
     finished.store(true, ordering: .releasing)
 
-    let output = tail(memfd)
+    let output = ChildProcess.tail(memfd, limit: outputLimit)
     switch outcome {
     case .failure(let error):
       return result(.notStarted("\(words[0]): \(error)"), output)
@@ -92,16 +92,6 @@ public enum CheckRunner {
       case .signaled(let signal): return result(.signaled(signal), output)
       }
     }
-  }
-
-  private static func tail(_ fd: CInt) -> [UInt8] {
-    guard case .success(let st) = Syscall.fstat(fd), st.st_size > 0 else { return [] }
-    let count = min(Int(st.st_size), outputLimit)
-    var buffer = [UInt8](repeating: 0, count: count)
-    let n = buffer.withUnsafeMutableBytes { raw in
-      (try? Syscall.pread(fd, raw.baseAddress!, count, st.st_size - off_t(count)).get()) ?? 0
-    }
-    return Array(buffer[0..<n])
   }
 }
 

@@ -132,9 +132,10 @@ enum ChildProcess {
     return Array(buffer[0..<n])
   }
 
-  private static func tail(_ fd: CInt) -> [UInt8] {
+  /// The last `limit` bytes of the file `fd` (output collected in an in-memory file).
+  static func tail(_ fd: CInt, limit: Int = outputLimit) -> [UInt8] {
     guard case .success(let st) = Syscall.fstat(fd), st.st_size > 0 else { return [] }
-    let count = min(Int(st.st_size), outputLimit)
+    let count = min(Int(st.st_size), limit)
     var buffer = [UInt8](repeating: 0, count: count)
     let n = buffer.withUnsafeMutableBytes { raw in
       (try? Syscall.pread(fd, raw.baseAddress!, count, st.st_size - off_t(count)).get()) ?? 0
