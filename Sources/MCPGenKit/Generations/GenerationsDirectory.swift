@@ -1,8 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import Synchronization
 import SystemPackage
 
 extension Store {
@@ -24,24 +22,27 @@ extension Store {
     // ext4 keeps a 73-byte link target in a block of its own, not in the inode: each readlink
     // reads that block from the cache. Thousands of them are split over every core.
     let parts = numbered.count < 1024 ? 1 : ParallelWork.cores
-    let found = Mutex<[[Generation]]>(Array(repeating: [], count: parts))
-    let failure = Mutex<SystemCallError?>(nil)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-      var out: [Generation] = []
-      out.reserveCapacity(numbered.count / parts + 1)
-      for (name, n) in numbered[(numbered.count * part / parts)..<(numbered.count * (part + 1) / parts)] {
-        do throws(SystemCallError) {
+    let ranges = (0..<parts).map { (numbered.count * $0 / parts)..<(numbered.count * ($0 + 1) / parts) }
+    let found = ParallelWork.map(ranges) { range in
+      Result { () throws(SystemCallError) -> [Generation] in
+        var out: [Generation] = []
+        out.reserveCapacity(range.count)
+        for (name, n) in numbered[range] {
           guard let target = try dir.readSymlinkIfPresent(name) else { continue }  // removed meanwhile
           out.append(Generation(number: n, target: target))
-        } catch {
-          failure.withLock { if $0 == nil { $0 = error } }
-          return
         }
+        return out
       }
-      found.withLock { $0[part] = out }
     }
-    if let error = failure.withLock({ $0 }) { throw MCPGenError(error, doing: "read generation") }
-    return found.withLock { $0 }.joined().sorted { $0.number < $1.number }
+    var all: [Generation] = []
+    all.reserveCapacity(numbered.count)
+    for part in found {
+      switch part {
+      case .success(let generations): all += generations
+      case .failure(let error): throw MCPGenError(error, doing: "read generation")
+      }
+    }
+    return all.sorted { $0.number < $1.number }
   }
 
   /// The highest number in `generations/`, from the names alone (0 when there is none): a new
@@ -151,9 +152,7 @@ extension Store {
         throw changed(isNow.path)
       }
       guard was.kind.isRegularFile else { continue }
-      guard let a = before.identities[i], let b = now.identities[i], a.device == b.device, a.inode == b.inode,
-        a.size == b.size, a.changeSeconds == b.changeSeconds, a.changeNanoseconds == b.changeNanoseconds
-      else { throw changed(isNow.path) }
+      guard let a = before.identities[i], a == now.identities[i] else { throw changed(isNow.path) }
       if Int64(a.changeSeconds) >= verified.began - 1 { recent = true }
     }
     if recent { try requireIntact(verified.key, what: "release") }

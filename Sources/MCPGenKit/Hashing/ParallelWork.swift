@@ -87,6 +87,20 @@ enum ParallelWork {
   }
 }
 
+extension ParallelWork {
+  /// `transform` of each of `items`, one item per thread at once, results in the order of `items`
+  /// (for work that is not file reading: no read buffers, no byte threshold).
+  static func map<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
+    if items.count == 1 { return [transform(items[0])] }
+    let results = Mutex<[Int: U]>([:])
+    DispatchQueue.concurrentPerform(iterations: items.count) { k in
+      let result = transform(items[k])
+      results.withLock { $0[k] = result }
+    }
+    return results.withLock { done in items.indices.map { done[$0]! } }
+  }
+}
+
 /// Hands a non-Sendable value to threads that the caller keeps apart by construction.
 struct UncheckedBox<T>: @unchecked Sendable {
   let value: T

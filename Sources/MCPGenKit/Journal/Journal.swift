@@ -1,8 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import Synchronization
 import SystemPackage
 
 /// `<root>/journal.jsonl`: the recorded history every rollback follows.
@@ -61,15 +59,11 @@ public struct Journal: Sendable {
     bounds.append(bytes.count)
     if bounds.count == 2 { return parse(bytes, bounds[0]..<bounds[1], firstLine: 1) }
     let ranges = (0..<(bounds.count - 1)).map { bounds[$0]..<bounds[$0 + 1] }
-    let results = Mutex<[Int: Journal]>([:])
-    DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
-      let part = parse(bytes, ranges[k], firstLine: 1)
-      results.withLock { $0[k] = part }
-    }
+    let parsed = ParallelWork.map(ranges) { parse(bytes, $0, firstLine: 1) }
     var journal = Journal(bytes: bytes)
     var lineOffset = 0
     for k in ranges.indices {
-      let part = results.withLock { $0[k]! }
+      let part = parsed[k]
       journal.records += part.records
       journal.lines += part.lines
       journal.damage += part.damage.map { Damage(line: $0.line + lineOffset, torn: $0.torn) }

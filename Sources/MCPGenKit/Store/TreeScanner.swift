@@ -310,7 +310,7 @@ final class DigestSlots: @unchecked Sendable {
 }
 
 /// A file's inode, size and change time as one stat saw them.
-struct FileIdentity: Sendable {
+struct FileIdentity: Sendable, Equatable {
   var device: UInt64
   var inode: UInt64
   var size: Int64
