@@ -32,15 +32,27 @@ struct ListCommand: ParsableCommand {
       return
     }
     Output.line("   GEN  KEY           CREATED               SOURCE")
-    for row in rows {
-      let mark = (row.isCurrent ? Output.paint("*", .green) : " ")
-        + (row.isRestorable ? (row.isFailed ? Output.paint("F", .red) : " ") : Output.paint("!", .red))
-      let number = String(row.generation.number).leftPadded(to: 4, with: " ")
-      let key = row.generation.key?.short ?? "(damaged)   "
-      let created = row.created.map(Clock.format) ?? "-                   "
-      let source = row.source.map(displayName) ?? "-"
-      Output.line("\(mark) \(number)  \(key)  \(created)  \(source)")
+    // Assembled as bytes: 10,000 rows through string interpolation cost more than reading them.
+    let marks = [" ", Output.paint("*", .green)].map { current in
+      [Output.paint("!", .red), " ", Output.paint("F", .red)].map { Array((current + $0).utf8) }
     }
+    var out: [UInt8] = []
+    out.reserveCapacity(rows.count * 100)
+    for row in rows {
+      out += marks[row.isCurrent ? 1 : 0][row.isRestorable ? (row.isFailed ? 2 : 1) : 0]
+      out.append(0x20)
+      let number = String(row.generation.number).utf8
+      if number.count < 4 { out += repeatElement(0x20, count: 4 - number.count) }
+      out += number
+      out.append(0x20); out.append(0x20)
+      if let key = row.generation.key { key.digest.appendHex(12, to: &out) } else { out += "(damaged)   ".utf8 }
+      out.append(0x20); out.append(0x20)
+      if let created = row.created { Clock.appendFormatted(created, to: &out) } else { out += "-                   ".utf8 }
+      out.append(0x20); out.append(0x20)
+      if let source = row.source { out += displayNameBytes(source) } else { out.append(UInt8(ascii: "-")) }
+      out.append(0x0A)
+    }
+    Output.raw(out)
     if rows.contains(where: { !$0.isRestorable }) {
       Output.note("! marks generations whose store entry is gone: they cannot be restored")
     }

@@ -26,6 +26,7 @@ struct MCPGen: ParsableCommand {
   )
 
   static func main() {
+    SHA256.prepareInBackground()
     do {
       var command = try parseCommand()
       try command.run()

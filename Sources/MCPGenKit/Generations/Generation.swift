@@ -14,7 +14,7 @@ public struct Generation: Sendable, Equatable {
     self.number = number
     self.target = target
     if target.starts(with: Generation.targetPrefix) {
-      key = StoreKey(bytes: Array(target.dropFirst(Generation.targetPrefix.count)))
+      key = StoreKey(bytes: target[Generation.targetPrefix.count...])
     } else {
       key = nil
     }
@@ -23,10 +23,16 @@ public struct Generation: Sendable, Equatable {
   /// Parses a generation number: decimal, no sign, no leading zero, 1 through 2^63-1. Anything
   /// else (including a number that overflows) is not one.
   public static func number(_ text: some Collection<UInt8>) -> Int64? {
-    guard let first = text.first, first != 0x30, text.count <= 19,
-      text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-    else { return nil }
-    return Int64(String(decoding: text, as: UTF8.self))
+    guard let first = text.first, first != 0x30, text.count <= 19 else { return nil }
+    var n: Int64 = 0
+    for c in text {
+      guard c &- 0x30 < 10 else { return nil }
+      let (times, o1) = n.multipliedReportingOverflow(by: 10)
+      let (plus, o2) = times.addingReportingOverflow(Int64(c &- 0x30))
+      guard !o1, !o2 else { return nil }
+      n = plus
+    }
+    return n
   }
 }
 

@@ -64,10 +64,14 @@ extension Store {
   private func switchLocked(
     _ key: StoreKey, expected: StoreKey?, dryRun: Bool, config: Config, force: Bool, added: AddResult?, source: [UInt8]?
   ) throws(MCPGenError) -> SwitchOutcome {
-    let (history, recovered) = try reconciledHistory(dryRun: dryRun)
+    // The journal is read on another thread while this one hashes the target; the outcomes
+    // are then taken in the order the checks are listed, as if run one after the other.
+    let journal = Background { () throws(MCPGenError) in try self.readJournal() }
+    let intact = Result { () throws(MCPGenError) in try requireIntact(key, what: "release") }
+    let (history, recovered) = try reconciledHistory(dryRun: dryRun, journal: try journal.value())
     try requireFreeSpace()
     try requireNotBlocked(key, force: force)
-    let verified = try requireIntact(key, what: "release")
+    let verified = try intact.get()
     let (currentNumber, currentKey) = try currentGeneration()
     if let expected, currentKey != expected {
       throw MCPGenError(
@@ -207,8 +211,9 @@ extension Store {
 
   /// Reads the journal once, reconciles it with `current` (unless `dryRun`), and returns the
   /// history including any recovery line written.
-  func reconciledHistory(dryRun: Bool) throws(MCPGenError) -> (history: History, recovered: JournalRecord?) {
-    var history = History(try readJournal())
+  func reconciledHistory(dryRun: Bool, journal: Journal? = nil) throws(MCPGenError) -> (history: History, recovered: JournalRecord?) {
+    var history: History
+    if let journal { history = History(journal) } else { history = History(try readJournal()) }
     guard !dryRun else { return (history, nil) }
     let actual = try current()
     guard case .generation(let n) = actual, n != history.recordedCurrent, try generation(n) != nil else {

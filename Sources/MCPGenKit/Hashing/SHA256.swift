@@ -1,4 +1,5 @@
 import CLibCrypto
+import Dispatch
 
 /// A SHA-256 digest: 32 bytes, shown as 64 lowercase hex digits.
 ///
@@ -16,24 +17,50 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
   /// Parses exactly 64 lowercase hex digits.
   public init?(hex: some Collection<UInt8>) {
     guard hex.count == 64 else { return nil }
-    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    var k = 0
-    for c in hex {
-      let v: UInt8
-      switch c {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
-      default: return nil
-      }
-      switch k >> 4 {
-      case 0: words.0 = words.0 << 4 | UInt64(v)
-      case 1: words.1 = words.1 << 4 | UInt64(v)
-      case 2: words.2 = words.2 << 4 | UInt64(v)
-      default: words.3 = words.3 << 4 | UInt64(v)
-      }
-      k += 1
+    // Generation links and journal lines hold 10,000s of keys: parse from contiguous bytes
+    // when the collection has them, without a copy.
+    if let parsed = hex.withContiguousStorageIfAvailable({ Digest.parseHex($0) }) {
+      guard let parsed else { return nil }
+      self = parsed
+      return
     }
-    (w0, w1, w2, w3) = words
+    guard let parsed = Array(hex).withUnsafeBufferPointer({ Digest.parseHex($0) }) else { return nil }
+    self = parsed
+  }
+
+  private init(words: (UInt64, UInt64, UInt64, UInt64)) { (w0, w1, w2, w3) = words }
+
+  /// 64 lowercase hex digits into four words; nil on any other byte.
+  private static func parseHex(_ hex: UnsafeBufferPointer<UInt8>) -> Digest? {
+    let base = UnsafeRawPointer(hex.baseAddress!)
+    guard let a = hexWord(base), let b = hexWord(base + 16), let c = hexWord(base + 32), let d = hexWord(base + 48)
+    else { return nil }
+    return Digest(words: (a, b, c, d))
+  }
+
+  private static func hexWord(_ at: UnsafeRawPointer) -> UInt64? {
+    guard let high = hexNibbles(UInt64(littleEndian: at.loadUnaligned(as: UInt64.self))),
+      let low = hexNibbles(UInt64(littleEndian: (at + 8).loadUnaligned(as: UInt64.self)))
+    else { return nil }
+    return UInt64(high) << 32 | UInt64(low)
+  }
+
+  /// Eight hex digits (the first in the lowest byte) as a 32-bit number, all eight at once:
+  /// a table of 10,000 generations parses 20,000 keys.
+  private static func hexNibbles(_ x: UInt64) -> UInt32? {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high = 0x80 &* ones
+    // With no byte above 0x7F, adding never carries into the next byte: bit 7 of each byte
+    // then says whether that byte is at least the bound.
+    let digit = (x &+ 0x50 &* ones) & ~(x &+ 0x46 &* ones)  // 0x30 ... 0x39
+    let letter = (x &+ 0x1F &* ones) & ~(x &+ 0x19 &* ones)  // 0x61 ... 0x66
+    guard x & high == 0, (digit | letter) & high == high else { return nil }
+    // '0'-'9' -> 0-9 and 'a'-'f' -> 1-6 + 9; then the first digit to the top.
+    var y = ((x & (0x0F &* ones)) &+ ((x >> 6) & ones) &* 9).byteSwapped
+    y = (y | y >> 4) & 0x00FF_00FF_00FF_00FF
+    y = (y | y >> 8) & 0x0000_FFFF_0000_FFFF
+    y = (y | y >> 16) & 0x0000_0000_FFFF_FFFF
+    return UInt32(truncatingIfNeeded: y)
   }
 
   /// The 32 bytes, in order.
@@ -50,19 +77,44 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
   public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 
   public var hexBytes: [UInt8] {
-    var out = [UInt8](repeating: 0, count: 64)
-    var i = 0
-    for w in [w0, w1, w2, w3] {
-      for shift in stride(from: 60, through: 0, by: -4) {
-        let v = UInt8(truncatingIfNeeded: w >> UInt64(shift)) & 0xF
-        out[i] = v < 10 ? v + UInt8(ascii: "0") : v - 10 + UInt8(ascii: "a")
-        i += 1
-      }
+    [UInt8](unsafeUninitializedCapacity: 64) { out, initialized in
+      writeHex(64, into: out.baseAddress!)
+      initialized = 64
     }
-    return out
   }
 
-  public var description: String { String(decoding: hexBytes, as: UTF8.self) }
+  /// The first `count` hex digits as a string (a short one, up to 15, needs no allocation).
+  func hexString(_ count: Int) -> String {
+    String(unsafeUninitializedCapacity: count) { out in
+      writeHex(count, into: out.baseAddress!)
+      return count
+    }
+  }
+
+  /// Appends the first `count` (at most 64) hex digits.
+  public func appendHex(_ count: Int, to out: inout [UInt8]) {
+    let start = out.count
+    out += repeatElement(0, count: count)
+    out.withUnsafeMutableBufferPointer { writeHex(count, into: $0.baseAddress! + start) }
+  }
+
+  /// Writes the first `count` (at most 64) hex digits.
+  private func writeHex(_ count: Int, into out: UnsafeMutablePointer<UInt8>) {
+    let words = (w0, w1, w2, w3)
+    for i in 0..<count {
+      let w: UInt64
+      switch i >> 4 {
+      case 0: w = words.0
+      case 1: w = words.1
+      case 2: w = words.2
+      default: w = words.3
+      }
+      let v = UInt8(truncatingIfNeeded: w >> UInt64(60 - 4 * (i & 15))) & 0xF
+      out[i] = v < 10 ? v &+ 0x30 : v &+ 0x57
+    }
+  }
+
+  public var description: String { hexString(64) }
 }
 
 /// Streaming SHA-256 through OpenSSL's EVP interface, the project's only hash implementation.
@@ -74,10 +126,23 @@ public final class SHA256 {
   nonisolated(unsafe) private static let algorithm: OpaquePointer = {
     // Reading openssl.cnf costs ~4 ms at start-up and can only add providers SHA-256 does not
     // need; the default provider is always there.
-    _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CONFIG), nil)
+    _ = OPENSSL_init_crypto(SHA256.initOptions, nil)
     if let fetched = EVP_MD_fetch(nil, "SHA256", nil) { return fetched }
     return EVP_sha256()
   }()
+
+  /// No cleanup handler at exit: the process's memory goes with it anyway, and a handler that
+  /// frees OpenSSL's tables would race a thread still fetching (see `prepareInBackground`).
+  private static let initOptions = UInt64(OPENSSL_INIT_NO_LOAD_CONFIG) | UInt64(OPENSSL_INIT_NO_ATEXIT)
+
+  /// Starts OpenSSL's one-time set-up (about 1 ms: the default provider and the algorithm
+  /// fetch) on another thread, so that it overlaps argument parsing instead of delaying the
+  /// first file to hash. Safe to exit at any moment after: the first initialisation, made here
+  /// on the calling thread, registers no exit handler.
+  public static func prepareInBackground() {
+    _ = OPENSSL_init_crypto(initOptions, nil)
+    DispatchQueue.global().async { _ = algorithm }
+  }
 
   private let context: OpaquePointer
 

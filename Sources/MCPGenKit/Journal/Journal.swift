@@ -53,33 +53,32 @@ public struct Journal: Sendable {
     var bounds = [0]
     for k in 1..<max(parts, 1) {
       let guess = max(bounds[bounds.count - 1], bytes.count * k / parts)
-      guard let newline = bytes[guess...].firstIndex(of: 0x0A) else { break }
+      guard let newline = newline(in: bytes, guess..<bytes.count) else { break }
       bounds.append(newline + 1)
     }
     bounds.append(bytes.count)
-    if bounds.count == 2 { return parse(bytes, bounds[0]..<bounds[1], firstLine: 1) }
+    if bounds.count == 2 { return parse(bytes, bounds[0]..<bounds[1]).journal }
     let ranges = (0..<(bounds.count - 1)).map { bounds[$0]..<bounds[$0 + 1] }
-    let parsed = ParallelWork.map(ranges) { parse(bytes, $0, firstLine: 1) }
+    let parsed = ParallelWork.map(ranges) { parse(bytes, $0) }
     var journal = Journal(bytes: bytes)
     var lineOffset = 0
-    for k in ranges.indices {
-      let part = parsed[k]
+    for (part, lineCount) in parsed {
       journal.records += part.records
       journal.lines += part.lines
       journal.damage += part.damage.map { Damage(line: $0.line + lineOffset, torn: $0.torn) }
-      lineOffset += bytes[ranges[k]].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+      lineOffset += lineCount
     }
     return journal
   }
 
-  /// Parses the lines in `range`, numbering them from `firstLine`.
-  static func parse(_ bytes: [UInt8], _ range: Range<Int>, firstLine: Int) -> Journal {
+  /// Parses the lines in `range`, numbering them from 1; also returns how many lines it held.
+  static func parse(_ bytes: [UInt8], _ range: Range<Int>) -> (journal: Journal, lineCount: Int) {
     var journal = Journal(bytes: bytes)
     var start = range.lowerBound
-    var lineNumber = firstLine - 1
+    var lineNumber = 0
     while start < range.upperBound {
       lineNumber += 1
-      let end = bytes[start..<range.upperBound].firstIndex(of: 0x0A)
+      let end = newline(in: bytes, start..<range.upperBound)
       let line = start..<(end ?? range.upperBound)
       start = (end ?? range.upperBound) + 1
       if bytes[line].allSatisfy({ $0 == 0x20 }) && end != nil { continue }
@@ -90,7 +89,17 @@ public struct Journal: Sendable {
         journal.damage.append(Damage(line: lineNumber, torn: end == nil || JSON.isObjectCutShort(bytes, range: line)))
       }
     }
-    return journal
+    return (journal, lineNumber)
+  }
+
+  /// The index of the first newline in `bytes[range]` (memchr: journals run to megabytes).
+  private static func newline(in bytes: [UInt8], _ range: Range<Int>) -> Int? {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard !range.isEmpty, let base = buffer.baseAddress,
+        let hit = memchr(base + range.lowerBound, 0x0A, range.count)
+      else { return nil }
+      return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
   }
 
   /// Appends one record and makes it durable.

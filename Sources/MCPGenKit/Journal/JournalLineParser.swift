@@ -9,29 +9,33 @@ import Glibc
 /// general parser into `extra`. The result equals `JournalRecord(json: JSON(parsing: line))`.
 extension JournalRecord {
   init?(line bytes: [UInt8], _ range: Range<Int>) {
-    var p = JSONParser(bytes: bytes, range: range)
+    guard let record = JSONParser.with(bytes, range, JournalRecord.parse) else { return nil }
+    self = record
+  }
+
+  private static func parse(_ p: inout JSONParser) -> JournalRecord? {
     var time: Int64?, pid: Int64?, user: String?, command: [UInt8]?, op: String?, outcome: String?
     var from: Int64?, to: Int64?, key: StoreKey?, source: [UInt8]?, undo = false
     var extra: [(String, JSON)] = []
     var seen: UInt16 = 0  // one bit per known name: the general path keeps the first of repeats
     do throws(JSONParseError) {
       p.skipSpace()
-      guard p.i < p.end, bytes[p.i] == UInt8(ascii: "{") else { return nil }
+      guard p.i < p.end, p.at[p.i] == UInt8(ascii: "{") else { return nil }
       p.i += 1
       p.skipSpace()
-      if p.i < p.end, bytes[p.i] == UInt8(ascii: "}") { return nil }
+      if p.i < p.end, p.at[p.i] == UInt8(ascii: "}") { return nil }
       while true {
         p.skipSpace()
-        guard p.i < p.end, bytes[p.i] == UInt8(ascii: "\"") else { return nil }
+        guard p.i < p.end, p.at[p.i] == UInt8(ascii: "\"") else { return nil }
         let name = try p.stringSlice()
         p.skipSpace()
-        guard p.i < p.end, bytes[p.i] == UInt8(ascii: ":") else { return nil }
+        guard p.i < p.end, p.at[p.i] == UInt8(ascii: ":") else { return nil }
         p.i += 1
         p.skipSpace()
         let field = JournalRecord.field(named: name)
         let first = field.map { seen & (1 << $0.rawValue) == 0 } ?? true
         if let field { seen |= 1 << field.rawValue }
-        let isString = p.i < p.end && bytes[p.i] == UInt8(ascii: "\"")
+        let isString = p.i < p.end && p.at[p.i] == UInt8(ascii: "\"")
         if first, isString, let field, field != .undo {
           // Strings decoded in place: no JSON value in between, at most one copy of the bytes.
           let text = try p.stringSlice()
@@ -48,7 +52,7 @@ extension JournalRecord {
           case .pid, .from, .to, .undo, .epoch, .skip: break  // not numbers: as the general path
           }
         } else if first, !isString, let field, field == .pid || field == .from || field == .to,
-          p.i < p.end, bytes[p.i] == UInt8(ascii: "-") || (0x30...0x39).contains(bytes[p.i])
+          p.i < p.end, p.at[p.i] == UInt8(ascii: "-") || (0x30...0x39).contains(p.at[p.i])
         {
           guard case .int(let n) = try p.number() else { return nil }
           switch field {
@@ -76,8 +80,8 @@ extension JournalRecord {
         }
         p.skipSpace()
         guard p.i < p.end else { return nil }
-        if bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-        if bytes[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+        if p.at[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+        if p.at[p.i] == UInt8(ascii: "}") { p.i += 1; break }
         return nil
       }
       p.skipSpace()
@@ -86,7 +90,7 @@ extension JournalRecord {
       return nil
     }
     guard let op, let pid, let command, let outcome, let time else { return nil }
-    self.init(
+    return JournalRecord(
       time: time, pid: pid, user: user ?? "", command: command, operation: Operation(rawValue: op),
       from: from, to: to, key: key, source: source, outcome: outcome, undo: undo, extra: extra)
   }

@@ -18,7 +18,7 @@ public struct StoreKey: Hashable, Sendable, Comparable, CustomStringConvertible 
   public var hex: String { digest.description }
   public var bytes: [UInt8] { digest.hexBytes }
   /// The first 12 hex digits, for tables.
-  public var short: String { String(hex.prefix(12)) }
+  public var short: String { digest.hexString(12) }
   public var description: String { hex }
 
   public static func < (a: StoreKey, b: StoreKey) -> Bool { a.digest < b.digest }

@@ -12,34 +12,48 @@ public enum Clock {
 
   /// `2026-11-25T15:40:00Z`.
   public static func format(_ seconds: Int64) -> String {
-    var t = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&t, &parts)
-    let year = parts.tm_year + 1900
+    var out: [UInt8] = []
+    appendFormatted(seconds, to: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Appends `format(seconds)` as UTF-8: `list` writes one time per generation.
+  public static func appendFormatted(_ seconds: Int64, to out: inout [UInt8]) {
+    // Civil from days (Howard Hinnant's algorithm): no time zone database, no libc call.
+    let (days, second) = seconds.quotientAndRemainder(dividingBy: 86400)
+    let (z, s) = second < 0 ? (days - 1 + 719468, second + 86400) : (days + 719468, second)
+    let era = (z >= 0 ? z : z - 146096) / 146097
+    let doe = z - era * 146097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
     guard (0...9999).contains(year) else {
-      func two(_ v: Int32) -> String { String(v).leftPadded(to: 2) }
-      return "\(year)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+      func two(_ v: Int64) -> String { String(v).leftPadded(to: 2) }
+      out += Array("\(year)-\(two(month))-\(two(day))T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))Z".utf8)
+      return
     }
-    // Digit by digit: `list` formats one time per generation.
-    return String(unsafeUninitializedCapacity: 20) { out in
-      func put(_ v: Int32, _ digits: Int, at i: Int) {
-        var v = v
-        for k in stride(from: i + digits - 1, through: i, by: -1) {
-          out[k] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-          v /= 10
-        }
+    func put(_ v: Int64, _ digits: Int) {
+      var divisor: Int64 = digits == 4 ? 1000 : 10
+      while divisor > 0 {
+        out.append(UInt8(truncatingIfNeeded: v / divisor % 10) &+ 0x30)
+        divisor /= 10
       }
-      put(year, 4, at: 0)
-      put(parts.tm_mon + 1, 2, at: 5)
-      put(parts.tm_mday, 2, at: 8)
-      put(parts.tm_hour, 2, at: 11)
-      put(parts.tm_min, 2, at: 14)
-      put(parts.tm_sec, 2, at: 17)
-      for (i, c) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z")] as [(Int, Unicode.Scalar)] {
-        out[i] = UInt8(ascii: c)
-      }
-      return 20
     }
+    put(year, 4)
+    out.append(UInt8(ascii: "-"))
+    put(month, 2)
+    out.append(UInt8(ascii: "-"))
+    put(day, 2)
+    out.append(UInt8(ascii: "T"))
+    put(s / 3600, 2)
+    out.append(UInt8(ascii: ":"))
+    put(s / 60 % 60, 2)
+    out.append(UInt8(ascii: ":"))
+    put(s % 60, 2)
+    out.append(UInt8(ascii: "Z"))
   }
 
   /// The effective user's name, or its number when it has none.

@@ -140,15 +140,18 @@ extension JSON {
 
   /// Parses `bytes[range]` without copying it (the journal parses each line in place).
   public init(parsing bytes: [UInt8], range: Range<Int>) throws(JSONParseError) {
-    var parser = JSONParser(bytes: bytes, range: range)
-    do throws(JSONParseError) {
-      parser.skipSpace()
-      let value = try parser.value(depth: 0)
-      parser.skipSpace()
-      guard parser.i == parser.end else { throw parser.fail() }
-      self = value
-    } catch {
-      throw JSONParseError(offset: error.offset - range.lowerBound)
+    let parsed = JSONParser.with(bytes, range) { parser in
+      Result { () throws(JSONParseError) -> JSON in
+        parser.skipSpace()
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.i == parser.end else { throw parser.fail() }
+        return value
+      }
+    }
+    switch parsed {
+    case .success(let value): self = value
+    case .failure(let error): throw JSONParseError(offset: error.offset - range.lowerBound)
     }
   }
 
@@ -165,20 +168,35 @@ extension JSON {
   }
 }
 
+/// Reads through a pointer into `bytes` (valid only inside `bytes.withUnsafeBufferPointer`, see
+/// `with`): no bounds check or reference count per byte on a journal of megabytes. Every read is
+/// guarded by `i < end` or an explicit length check instead.
 struct JSONParser {
   let bytes: [UInt8]
+  let at: UnsafePointer<UInt8>
   let end: Int
   var i: Int
 
-  init(bytes: [UInt8], range: Range<Int>) {
-    self.bytes = bytes
-    self.i = range.lowerBound
-    self.end = range.upperBound
+  /// Runs `body` with a parser over `bytes[range]`.
+  static func with<T>(_ bytes: [UInt8], _ range: Range<Int>, _ body: (inout JSONParser) -> T) -> T {
+    precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "range outside the bytes")
+    return bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else {
+        // An empty array has no storage; its parser (i == end) never reads one.
+        var none: UInt8 = 0
+        return withUnsafePointer(to: &none) { none in
+          var parser = JSONParser(bytes: bytes, at: none, end: 0, i: 0)
+          return body(&parser)
+        }
+      }
+      var parser = JSONParser(bytes: bytes, at: base, end: range.upperBound, i: range.lowerBound)
+      return body(&parser)
+    }
   }
 
   mutating func skipSpace() {
     while i < end {
-      switch bytes[i] {
+      switch at[i] {
       case 0x20, 0x09, 0x0A, 0x0D: i += 1
       default: return
       }
@@ -192,16 +210,16 @@ struct JSONParser {
   mutating func literal(_ word: StaticString) throws(JSONParseError) {
     let count = word.utf8CodeUnitCount
     guard end - i >= count else {
-      for k in 0..<(end - i) where bytes[i + k] != word.utf8Start[k] { throw fail() }
+      for k in 0..<(end - i) where at[i + k] != word.utf8Start[k] { throw fail() }
       throw cutShort()
     }
-    for k in 0..<count where bytes[i + k] != word.utf8Start[k] { throw fail() }
+    for k in 0..<count where at[i + k] != word.utf8Start[k] { throw fail() }
     i += count
   }
 
   mutating func value(depth: Int) throws(JSONParseError) -> JSON {
     guard depth < 64, i < end else { throw fail() }
-    switch bytes[i] {
+    switch at[i] {
     case UInt8(ascii: "n"): try literal("null"); return .null
     case UInt8(ascii: "t"): try literal("true"); return .bool(true)
     case UInt8(ascii: "f"): try literal("false"); return .bool(false)
@@ -210,34 +228,34 @@ struct JSONParser {
       i += 1
       var items: [JSON] = []
       skipSpace()
-      if i < end, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+      if i < end, at[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
       while true {
         skipSpace()
         items.append(try value(depth: depth + 1))
         skipSpace()
         guard i < end else { throw fail() }
-        if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-        if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        if at[i] == UInt8(ascii: ",") { i += 1; continue }
+        if at[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
         throw fail()
       }
     case UInt8(ascii: "{"):
       i += 1
       var members: [(String, JSON)] = []
       skipSpace()
-      if i < end, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+      if i < end, at[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
       while true {
         skipSpace()
-        guard i < end, bytes[i] == UInt8(ascii: "\"") else { throw fail() }
+        guard i < end, at[i] == UInt8(ascii: "\"") else { throw fail() }
         let key = String(decoding: try string(), as: UTF8.self)
         skipSpace()
-        guard i < end, bytes[i] == UInt8(ascii: ":") else { throw fail() }
+        guard i < end, at[i] == UInt8(ascii: ":") else { throw fail() }
         i += 1
         skipSpace()
         members.append((key, try value(depth: depth + 1)))
         skipSpace()
         guard i < end else { throw fail() }
-        if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-        if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        if at[i] == UInt8(ascii: ",") { i += 1; continue }
+        if at[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
         throw fail()
       }
     default:
@@ -248,12 +266,12 @@ struct JSONParser {
   /// Integers only: every number mcp-gen writes is one.
   mutating func number() throws(JSONParseError) -> JSON {
     let start = i
-    if i < end, bytes[i] == UInt8(ascii: "-") { i += 1 }
+    if i < end, at[i] == UInt8(ascii: "-") { i += 1 }
     let digits = i
     var n: Int64 = 0
-    while i < end, (0x30...0x39).contains(bytes[i]) {
+    while i < end, (0x30...0x39).contains(at[i]) {
       let (times, o1) = n.multipliedReportingOverflow(by: 10)
-      let (plus, o2) = times.addingReportingOverflow(Int64(bytes[i] - 0x30))
+      let (plus, o2) = times.addingReportingOverflow(Int64(at[i] - 0x30))
       guard !o1, !o2 else { i = start; throw fail() }
       n = plus
       i += 1
@@ -263,14 +281,14 @@ struct JSONParser {
       i = start
       throw fail()
     }
-    return .int(bytes[start] == UInt8(ascii: "-") ? -n : n)
+    return .int(at[start] == UInt8(ascii: "-") ? -n : n)
   }
 
   mutating func hex4() throws(JSONParseError) -> UInt32 {
     var v: UInt32 = 0
     for k in 0..<4 {
       guard i + k < end else { throw cutShort() }
-      let b = bytes[i + k]
+      let b = at[i + k]
       switch b {
       case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(b - UInt8(ascii: "0"))
       case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(b - UInt8(ascii: "a") + 10)
@@ -282,11 +300,36 @@ struct JSONParser {
     return v
   }
 
+  /// Where the run of string bytes that need no decoding, starting at `from`, ends: at a quote,
+  /// a backslash, a control character, or the end. Eight bytes per step.
+  func plainEnd(from: Int) -> Int {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high = 0x80 &* ones
+    var j = from
+    while end - j >= 8 {
+      let x = UInt64(littleEndian: UnsafeRawPointer(at + j).loadUnaligned(as: UInt64.self))
+      // Any byte below 0x20, or equal to '"' or '\\' (zero after the xor)? Each test is exact
+      // for "any byte"; a hit, true or not, leaves the rest to the byte loop below.
+      let quote = x ^ (0x22 &* ones)
+      let backslash = x ^ (0x5C &* ones)
+      let below = (x &- 0x20 &* ones) & ~x
+      let isQuote = (quote &- ones) & ~quote
+      let isBackslash = (backslash &- ones) & ~backslash
+      if (below | isQuote | isBackslash) & high != 0 { break }
+      j += 8
+    }
+    while j < end {
+      let b = at[j]
+      if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+      j += 1
+    }
+    return j
+  }
+
   /// A string's bytes in place when it holds no escapes; copied through `string()` otherwise.
   mutating func stringSlice() throws(JSONParseError) -> ArraySlice<UInt8> {
-    var j = i + 1
-    while j < end, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20 { j += 1 }
-    if j < end, bytes[j] == UInt8(ascii: "\"") {
+    let j = plainEnd(from: i + 1)
+    if j < end, at[j] == UInt8(ascii: "\"") {
       defer { i = j + 1 }
       return bytes[(i + 1)..<j]
     }
@@ -296,9 +339,8 @@ struct JSONParser {
   mutating func string() throws(JSONParseError) -> [UInt8] {
     i += 1
     // Most strings hold no escapes: copy them in one go.
-    var j = i
-    while j < end, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20 { j += 1 }
-    if j < end, bytes[j] == UInt8(ascii: "\"") {
+    let j = plainEnd(from: i)
+    if j < end, at[j] == UInt8(ascii: "\"") {
       let out = Array(bytes[i..<j])
       i = j + 1
       return out
@@ -306,13 +348,13 @@ struct JSONParser {
     var out: [UInt8] = Array(bytes[i..<j])
     i = j
     while i < end {
-      let b = bytes[i]
+      let b = at[i]
       i += 1
       switch b {
       case UInt8(ascii: "\""): return out
       case UInt8(ascii: "\\"):
         guard i < end else { throw fail() }
-        let e = bytes[i]
+        let e = at[i]
         i += 1
         switch e {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)

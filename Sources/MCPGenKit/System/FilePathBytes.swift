@@ -42,6 +42,13 @@ extension FilePath {
 /// UTF-8 as `\xNN`, control characters (C0, DEL, C1) and backslashes escaped. Distinct names
 /// always display differently, and no name can break a line or drive a terminal.
 public func displayName(_ bytes: [UInt8]) -> String {
+  String(decoding: displayNameBytes(bytes), as: UTF8.self)
+}
+
+/// `displayName` as UTF-8 bytes, for output assembled as bytes (a `list` of 10,000 rows).
+public func displayNameBytes(_ bytes: [UInt8]) -> [UInt8] {
+  // Printable ASCII without a backslash, the usual case, is shown as it is.
+  if bytes.allSatisfy({ $0 &- 0x20 < 0x5F && $0 != 0x5C }) { return bytes }
   let hex = Array("0123456789abcdef".utf8)
   var out: [UInt8] = []
   out.reserveCapacity(bytes.count)
@@ -73,7 +80,7 @@ public func displayName(_ bytes: [UInt8]) -> String {
       i += n
     }
   }
-  return String(decoding: out, as: UTF8.self)
+  return out
 }
 
 extension String {

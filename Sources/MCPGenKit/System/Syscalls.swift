@@ -90,18 +90,16 @@ enum Syscall {
   static func readlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>) -> Result<[UInt8], Errno> {
     var capacity = 256
     while true {
-      var buffer = [UInt8](repeating: 0, count: capacity)
-      let result = buffer.withUnsafeMutableBytes { raw in
-        call("readlinkat") {
-          Glibc.readlinkat(dir, path, raw.baseAddress!.assumingMemoryBound(to: CChar.self), capacity)
+      // Read on the stack, then one array of the exact size: `list` reads 10,000s of links.
+      let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer in
+        call("readlinkat") { Glibc.readlinkat(dir, path, buffer.baseAddress!, capacity) }.map { n in
+          n < capacity ? Array(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n])) : nil
         }
       }
       switch result {
       case .failure(let e): return .failure(e)
-      case .success(let n) where n < capacity:
-        return .success(Array(buffer[0..<n]))
-      case .success:
-        capacity *= 4  // Possibly truncated: read again with room to spare.
+      case .success(let target?): return .success(target)
+      case .success(nil): capacity *= 4  // Possibly truncated: read again with room to spare.
       }
     }
   }

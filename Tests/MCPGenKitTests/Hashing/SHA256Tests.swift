@@ -86,6 +86,20 @@ struct DigestHexTests {
     #expect(d.bytes.count == 32)
     #expect(d.bytes.first == 0xba)
     #expect(StoreKey(Self.valid)?.hex == Self.valid)
+    #expect(StoreKey(Self.valid)?.short == String(Self.valid.prefix(12)))
+    // A collection without contiguous storage parses the same.
+    #expect(Digest(hex: Self.valid.utf8.lazy.map { $0 }) == d)
+  }
+
+  @Test("every byte next to a hex range is rejected at every position")
+  func neighbours() {
+    for bad in Array("/:`gG@".utf8) {
+      for position in [0, 15, 16, 63] {
+        var text = Array(Self.valid.utf8)
+        text[position] = bad
+        #expect(Digest(hex: text) == nil, "byte \(bad) at \(position)")
+      }
+    }
   }
 
   @Test(
@@ -98,6 +112,7 @@ struct DigestHexTests {
       "",
       "g" + valid.dropFirst(),
       " " + valid.dropFirst(),
+      String(valid.dropLast()) + "g",
       String(valid.dropLast()) + "\n",
       String(repeating: "0", count: 32),  // 32 bytes' worth of characters, not of digits
     ])

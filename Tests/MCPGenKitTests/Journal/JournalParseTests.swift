@@ -37,7 +37,8 @@ struct JournalParseTests {
     }
     text += Array(#"{"time":"2026-11-25T12:00:06Z","pid":1,"#.utf8)  // torn last line
     #expect(text.count > 1 << 20)
-    let whole = Journal.parse(text, 0..<text.count, firstLine: 1)
+    let (whole, lineCount) = Journal.parse(text, 0..<text.count)
+    #expect(lineCount == 12_001)
     let parts = Journal.parse(text)
     #expect(parts.records == whole.records)
     #expect(parts.raw == whole.raw)
