@@ -27,10 +27,11 @@ public struct StoreStatus: Sendable {
 extension Store {
   /// Every generation with what the journal knows of it. Takes no lock: a reader never blocks.
   public func generationTable() throws(MCPGenError) -> [GenerationRow] {
-    // The journal and the generation links are independent: read them at the same time.
-    let journal = Background { () throws(MCPGenError) in try self.readJournal() }
+    // The journal and the generation links are independent: read them at the same time (the
+    // links take longer: the journal's replay is done on its thread too).
+    let history = Background { () throws(MCPGenError) in History(try self.readJournal()) }
     let links = try generations()
-    return try generationTable(History(try journal.value()), links)
+    return try generationTable(try history.value(), links)
   }
 
   func generationTable(_ history: History, _ links: [Generation]? = nil) throws(MCPGenError) -> [GenerationRow] {

@@ -49,7 +49,7 @@ public struct Journal: Sendable {
 
   public static func parse(_ bytes: [UInt8]) -> Journal {
     // A long journal (every list and status reads it) is parsed in parts on every core.
-    let parts = bytes.count < 1 << 20 ? 1 : ParallelWork.cores
+    let parts = bytes.count < 1 << 20 ? 1 : ParallelWork.cores * 4
     var bounds = [0]
     for k in 1..<max(parts, 1) {
       let guess = max(bounds[bounds.count - 1], bytes.count * k / parts)
