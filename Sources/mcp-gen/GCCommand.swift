@@ -39,7 +39,7 @@ struct GCCommand: ParsableCommand {
       return
     }
     let verb = dryRun ? "would remove" : "removed"
-    let gens = report.removedGenerations.map(String.init).joined(separator: ", ")
+    let gens = GCCommand.runs(report.removedGenerations)
     Output.line("\(verb) \(report.removedGenerations.count) generations\(gens.isEmpty ? "" : " (\(gens))")")
     for key in report.removedEntries { Output.line("\(verb) store entry \(key.hex)") }
     Output.line("\(verb) \(report.removedEntries.count) store entries, \(Output.bytes(report.bytesFreed)) freed")
@@ -48,5 +48,23 @@ struct GCCommand: ParsableCommand {
     }
     if report.leftoversRemoved > 0 { Output.line("removed \(report.leftoversRemoved) leftovers of crashed runs") }
     if dryRun { Output.line("nothing changed (dry run)") }
+  }
+
+  /// `1-9995, 9998`: a run of three or more numbers as its ends, so that collecting 10,000
+  /// generations prints one short line, not 10,000 numbers.
+  static func runs(_ numbers: [Int64]) -> String {
+    var parts: [String] = []
+    var k = 0
+    while k < numbers.count {
+      var end = k
+      while end + 1 < numbers.count, numbers[end + 1] == numbers[end] + 1 { end += 1 }
+      if end - k >= 2 {
+        parts.append("\(numbers[k])-\(numbers[end])")
+      } else {
+        parts += numbers[k...end].map(String.init)
+      }
+      k = end + 1
+    }
+    return parts.joined(separator: ", ")
   }
 }

@@ -34,7 +34,7 @@ struct GCCommandTests {
 
     let gc = try r.ok(["gc", "--keep", "2", "--grace", "0"])
     let lines = gc.stdoutText.split(separator: "\n").map(String.init)
-    #expect(lines.first == "removed 5 generations (3, 4, 5, 6, 7)")
+    #expect(lines.first == "removed 5 generations (3-7)")
     #expect(Set(lines.filter { $0.hasPrefix("removed store entry ") }) == Set(badKeys.map { "removed store entry \($0)" }))
     #expect(lines.contains { $0.hasPrefix("removed 5 store entries, ") })
 
