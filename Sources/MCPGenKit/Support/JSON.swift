@@ -46,11 +46,12 @@ public indirect enum JSON: Equatable, Sendable {
 
   public var text: String { String(decoding: serialized(), as: UTF8.self) }
 
-  func write(to out: inout [UInt8]) {
+  /// Appends `serialized()`: output assembled row by row needs no tree of all the rows.
+  public func write(to out: inout [UInt8]) {
     switch self {
-    case .null: out += Array("null".utf8)
-    case .bool(let b): out += Array((b ? "true" : "false").utf8)
-    case .int(let i): out += Array(String(i).utf8)
+    case .null: out += "null".utf8
+    case .bool(let b): out += (b ? "true" : "false").utf8
+    case .int(let i): out += String(i).utf8
     case .string(let s): JSON.writeString(s, to: &out)
     case .array(let items):
       out.append(UInt8(ascii: "["))
@@ -63,7 +64,13 @@ public indirect enum JSON: Equatable, Sendable {
       out.append(UInt8(ascii: "{"))
       for (n, (key, value)) in members.enumerated() {
         if n > 0 { out.append(UInt8(ascii: ",")) }
-        JSON.writeString(Array(key.utf8), to: &out)
+        if key.utf8.allSatisfy(JSON.isPlain) {
+          out.append(UInt8(ascii: "\""))
+          out += key.utf8
+          out.append(UInt8(ascii: "\""))
+        } else {
+          JSON.writeString(Array(key.utf8), to: &out)
+        }
         out.append(UInt8(ascii: ":"))
         value.write(to: &out)
       }
@@ -71,11 +78,22 @@ public indirect enum JSON: Equatable, Sendable {
     }
   }
 
+  /// Printable ASCII that stands for itself inside a JSON string.
+  static func isPlain(_ b: UInt8) -> Bool { b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") }
+
   static func writeString(_ s: [UInt8], to out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
+    func hex(_ v: UInt8) -> UInt8 { v < 10 ? v &+ 0x30 : v &+ 0x57 }
     out.append(UInt8(ascii: "\""))
     var i = 0
     while i < s.count {
+      // A run that needs no escape goes in at once.
+      var plain = i
+      while plain < s.count, isPlain(s[plain]) { plain += 1 }
+      if plain > i {
+        out += s[i..<plain]
+        i = plain
+        continue
+      }
       let b = s[i]
       if b < 0x80 {
         switch b {
@@ -84,9 +102,9 @@ public indirect enum JSON: Equatable, Sendable {
         case 0x0A: out += [0x5C, UInt8(ascii: "n")]
         case 0x09: out += [0x5C, UInt8(ascii: "t")]
         case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-        case 0..<0x20, 0x7F:
-          out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
-        default: out.append(b)
+        default:  // the other control characters and DEL
+          out += "\\u00".utf8
+          out += [hex(b >> 4), hex(b & 0xF)]
         }
         i += 1
         continue
@@ -96,7 +114,8 @@ public indirect enum JSON: Equatable, Sendable {
         out += s[i..<(i + n)]
         i += n
       } else {
-        out += Array("\\udc".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+        out += "\\udc".utf8
+        out += [hex(b >> 4), hex(b & 0xF)]
         i += 1
       }
     }
