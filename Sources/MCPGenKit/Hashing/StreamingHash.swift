@@ -24,7 +24,8 @@ enum StreamingHash {
     let stream = JobStream<TreeScanner.FoundFile>(progress: progress) { (file, worker) throws(MCPGenError) in
       let (dir, path) = (file.root, file.releasePath)
       do throws(MCPGenError) {
-        let fd = try TreeScanner.openFile(file.path, in: dir, as: file.identity, releasePath: path)
+        // Checked against the scan once, after the read (`digest(scanned:)`), not also here.
+        let fd = try TreeScanner.openFile(file.path, in: dir, as: nil, releasePath: path)
         let digest = try worker.digest(scanned: fd, file.path, size: UInt64(file.identity.size), file.identity, in: path)
         digests.withLock { $0.append((file.found, digest)) }
       } catch {

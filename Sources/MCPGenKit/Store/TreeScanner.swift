@@ -286,13 +286,20 @@ public enum ReleaseHasher {
 }
 
 extension FileWorker {
-  /// Hashes a file a scan found: it must still have the scanned size and, with `identity`, not
-  /// have been written to while it was read.
+  /// Hashes a file a scan found: it must still have the scanned size and, with `identity`, be
+  /// the same file (inode, type) and not have been written to while it was read. One check
+  /// after the read covers both: a file opened without a check first is only ever read.
   func digest(
     scanned file: FileFD, _ relative: [UInt8], size: UInt64, _ identity: FileIdentity?, in releasePath: FilePath
   ) throws(MCPGenError) -> Digest {
-    let (digest, read) = try attempt("read") { () throws(SystemCallError) in
-      try self.digest(file, size: identity == nil ? nil : size)
+    let reading = Result { () throws(MCPGenError) in
+      try attempt("read") { () throws(SystemCallError) in try self.digest(file, size: identity == nil ? nil : size) }
+    }
+    guard case .success(let (digest, read)) = reading else {
+      // A read that failed on a file swapped in since the scan (pread cannot read a FIFO) is
+      // reported as the swap it is.
+      if let identity { try TreeScanner.check(file, against: identity, relative, in: releasePath) }
+      return try reading.get().0
     }
     if read != size { throw TreeScanner.changed(relative, "changed size", in: releasePath) }
     if let identity { try TreeScanner.check(file, against: identity, relative, in: releasePath) }
