@@ -13,6 +13,9 @@ struct History {
   var unconfirmed: Int64? = nil
 
   init(_ journal: Journal) {
+    // Most records are switches, each adding a generation: no rehashing as the tables grow.
+    created.reserveCapacity(journal.records.count)
+    sources.reserveCapacity(journal.records.count)
     for r in journal.records { apply(r) }
   }
 

@@ -27,12 +27,23 @@ extension JournalRecord {
       while true {
         p.skipSpace()
         guard p.i < p.end, p.at[p.i] == UInt8(ascii: "\"") else { return nil }
-        let name = try p.stringSlice()
+        // A name is short and nearly always a known one: matched where it is, no slice made.
+        var name: ArraySlice<UInt8> = []
+        let field: Field?
+        var j = p.i + 1
+        while j < p.end, p.at[j] != UInt8(ascii: "\""), p.at[j] != UInt8(ascii: "\\"), p.at[j] >= 0x20 { j += 1 }
+        if j < p.end, p.at[j] == UInt8(ascii: "\"") {
+          field = JournalRecord.field(at: p.at + p.i + 1, count: j - p.i - 1)
+          if field == nil { name = p.bytes[(p.i + 1)..<j] }
+          p.i = j + 1
+        } else {
+          name = try p.stringSlice()
+          field = JournalRecord.field(named: name)
+        }
         p.skipSpace()
         guard p.i < p.end, p.at[p.i] == UInt8(ascii: ":") else { return nil }
         p.i += 1
         p.skipSpace()
-        let field = JournalRecord.field(named: name)
         let first = field.map { seen & (1 << $0.rawValue) == 0 } ?? true
         if let field { seen |= 1 << field.rawValue }
         let isString = p.i < p.end && p.at[p.i] == UInt8(ascii: "\"")
@@ -103,11 +114,13 @@ extension JournalRecord {
 
   /// The known field `name` is, compared in place; nil for any other name.
   static func field(named name: ArraySlice<UInt8>) -> Field? {
-    func equals(_ s: StaticString) -> Bool {
-      s.utf8CodeUnitCount == name.count
-        && name.withUnsafeBufferPointer { memcmp($0.baseAddress!, s.utf8Start, name.count) == 0 }
-    }
-    switch name.count {
+    name.withUnsafeBufferPointer { field(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
+  }
+
+  /// The known field the `count` bytes at `name` spell; nil for any other name.
+  static func field(at name: UnsafePointer<UInt8>, count: Int) -> Field? {
+    func equals(_ s: StaticString) -> Bool { memcmp(name, s.utf8Start, count) == 0 }
+    switch count {
     case 2: return equals("op") ? .op : equals("to") ? .to : nil
     case 3: return equals("pid") ? .pid : equals("key") ? .key : nil
     case 4: return equals("time") ? .time : equals("user") ? .user : equals("from") ? .from : equals("undo") ? .undo : nil
