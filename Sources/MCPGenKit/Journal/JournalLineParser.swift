@@ -49,18 +49,25 @@ extension JournalRecord {
         let isString = p.i < p.end && p.at[p.i] == UInt8(ascii: "\"")
         if first, isString, let field, field != .undo {
           // Strings decoded in place: no JSON value in between, at most one copy of the bytes.
-          let text = try p.stringSlice()
-          switch field {
-          case .time:
-            time = Clock.parse(bytes: text)
-            if time == nil { return nil }
-          case .user: user = String(decoding: text, as: UTF8.self)
-          case .command: command = Array(text)
-          case .op: op = String(decoding: text, as: UTF8.self)
-          case .outcome: outcome = String(decoding: text, as: UTF8.self)
-          case .key: key = StoreKey(bytes: text)
-          case .source: source = Array(text)
-          case .pid, .from, .to, .undo, .epoch, .skip: break  // not numbers: as the general path
+          func take(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+            switch field {
+            case .time:
+              time = Clock.parse(bytes: text)
+              if time == nil { return false }
+            case .user: user = String(decoding: text, as: UTF8.self)
+            case .command: command = Array(text)
+            case .op: op = String(decoding: text, as: UTF8.self)
+            case .outcome: outcome = String(decoding: text, as: UTF8.self)
+            case .key: key = StoreKey(bytes: text)
+            case .source: source = Array(text)
+            case .pid, .from, .to, .undo, .epoch, .skip: break  // not numbers: as the general path
+            }
+            return true
+          }
+          if let text = p.plainString() {
+            guard take(text) else { return nil }
+          } else {
+            guard try p.string().withUnsafeBufferPointer(take) else { return nil }
           }
         } else if first, !isString, let field, field == .pid || field == .from || field == .to,
           p.i < p.end, p.at[p.i] == UInt8(ascii: "-") || (0x30...0x39).contains(p.at[p.i])

@@ -106,7 +106,7 @@ extension Clock {
   /// Parses what `format` writes; nil for anything else.
   public static func parse(_ text: String) -> Int64? { parse(bytes: Array(text.utf8)[...]) }
 
-  static func parse(bytes: ArraySlice<UInt8>) -> Int64? {
+  static func parse<Bytes: RandomAccessCollection<UInt8>>(bytes: Bytes) -> Int64? where Bytes.Index == Int {
     guard bytes.count == 20 else { return nil }
     let o = bytes.startIndex
     func b(_ k: Int) -> UInt8 { bytes[o + k] }

@@ -345,6 +345,15 @@ struct JSONParser {
     return j
   }
 
+  /// The bytes of the string at `i`, in place, when it holds no escape (the parser moves past
+  /// it); nil, without moving, when it has one.
+  mutating func plainString() -> UnsafeBufferPointer<UInt8>? {
+    let j = plainEnd(from: i + 1)
+    guard j < end, at[j] == UInt8(ascii: "\"") else { return nil }
+    defer { i = j + 1 }
+    return UnsafeBufferPointer(start: at + i + 1, count: j - i - 1)
+  }
+
   /// A string's bytes in place when it holds no escapes; copied through `string()` otherwise.
   mutating func stringSlice() throws(JSONParseError) -> ArraySlice<UInt8> {
     let j = plainEnd(from: i + 1)
