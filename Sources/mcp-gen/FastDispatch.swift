@@ -15,7 +15,7 @@ extension MCPGen {
     return try command.parseAsRoot(Array(arguments.dropFirst()))
   }
 
-  private static func subcommand(named name: String) -> ParsableCommand.Type? {
+  static func subcommand(named name: String) -> ParsableCommand.Type? {
     configuration.subcommands.first { type in
       let c = type.configuration
       return (c.commandName ?? "") == name || c.aliases.contains(name)
@@ -28,3 +28,15 @@ extension MCPGen {
       || argument.hasPrefix("--generate-") || argument.hasPrefix("--experimental-")
   }
 }
+
+/// A command that hashes files: OpenSSL's one-time set-up starts on another thread while its
+/// arguments are parsed (`MCPGen.main`), instead of delaying its first file. The others never
+/// pay for it.
+protocol HashesFiles {}
+
+extension AddCommand: HashesFiles {}
+extension SwitchCommand: HashesFiles {}
+extension RollbackCommand: HashesFiles {}
+extension HashCommand: HashesFiles {}
+extension AuditCommand: HashesFiles {}
+extension VerifyCommand: HashesFiles {}

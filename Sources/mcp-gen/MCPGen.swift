@@ -26,7 +26,9 @@ struct MCPGen: ParsableCommand {
   )
 
   static func main() {
-    SHA256.prepareInBackground()
+    if let name = CommandLine.arguments.dropFirst().first, subcommand(named: name) is any HashesFiles.Type {
+      SHA256.prepareInBackground()
+    }
     do {
       var command = try parseCommand()
       try command.run()
