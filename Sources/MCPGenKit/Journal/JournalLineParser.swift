@@ -27,15 +27,12 @@ extension JournalRecord {
       while true {
         p.skipSpace()
         guard p.i < p.end, p.at[p.i] == UInt8(ascii: "\"") else { return nil }
-        // A name is short and nearly always a known one: matched where it is, no slice made.
+        // A name is nearly always a known one: matched where it is, no slice made.
         var name: ArraySlice<UInt8> = []
         let field: Field?
-        var j = p.i + 1
-        while j < p.end, p.at[j] != UInt8(ascii: "\""), p.at[j] != UInt8(ascii: "\\"), p.at[j] >= 0x20 { j += 1 }
-        if j < p.end, p.at[j] == UInt8(ascii: "\"") {
-          field = JournalRecord.field(at: p.at + p.i + 1, count: j - p.i - 1)
-          if field == nil { name = p.bytes[(p.i + 1)..<j] }
-          p.i = j + 1
+        if let text = p.plainString() {
+          field = JournalRecord.field(at: text.baseAddress!, count: text.count)
+          if field == nil { name = ArraySlice(text) }
         } else {
           name = try p.stringSlice()
           field = JournalRecord.field(named: name)

@@ -292,14 +292,16 @@ extension FileWorker {
   func digest(
     scanned file: FileFD, _ relative: [UInt8], size: UInt64, _ identity: FileIdentity?, in releasePath: FilePath
   ) throws(MCPGenError) -> Digest {
-    let reading = Result { () throws(MCPGenError) in
-      try attempt("read") { () throws(SystemCallError) in try self.digest(file, size: identity == nil ? nil : size) }
-    }
-    guard case .success(let (digest, read)) = reading else {
+    let (digest, read): (Digest, UInt64)
+    do {
+      (digest, read) = try attempt("read") { () throws(SystemCallError) in
+        try self.digest(file, size: identity == nil ? nil : size)
+      }
+    } catch {
       // A read that failed on a file swapped in since the scan (pread cannot read a FIFO) is
       // reported as the swap it is.
       if let identity { try TreeScanner.check(file, against: identity, relative, in: releasePath) }
-      return try reading.get().0
+      throw error
     }
     if read != size { throw TreeScanner.changed(relative, "changed size", in: releasePath) }
     if let identity { try TreeScanner.check(file, against: identity, relative, in: releasePath) }
