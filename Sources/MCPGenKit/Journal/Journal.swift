@@ -61,6 +61,8 @@ public struct Journal: Sendable {
     let ranges = (0..<(bounds.count - 1)).map { bounds[$0]..<bounds[$0 + 1] }
     let parsed = ParallelWork.map(ranges) { parse(bytes, $0) }
     var journal = Journal(bytes: bytes)
+    journal.records.reserveCapacity(parsed.reduce(0) { $0 + $1.journal.records.count })
+    journal.lines.reserveCapacity(journal.records.capacity)
     var lineOffset = 0
     for (part, lineCount) in parsed {
       journal.records += part.records
@@ -74,6 +76,10 @@ public struct Journal: Sendable {
   /// Parses the lines in `range`, numbering them from 1; also returns how many lines it held.
   static func parse(_ bytes: [UInt8], _ range: Range<Int>) -> (journal: Journal, lineCount: Int) {
     var journal = Journal(bytes: bytes)
+    // Records run to a few hundred bytes: room for every line at once instead of regrowing
+    // (and copying) the arrays of a part as it is parsed. Pages never filled are never touched.
+    journal.records.reserveCapacity(range.count / 128 + 1)
+    journal.lines.reserveCapacity(journal.records.capacity)
     var start = range.lowerBound
     var lineNumber = 0
     while start < range.upperBound {

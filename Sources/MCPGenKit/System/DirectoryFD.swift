@@ -273,18 +273,31 @@ public final class FileFD: @unchecked Sendable {
   /// Reads the whole file (for small files: manifests, the journal, the lock holder), into one
   /// buffer sized from `fstat`, growing only if the file grows meanwhile.
   public func readAll() throws(SystemCallError) -> [UInt8] {
-    let size = max(Int(try stat().st_size), 0)
-    var out = [UInt8](repeating: 0, count: size + 4096)
-    var filled = 0
+    var out: [UInt8] = []
+    var capacity = max(Int(try stat().st_size), 0) + 4096
     while true {
-      if filled == out.count { out.append(contentsOf: repeatElement(0, count: max(out.count, 65536))) }
-      let n = try out.withUnsafeMutableBytes { raw in
-        Result { () throws(SystemCallError) in try read(into: raw.baseAddress! + filled, count: raw.count - filled) }
-      }.get()
-      if n == 0 { break }
-      filled += n
+      var failure: SystemCallError? = nil
+      var filledUp = false
+      // Uninitialized: zero-filling first would touch every page once more before read(2) does.
+      let part = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+        Syscall.populate(UnsafeMutableRawBufferPointer(buffer))
+        while count < buffer.count {
+          do throws(SystemCallError) {
+            let n = try read(into: buffer.baseAddress! + count, count: buffer.count - count)
+            if n == 0 { return }
+            count += n
+          } catch {
+            failure = error
+            return
+          }
+        }
+        filledUp = true
+      }
+      if let failure { throw failure }
+      if out.isEmpty { out = part } else { out += part }
+      if !filledUp { return out }
+      capacity = max(out.count, 65536)
     }
-    out.removeSubrange(filled...)
-    return out
   }
+
 }
