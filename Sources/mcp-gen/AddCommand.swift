@@ -5,6 +5,7 @@ import SystemPackage
 struct AddCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "add",
+    _superCommandName: superCommand,
     abstract: "Store a release (a file or a directory tree) under its key and print its store path.",
     usage: """
       mcp-gen add [<options>] <path>

@@ -4,6 +4,7 @@ import MCPGenKit
 struct AuditCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "audit",
+    _superCommandName: superCommand,
     abstract: "Re-verify the whole root: every entry re-hashed, modes, generations, current, strays, journal.",
     discussion: "Prints one line per problem, then a summary. Exit status 2 when anything worse than a warning is found. Takes no lock and writes nothing, except with --repair or --record."
   )
@@ -56,6 +57,7 @@ struct AuditCommand: ParsableCommand {
 struct VerifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify",
+    _superCommandName: superCommand,
     abstract: "Re-hash the release of generation N (default: current); fast enough for a daily timer."
   )
 

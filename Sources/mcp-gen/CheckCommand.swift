@@ -4,6 +4,7 @@ import MCPGenKit
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check",
+    _superCommandName: superCommand,
     abstract: "Run the configured health checks against current, without switching.",
     discussion: "Exit status 0 only if every required check passes. Confirms a switch whose checks were interrupted."
   )

@@ -4,6 +4,7 @@ import MCPGenKit
 struct ConfigCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "config",
+    _superCommandName: superCommand,
     abstract: "Print the effective configuration and where each value comes from.",
     discussion: "The file is <root>/config.json (JSON; keys starting with # are comments)."
   )

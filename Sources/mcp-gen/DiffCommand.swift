@@ -4,6 +4,7 @@ import MCPGenKit
 struct DiffCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "diff",
+    _superCommandName: superCommand,
     abstract: "Show which files differ between two releases, and the change in size.",
     discussion: """
       A and B are generation numbers, full store keys, or unique key prefixes of 8+ hex digits. \

@@ -4,6 +4,7 @@ import MCPGenKit
 struct DoctorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "doctor",
+    _superCommandName: superCommand,
     abstract: "Look the root over: layout, owner and modes, lock, current, free space, leftovers, audit age.",
     discussion: """
       Prints one line per check (ok, warning or problem), with the command that fixes it, then a \

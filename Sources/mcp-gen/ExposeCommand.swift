@@ -5,6 +5,7 @@ import SystemPackage
 struct ExposeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "expose",
+    _superCommandName: superCommand,
     abstract: "Link the current release's commands into a directory, through <root>/current, so a switch needs no relinking.",
     discussion: """
       Links DIR/NAME -> <root>/current/PATH for each PATH the release declares: the "expose" list \

@@ -40,3 +40,10 @@ extension RollbackCommand: HashesFiles {}
 extension HashCommand: HashesFiles {}
 extension AuditCommand: HashesFiles {}
 extension VerifyCommand: HashesFiles {}
+
+/// Every subcommand names `mcp-gen` as its super-command. When `parseCommand` hands a subcommand
+/// its arguments directly, the subcommand is the root of that parse: with this, its usage and
+/// errors still read `mcp-gen NAME`, and the parser skips its completion-script check (two more
+/// commands' argument tables, built by reflection, about 0.3 ms), which only the root path can
+/// be asked for (`needsRoot`). Under the root command, the name is not used.
+let superCommand = "mcp-gen"

@@ -4,6 +4,7 @@ import MCPGenKit
 struct GCCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gc",
+    _superCommandName: superCommand,
     abstract: "Remove old generations and the store entries nothing kept refers to.",
     discussion: "Keeps the newest N generations that passed their checks, current, every pinned one and the newest good one. Entries younger than --grace are kept."
   )

@@ -5,6 +5,7 @@ import SystemPackage
 struct HashCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "hash",
+    _superCommandName: superCommand,
     abstract: "Print a release's store key without storing it."
   )
 

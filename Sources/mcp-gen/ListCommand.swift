@@ -4,6 +4,7 @@ import MCPGenKit
 struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
+    _superCommandName: superCommand,
     abstract: "List generations: number, key, creation time, source; * marks current, ! one that can no longer be restored.",
     aliases: ["generations"]
   )

@@ -4,6 +4,7 @@ import MCPGenKit
 struct LogCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "log",
+    _superCommandName: superCommand,
     abstract: "Show the journal of changes, oldest first."
   )
 

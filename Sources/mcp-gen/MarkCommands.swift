@@ -2,7 +2,7 @@ import ArgumentParser
 import MCPGenKit
 
 struct PinCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "pin", abstract: "Keep generation N from gc, whatever its age.")
+  static let configuration = CommandConfiguration(commandName: "pin", _superCommandName: superCommand, abstract: "Keep generation N from gc, whatever its age.")
   @OptionGroup var global: GlobalOptions
   @Argument(help: ArgumentHelp("A generation number.", valueName: "N")) var generation: GenerationNumber
 
@@ -14,7 +14,7 @@ struct PinCommand: ParsableCommand {
 }
 
 struct UnpinCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "unpin", abstract: "Let gc collect generation N again.")
+  static let configuration = CommandConfiguration(commandName: "unpin", _superCommandName: superCommand, abstract: "Let gc collect generation N again.")
   @OptionGroup var global: GlobalOptions
   @Argument(help: ArgumentHelp("A generation number.", valueName: "N")) var generation: GenerationNumber
 
@@ -26,7 +26,7 @@ struct UnpinCommand: ParsableCommand {
 }
 
 struct BlockCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "block", abstract: "Refuse to switch to a release known to be bad (unless --force).")
+  static let configuration = CommandConfiguration(commandName: "block", _superCommandName: superCommand, abstract: "Refuse to switch to a release known to be bad (unless --force).")
   @OptionGroup var global: GlobalOptions
   @Argument(help: ArgumentHelp("A store key or unique prefix (8+ hex digits).", valueName: "key")) var key: String
 
@@ -40,7 +40,7 @@ struct BlockCommand: ParsableCommand {
 }
 
 struct UnblockCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "unblock", abstract: "Allow switching to a blocked release again.")
+  static let configuration = CommandConfiguration(commandName: "unblock", _superCommandName: superCommand, abstract: "Allow switching to a blocked release again.")
   @OptionGroup var global: GlobalOptions
   @Argument(help: ArgumentHelp("A store key or unique prefix (8+ hex digits).", valueName: "key")) var key: String
 

@@ -4,6 +4,7 @@ import MCPGenKit
 struct RollbackCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rollback",
+    _superCommandName: superCommand,
     abstract: "Undo the latest switch (following recorded history), or make generation N current.",
     discussion: "Without N, returns to the generation that was current before the latest switch not yet undone; repeated rollbacks walk further back. No new generation is created."
   )

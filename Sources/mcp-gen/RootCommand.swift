@@ -4,6 +4,7 @@ import MCPGenKit
 struct RootCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "root",
+    _superCommandName: superCommand,
     abstract: "Print the root mcp-gen uses and which rule chose it."
   )
 

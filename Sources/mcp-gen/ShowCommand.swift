@@ -4,6 +4,7 @@ import MCPGenKit
 struct ShowCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "show",
+    _superCommandName: superCommand,
     abstract: "Show one generation or store entry: source, times, key, path, size, marks, health checks.",
     discussion: "Given a key that no generation uses, shows the entry and says so. Reads the journal and the manifest; takes no lock."
   )

@@ -4,6 +4,7 @@ import MCPGenKit
 struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
+    _superCommandName: superCommand,
     abstract: "Show the current generation, its key and path, and the root."
   )
 

@@ -5,6 +5,7 @@ import SystemPackage
 struct SwitchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "switch",
+    _superCommandName: superCommand,
     abstract: "Make a release current as a new generation (adding it first if given as a path).",
     usage: """
       mcp-gen switch [<options>] <path-or-key>
