@@ -1,6 +1,6 @@
 # Builds and installs mcp-gen, its shell completions and its man page.
 #
-#   make install PREFIX=/usr/local          release build, Swift runtime linked in statically
+#   make install PREFIX=/usr/local          release build, linked statically (scripts/build-static.sh)
 #   make install DESTDIR=/tmp/pkg           stage for a package (paths inside stay PREFIX)
 #   make uninstall PREFIX=/usr/local        removes exactly the files install put there
 #
@@ -30,16 +30,14 @@ GENERATED := $(BUILD_DIR)/install-files
 
 all: build
 
-# A statically linked Swift runtime makes the binary start faster and run where no Swift
-# toolchain is installed; where the toolchain cannot link it so, the shared runtime still works.
+# Linked as statically as the machine allows (scripts/build-static.sh: a static executable, else
+# the Swift runtime linked in, else shared): the binary starts faster and runs where no Swift
+# toolchain is installed.
 build:
 	@if [ "$(STATIC)" = yes ]; then \
-	  echo "$(SWIFT) build $(BUILD_ARGS) --static-swift-stdlib"; \
-	  $(SWIFT) build $(BUILD_ARGS) --static-swift-stdlib || { \
-	    echo "make: building with --static-swift-stdlib failed; building with the shared Swift runtime instead (the installed binary then needs the Swift runtime libraries where it runs)" >&2; \
-	    echo "$(SWIFT) build $(BUILD_ARGS)"; \
-	    $(SWIFT) build $(BUILD_ARGS); \
-	  }; \
+	  echo "scripts/build-static.sh $(BUILD_ARGS)"; \
+	  linked=$$(SWIFT="$(SWIFT)" scripts/build-static.sh $(BUILD_ARGS)) || exit 1; \
+	  echo "mcp-gen linked as: $$linked"; \
 	else \
 	  echo "$(SWIFT) build $(BUILD_ARGS)"; \
 	  $(SWIFT) build $(BUILD_ARGS); \

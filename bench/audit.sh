@@ -13,7 +13,7 @@ command -v ostree >/dev/null && command -v nix-store >/dev/null && command -v hy
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ostree nix-bin hyperfine >/dev/null
 }
 source scripts/deps.sh
-swift build -c release --static-swift-stdlib --scratch-path .build-bench --product mcp-gen >&2
+scripts/build-static.sh -c release --scratch-path .build-bench --product mcp-gen >/dev/null || exit 1
 bin=$repo/.build-bench/release/mcp-gen
 
 chattr -R -i "$work" 2>/dev/null || true

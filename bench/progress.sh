@@ -29,14 +29,9 @@ command -v hyperfine >/dev/null || {
 command -v python3 >/dev/null || { echo "error: python3 is required" >&2; exit 1; }
 source scripts/deps.sh
 
-# Release build in its own scratch path, as bench/run.sh does; static stdlib when possible.
+# Release build in its own scratch path, linked as bench/run.sh links it.
 echo "building mcp-gen (release) into .build-bench" >&2
-if swift build -c release --static-swift-stdlib --scratch-path .build-bench --product mcp-gen >&2; then
-  flavor="release, --static-swift-stdlib"
-else
-  swift build -c release --scratch-path .build-bench --product mcp-gen >&2
-  flavor="release, dynamic stdlib"
-fi
+flavor="release, $(scripts/build-static.sh -c release --scratch-path .build-bench --product mcp-gen)" || exit 1
 bin=$repo/.build-bench/release/mcp-gen
 [ -x "$bin" ] || { echo "error: no binary at $bin" >&2; exit 1; }
 

@@ -63,20 +63,15 @@ ensure_tools() {
 
 # --- 2. the binary under test -----------------------------------------------------------------
 
-# Release build in its own scratch path so it never disturbs the developers' .build. A static
-# Swift stdlib removes dynamic-loader work from every run (visible on the small tree); fall back
-# to the default link if this toolchain cannot do it.
+# Release build in its own scratch path so it never disturbs the developers' .build, linked as
+# statically as the machine allows (scripts/build-static.sh): no dynamic-loader work in any run.
 build_mcp_gen() {
   log "building mcp-gen (release)"
   cd "$REPO_ROOT"
-  if swift build -c release --scratch-path "$SCRATCH_BUILD" --static-swift-stdlib >"$OUT/build.log" 2>&1; then
-    BUILD_FLAVOR="release, --static-swift-stdlib"
-  else
-    echo "static stdlib build failed (see $OUT/build.log); building without it" >&2
-    swift build -c release --scratch-path "$SCRATCH_BUILD" >>"$OUT/build.log" 2>&1 \
-      || { tail -30 "$OUT/build.log" >&2; die "swift build failed"; }
-    BUILD_FLAVOR="release, dynamic stdlib"
-  fi
+  local linked
+  linked=$(scripts/build-static.sh -c release --scratch-path "$SCRATCH_BUILD" 2>"$OUT/build.log") \
+    || { tail -30 "$OUT/build.log" >&2; die "swift build failed"; }
+  BUILD_FLAVOR="release, $linked"
   [[ -x "$MCPGEN" ]] || die "no binary at $MCPGEN"
 }
 

@@ -52,7 +52,7 @@ struct InstallTests {
     defer { scratch.remove() }
     let prefix = scratch.at("prefix")
     let install = try Self.run("install", ["PREFIX=\(prefix)"])
-    if install.stderrText.contains("--static-swift-stdlib failed") { print("install: fell back to the shared Swift runtime") }
+    if let line = install.stdoutText.split(separator: "\n").first(where: { $0.hasPrefix("mcp-gen linked as: ") }) { print("install: \(line)") }
     #expect(Self.files(prefix) == Self.installed.sorted(), "\(Self.files(prefix))")
 
     let binary = prefix + "/bin/mcp-gen"
