@@ -299,5 +299,4 @@ public final class FileFD: @unchecked Sendable {
       capacity = max(out.count, 65536)
     }
   }
-
 }
