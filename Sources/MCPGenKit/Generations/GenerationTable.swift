@@ -36,30 +36,41 @@ extension Store {
 
   func generationTable(_ history: History, _ links: [Generation]? = nil) throws(MCPGenError) -> [GenerationRow] {
     let current = try current().number
-    var present: [StoreKey: Bool] = [:]
-    var rows: [GenerationRow] = []
-    rows.reserveCapacity(links?.count ?? 0)
     let dir = try generationsDirectory()
     let all: [Generation]
     if let links { all = links } else { all = try generations() }
-    for g in all {
-      var restorable = false
-      if let key = g.key {
-        if let known = present[key] {
-          restorable = known
-        } else {
-          restorable = try contains(key)
-          present[key] = restorable
+    // Thousands of rows are built on every core: by now the journal's thread is done, and one
+    // core would otherwise sit idle while the other looks up each row.
+    let ranges = ParallelWork.ranges(all.count, parts: all.count < 1024 ? 1 : ParallelWork.cores * 2)
+    let built = ParallelWork.map(ranges) { range in
+      Result { () throws(MCPGenError) -> [GenerationRow] in
+        var present: [StoreKey: Bool] = [:]
+        var rows: [GenerationRow] = []
+        rows.reserveCapacity(range.count)
+        for g in all[range] {
+          var restorable = false
+          if let key = g.key {
+            if let known = present[key] {
+              restorable = known
+            } else {
+              restorable = try contains(key)
+              present[key] = restorable
+            }
+          }
+          var created = history.created[g.number]
+          if created == nil, let dir {
+            created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
+          }
+          rows.append(GenerationRow(
+            generation: g, created: created, source: history.sources[g.number], isCurrent: g.number == current,
+            isRestorable: restorable, isFailed: history.failed.contains(g.number)))
         }
+        return rows
       }
-      var created = history.created[g.number]
-      if created == nil, let dir {
-        created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
-      }
-      rows.append(GenerationRow(
-        generation: g, created: created, source: history.sources[g.number], isCurrent: g.number == current,
-        isRestorable: restorable, isFailed: history.failed.contains(g.number)))
     }
+    var rows: [GenerationRow] = []
+    rows.reserveCapacity(all.count)
+    for part in built { rows += try part.get() }
     return rows
   }
 

@@ -21,8 +21,7 @@ extension Store {
     let numbered = names.compactMap { name in Generation.number(name).map { (name, $0) } }
     // ext4 keeps a 73-byte link target in a block of its own, not in the inode: each readlink
     // reads that block from the cache. Thousands of them are split over every core.
-    let parts = numbered.count < 1024 ? 1 : ParallelWork.cores * 4
-    let ranges = (0..<parts).map { (numbered.count * $0 / parts)..<(numbered.count * ($0 + 1) / parts) }
+    let ranges = ParallelWork.ranges(numbered.count, parts: numbered.count < 1024 ? 1 : ParallelWork.cores * 4)
     let found = ParallelWork.map(ranges) { range in
       Result { () throws(SystemCallError) -> [Generation] in
         var out: [Generation] = []

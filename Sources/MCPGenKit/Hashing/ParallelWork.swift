@@ -45,8 +45,8 @@ final class FileWorker {
 }
 
 /// Runs independent file jobs on every core.
-enum ParallelWork {
-  static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+public enum ParallelWork {
+  public static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
   /// Below this many bytes, starting threads costs more than it saves.
   static let parallelThreshold: UInt64 = 4 << 20
@@ -90,7 +90,7 @@ enum ParallelWork {
 extension ParallelWork {
   /// `transform` of each of `items`, one item per thread at once, results in the order of `items`
   /// (for work that is not file reading: no read buffers, no byte threshold).
-  static func map<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
+  public static func map<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
     if items.count == 1 { return [transform(items[0])] }
     let results = Mutex<[Int: U]>([:])
     DispatchQueue.concurrentPerform(iterations: items.count) { k in
@@ -98,6 +98,11 @@ extension ParallelWork {
       results.withLock { $0[k] = result }
     }
     return results.withLock { done in items.indices.map { done[$0]! } }
+  }
+
+  /// `0..<count` cut into `parts` consecutive ranges of (nearly) equal length, for `map`.
+  public static func ranges(_ count: Int, parts: Int) -> [Range<Int>] {
+    (0..<parts).map { (count * $0 / parts)..<(count * ($0 + 1) / parts) }
   }
 }
 
