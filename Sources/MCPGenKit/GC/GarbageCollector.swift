@@ -91,8 +91,9 @@ extension Store {
     // waits overlap when several threads unlink: the directory is locked only for the name.
     let threads = numbers.count < 64 ? 1 : ParallelWork.waitingThreads
     let failure = Mutex<SystemCallError?>(nil)
+    let ranges = ParallelWork.ranges(numbers.count, parts: threads)
     ParallelWork.onThreads(threads) { k in
-      for n in numbers[(numbers.count * k / threads)..<(numbers.count * (k + 1) / threads)] {
+      for n in numbers[ranges[k]] {
         do throws(SystemCallError) {
           try dir.unlink(Array(String(n).utf8))
         } catch where error.errno == .noSuchFileOrDirectory {

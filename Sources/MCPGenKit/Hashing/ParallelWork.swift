@@ -100,7 +100,7 @@ extension ParallelWork {
     return results.withLock { done in items.indices.map { done[$0]! } }
   }
 
-  /// `0..<count` cut into `parts` consecutive ranges of (nearly) equal length, for `map`.
+  /// `0..<count` cut into `parts` consecutive ranges of (nearly) equal length, one per thread or job.
   public static func ranges(_ count: Int, parts: Int) -> [Range<Int>] {
     (0..<parts).map { (count * $0 / parts)..<(count * ($0 + 1) / parts) }
   }
