@@ -4,20 +4,51 @@ public struct Generation: Sendable, Equatable {
   /// nil when the link does not have the form `../store/<key>` (damaged or foreign).
   public var key: StoreKey?
   /// The raw link target.
-  public var target: [UInt8]
+  public var target: [UInt8] { key.map(Generation.linkTarget) ?? otherTarget }
+  /// The target of a link that is not `../store/<key>`; empty otherwise (10,000 links in a
+  /// list need no array each).
+  private var otherTarget: [UInt8]
 
   static let targetPrefix = Array("../store/".utf8)
 
   static func linkTarget(_ key: StoreKey) -> [UInt8] { targetPrefix + key.bytes }
 
   init(number: Int64, target: [UInt8]) {
+    self = target.withUnsafeBufferPointer { Generation(number: number, target: $0) }
+  }
+
+  init(number: Int64, target: UnsafeBufferPointer<UInt8>) {
     self.number = number
-    self.target = target
-    if target.starts(with: Generation.targetPrefix) {
-      key = StoreKey(bytes: target[Generation.targetPrefix.count...])
+    let prefix = Generation.targetPrefix.count
+    if target.count == prefix + 64, target.starts(with: Generation.targetPrefix),
+      let key = StoreKey(bytes: UnsafeBufferPointer(rebasing: target[prefix...]))
+    {
+      self.key = key
+      otherTarget = []
     } else {
       key = nil
+      otherTarget = Array(target)
     }
+  }
+
+  /// Calls `body` with the link name of generation `n` as a C string (on the stack).
+  static func withName<R, E: Error>(_ n: Int64, _ body: (UnsafePointer<CChar>) throws(E) -> R) throws(E) -> R {
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 19 digits and a NUL fit
+    let result = withUnsafeMutableBytes(of: &digits) { raw -> Result<R, E> in
+      let out = raw.bindMemory(to: CChar.self)
+      var count = 0
+      var rest = n
+      repeat {
+        out[count] = CChar(0x30 + rest % 10)
+        rest /= 10
+        count += 1
+      } while rest > 0
+      out[count] = 0
+      var (i, j) = (0, count - 1)
+      while i < j { out.swapAt(i, j); i += 1; j -= 1 }
+      do throws(E) { return .success(try body(UnsafePointer(out.baseAddress!))) } catch { return .failure(error) }
+    }
+    return try result.get()
   }
 
   /// Parses a generation number: decimal, no sign, no leading zero, 1 through 2^63-1. Anything

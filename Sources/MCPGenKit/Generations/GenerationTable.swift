@@ -39,39 +39,27 @@ extension Store {
     let dir = try generationsDirectory()
     let all: [Generation]
     if let links { all = links } else { all = try generations() }
-    // Thousands of rows are built on every core: by now the journal's thread is done, and one
-    // core would otherwise sit idle while the other looks up each row.
-    let ranges = ParallelWork.ranges(all.count, parts: all.count < 1024 ? 1 : ParallelWork.cores * 2)
-    let built = ParallelWork.map(ranges) { range in
-      Result { () throws(MCPGenError) -> [GenerationRow] in
-        var present: [StoreKey: Bool] = [:]
-        var rows: [GenerationRow] = []
-        rows.reserveCapacity(range.count)
-        for g in all[range] {
-          var restorable = false
-          if let key = g.key {
-            if let known = present[key] {
-              restorable = known
-            } else {
-              restorable = try contains(key)
-              present[key] = restorable
-            }
-          }
-          var created = history.created[g.number]
-          if created == nil, let dir {
-            created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
-          }
-          rows.append(GenerationRow(
-            generation: g, created: created, source: history.sources[g.number], isCurrent: g.number == current,
-            isRestorable: restorable, isFailed: history.failed.contains(g.number)))
-        }
-        return rows
+    // One listing of the store instead of a stat per key: the rows below then cannot fail.
+    let stored = Set(try attempt("list the store") { () throws(SystemCallError) in try entries.list() }.compactMap { StoreKey(bytes: $0) })
+    @Sendable func row(_ g: Generation) -> GenerationRow {
+      var created = history.created[g.number]
+      if created == nil, let dir {
+        created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
       }
+      return GenerationRow(
+        generation: g, created: created, source: history.sources[g.number], isCurrent: g.number == current,
+        isRestorable: g.key.map(stored.contains) ?? false, isFailed: history.failed.contains(g.number))
     }
-    var rows: [GenerationRow] = []
-    rows.reserveCapacity(all.count)
-    for part in built { rows += try part.get() }
-    return rows
+    guard all.count >= 1024 else { return all.map(row) }
+    // Thousands of rows are built on every core, each part in place in the one array: by now
+    // the journal's thread is done, and one core would otherwise sit idle.
+    return [GenerationRow](unsafeUninitializedCapacity: all.count) { buffer, initialized in
+      let base = UncheckedBox(buffer.baseAddress!)
+      _ = ParallelWork.map(ParallelWork.ranges(all.count, parts: ParallelWork.cores * 2)) { range in
+        for k in range { (base.value + k).initialize(to: row(all[k])) }
+      }
+      initialized = all.count
+    }
   }
 
   public func status() throws(MCPGenError) -> StoreStatus {

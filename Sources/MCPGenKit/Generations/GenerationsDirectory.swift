@@ -17,31 +17,40 @@ extension Store {
   /// Every generation link, by number. Names that are not generation numbers are skipped.
   public func generations() throws(MCPGenError) -> [Generation] {
     guard let dir = try generationsDirectory() else { return [] }
-    let names = try attempt("list generations") { () throws(SystemCallError) in try dir.list() }
-    let numbered = names.compactMap { name in Generation.number(name).map { (name, $0) } }
+    var listed: [Int64] = []
+    try attempt("list generations") { () throws(SystemCallError) in
+      try dir.forEachName { name in
+        if let n = Generation.number(name) { listed.append(n) }
+      }
+    }
+    // Sorted before the links are read: the parts below are then in order as they come back.
+    listed.sort()
+    let numbers = listed
     // ext4 keeps a 73-byte link target in a block of its own, not in the inode: each readlink
     // reads that block from the cache. Thousands of them are split over every core.
-    let ranges = ParallelWork.ranges(numbered.count, parts: numbered.count < 1024 ? 1 : ParallelWork.cores * 4)
+    let ranges = ParallelWork.ranges(numbers.count, parts: numbers.count < 1024 ? 1 : ParallelWork.cores * 4)
     let found = ParallelWork.map(ranges) { range in
       Result { () throws(SystemCallError) -> [Generation] in
         var out: [Generation] = []
         out.reserveCapacity(range.count)
-        for (name, n) in numbered[range] {
-          guard let target = try dir.readSymlinkIfPresent(name) else { continue }  // removed meanwhile
-          out.append(Generation(number: n, target: target))
+        for n in numbers[range] {
+          let link = try Generation.withName(n) { name throws(SystemCallError) in
+            try dir.readSymlinkIfPresent(name) { Generation(number: n, target: $0) }
+          }
+          if let link { out.append(link) }  // else removed meanwhile
         }
         return out
       }
     }
     var all: [Generation] = []
-    all.reserveCapacity(numbered.count)
+    all.reserveCapacity(numbers.count)
     for part in found {
       switch part {
       case .success(let generations): all += generations
       case .failure(let error): throw MCPGenError(error, doing: "read generation")
       }
     }
-    return all.sorted { $0.number < $1.number }
+    return all
   }
 
   /// The highest number in `generations/`, from the names alone (0 when there is none): a new

@@ -149,6 +149,17 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
+  /// The target of the link `name` handed to `body` in place; nil when there is no such entry.
+  func readSymlinkIfPresent<R>(
+    _ name: UnsafePointer<CChar>, _ body: (UnsafeBufferPointer<UInt8>) -> R
+  ) throws(SystemCallError) -> R? {
+    switch Syscall.readlinkat(fd, name, body) {
+    case .success(let value): return value
+    case .failure(let e) where e == .noSuchFileOrDirectory: return nil
+    case .failure(let e): throw SystemCallError("readlinkat", path: path.appending(bytes: cStringBytes(name)), errno: e)
+    }
+  }
+
   /// Like `readSymlink`, but a missing entry is `nil`.
   public func readSymlinkIfPresent(_ name: [UInt8]) throws(SystemCallError) -> [UInt8]? {
     switch withCString(name, { Syscall.readlinkat(fd, $0) }) {
@@ -185,6 +196,11 @@ public final class DirectoryFD: @unchecked Sendable {
   /// Every name in the directory except `.` and `..`, unsorted.
   public func list() throws(SystemCallError) -> [[UInt8]] {
     try Syscall.listDirectory(fd).get("readdir", path)
+  }
+
+  /// Calls `body` with each name but `.` and `..`, valid only during the call.
+  func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(SystemCallError) {
+    try Syscall.listDirectory(fd, body).get("readdir", path)
   }
 
   /// Makes the directory's entries (creates, renames, unlinks) durable.

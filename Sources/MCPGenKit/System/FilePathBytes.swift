@@ -122,3 +122,8 @@ func splitLast(_ path: [UInt8]) -> (parent: [UInt8], name: [UInt8]) {
   guard let slash = path.lastIndex(of: 0x2F) else { return ([], path) }
   return (Array(path[..<slash]), Array(path[(slash + 1)...]))
 }
+
+/// The bytes of a NUL-terminated name, without the NUL (no UTF-8 repair, unlike `String(cString:)`).
+func cStringBytes(_ name: UnsafePointer<CChar>) -> [UInt8] {
+  Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+}

@@ -88,17 +88,24 @@ enum Syscall {
 
   /// `readlinkat(2)`, returning the target bytes (never NUL-terminated on disk).
   static func readlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>) -> Result<[UInt8], Errno> {
+    readlinkat(dir, path) { Array($0) }
+  }
+
+  /// `readlinkat(2)`, handing the target bytes to `body` where they were read (on the stack for
+  /// the usual short target: `list` reads 10,000s of links and keeps only their keys).
+  static func readlinkat<R>(
+    _ dir: CInt, _ path: UnsafePointer<CChar>, _ body: (UnsafeBufferPointer<UInt8>) -> R
+  ) -> Result<R, Errno> {
     var capacity = 256
     while true {
-      // Read on the stack, then one array of the exact size: `list` reads 10,000s of links.
       let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer in
         call("readlinkat") { Glibc.readlinkat(dir, path, buffer.baseAddress!, capacity) }.map { n in
-          n < capacity ? Array(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n])) : nil
+          n < capacity ? buffer.withMemoryRebound(to: UInt8.self) { body(UnsafeBufferPointer(rebasing: $0[0..<n])) } : nil
         }
       }
       switch result {
       case .failure(let e): return .failure(e)
-      case .success(let target?): return .success(target)
+      case .success(let value?): return .success(value)
       case .success(nil): capacity *= 4  // Possibly truncated: read again with room to spare.
       }
     }
@@ -206,6 +213,14 @@ enum Syscall {
   /// `fdopendir(3)` + `readdir(3)` + `closedir(3)` on a duplicate of `fd`: every name but
   /// `.` and `..`, as raw bytes, in the order the file system returns them.
   static func listDirectory(_ fd: CInt) -> Result<[[UInt8]], Errno> {
+    var names: [[UInt8]] = []
+    return listDirectory(fd) { names.append(Array($0)) }.map { names }
+  }
+
+  /// Calls `body` with each name in the directory but `.` and `..`, in the bytes `readdir`
+  /// returned (valid only during the call): a directory of 10,000 generations needs no array
+  /// per name.
+  static func listDirectory(_ fd: CInt, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Result<Void, Errno> {
     let dupFD: CInt
     switch call("dup", { Glibc.dup(fd) }) {
     case .success(let d): dupFD = d
@@ -218,20 +233,19 @@ enum Syscall {
     }
     defer { Glibc.closedir(dir) }
     Glibc.rewinddir(dir)
-    var names: [[UInt8]] = []
     while true {
       Glibc.errno = 0
       guard let entry = Glibc.readdir(dir) else {
         if Glibc.errno != 0 { return .failure(Errno(rawValue: Glibc.errno)) }
-        return .success(names)
+        return .success(())
       }
-      let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+      withUnsafePointer(to: &entry.pointee.d_name) { tuple in
         tuple.withMemoryRebound(to: UInt8.self, capacity: 256) { bytes in
-          Array(UnsafeBufferPointer(start: bytes, count: Glibc.strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self))))
+          let name = UnsafeBufferPointer(start: bytes, count: Glibc.strlen(UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self)))
+          if name.count == 1 && name[0] == 0x2E || name.count == 2 && name[0] == 0x2E && name[1] == 0x2E { return }
+          body(name)
         }
       }
-      if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-      names.append(name)
     }
   }
 
