@@ -9,8 +9,76 @@ import Glibc
 /// general parser into `extra`. The result equals `JournalRecord(json: JSON(parsing: line))`.
 extension JournalRecord {
   init?(line bytes: [UInt8], _ range: Range<Int>) {
-    guard let record = JSONParser.with(bytes, range, JournalRecord.parse) else { return nil }
+    guard let record = JSONParser.with(bytes, range, { JournalRecord.parseAsWritten(&$0) ?? JournalRecord.parse(&$0) })
+    else { return nil }
     self = record
+  }
+
+  /// A line exactly as `json.serialized()` writes it: the known fields in their order, no
+  /// spaces, strings without escapes, no extra fields but `undo`. Nearly every line is one,
+  /// and is read here by matching the names in place instead of scanning for them. Anything
+  /// else returns nil, with the parser where it was, for `parse`.
+  static func parseAsWritten(_ p: inout JSONParser) -> JournalRecord? {
+    let start = p.i
+    guard let record = matchAsWritten(&p) else {
+      p.i = start
+      return nil
+    }
+    return record
+  }
+
+  private static func matchAsWritten(_ p: inout JSONParser) -> JournalRecord? {
+    @inline(__always) func literal(_ s: StaticString) -> Bool {
+      let n = s.utf8CodeUnitCount
+      guard p.end - p.i >= n, memcmp(p.at + p.i, s.utf8Start, n) == 0 else { return false }
+      p.i += n
+      return true
+    }
+    /// A string's bytes up to its closing quote, which must be followed by `then`.
+    @inline(__always) func string(then: StaticString) -> UnsafeBufferPointer<UInt8>? {
+      let j = p.plainEnd(from: p.i)
+      guard j < p.end, p.at[j] == UInt8(ascii: "\"") else { return nil }
+      let text = UnsafeBufferPointer(start: p.at + p.i, count: j - p.i)
+      p.i = j + 1
+      return literal(then) ? text : nil
+    }
+    /// An integer of at most 18 digits (no overflow), followed by `,`.
+    @inline(__always) func integer() -> Int64? {
+      let negative = p.i < p.end && p.at[p.i] == UInt8(ascii: "-")
+      if negative { p.i += 1 }
+      var n: Int64 = 0
+      let digits = p.i
+      while p.i < p.end, p.at[p.i] &- 0x30 < 10, p.i - digits < 18 {
+        n = n * 10 + Int64(p.at[p.i] &- 0x30)
+        p.i += 1
+      }
+      guard p.i > digits, literal(",") else { return nil }
+      return negative ? -n : n
+    }
+    func optionalInteger() -> Int64?? { literal("null,") ? .some(nil) : integer().map { .some($0) } }
+
+    guard literal(#"{"time":""#), let timeText = string(then: #","pid":"#), let time = Clock.parse(bytes: timeText),
+      let pid = integer(), literal(#""user":""#), let user = string(then: #","command":""#),
+      let command = string(then: #","op":""#), let op = string(then: #","from":"#),
+      let from = optionalInteger(), literal(#""to":"#), let to = optionalInteger(), literal(#""key":"#)
+    else { return nil }
+    var key: StoreKey? = nil
+    if !literal("null,") {
+      guard literal("\""), let text = string(then: ","), let parsed = StoreKey(bytes: text) else { return nil }
+      key = parsed
+    }
+    var source: [UInt8]? = nil
+    if literal(#""source":""#) {
+      guard let text = string(then: ",") else { return nil }
+      source = Array(text)
+    }
+    guard literal(#""outcome":""#), let outcome = string(then: "") else { return nil }
+    let undo = literal(#","undo":true"#)
+    guard literal("}"), p.i == p.end else { return nil }
+    return JournalRecord(
+      time: time, pid: pid, user: String(decoding: user, as: UTF8.self), command: Array(command),
+      operation: Operation(rawValue: String(decoding: op, as: UTF8.self)), from: from, to: to, key: key,
+      source: source, outcome: String(decoding: outcome, as: UTF8.self), undo: undo)
   }
 
   private static func parse(_ p: inout JSONParser) -> JournalRecord? {

@@ -86,4 +86,65 @@ struct JournalParseTests {
     #expect(journal.records.count == 2)
     #expect(journal.records.last == record)
   }
+
+  /// Records as commands write them, and the cases the line-as-written reader must hand over to
+  /// the general one (escapes, extra fields, numbers it does not take).
+  static let written: [(record: JournalRecord, asWritten: Bool)] = {
+    let key = StoreKey(SHA256.hash(Array("a".utf8)))
+    let base = JournalRecord(
+      time: 1_764_072_000, pid: 4242, user: "root", command: Array("mcp-gen switch /srv/r".utf8), operation: .switch,
+      from: 3, to: 4, key: key, source: Array("/srv/r".utf8))
+    var out: [(JournalRecord, Bool)] = [(base, true)]
+    var r = base
+    r.from = nil; r.key = nil; r.source = nil
+    out.append((r, true))
+    r = base
+    r.operation = .rollback; r.undo = true; r.outcome = "restored"; r.pid = -1
+    out.append((r, true))
+    r = base
+    r.user = "a very long user name, longer than fifteen bytes"
+    r.to = 999_999_999_999_999_999
+    out.append((r, true))
+    r = base
+    r.to = 1_000_000_000_000_000_000  // 19 digits: the general path reads it
+    out.append((r, false))
+    r = base
+    r.command = Array("say \"hi\"\n".utf8)
+    out.append((r, false))
+    r = base
+    r.source = [0x2F, 0xFF, 0xC3, 0xA9]  // a non-UTF-8 byte is written as an escape
+    out.append((r, false))
+    r = base
+    r.source = Array("/srv/caf\u{e9}".utf8)
+    out.append((r, true))
+    r = base
+    r.outcome = "check-failed"
+    r.extra = [("checks", .array([.object([("command", .string(Array("mcp check".utf8))), ("status", .int(1))])])), ("current", .int(3))]
+    out.append((r, false))
+    return out
+  }()
+
+  @Test("a line as written reads back to the same record, on the fast path when it can", arguments: 0..<written.count)
+  func asWritten(index: Int) {
+    let (record, fast) = JournalParseTests.written[index]
+    let bytes = record.json.serialized()
+    #expect(JournalRecord(line: bytes, 0..<bytes.count) == record)
+    let general = (try? JSON(parsing: bytes, range: 0..<bytes.count)).flatMap { JournalRecord(json: $0) }
+    #expect(general == record)
+    let direct = JSONParser.with(bytes, 0..<bytes.count, JournalRecord.parseAsWritten)
+    #expect((direct != nil) == fast)
+    if let direct { #expect(direct == record) }
+    // Every line cut short, or with one byte changed, reads as the general parser reads it.
+    for end in stride(from: 0, to: bytes.count, by: 7) {
+      let cut = Array(bytes[..<end])
+      let expected = (try? JSON(parsing: cut, range: 0..<cut.count)).flatMap { JournalRecord(json: $0) }
+      #expect(JournalRecord(line: cut, 0..<cut.count) == expected)
+      var changed = bytes
+      changed[end] = changed[end] == 0x2C ? 0x20 : 0x2C
+      let expectedChanged = (try? JSON(parsing: changed, range: 0..<changed.count)).flatMap { JournalRecord(json: $0) }
+      let read = JournalRecord(line: changed, 0..<changed.count)
+      #expect(read == expectedChanged)
+      #expect((read == nil) == (expectedChanged == nil))
+    }
+  }
 }
