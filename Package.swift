@@ -21,7 +21,8 @@ let package = Package(
       providers: [.apt(["libssl-dev"])]
     ),
     // Linux calls that Swift cannot import directly (ioctl request macros, raw syscalls).
-    .target(name: "CMCPGenShims"),
+    // Also SHA-256 over mapped bytes with a SIGBUS guard, which must run in C (siglongjmp).
+    .target(name: "CMCPGenShims", dependencies: ["CLibCrypto"]),
     // The engine: store, hashing, generations, locking, journal. No command-line knowledge.
     .target(
       name: "MCPGenKit",

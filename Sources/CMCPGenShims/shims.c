@@ -3,6 +3,10 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -51,3 +55,40 @@ int mcpgen_start_writeback(int fd, int64_t offset, int64_t length) {
 }
 
 int mcpgen_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+static __thread sigjmp_buf *guard_jump;
+static __thread const char *guard_low, *guard_high;
+static struct sigaction previous_sigbus;
+static pthread_once_t sigbus_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int signal, siginfo_t *info, void *context) {
+  (void)signal;
+  (void)context;
+  const char *at = info->si_addr;
+  if (guard_jump != NULL && at >= guard_low && at < guard_high) siglongjmp(*guard_jump, 1);
+  // Not a guarded read: the faulting instruction runs again, under the handler from before.
+  sigaction(SIGBUS, &previous_sigbus, NULL);
+}
+
+static void install_sigbus(void) {
+  struct sigaction action = {0};
+  action.sa_sigaction = on_sigbus;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGBUS, &action, &previous_sigbus);
+}
+
+int mcpgen_digest_update_guarded(EVP_MD_CTX *ctx, const void *data, size_t count) {
+  pthread_once(&sigbus_once, install_sigbus);
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 1) != 0) {
+    guard_jump = NULL;
+    return -1;
+  }
+  guard_low = data;
+  guard_high = (const char *)data + count;
+  guard_jump = &jump;
+  int ok = EVP_DigestUpdate(ctx, data, count);
+  guard_jump = NULL;
+  return ok == 1 ? 0 : -2;
+}

@@ -36,4 +36,12 @@ int mcpgen_start_writeback(int fd, int64_t offset, int64_t length);
 // given an end as stdin or stdout holds it.
 int mcpgen_pipe_cloexec(int fds[2]);
 
+// SHA-256 update over mapped file bytes, guarded against SIGBUS: a file truncated while it is
+// mapped faults on the pages past its new end, which would kill the process. The fault inside
+// `data` returns here as -1 instead (the digest context is then unusable until re-initialised);
+// 0 when all `count` bytes were hashed, -2 when the update itself failed. Any other SIGBUS
+// goes to the handler that was installed before.
+typedef struct evp_md_ctx_st EVP_MD_CTX;
+int mcpgen_digest_update_guarded(EVP_MD_CTX *ctx, const void *data, size_t count);
+
 #endif

@@ -20,27 +20,72 @@ final class FileWorker {
   deinit { buffer.deallocate() }
 
   /// Streams `fd` from offset 0 to end of file through SHA-256, handing each chunk to `sink`
-  /// first. Returns the digest and the number of bytes read.
+  /// first, if there is one. Returns the digest and the number of bytes read. A file of known
+  /// size that is only hashed is mapped instead of read (`digestMapped`).
   ///
   /// With `size`, reading stops there instead of at a read that returns nothing: one read
   /// fewer per small file. Only for callers that then check, with fstat, that the file still
   /// has that size and was not written meanwhile (its change time), so a file that grew is
   /// still caught.
   func digest(
-    _ file: FileFD, size: UInt64? = nil, sink: (UnsafeRawBufferPointer) throws(SystemCallError) -> Void = { _ in }
+    _ file: FileFD, size: UInt64? = nil, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)? = nil
   ) throws(SystemCallError) -> (Digest, UInt64) {
     var offset: UInt64 = 0
+    if sink == nil, let size, size >= FileWorker.mappedMinimum {
+      switch digestMapped(file, size: size) {
+      case .hashed(let digest, let count): return (digest, count)
+      case .unmappable(let at): offset = at  // read the rest
+      }
+    }
     while offset != size {
       let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, off_t(offset)).get("read", file.path)
       if n == 0 { break }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-      try sink(chunk)
+      try sink?(chunk)
       sha.update(chunk)
       offset += UInt64(n)
       progress?.add(bytes: UInt64(n))
     }
     progress?.add(files: 1)
     return (sha.finish(), offset)
+  }
+
+  /// Files from this size on are hashed through a mapping when nothing else needs their bytes.
+  static let mappedMinimum: UInt64 = 1 << 20
+  /// Mapped a window at a time: mapped pages count as resident, and a file of many gigabytes
+  /// must not raise the peak by its size.
+  static let mappedWindow = 4 << 20
+
+  enum Mapped {
+    /// Done: the digest, and the number of bytes hashed (short of the size if the file was cut
+    /// short meanwhile).
+    case hashed(Digest, UInt64)
+    /// Bytes from `at` on could not be mapped; the hasher holds those before.
+    case unmappable(at: UInt64)
+  }
+
+  /// Hashes the first `size` bytes of `file` where they are in the page cache, mapped
+  /// read-only: reading would copy each byte once more (about a tenth of an audit's time).
+  /// A file cut short meanwhile is not fatal: the bytes hashed until then are returned as the
+  /// count, short of `size`, which the caller reports as a changed size.
+  private func digestMapped(_ file: FileFD, size: UInt64) -> Mapped {
+    var offset: UInt64 = 0
+    while offset < size {
+      let n = Int(min(UInt64(FileWorker.mappedWindow), size - offset))
+      guard let base = mmap(nil, n, PROT_READ, MAP_SHARED, file.fd, off_t(offset)), base != MAP_FAILED else {
+        return .unmappable(at: offset)
+      }
+      let hashed = sha.updateMapped(UnsafeRawBufferPointer(start: base, count: n))
+      munmap(base, n)
+      guard hashed else {
+        progress?.add(files: 1)
+        return .hashed(sha.finish(), offset)
+      }
+      offset += UInt64(n)
+      progress?.add(bytes: UInt64(n))
+    }
+    progress?.add(files: 1)
+    return .hashed(sha.finish(), size)
   }
 }
 

@@ -1,4 +1,5 @@
 import CLibCrypto
+import CMCPGenShims
 import Dispatch
 
 /// A SHA-256 digest: 32 bytes, shown as 64 lowercase hex digits.
@@ -168,6 +169,18 @@ public final class SHA256 {
     guard buffer.count > 0 else { return }
     guard EVP_DigestUpdate(context, buffer.baseAddress, buffer.count) == 1 else {
       fatalError("EVP_DigestUpdate failed")
+    }
+  }
+
+  /// Hashes mapped file bytes; false when reading them faulted (the file was truncated while
+  /// mapped): the hasher is then reset, and what was hashed before is lost.
+  func updateMapped(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    switch mcpgen_digest_update_guarded(context, bytes.baseAddress, bytes.count) {
+    case 0: return true
+    case -1:
+      reset()
+      return false
+    default: fatalError("EVP_DigestUpdate failed")
     }
   }
 

@@ -81,7 +81,7 @@ public indirect enum JSON: Equatable, Sendable {
   /// Printable ASCII that stands for itself inside a JSON string.
   static func isPlain(_ b: UInt8) -> Bool { b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") }
 
-  static func writeString(_ s: [UInt8], to out: inout [UInt8]) {
+  public static func writeString(_ s: [UInt8], to out: inout [UInt8]) {
     func hex(_ v: UInt8) -> UInt8 { v < 10 ? v &+ 0x30 : v &+ 0x57 }
     out.append(UInt8(ascii: "\""))
     var i = 0

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MCPGenKit
+import SystemPackage
+import Testing
+
+@Suite("Hashing through a mapping")
+struct MappedDigestTests {
+  static func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+  }
+
+  /// Below the size from which files are mapped, at it, and over several mapped parts.
+  @Test("gives the digest and size that reading gives", arguments: [(1 << 20) - 1, 1 << 20, (9 << 20) + 4097])
+  func sameAsReading(size: Int) throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let content = MappedDigestTests.randomBytes(size)
+    try dir.writeFile("f", content)
+    let file = try DirectoryFD.open(dir.path).openFile(Array("f".utf8), flags: O_RDONLY)
+    let worker = FileWorker()
+    let (digest, read) = try worker.digest(file, size: UInt64(size))
+    #expect(digest == SHA256.hash(content))
+    #expect(read == UInt64(size))
+  }
+
+  /// Reading past the end of a mapped file raises SIGBUS, which would kill an audit. The
+  /// guarded hash returns instead, with the count of bytes hashed short of the expected size.
+  @Test("a file shorter than expected is reported short, not fatal")
+  func truncatedBeforeTheRead() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    try dir.writeFile("f", MappedDigestTests.randomBytes(3 << 20))
+    let root = try DirectoryFD.open(dir.path)
+    let file = try root.openFile(Array("f".utf8), flags: O_RDONLY)
+    let writer = try root.openFile(Array("f".utf8), flags: O_WRONLY)
+    #expect(ftruncate(writer.fd, (1 << 20) + 100) == 0)
+    let worker = FileWorker()
+    let (_, read) = try worker.digest(file, size: 3 << 20)
+    #expect(read < (1 << 20) + 100)  // the window that faulted is not counted
+    // The hasher is usable again, and the process still takes a fault-free mapped hash.
+    let again = MappedDigestTests.randomBytes(2 << 20)
+    try dir.writeFile("g", again)
+    #expect(try worker.digest(try root.openFile(Array("g".utf8), flags: O_RDONLY), size: 2 << 20).0 == SHA256.hash(again))
+  }
+
+  @Test("a file cut short while mapped stops the hash where it faults")
+  func truncatedWhileMapped() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let size = 2 << 20
+    try dir.writeFile("f", MappedDigestTests.randomBytes(size))
+    let root = try DirectoryFD.open(dir.path)
+    let file = try root.openFile(Array("f".utf8), flags: O_RDONLY)
+    let base = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, file.fd, 0))
+    defer { munmap(base, size) }
+    let writer = try root.openFile(Array("f".utf8), flags: O_WRONLY)
+    #expect(ftruncate(writer.fd, 0) == 0)
+    let sha = SHA256()
+    #expect(!sha.updateMapped(UnsafeRawBufferPointer(start: base, count: size)))
+    sha.update(Array("abc".utf8))
+    #expect(sha.finish() == SHA256.hash(Array("abc".utf8)))
+  }
+}
