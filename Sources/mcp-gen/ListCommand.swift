@@ -48,9 +48,9 @@ struct ListCommand: ParsableCommand {
     for row in rows {
       out += marks[row.isCurrent ? 1 : 0][row.isRestorable ? (row.isFailed ? 2 : 1) : 0]
       out.append(0x20)
-      let number = String(row.generation.number).utf8
-      if number.count < 4 { out += repeatElement(0x20, count: 4 - number.count) }
-      out += number
+      let number = row.generation.number  // at least 1: right-aligned in four columns
+      if number < 1000 { out += repeatElement(0x20, count: number < 10 ? 3 : number < 100 ? 2 : 1) }
+      out.append(decimal: number)
       out.append(0x20); out.append(0x20)
       if let key = row.generation.key { key.digest.appendHex(12, to: &out) } else { out += "(damaged)   ".utf8 }
       out.append(0x20); out.append(0x20)
@@ -65,36 +65,37 @@ struct ListCommand: ParsableCommand {
   /// One object per row, comma-separated (also before the first, unless it is row 0):
   /// `{"generation", "key", "created", "source", "current", "restorable", "failed"}`.
   private static func formatJSON(_ rows: ArraySlice<GenerationRow>) -> [UInt8] {
-    func literal(_ value: Bool, to out: inout [UInt8]) { out += (value ? "true" : "false").utf8 }
+    func literal(_ value: Bool, to out: inout [UInt8]) { out.append(text: value ? "true" : "false") }
     var out: [UInt8] = []
     out.reserveCapacity(rows.count * 230)
-    for (n, row) in zip(rows.indices, rows) {
+    for n in rows.indices {
+      let row = rows[n]
       if n > 0 { out.append(UInt8(ascii: ",")) }
-      out += #"{"generation":"#.utf8
-      out += String(row.generation.number).utf8
-      out += #","key":"#.utf8
+      out.append(text: #"{"generation":"#)
+      out.append(decimal: row.generation.number)
+      out.append(text: #","key":"#)
       if let key = row.generation.key {
         out.append(UInt8(ascii: "\""))
         key.digest.appendHex(64, to: &out)
         out.append(UInt8(ascii: "\""))
       } else {
-        out += "null".utf8
+        out.append(text: "null")
       }
-      out += #","created":"#.utf8
+      out.append(text: #","created":"#)
       if let created = row.created {
         out.append(UInt8(ascii: "\""))
         Clock.appendFormatted(created, to: &out)  // digits and -T:Z only: nothing to escape
         out.append(UInt8(ascii: "\""))
       } else {
-        out += "null".utf8
+        out.append(text: "null")
       }
-      out += #","source":"#.utf8
-      if let source = row.source { JSON.writeString(source, to: &out) } else { out += "null".utf8 }
-      out += #","current":"#.utf8
+      out.append(text: #","source":"#)
+      if let source = row.source { JSON.writeString(source, to: &out) } else { out.append(text: "null") }
+      out.append(text: #","current":"#)
       literal(row.isCurrent, to: &out)
-      out += #","restorable":"#.utf8
+      out.append(text: #","restorable":"#)
       literal(row.isRestorable, to: &out)
-      out += #","failed":"#.utf8
+      out.append(text: #","failed":"#)
       literal(row.isFailed, to: &out)
       out.append(UInt8(ascii: "}"))
     }

@@ -6,8 +6,8 @@ struct History {
   var recordedCurrent: Int64? = nil
   var highestNumber: Int64 = 0
   var failed: Set<Int64> = []
-  var sources: [Int64: [UInt8]] = [:]
-  var created: [Int64: Int64] = [:]
+  var sources = GenerationMap<[UInt8]>()
+  var created = GenerationMap<Int64>()
   var keySources: [StoreKey: [UInt8]] = [:]
   /// Made current by a command that died before its health checks confirmed it.
   var unconfirmed: Int64? = nil
@@ -16,7 +16,10 @@ struct History {
     // Most records are switches, each adding a generation: no rehashing as the tables grow.
     created.reserveCapacity(journal.records.count)
     sources.reserveCapacity(journal.records.count)
-    for r in journal.records { apply(r) }
+    // Each record lent, not copied (and released) on the way.
+    journal.records.withUnsafeBufferPointer { records in
+      for i in records.indices { apply(records[i]) }
+    }
   }
 
   /// Replays one more record.

@@ -98,25 +98,45 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
 
   /// Appends the first `count` (at most 64) hex digits.
   public func appendHex(_ count: Int, to out: inout [UInt8]) {
-    let start = out.count
-    out += repeatElement(0, count: count)
-    out.withUnsafeMutableBufferPointer { writeHex(count, into: $0.baseAddress! + start) }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+      writeHex(count, into: buffer.baseAddress!)
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<count]))
+    }
   }
 
-  /// Writes the first `count` (at most 64) hex digits.
+  /// Writes the first `count` (at most 64) hex digits, eight at a time (`list` writes one key
+  /// per generation).
   private func writeHex(_ count: Int, into out: UnsafeMutablePointer<UInt8>) {
-    let words = (w0, w1, w2, w3)
-    for i in 0..<count {
-      let w: UInt64
-      switch i >> 4 {
-      case 0: w = words.0
-      case 1: w = words.1
-      case 2: w = words.2
-      default: w = words.3
+    func word(_ k: Int) -> UInt64 {
+      switch k {
+      case 0: return w0
+      case 1: return w1
+      case 2: return w2
+      default: return w3
       }
-      let v = UInt8(truncatingIfNeeded: w >> UInt64(60 - 4 * (i & 15))) & 0xF
-      out[i] = v < 10 ? v &+ 0x30 : v &+ 0x57
     }
+    var digits = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+    withUnsafeMutableBytes(of: &digits) { all in
+      for k in 0..<((count + 7) / 8) {
+        let eight = Digest.hexDigits(UInt32(truncatingIfNeeded: word(k / 2) >> (k % 2 == 0 ? 32 : 0)))
+        all.storeBytes(of: eight, toByteOffset: 8 * k, as: UInt64.self)
+      }
+      UnsafeMutableRawPointer(out).copyMemory(from: all.baseAddress!, byteCount: count)
+    }
+  }
+
+  /// The eight hex digits of `x`, most significant first, as the bytes of a little-endian word.
+  @inline(__always) private static func hexDigits(_ x: UInt32) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    // One nibble per byte, the first digit in the lowest byte.
+    var y = UInt64(x)
+    y = (y | y << 16) & 0x0000_FFFF_0000_FFFF
+    y = (y | y << 8) & 0x00FF_00FF_00FF_00FF
+    y = (y | y << 4) & 0x0F0F_0F0F_0F0F_0F0F
+    y = y.byteSwapped
+    // Digits 10-15 get the gap between '9' and 'a' (0x27) added: bit 4 of n + 6 says n >= 10.
+    let letters = ((y &+ 6 &* ones) >> 4) & ones
+    return (y &+ 0x30 &* ones &+ letters &* 0x27).littleEndian
   }
 
   public var description: String { hexString(64) }

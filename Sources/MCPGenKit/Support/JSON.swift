@@ -51,7 +51,7 @@ public indirect enum JSON: Equatable, Sendable {
     switch self {
     case .null: out += "null".utf8
     case .bool(let b): out += (b ? "true" : "false").utf8
-    case .int(let i): out += String(i).utf8
+    case .int(let i): out.append(decimal: i)
     case .string(let s): JSON.writeString(s, to: &out)
     case .array(let items):
       out.append(UInt8(ascii: "["))
