@@ -57,17 +57,16 @@ final class FileWorker {
   static let mappedWindow = 4 << 20
 
   enum Mapped {
-    /// Done: the digest, and the number of bytes hashed (short of the size if the file was cut
-    /// short meanwhile).
+    /// Done: the digest of all `size` bytes.
     case hashed(Digest, UInt64)
-    /// Bytes from `at` on could not be mapped; the hasher holds those before.
+    /// Bytes from `at` on could not be mapped or faulted; the hasher holds those before.
     case unmappable(at: UInt64)
   }
 
   /// Hashes the first `size` bytes of `file` where they are in the page cache, mapped
   /// read-only: reading would copy each byte once more (about a tenth of an audit's time).
-  /// A file cut short meanwhile is not fatal: the bytes hashed until then are returned as the
-  /// count, short of `size`, which the caller reports as a changed size.
+  /// A page that faults (the file was cut short meanwhile, or could not be read) is not fatal:
+  /// the caller reads the file instead, and reports what reading finds.
   private func digestMapped(_ file: FileFD, size: UInt64) -> Mapped {
     var offset: UInt64 = 0
     while offset < size {
@@ -77,10 +76,10 @@ final class FileWorker {
       }
       let hashed = sha.updateMapped(UnsafeRawBufferPointer(start: base, count: n))
       munmap(base, n)
-      guard hashed else {
-        progress?.add(files: 1)
-        return .hashed(sha.finish(), offset)
-      }
+      // A fault: the file was cut short, or the device failed to read a page. The hasher is
+      // reset; reading from the start tells the two apart (a short read, or EIO). Progress
+      // then counts the bytes before the fault twice, on this rare path only.
+      guard hashed else { return .unmappable(at: 0) }
       offset += UInt64(n)
       progress?.add(bytes: UInt64(n))
     }
