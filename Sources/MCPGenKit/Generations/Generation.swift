@@ -33,22 +33,7 @@ public struct Generation: Sendable, Equatable {
 
   /// Calls `body` with the link name of generation `n` as a C string (on the stack).
   static func withName<R, E: Error>(_ n: Int64, _ body: (UnsafePointer<CChar>) throws(E) -> R) throws(E) -> R {
-    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 19 digits and a NUL fit
-    let result = withUnsafeMutableBytes(of: &digits) { raw -> Result<R, E> in
-      let out = raw.bindMemory(to: CChar.self)
-      var count = 0
-      var rest = n
-      repeat {
-        out[count] = CChar(0x30 + rest % 10)
-        rest /= 10
-        count += 1
-      } while rest > 0
-      out[count] = 0
-      var (i, j) = (0, count - 1)
-      while i < j { out.swapAt(i, j); i += 1; j -= 1 }
-      do throws(E) { return .success(try body(UnsafePointer(out.baseAddress!))) } catch { return .failure(error) }
-    }
-    return try result.get()
+    try withDecimal(n) { (digits) throws(E) -> R in try body(digits.baseAddress!.assumingMemoryBound(to: CChar.self)) }
   }
 
   /// Parses a generation number: decimal, no sign, no leading zero, 1 through 2^63-1. Anything

@@ -40,7 +40,7 @@ extension Store {
     let all: [Generation]
     if let links { all = links } else { all = try generations() }
     // One listing of the store instead of a stat per key: the rows below then cannot fail.
-    let stored = Set(try attempt("list the store") { () throws(SystemCallError) in try entries.list() }.compactMap { StoreKey(bytes: $0) })
+    let stored = Set(try keys())
     @Sendable func row(_ g: Generation) -> GenerationRow {
       var created = history.created[g.number]
       if created == nil, let dir {
