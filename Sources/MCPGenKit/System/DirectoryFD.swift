@@ -162,11 +162,7 @@ public final class DirectoryFD: @unchecked Sendable {
 
   /// Like `readSymlink`, but a missing entry is `nil`.
   public func readSymlinkIfPresent(_ name: [UInt8]) throws(SystemCallError) -> [UInt8]? {
-    switch withCString(name, { Syscall.readlinkat(fd, $0) }) {
-    case .success(let target): return target
-    case .failure(let e) where e == .noSuchFileOrDirectory: return nil
-    case .failure(let e): throw SystemCallError("readlinkat", path: path.appending(bytes: name), errno: e)
-    }
+    try withCString(name) { (p) throws(SystemCallError) in try readSymlinkIfPresent(p) { Array($0) } }
   }
 
   /// `renameat`: atomically replaces `newName` in `directory` if it exists.
