@@ -95,19 +95,25 @@ struct E2EFailure: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
-/// A fresh directory under `<package>/.build-test-scratch/`, removed (after `chattr -R -i`) by
-/// `remove()`.
+/// A fresh directory, removed (after `chattr -R -i`) by `remove()`.
+///
+/// By default it is under `<package>/.build-test-scratch/`, on the same file system as the build.
+/// A test that runs something as another user (`nobody`) asks for `forOtherUsers`: the checkout
+/// may sit in a directory other users cannot enter (root's home is 0700, so is a `mktemp -d`),
+/// so such a scratch is made in the system's temporary directory instead, 0711, so that the
+/// other user can reach what the test puts there and list nothing else.
 final class Scratch: @unchecked Sendable {
   let path: String
 
-  init() throws {
-    let base = CLI.packageRoot + "/.build-test-scratch"
-    mkdir(base, 0o755)
-    var template = Array((base + "/e2e-XXXXXX").utf8CString)
+  init(forOtherUsers: Bool = false) throws {
+    let base = forOtherUsers ? "/tmp" : CLI.packageRoot + "/.build-test-scratch"
+    if !forOtherUsers { mkdir(base, 0o755) }
+    var template = Array((base + (forOtherUsers ? "/mcp-gen-test-XXXXXX" : "/e2e-XXXXXX")).utf8CString)
     guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
       throw E2EFailure("mkdtemp: \(String(cString: strerror(errno)))")
     }
     path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    if forOtherUsers { chmod(path, 0o711) }
   }
 
   func at(_ relative: String) -> String { path + "/" + relative }

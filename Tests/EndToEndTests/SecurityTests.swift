@@ -243,36 +243,55 @@ struct SecurityTests {
     "a root-owned store cannot be changed by nobody (setpriv --reuid=65534)",
     .enabled(if: geteuid() == 0 && Rel.setprivPath != nil, "needs root and setpriv"))
   func unprivilegedUserCannotChange() throws {
-    let scratch = try Scratch()
+    try refusesNobody(binary: CLI.binary, fixtures: CLI.packageRoot + "/fixtures")
+  }
+
+  /// The same, with the binary and the fixtures in a directory only root may enter, as in a clone
+  /// under /root or a `mktemp -d`: the test must not depend on where the checkout is.
+  @Test(
+    "nobody's cases pass from a checkout in a 0700 directory",
+    .enabled(if: geteuid() == 0 && Rel.setprivPath != nil, "needs root and setpriv"))
+  func nobodyCasesFromAPrivateCheckout() throws {
+    let hidden = try Scratch()
+    defer { hidden.remove() }
+    chmod(hidden.path, 0o700)
+    try Rel.must("/bin/cp", [CLI.binary, hidden.at("mcp-gen")])
+    try Rel.must("/bin/cp", ["-a", CLI.packageRoot + "/fixtures", hidden.at("fixtures")])
+    try refusesNobody(binary: hidden.at("mcp-gen"), fixtures: hidden.at("fixtures"))
+  }
+
+  private func refusesNobody(binary original: String, fixtures: String) throws {
+    // Made where nobody can reach it, whatever the checkout's parents allow: nobody must be
+    // refused by the store's own permissions, not by a directory on the way.
+    let scratch = try Scratch(forOtherUsers: true)
     defer { scratch.remove() }
-    // nobody must reach the root (to be refused by the store's own permissions, not by the
-    // scratch directory's 0700) and run the binary.
-    chmod(scratch.path, 0o755)
     let root = scratch.at("root")
-    try Gen.ok(root, "switch", [CLI.fixture("mcp-1.0")])
-    let k11 = try Gen.add(root, CLI.fixture("mcp-1.1"))
+    try Rel.must(original, ["switch", "--root", root, fixtures + "/mcp-1.0"])
+    let k11 = try Gen.add(root, fixtures + "/mcp-1.1")
     try Gen.ok(root, "switch", [k11])
-    let k10 = try Gen.key(CLI.fixture("mcp-1.0"))
+    let k10 = try Gen.key(fixtures + "/mcp-1.0")
 
     let setpriv = Rel.setprivPath!
-    let asNobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    var binary = CLI.binary
-    let probe = try Rel.run(Array(asNobody.dropFirst()) + ["/usr/bin/test", "-x", binary], outputIn: scratch.path, executable: setpriv)
-    if probe.exitCode != 0 {
-      // The build directory is not reachable for nobody: use a copy it can run.
-      let copy = scratch.at("mcp-gen")
-      try Rel.must("/bin/cp", [binary, copy])
-      chmod(copy, 0o755)
-      binary = copy
-      let again = try Rel.run(Array(asNobody.dropFirst()) + ["/usr/bin/test", "-x", binary], outputIn: scratch.path, executable: setpriv)
-      try #require(again.exitCode == 0, "nobody cannot run \(binary) either: \(again)")
+    let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups"]
+    func asNobodyRun(_ arguments: [String]) throws -> Rel.Run {
+      try Rel.run(asNobody + arguments, outputIn: scratch.path, executable: setpriv)
     }
-    let fixturesReadable = try Rel.run(Array(asNobody.dropFirst()) + ["/usr/bin/test", "-r", CLI.fixture("mcp-1.1") + "/share/mcp/VERSION"], outputIn: scratch.path, executable: setpriv)
+    // nobody runs a copy of the binary and adds a copy of a fixture, both in its reach.
+    let binary = scratch.at("mcp-gen")
+    try Rel.must("/bin/cp", [original, binary])
+    chmod(binary, 0o755)
+    let broken = scratch.at("mcp-broken")
+    try Rel.must("/bin/cp", ["-r", fixtures + "/mcp-broken", broken])
+    try Rel.must("/bin/chmod", ["-R", "a+rX", broken])
+    for (what, path) in [("run", binary), ("read", broken + "/bin/mcp")] {
+      let probe = try asNobodyRun(["/usr/bin/test", what == "run" ? "-x" : "-r", path])
+      try #require(probe.exitCode == 0, "nobody cannot \(what) \(path): \(probe)")
+    }
     let before = Gen.snapshot(root)
 
-    var changing: [[String]] = [
+    let changing: [[String]] = [
       ["switch", "--root", root, k10],
-      ["switch", "--root", root, CLI.fixture("mcp-broken")],
+      ["switch", "--root", root, broken],
       ["rollback", "--root", root],
       ["rollback", "--root", root, "1"],
       ["gc", "--root", root, "--keep", "0", "--grace", "0"],
@@ -280,10 +299,10 @@ struct SecurityTests {
       ["block", "--root", root, k10],
       ["config", "--root", root, "--init"],
       ["audit", "--root", root, "--repair"],
+      ["add", "--root", root, broken],
     ]
-    if fixturesReadable.exitCode == 0 { changing.append(["add", "--root", root, CLI.fixture("mcp-broken")]) }
     for arguments in changing {
-      let run = try Rel.run(Array(asNobody.dropFirst()) + [binary] + arguments, outputIn: scratch.path, executable: setpriv)
+      let run = try asNobodyRun([binary] + arguments)
       let context = "as nobody: \(arguments[0]) \(arguments.dropFirst(3).joined(separator: " ")): \(run)"
       #expect(run.endedCleanly, "\(context)")
       #expect(run.exitCode != 0, "\(context)")
@@ -293,10 +312,11 @@ struct SecurityTests {
     }
     // Reading stays possible.
     for arguments in [["status", "--root", root], ["list", "--root", root], ["verify", "--root", root], ["log", "--root", root]] {
-      let run = try Rel.run(Array(asNobody.dropFirst()) + [binary] + arguments, outputIn: scratch.path, executable: setpriv)
+      let run = try asNobodyRun([binary] + arguments)
       #expect(run.exitCode == 0, "as nobody: \(arguments[0]): \(run)")
     }
     #expect(Gen.snapshot(root) == before)
     print("security: \(changing.count) changing commands refused for nobody (uid 65534), root unchanged; 4 read-only commands work")
   }
+
 }
