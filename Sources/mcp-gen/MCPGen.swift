@@ -32,7 +32,7 @@ struct MCPGen: ParsableCommand {
       Output.finish()
     } catch let error as MCPGenError {
       Output.finish()
-      Output.error(error, exit: ExitStatus.forError(error))
+      Output.error(error)
       Glibc.exit(ExitStatus.forError(error))
     } catch let error as ExitCode {
       Output.finish()

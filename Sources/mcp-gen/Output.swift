@@ -93,8 +93,8 @@ enum Output {
 
   /// One write for both lines, so they are never separated. With `--json`, the same as an
   /// object on stdout too (`jsonError`).
-  static func error(_ error: MCPGenError, exit status: Int32) {
-    jsonError(error.message, hint: error.hint, exit: status)
+  static func error(_ error: MCPGenError, exit status: Int32? = nil) {
+    jsonError(error.message, hint: error.hint, exit: status ?? ExitStatus.forError(error))
     note("error: \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
   }
 

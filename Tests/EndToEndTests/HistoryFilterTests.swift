@@ -113,10 +113,12 @@ struct HistoryFilterTests {
   func graceDefaultOnce() throws {
     let help = try CLI.run(["gc", "--help"])
     #expect(help.status == 0)
-    let text = help.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    // The option's description in OPTIONS (its lines joined), up to the next option.
+    let options = try #require(help.stdoutText.range(of: "\nOPTIONS:"))
+    let text = help.stdoutText[options.upperBound...].split(separator: "\n")
+      .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     let grace = try #require(text.range(of: "--grace <seconds>"))
-    let rest = text[grace.upperBound...]
-    let description = rest.prefix { _ in true }.components(separatedBy: " --")[0]
+    let description = text[grace.upperBound...].components(separatedBy: " --")[0]
     #expect(description.components(separatedBy: "default").count - 1 == 1, "\(description)")
     #expect(description.contains("(default 3600)"), "\(description)")
   }
