@@ -5,7 +5,7 @@ struct DoctorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "doctor",
     _superCommandName: superCommand,
-    abstract: "Look the root over: layout, owner and modes, lock, current, free space, leftovers, audit age.",
+    abstract: "Look the root over: layout, owner and modes, lock, current, free space, read-only mount, leftovers, quarantine, audit age.",
     discussion: """
       Prints one line per check (ok, warning or problem), with the command that fixes it, then a \
       summary. Exit status 1 when there is a problem; warnings alone exit 0. Takes no lock and \

@@ -5,7 +5,7 @@ import ArgumentParser
 import MCPGenKit
 import SystemPackage
 
-/// Options every subcommand accepts.
+/// Options every subcommand accepts, after its name or before it (`FastDispatch` moves them).
 struct GlobalOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("The mcp-gen root (default: $MCP_GEN_ROOT, /var/lib/mcp as root, else ~/.local/state/mcp-gen).", valueName: "dir"))
   var root: String?
@@ -16,7 +16,7 @@ struct GlobalOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("Seconds to wait for another mcp-gen holding the lock.", valueName: "seconds"))
   var lockTimeout: Double = 30
 
-  @Flag(name: .long, help: "Show no progress line (it is shown only when stderr is a terminal).")
+  @Flag(name: [.long, .customShort("q")], help: "Show no progress line (it is shown only when stderr is a terminal).")
   var quiet = false
 
   /// Output reads this from the raw arguments, before parsing, so that an argument error obeys

@@ -5,15 +5,35 @@ struct LogCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "log",
     _superCommandName: superCommand,
-    abstract: "Show the journal of changes, oldest first."
+    abstract: "Show the journal of changes, oldest first.",
+    discussion: "--since and -n combine: the last N records from that time on, as journalctl does."
   )
 
   @OptionGroup var global: GlobalOptions
 
+  @Option(name: [.customShort("n"), .customLong("lines")], help: ArgumentHelp("Show only the last N records.", valueName: "N"))
+  var lines: Int?
+
+  @Option(help: ArgumentHelp("Show only records from this time on: 2026-05-04T09:12:38Z (UTC, as the journal writes it), 2026-05-04, or an age such as 30d, 12h, 90m.", valueName: "time"))
+  var since: String?
+
+  func validate() throws {
+    if let lines, lines < 0 { throw ValidationError("-n must be 0 or more") }
+    if let since, TimeSpec.moment(since) == nil {
+      throw ValidationError("--since must be a time such as 2026-05-04T09:12:38Z or 2026-05-04 (UTC), or an age such as 30d, 12h, 90m")
+    }
+  }
+
   func run() throws {
     let store = try global.openStore(create: false)
     let journal = try store.readJournal()
-    for (record, raw) in zip(journal.records, journal.raw) {
+    var shown = Array(zip(journal.records, journal.raw))[...]
+    if let start = since.flatMap({ TimeSpec.moment($0) }) {
+      // Times only grow along the journal, except when a clock was set back: filter, not search.
+      shown = shown.filter { $0.0.time >= start }[...]
+    }
+    if let lines { shown = shown.suffix(lines) }
+    for (record, raw) in shown {
       if global.json {
         Output.json(raw)
         continue

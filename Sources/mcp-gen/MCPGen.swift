@@ -26,9 +26,6 @@ struct MCPGen: ParsableCommand {
   )
 
   static func main() {
-    if let name = CommandLine.arguments.dropFirst().first, subcommand(named: name) is any HashesFiles.Type {
-      SHA256.prepareInBackground()
-    }
     do {
       var command = try parseCommand()
       try command.run()
@@ -40,6 +37,21 @@ struct MCPGen: ParsableCommand {
     } catch let error as ExitCode {
       Output.finish()
       exit(withError: error)
+    } catch UsageError.bare {
+      // Usage on stderr: a script that ran `mcp-gen $EMPTY` gets nothing to parse on stdout.
+      Output.finish()
+      Output.jsonError("no subcommand given", hint: "mcp-gen --help", exit: ExitStatus.usage)
+      Output.writeAll(2, Array(MCPGen.helpMessage().utf8) + [0x0A])
+      Glibc.exit(ExitStatus.usage)
+    } catch UsageError.unknown(let word, let suggestion) {
+      Output.finish()
+      let quoted = displayName(Array(word.utf8))
+      if let suggestion {
+        Output.usageError("unknown subcommand '\(quoted)'; did you mean '\(suggestion)'?", hint: "mcp-gen \(suggestion) --help")
+      } else {
+        Output.usageError("unknown subcommand '\(quoted)'", hint: "mcp-gen --help")
+      }
+      Glibc.exit(ExitStatus.usage)
     } catch where MCPGen.exitCode(for: error) == .success {
       Output.finish()
       exit(withError: error)  // --help, --version: printed in full.
@@ -48,17 +60,18 @@ struct MCPGen: ParsableCommand {
       Output.finish()
       let message = MCPGen.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
       let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
-      Output.note("error: \(text)\nhint: \(helpCommand)")
-      Glibc.exit(MCPGen.exitCode(for: error).rawValue)
+      let status = MCPGen.exitCode(for: error).rawValue
+      Output.usageError(text, hint: helpCommand, exit: status)
+      Glibc.exit(status)
     }
   }
 
-  /// `mcp-gen SUBCOMMAND --help` when the first argument names a subcommand (options come
+  /// `mcp-gen SUBCOMMAND --help` when the command line names a subcommand (options come
   /// after it), else `mcp-gen --help`.
   static var helpCommand: String {
-    let names = configuration.subcommands.flatMap { [$0.configuration.commandName ?? ""] + $0.configuration.aliases }
-    guard RawArguments.all.count > 1 else { return "mcp-gen --help" }
-    let word = String(decoding: RawArguments.all[1], as: UTF8.self)
-    return names.contains(word) ? "mcp-gen \(word) --help" : "mcp-gen --help"
+    guard let word = dispatched.first, !word.hasPrefix("-"), word != "help", subcommand(named: word) != nil else {
+      return "mcp-gen --help"
+    }
+    return "mcp-gen \(word) --help"
   }
 }

@@ -13,6 +13,9 @@ import MCPGenKit
 /// script reads through a pipe or file is never coloured.
 enum Output {
   nonisolated(unsafe) private static var buffer: [UInt8] = []
+  /// Whether anything went to stdout: with `--json`, an error then leaves that document alone
+  /// instead of adding its own (stdout holds one document).
+  nonisolated(unsafe) private static var wroteStdout = false
 
   enum Color: String {
     case red = "31"
@@ -24,9 +27,14 @@ enum Output {
   static let colorOnStderr = wantsColor(2)
 
   /// `text` in `color` when stdout (or, with `stderr`, stderr) takes colour; else `text`.
+  ///
+  /// Each line is coloured on its own, its reset before its newline: a colour never runs past a
+  /// line end into whatever is printed next (another program's output, the shell's prompt).
   static func paint(_ text: String, _ color: Color, stderr: Bool = false) -> String {
     guard stderr ? colorOnStderr : colorOnStdout, !text.isEmpty else { return text }
-    return "\u{1B}[\(color.rawValue)m\(text)\u{1B}[0m"
+    return text.split(separator: "\n", omittingEmptySubsequences: false)
+      .map { $0.isEmpty ? "" : "\u{1B}[\(color.rawValue)m\($0)\u{1B}[0m" }
+      .joined(separator: "\n")
   }
 
   /// The colour of a line on stderr, from its prefix.
@@ -57,6 +65,7 @@ enum Output {
 
   /// Exact bytes to stdout (the raw manifest has NULs in it).
   static func raw(_ bytes: [UInt8]) {
+    if !bytes.isEmpty { wroteStdout = true }
     buffer += bytes
     if buffer.count >= 1 << 16 { flush() }
   }
@@ -82,9 +91,26 @@ enum Output {
     ProgressLine.pausing { writeAll(2, Array((shown + "\n").utf8)) }
   }
 
-  /// One write for both lines, so they are never separated.
-  static func error(_ error: MCPGenError) {
+  /// One write for both lines, so they are never separated. With `--json`, the same as an
+  /// object on stdout too (`jsonError`).
+  static func error(_ error: MCPGenError, exit status: Int32? = nil) {
+    jsonError(error.message, hint: error.hint, exit: status ?? ExitStatus.forError(error))
     note("error: \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
+  }
+
+  /// An argument error: `error:` and `hint:` lines on stderr, and the object with `--json`.
+  static func usageError(_ message: String, hint: String, exit status: Int32 = ExitStatus.usage) {
+    jsonError(message, hint: hint, exit: status)
+    note("error: \(message)\nhint: \(hint)")
+  }
+
+  /// With `--json` (given anywhere before `--`), `{"error", "hint", "exit"}` on stdout, so that a
+  /// script reading stdout learns why there is no document; not when the command already printed
+  /// its document (a `check` whose checks failed), which stays the only one.
+  static func jsonError(_ message: String, hint: String?, exit status: Int32) {
+    guard RawArguments.hasFlag("--json"), !wroteStdout else { return }
+    json(.object([("error", .string(message)), ("hint", hint.map(JSON.string) ?? .null), ("exit", .int(Int64(status)))]))
+    flush()
   }
 
   static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {

@@ -81,9 +81,14 @@ struct GCCommandTests {
     let expectedText = ["would remove 2 generations (2, 3)"] + removedKeys.map { "would remove store entry \($0)" }
     let lines = dry.stdoutText.split(separator: "\n").map(String.init)
     #expect(Array(lines.prefix(4)) == expectedText)
-    #expect(lines.count == 7)
+    #expect(lines.count == 10, "\(dry.stdoutText)")
     #expect(lines.dropFirst(4).first?.hasPrefix("would remove 3 store entries, ") == true)
-    #expect(lines.contains("kept pinned generations 1"))
+    #expect(lines.contains("would keep pinned generations 1"))
+    // The leftovers the real run removes, named.
+    #expect(lines.contains("would remove leftover store/.tmp-999999-00000000deadbeef"), "\(dry.stdoutText)")
+    #expect(lines.contains("would remove leftover garbage/x-1-.tmp-1-ab"), "\(dry.stdoutText)")
+    #expect(lines.contains("would remove 2 leftovers of crashed runs"), "\(dry.stdoutText)")
+    #expect(dryJSON["leftovers"] as? [String] == ["store/.tmp-999999-00000000deadbeef", "garbage/x-1-.tmp-1-ab"])
     #expect(lines.last == "nothing changed (dry run)")
     #expect((dryJSON["dryRun"] as? NSNumber)?.boolValue == true)
 
@@ -236,16 +241,17 @@ struct GCCommandTests {
     try r.ok(["add", loose])
     let (ka, kb, kc, kl) = (try r.key(a), try r.key(b), try r.key(c), try r.key(loose))
 
-    // Default grace (3600 s): every entry is young, so only generation links would go.
+    // Default grace (3600 s): every entry is young, but only the one no generation refers to
+    // (the add awaiting its switch) is kept; the entries of the removed generations go.
     let young = try GARoot.object(try r.ok(["gc", "--dry-run", "--json", "--keep", "1"]))
     #expect(young["removedGenerations"] as? [Int] == [1, 2])
-    #expect(young["removedEntries"] as? [String] == [])
-    #expect((young["bytesFreed"] as? NSNumber)?.intValue == 0)
+    #expect((young["removedEntries"] as? [String]).map { $0.sorted() } == [ka, kb].sorted())
+    #expect((young["keptByGrace"] as? [[String: Any]])?.map { $0["key"] as? String } == [kl])
 
     let out = try r.ok(["gc", "--json", "--keep", "1", "--grace", "0"])
     #expect(out.stdoutText.filter { $0 == "\n" }.count == 1)
     let json = try GARoot.object(out)
-    #expect(Set(json.keys) == ["removedGenerations", "removedEntries", "bytesFreed", "keptPinned", "dryRun"])
+    #expect(Set(json.keys) == ["removedGenerations", "removedEntries", "bytesFreed", "keptPinned", "keptByAge", "keptByGrace", "leftovers", "dryRun"])
     #expect(json["removedGenerations"] as? [Int] == [1, 2])
     #expect((json["removedEntries"] as? [String]).map { $0.sorted() } == [ka, kb, kl].sorted())
     let expectedBytes = try GARoot.fileBytes(a) + GARoot.fileBytes(b) + GARoot.fileBytes(loose)

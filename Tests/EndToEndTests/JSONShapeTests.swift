@@ -53,7 +53,11 @@ struct JSONShapeTests {
     try record("expose", ["expose", r.scratch.at("bin")])
     try record("check", ["check"] + check)
     try r.ok(["pin", "2"])
-    try record("gc", ["gc", "--keep", "1", "--grace", "0"])  // removes 1; keeps 2 (pinned), 3, 4
+    // An entry awaiting its switch (kept by --grace) and a leftover of a crashed add (a pid
+    // above the kernel's pid_max, so never running).
+    try r.ok(["add", try r.release("r5", "5.0")])
+    try FileManager.default.createDirectory(atPath: r.root + "/store/.tmp-99999999-0123456789abcdef", withIntermediateDirectories: false)
+    try record("gc", ["gc", "--keep", "1"])  // removes 1; keeps 2 (pinned), 3, 4
 
     // A damaged current release, so that verify and audit have problems to show.
     let key3 = try r.ok(["hash", r3]).stdoutText.trimmingCharacters(in: .newlines)
@@ -64,6 +68,7 @@ struct JSONShapeTests {
     try record("audit", ["audit"], status: 2)
     try record("config --init", ["config", "--init"])
     try record("doctor", ["doctor"])  // warnings (no recorded audit) exit 0
+    try record("errors", ["show", "99"], status: 1)
 
     #expect(Set(printed.keys) == Set(documented.keys), "sections of docs/json.md and commands tested differ")
     for (section, actual) in printed.sorted(by: { $0.key < $1.key }) {
@@ -134,7 +139,7 @@ enum JSONShape {
     "rollback": ["checks": "array", "changes": "object"], "check": ["checks": "array"],
     "show": ["checks": "array", "generations": "array"], "expose": ["links": "array"],
     "diff": ["added": "array", "removed": "array", "changed": "array"],
-    "gc": ["removedGenerations": "array", "removedEntries": "array", "keptPinned": "array"],
+    "gc": ["removedGenerations": "array", "removedEntries": "array", "keptPinned": "array", "keptByGrace": "array", "leftovers": "array"],
     "verify": ["problems": "array"], "audit": ["problems": "array"],
   ]
 

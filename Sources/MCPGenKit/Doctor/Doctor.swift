@@ -35,7 +35,9 @@ public enum Doctor {
     findings.append(store.map { CurrentCheck.run($0, changeInProgress: lock.held) }
       ?? DoctorFinding("current", .warning, why, hint: "fix the layout first"))
     findings.append(DiskCheck.run(root))
+    findings.append(ReadOnlyCheck.run(root))
     findings.append(store.map(LeftoverCheck.run) ?? DoctorFinding("leftovers", .warning, why, hint: "fix the layout first"))
+    findings.append(QuarantineCheck.run(root, now: now))
     findings.append(AuditAgeCheck.run(root, now: now))
     return findings
   }

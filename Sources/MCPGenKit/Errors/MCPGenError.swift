@@ -85,7 +85,11 @@ extension MCPGenError {
     case .noSpace, .diskQuotaExceeded:
       self.init(.noSpace, "\(what) (\(error.call)); free space on that file system and run the command again",
                 hint: "mcp-gen gc", path: error.path, cause: error)
-    case .permissionDenied, .notPermitted, .readOnlyFileSystem:
+    case .readOnlyFileSystem:
+      // No user may write there: the mount is read-only, so the advice is about the mount.
+      self.init(.permission, "\(what) (\(error.call)); the file system is read-only: remount it read-write, or choose another --root",
+                hint: "mcp-gen doctor", path: error.path, cause: error)
+    case .permissionDenied, .notPermitted:
       self.init(.permission, "\(what) (\(error.call)); run as a user who may write there, or choose another --root",
                 path: error.path, cause: error)
     case .noSuchFileOrDirectory:

@@ -12,8 +12,15 @@ public struct GCReport: Sendable {
   public var bytesFreed: UInt64 = 0
   /// Pinned generations kept beyond the keep count.
   public var keptPinned: [Int64] = []
-  /// Leftovers of crashed runs removed (temporary copies, garbage, stray temporary links).
-  public var leftoversRemoved: Int = 0
+  /// Generations beyond the keep count kept because they are younger than `olderThan`.
+  public var keptByAge: [Int64] = []
+  /// Entries no generation refers to, kept because they were stored less than `grace` seconds
+  /// ago (an `add` awaiting its `switch`), with their age in seconds.
+  public var keptByGrace: [(key: StoreKey, age: Int64)] = []
+  /// Leftovers of crashed runs removed, or with `dryRun` to be removed (temporary copies,
+  /// garbage, stray temporary links), as paths relative to the root.
+  public var leftovers: [[UInt8]] = []
+  public var leftoversRemoved: Int { leftovers.count }
   public var dryRun = false
 }
 
@@ -21,15 +28,22 @@ extension Store {
   static let garbageName = Array("garbage".utf8)
 
   /// Keeps the newest `keep` generations that did not fail their checks, `current`, every pinned
-  /// one and the newest good one; removes the other generation links, then every store entry no
-  /// kept generation points at (except entries younger than `grace` seconds, so an `add` followed
-  /// by a `switch` in another process is never raced), then leftovers of crashed runs.
+  /// one and the newest good one, and with `olderThan` also every generation made less than that
+  /// many seconds ago (a generation goes only when both rules let it); removes the other
+  /// generation links, then every store entry no kept generation points at, then leftovers of
+  /// crashed runs.
+  ///
+  /// `grace` protects only entries that no generation refers to and that were stored less than
+  /// `grace` seconds ago: an `add` whose `switch` in another process is still to come is never
+  /// raced. The entries of the generations removed here go at once, however young.
   ///
   /// All of it under the lock, reachability included. The journal line naming what goes is
   /// written first, so generation numbers are never reused even if gc dies half-way. An entry
   /// leaves the store by one `rename` into `garbage/` before it is deleted: a crash leaves
   /// garbage for the next gc, never a half-deleted `store/<key>`.
-  public func collectGarbage(keep: Int, grace: Double = 3600, dryRun: Bool = false) throws(MCPGenError) -> GCReport {
+  public func collectGarbage(
+    keep: Int, grace: Double = 3600, olderThan: Int64? = nil, dryRun: Bool = false
+  ) throws(MCPGenError) -> GCReport {
     let body = { () throws(MCPGenError) -> GCReport in
       var report = GCReport(dryRun: dryRun)
       let history = try self.reconciledHistory(dryRun: dryRun).history
@@ -48,22 +62,41 @@ extension Store {
         if !kept.contains(g.number) { report.keptPinned.append(g.number) }
         kept.insert(g.number)
       }
+      let now = Clock.now()
+      if let olderThan {
+        // The creation time `list` shows: the journal's, else the link's own.
+        let links = try self.generationsDirectory()
+        for g in generations where !kept.contains(g.number) {
+          let created = history.created[g.number]
+            ?? links.flatMap { try? $0.stat(Array(String(g.number).utf8)) }.map { Int64($0.st_mtim.tv_sec) }
+          guard let created, now - created < olderThan else { continue }
+          report.keptByAge.append(g.number)
+          kept.insert(g.number)
+        }
+      }
       report.removedGenerations = generations.map(\.number).filter { !kept.contains($0) }
 
       let reachable = Set(generations.filter { kept.contains($0.number) }.compactMap(\.key))
-      let now = Clock.now()
+      // Entries of generations removed now: no add awaits a switch to them, so no grace.
+      let referenced = Set(generations.compactMap(\.key))
       var filesFreed = 0
       for key in try self.keys() where !reachable.contains(key) {
         guard let st = try attempt("read the store", { () throws(SystemCallError) in try self.entries.statIfPresent(key.bytes) })
         else { continue }
         let age = now - Int64(max(st.st_mtim.tv_sec, st.st_ctim.tv_sec))
-        if Double(age) < grace { continue }
+        if Double(age) < grace && !referenced.contains(key) {
+          report.keptByGrace.append((key, age))
+          continue
+        }
         report.removedEntries.append(key)
         let manifest = try? self.readManifest(key)
         report.bytesFreed += manifest?.byteCount ?? 0
         filesFreed += manifest?.fileCount ?? 0
       }
-      if dryRun { return report }
+      if dryRun {
+        report.leftovers = try self.leftovers(remove: false)
+        return report
+      }
 
       if !report.removedGenerations.isEmpty || !report.removedEntries.isEmpty {
         try self.journal(.gc, from: nil, to: nil, key: nil, source: nil, extra: [
@@ -78,7 +111,7 @@ extension Store {
       try self.progress.tracking("removing", files: filesFreed, bytes: report.bytesFreed) { () throws(MCPGenError) in
         for key in report.removedEntries { try self.discard(key) }
       }
-      report.leftoversRemoved = try self.removeLeftovers()
+      report.leftovers = try self.leftovers(remove: true)
       return report
     }
     return dryRun ? try body() : try withLock(commandText, body)
@@ -143,13 +176,19 @@ extension Store {
 
   /// Removes what crashed runs left: unlocked `store/.tmp-*` copies, `manifests/.tmp-*`,
   /// `.tmp-*` links in the root, manifests without an entry, and everything in `garbage/`.
-  func removeLeftovers() throws(MCPGenError) -> Int {
-    try attempt("remove leftovers") { () throws(SystemCallError) in
-      var removed = 0
+  /// Returns how many.
+  func removeLeftovers() throws(MCPGenError) -> Int { try leftovers(remove: true).count }
+
+  /// The leftovers `removeLeftovers` removes, as paths relative to the root; removed too when
+  /// `remove` (`gc --dry-run` lists them).
+  func leftovers(remove: Bool) throws(MCPGenError) -> [[UInt8]] {
+    let dryRun = !remove
+    return try attempt("remove leftovers") { () throws(SystemCallError) in
+      var removed: [[UInt8]] = []
       for name in try entries.list() where name.starts(with: Store.tempPrefix) {
         guard try !isLive(name, in: entries) else { continue }
-        try TreeRemover.remove(name, in: entries)
-        removed += 1
+        if !dryRun { try TreeRemover.remove(name, in: entries) }
+        removed.append(Store.storeName + [0x2F] + name)
       }
       let live = Set(try entries.list())
       for name in try manifests.list() {
@@ -158,17 +197,17 @@ extension Store {
         if !isTemp, let st = try manifests.statIfPresent(name), Double(Clock.now() - Int64(st.st_mtim.tv_sec)) < 3600 {
           continue  // A manifest written just before its entry: an add in flight.
         }
-        try manifests.unlink(name)
-        removed += 1
+        if !dryRun { try manifests.unlink(name) }
+        removed.append(Store.manifestsName + [0x2F] + name)
       }
       for name in try root.list() where name.starts(with: Store.tempPrefix) {
-        try TreeRemover.remove(name, in: root)
-        removed += 1
+        if !dryRun { try TreeRemover.remove(name, in: root) }
+        removed.append(name)
       }
       if let garbage = try? root.openDirectory(Store.garbageName) {
         for name in try garbage.list() {
-          try TreeRemover.remove(name, in: garbage)
-          removed += 1
+          if !dryRun { try TreeRemover.remove(name, in: garbage) }
+          removed.append(Store.garbageName + [0x2F] + name)
         }
       }
       return removed
