@@ -24,10 +24,10 @@ public struct ReleaseLabel: Sendable, Equatable, CustomStringConvertible {
 
   /// An operator's `--label TEXT`: refused with one error line unless it is a usable label.
   public init(given text: String) throws(MCPGenError) {
+    // Not echoed: the text is what the operator typed, and may be what must not reach a terminal.
     if let problem = ReleaseLabel.problem(text) {
       throw MCPGenError(
-        .invalidInput,
-        "'\(displayName(Array(text.utf8)))' is not a usable label: \(problem); give at most \(ReleaseLabel.maximumBytes) bytes of printable text")
+        .invalidInput, "the label is not usable: \(problem); give at most \(ReleaseLabel.maximumBytes) bytes of printable text")
     }
     self.text = text
     self.origin = .label

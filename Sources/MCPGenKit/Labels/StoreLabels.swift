@@ -11,6 +11,9 @@ extension Store {
   /// The one stored release labelled `text` (`switch --release TEXT`): byte for byte, among the
   /// entries present in the store. None, or several, is an error that says how to go on.
   public func key(labelled text: String) throws(MCPGenError) -> StoreKey {
+    if let problem = ReleaseLabel.problem(text) {
+      throw MCPGenError(.notFound, "no stored release can have that label (\(problem)); see the labels with mcp-gen list")
+    }
     let labels = try labels()
     let stored = try keys()
     let matches = stored.filter { labels[$0]?.names(text) ?? false }
