@@ -46,7 +46,8 @@ public struct ReleaseLabel: Sendable, Equatable, CustomStringConvertible {
   /// Columns the label takes in a terminal, near enough to line up `list`: a scalar each, but
   /// none for a combining mark.
   public var width: Int {
-    text.unicodeScalars.reduce(0) { n, s in
+    if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.count }  // `list` asks for every row
+    return text.unicodeScalars.reduce(0) { n, s in
       switch s.properties.generalCategory {
       case .nonspacingMark, .enclosingMark: return n
       default: return n + 1
@@ -77,6 +78,9 @@ public struct ReleaseLabel: Sendable, Equatable, CustomStringConvertible {
     if let first = scalars.first, let last = scalars.last, first.properties.isWhitespace || last.properties.isWhitespace {
       return "it starts or ends with white space"
     }
+    // Printable ASCII, nearly every version string: no character properties to look up (the
+    // journal's replay checks every label line on every `list`).
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return nil }
     for s in scalars {
       switch s.properties.generalCategory {
       case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
@@ -101,7 +105,7 @@ public struct ReleaseLabel: Sendable, Equatable, CustomStringConvertible {
   /// The label an `add` or `switch` line gave its key; nil when it gives none, or one that is not
   /// usable (the journal is a file that can be edited: its text is checked like any other).
   init?(journaled r: JournalRecord) {
-    guard r.operation == .add || r.operation == .switch, !r.extra.isEmpty else { return nil }
+    guard !r.extra.isEmpty, r.operation == .add || r.operation == .switch else { return nil }
     var text: String? = nil
     var origin: Origin? = nil
     for (name, value) in r.extra {
