@@ -72,8 +72,8 @@ extension Store {
   }
 
   /// The latest journal line that stored `key` (`add` that did not find it stored already, or
-  /// `switch` with `added`), else the time
-  /// its manifest was written (an entry stored by an older version, or an unjournaled add).
+  /// `switch` with `added`), else the time its manifest was written (an entry stored by an older
+  /// version, or an unjournaled add).
   private func storedTime(_ key: StoreKey, _ journal: Journal) throws(MCPGenError) -> Int64? {
     let line = journal.records.last {
       $0.key == key && (($0.operation == .add && $0.outcome == "ok") || ($0.operation == .switch && $0.extra.contains { $0.0 == "added" && $0.1 == .bool(true) }))
