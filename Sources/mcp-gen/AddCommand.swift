@@ -22,6 +22,9 @@ struct AddCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("The release: a regular file or a directory (with --git: a tag, branch or commit).", valueName: "path"))
   var path: String?
 
+  @Option(help: ArgumentHelp("Label the release with this version (at most 128 bytes of printable text); by default the git tag, or the version in the release's pyproject.toml or VERSION file.", valueName: "text"))
+  var label: String?
+
   func validate() throws {
     if path == nil {
       throw ValidationError(git == nil
@@ -32,17 +35,21 @@ struct AddCommand: ParsableCommand {
 
   func run() throws {
     let path = self.path!
+    let label = try self.label.map { (text) throws(MCPGenError) in try ReleaseLabel(given: text) }
     // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
     let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path) }
     let store = try global.openStore(create: true, progress: true)
-    let result = try release.map(store.add) ?? store.add(RawArguments.path(path))
+    let result = try release.map { try store.add($0, label: label) } ?? store.add(RawArguments.path(path), label: label)
     if global.json {
+      let recorded = try store.labels()[result.key]
       Output.json(.object([
         ("key", .string(result.key.hex)),
         ("path", .string(result.path.bytes)),
         ("files", .int(Int64(result.files))),
         ("bytes", .int(Int64(result.bytes))),
         ("new", .bool(result.isNew)),
+        ("label", recorded.map { .string($0.text) } ?? .null),
+        ("labelFrom", recorded.map { .string($0.origin.rawValue) } ?? .null),
       ]))
     } else {
       Output.line(result.path.displayString)

@@ -5,7 +5,7 @@ struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
     _superCommandName: superCommand,
-    abstract: "List generations: number, key, creation time, source; * marks current, ! one that can no longer be restored.",
+    abstract: "List generations: number, key, label, creation time, source; * marks current, ! one that can no longer be restored.",
     aliases: ["generations"]
   )
 
@@ -28,21 +28,26 @@ struct ListCommand: ParsableCommand {
       Output.line("no generations yet; create one with: mcp-gen switch PATH")
       return
     }
-    Output.line("   GEN  KEY           CREATED               SOURCE")
+    // The label column only when some release has a label, as wide as the widest (up to a
+    // point: a longer label pushes its own row on, never cut).
+    let labelWidth = rows.contains { $0.label != nil } ? min(max(rows.reduce(0) { max($0, $1.label?.width ?? 0) }, 5), 24) : 0
+    let labelHeader = labelWidth > 0 ? "LABEL" + String(repeating: " ", count: labelWidth - 5) + "  " : ""
+    Output.line("   GEN  KEY           \(labelHeader)CREATED               SOURCE")
     // Assembled as bytes: 10,000 rows through string interpolation cost more than reading them.
     // A long list is formatted in parts on every core, written in order.
     let marks = [" ", Output.paint("*", .green)].map { current in
       [Output.paint("!", .red), " ", Output.paint("F", .red)].map { Array((current + $0).utf8) }
     }
     let ranges = ParallelWork.ranges(rows.count, parts: rows.count < 2048 ? 1 : ParallelWork.cores * 2)
-    for part in ParallelWork.map(ranges, { range in Self.format(rows[range], marks: marks) }) { Output.raw(part) }
+    for part in ParallelWork.map(ranges, { range in Self.format(rows[range], marks: marks, labelWidth: labelWidth) }) { Output.raw(part) }
     if rows.contains(where: { !$0.isRestorable }) {
       Output.note("! marks generations whose store entry is gone: they cannot be restored")
     }
   }
 
-  /// One line per row: marks, number, short key, creation time, source.
-  private static func format(_ rows: ArraySlice<GenerationRow>, marks: [[[UInt8]]]) -> [UInt8] {
+  /// One line per row: marks, number, short key, label (when `labelWidth` is not 0), creation
+  /// time, source.
+  private static func format(_ rows: ArraySlice<GenerationRow>, marks: [[[UInt8]]], labelWidth: Int) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(rows.count * 100)
     for row in rows {
@@ -54,6 +59,12 @@ struct ListCommand: ParsableCommand {
       out.append(0x20); out.append(0x20)
       if let key = row.generation.key { key.digest.appendHex(12, to: &out) } else { out += "(damaged)   ".utf8 }
       out.append(0x20); out.append(0x20)
+      if labelWidth > 0 {
+        // Checked printable when the journal was replayed: nothing to escape.
+        let label = row.label
+        if let label { out += label.text.utf8 } else { out.append(UInt8(ascii: "-")) }
+        out += repeatElement(0x20, count: max(labelWidth - (label?.width ?? 1), 0) + 2)
+      }
       if let created = row.created { Clock.appendFormatted(created, to: &out) } else { out += "-                   ".utf8 }
       out.append(0x20); out.append(0x20)
       if let source = row.source { out += displayNameBytes(source) } else { out.append(UInt8(ascii: "-")) }
@@ -63,7 +74,7 @@ struct ListCommand: ParsableCommand {
   }
 
   /// One object per row, comma-separated (also before the first, unless it is row 0):
-  /// `{"generation", "key", "created", "source", "current", "restorable", "failed"}`.
+  /// `{"generation", "key", "created", "source", "label", "current", "restorable", "failed"}`.
   private static func formatJSON(_ rows: ArraySlice<GenerationRow>) -> [UInt8] {
     func literal(_ value: Bool, to out: inout [UInt8]) { out.append(text: value ? "true" : "false") }
     var out: [UInt8] = []
@@ -91,6 +102,8 @@ struct ListCommand: ParsableCommand {
       }
       out.append(text: #","source":"#)
       if let source = row.source { JSON.writeString(source, to: &out) } else { out.append(text: "null") }
+      out.append(text: #","label":"#)
+      if let label = row.label { JSON.writeString(Array(label.text.utf8), to: &out) } else { out.append(text: "null") }
       out.append(text: #","current":"#)
       literal(row.isCurrent, to: &out)
       out.append(text: #","restorable":"#)

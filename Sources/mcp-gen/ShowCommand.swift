@@ -5,7 +5,7 @@ struct ShowCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "show",
     _superCommandName: superCommand,
-    abstract: "Show one generation or store entry: source, times, key, path, size, marks, health checks.",
+    abstract: "Show one generation or store entry: source, label, times, key, path, size, marks, health checks.",
     discussion: "Given a key that no generation uses, shows the entry and says so. Reads the journal and the manifest; takes no lock."
   )
 
@@ -34,6 +34,8 @@ struct ShowCommand: ParsableCommand {
     var members: [(String, JSON)] = [
       ("generation", d.reference.generation.map(JSON.int) ?? .null),
       ("key", .string(d.reference.key.hex)),
+      ("label", d.label.map { .string($0.text) } ?? .null),
+      ("labelFrom", d.label.map { .string($0.origin.rawValue) } ?? .null),
       ("path", .string(d.path.bytes)),
       ("present", .bool(m != nil)),
       ("missing", d.missing.map(JSON.string) ?? .null),
@@ -86,6 +88,7 @@ struct ShowCommand: ParsableCommand {
     func yesNo(_ b: Bool) -> String { b ? "yes" : "no" }
     if let n = d.reference.generation { field("generation", String(n)) }
     field("key", d.reference.key.hex)
+    field("label", d.label.map { "\($0.text) (\(Self.origin($0.origin)))" } ?? "-")
     field("path", displayName(d.path.bytes) + (d.manifest == nil ? " (missing)" : ""))
     field("source", d.source.map(displayName) ?? "-")
     if d.reference.generation != nil { field("created", d.created.map(Clock.format) ?? "-") }
@@ -117,6 +120,16 @@ struct ShowCommand: ParsableCommand {
       let gen = d.reference.generation == nil ? ", generation \(c.generation.map(String.init) ?? "?")" : ""
       let result = c.passed ? "passed: \(displayName(c.command))" : "FAILED: \(displayName(c.command)) (\(c.detail))"
       Output.line("  \(Clock.format(c.time))  \(op)\(gen): \(label) \(result)")
+    }
+  }
+
+  /// Where a label came from, in words.
+  static func origin(_ o: ReleaseLabel.Origin) -> String {
+    switch o {
+    case .label: return "given with --label"
+    case .gitTag: return "from the git tag"
+    case .pyproject: return "from pyproject.toml"
+    case .versionFile: return "from the VERSION file"
     }
   }
 

@@ -5,7 +5,7 @@ struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
     _superCommandName: superCommand,
-    abstract: "Show the current generation, its key and path, and the root."
+    abstract: "Show the current generation, its key, label and path, and the root."
   )
 
   @OptionGroup var global: GlobalOptions
@@ -16,11 +16,11 @@ struct StatusCommand: ParsableCommand {
     do {
       store = try global.openStore(create: false)
     } catch let e as MCPGenError where e.code == .notFound {
-      report(generation: nil, key: nil, path: nil, root: choice.path.bytes)
+      report(generation: nil, key: nil, label: nil, path: nil, root: choice.path.bytes)
       return
     }
     let status = try store.status()
-    report(generation: status.generation, key: status.key, path: status.key.map { store.entryPath($0).bytes }, root: store.path.bytes)
+    report(generation: status.generation, key: status.key, label: status.label, path: status.key.map { store.entryPath($0).bytes }, root: store.path.bytes)
     if status.unconfirmed {
       Output.note("warning: current was switched by a command that did not finish, so its health checks never confirmed it; confirm it, or undo it with mcp-gen rollback\nhint: mcp-gen check")
     }
@@ -29,11 +29,12 @@ struct StatusCommand: ParsableCommand {
     }
   }
 
-  private func report(generation: Int64?, key: StoreKey?, path: [UInt8]?, root: [UInt8]) {
+  private func report(generation: Int64?, key: StoreKey?, label: ReleaseLabel?, path: [UInt8]?, root: [UInt8]) {
     if global.json {
       Output.json(.object([
         ("generation", generation.map(JSON.int) ?? .null),
         ("key", key.map { .string($0.hex) } ?? .null),
+        ("label", label.map { .string($0.text) } ?? .null),
         ("path", path.map(JSON.string) ?? .null),
         ("root", .string(root)),
       ]))
@@ -46,6 +47,7 @@ struct StatusCommand: ParsableCommand {
     }
     Output.line("generation: \(Output.paint(String(generation), .green))")
     Output.line("key:        \(key?.hex ?? "(damaged)")")
+    if let label { Output.line("label:      \(label.text)") }
     Output.line("path:       \(path.map(displayName) ?? "-")")
   }
 }

@@ -10,6 +10,7 @@ struct SwitchCommand: ParsableCommand {
     usage: """
       mcp-gen switch [<options>] <path-or-key>
       mcp-gen switch [<options>] --git <repo> <ref>
+      mcp-gen switch [<options>] --release <label>
       """,
     discussion: "The target's hashes are verified before and after; `current` is swapped atomically. Undo with `mcp-gen rollback`. With --git, the release is the tree of a tag, branch or commit of a git repository, read with git archive."
   )
@@ -32,8 +33,17 @@ struct SwitchCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("A release directory or file, or a store key (full, or a unique prefix of 8+ hex digits); with --git, a tag, branch or commit.", valueName: "path-or-key"))
   var target: String?
 
+  @Option(help: ArgumentHelp("Label the release with this version (at most 128 bytes of printable text); by default the git tag, or the version in the release's pyproject.toml or VERSION file.", valueName: "text"))
+  var label: String?
+
+  @Option(help: ArgumentHelp("Switch to the one stored release with this label, instead of <path-or-key>.", valueName: "label"))
+  var release: String?
+
   func validate() throws {
-    if target == nil {
+    if release != nil, target != nil || git != nil {
+      throw ValidationError("--release names a stored release by its label: give it instead of <path-or-key> and --git")
+    }
+    if target == nil, release == nil {
       throw ValidationError(git == nil
         ? "Missing expected argument '<path-or-key>'"
         : "--git takes a repository and a ref: mcp-gen switch --git REPO REF (the ref is missing)")
@@ -41,17 +51,19 @@ struct SwitchCommand: ParsableCommand {
   }
 
   func run() throws {
-    let target = self.target!
+    let label = try self.label.map { (text) throws(MCPGenError) in try ReleaseLabel(given: text) }
     if let git {
       // Resolved before the root is touched: a bad repository or ref creates nothing.
-      let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target)
+      let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target!)
       let store = try global.openStore(create: true, progress: true)
-      let outcome = try store.switchTo(release, expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
+      let outcome = try store.switchTo(release, expect: expect, dryRun: dryRun, config: try health.effective(store), force: force, label: label)
       try SwitchReport.print(outcome, store: store, json: global.json)
       return
     }
     let store = try global.openStore(create: true, progress: true)
-    let outcome = try store.switchTo(try SwitchReport.target(target), expect: expect, dryRun: dryRun, config: try health.effective(store), force: force)
+    // A label is only ever named by --release: a plain argument stays a path or a key.
+    let chosen = try release.map { SwitchTarget.key(try store.key(labelled: $0).hex) } ?? SwitchReport.target(target!)
+    let outcome = try store.switchTo(chosen, expect: expect, dryRun: dryRun, config: try health.effective(store), force: force, label: label)
     try SwitchReport.print(outcome, store: store, json: global.json)
   }
 }

@@ -26,7 +26,7 @@ struct AddCommandTests {
     #expect(try scratch.storeNames(root) == [key])
   }
 
-  @Test("--json prints one object: key, path, files, bytes, new")
+  @Test("--json prints one object: key, path, files, bytes, new, label, labelFrom")
   func json() throws {
     let scratch = try Scratch()
     defer { scratch.remove() }
@@ -38,7 +38,8 @@ struct AddCommandTests {
     #expect(out.stdoutText.hasSuffix("}\n"))
     #expect(out.stdoutText.filter { $0 == "\n" }.count == 1)
     let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any])
-    #expect(Set(object.keys) == ["key", "path", "files", "bytes", "new"])
+    #expect(Set(object.keys) == ["key", "path", "files", "bytes", "new", "label", "labelFrom"])
+    #expect(object["label"] is NSNull)  // the fixture's VERSION is in share/mcp/, not at the top
     #expect(object["key"] as? String == key)
     #expect(object["path"] as? String == "\(root)/store/\(key)")
     #expect((object["files"] as? NSNumber)?.intValue == 3)

@@ -447,7 +447,7 @@ struct DiffShowTests {
 
     let object = try X.object(try Gen.ok(root, "show", ["--json", "2"]))
     #expect(Set(object.keys) == [
-      "generation", "key", "path", "present", "missing", "source", "created", "stored", "files", "directories",
+      "generation", "key", "label", "labelFrom", "path", "present", "missing", "source", "created", "stored", "files", "directories",
       "symlinks", "bytes", "current", "pinned", "blocked", "failed", "generations", "checks",
     ])
     #expect(Gen.int(object["generation"]) == 2)

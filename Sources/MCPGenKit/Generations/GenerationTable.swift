@@ -8,6 +8,8 @@ public struct GenerationRow: Sendable {
   public var generation: Generation
   public var created: Int64?
   public var source: [UInt8]?
+  /// Its release's label (`--label`, a git tag, or a version found in the release).
+  public var label: ReleaseLabel?
   public var isCurrent: Bool
   /// Its store entry exists, so `rollback N` can return to it.
   public var isRestorable: Bool
@@ -20,6 +22,8 @@ public struct StoreStatus: Sendable {
   public var current: CurrentState
   public var generation: Int64?
   public var key: StoreKey?
+  /// The current release's label.
+  public var label: ReleaseLabel?
   /// `current` is not what the journal last recorded: a change was interrupted after its swap.
   public var unconfirmed: Bool
 }
@@ -47,7 +51,8 @@ extension Store {
         created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
       }
       return GenerationRow(
-        generation: g, created: created, source: history.sources[g.number], isCurrent: g.number == current,
+        generation: g, created: created, source: history.sources[g.number], label: g.key.flatMap { history.labels[$0] },
+        isCurrent: g.number == current,
         isRestorable: g.key.map(stored.contains) ?? false, isFailed: history.failed.contains(g.number))
     }
     guard all.count >= 1024 else { return all.map(row) }
@@ -67,6 +72,6 @@ extension Store {
     let key = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
     let history = History(try readJournal())
     let unconfirmed = state.number != nil && (state.number != history.recordedCurrent || history.unconfirmed == state.number)
-    return StoreStatus(current: state, generation: state.number, key: key, unconfirmed: unconfirmed)
+    return StoreStatus(current: state, generation: state.number, key: key, label: key.flatMap { history.labels[$0] }, unconfirmed: unconfirmed)
   }
 }

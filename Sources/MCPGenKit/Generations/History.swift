@@ -9,6 +9,8 @@ struct History {
   var sources = GenerationMap<[UInt8]>()
   var created = GenerationMap<Int64>()
   var keySources: [StoreKey: [UInt8]] = [:]
+  /// Each key's label: the newest `add` or `switch` line that gives one.
+  var labels: [StoreKey: ReleaseLabel] = [:]
   /// Made current by a command that died before its health checks confirmed it.
   var unconfirmed: Int64? = nil
 
@@ -30,6 +32,7 @@ struct History {
         for n in extraNumbers.compactMap(\.intValue) { highestNumber = max(highestNumber, n) }
       }
       if let key = r.key, let source = r.source { keySources[key] = source }
+      if let key = r.key, let label = ReleaseLabel(journaled: r) { labels[key] = label }
       switch r.operation {
       case .switch:
         if let to = r.to {

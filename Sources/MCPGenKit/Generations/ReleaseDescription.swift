@@ -18,6 +18,8 @@ public struct ReleaseDescription: Sendable {
   public var path: FilePath
   /// Where the release was switched to or added from, as the journal recorded it.
   public var source: [UInt8]?
+  /// The release's label and where it came from (`ReleaseLabel.Origin`).
+  public var label: ReleaseLabel?
   /// When the generation was made (nil when described by key).
   public var created: Int64?
   /// When the entry was stored: the journal line that stored it, else its manifest's time.
@@ -61,7 +63,7 @@ extension Store {
     let checked = ref.generation.map { Set([$0]) } ?? Set(uses.map(\.generation))
     return ReleaseDescription(
       reference: ref, path: entryPath(ref.key),
-      source: row.flatMap(\.source) ?? history.keySources[ref.key],
+      source: row.flatMap(\.source) ?? history.keySources[ref.key], label: history.labels[ref.key],
       created: row?.created, stored: try storedTime(ref.key, journal),
       manifest: manifest, missing: missing, isBlocked: try blocked().contains(ref.key),
       isCurrent: ref.generation.map { n in uses.contains { $0.generation == n && $0.isCurrent } } ?? uses.contains(where: \.isCurrent),
@@ -69,11 +71,12 @@ extension Store {
       uses: uses, checks: journal.checks(for: checked))
   }
 
-  /// The latest journal line that stored `key` (`add`, or `switch` with `added`), else the time
-  /// its manifest was written (an entry stored by an older version, or an unjournaled add).
+  /// The latest journal line that stored `key` (`add` that did not find it stored already, or
+  /// `switch` with `added`), else the time its manifest was written (an entry stored by an older
+  /// version, or an unjournaled add).
   private func storedTime(_ key: StoreKey, _ journal: Journal) throws(MCPGenError) -> Int64? {
     let line = journal.records.last {
-      $0.key == key && ($0.operation == .add || ($0.operation == .switch && $0.extra.contains { $0.0 == "added" && $0.1 == .bool(true) }))
+      $0.key == key && (($0.operation == .add && $0.outcome == "ok") || ($0.operation == .switch && $0.extra.contains { $0.0 == "added" && $0.1 == .bool(true) }))
     }
     if let line { return line.time }
     let st = try attempt("read manifest") { () throws(SystemCallError) in try manifests.statIfPresent(key.bytes) }

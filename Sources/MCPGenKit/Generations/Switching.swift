@@ -13,16 +13,20 @@ extension Store {
   ///
   /// Then the health gate (`config`): restart, checks; a failure puts the previous generation
   /// back and is reported in `outcome.health`, not thrown.
+  ///
+  /// The journal line records `label`, or the label found in the release (`labelToRecord`).
   public func switchTo(
-    _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
+    _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false,
+    label: ReleaseLabel? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
-    try switchTo(target, expect: expect, dryRun: dryRun, config: config, force: force, recordedSource: nil)
+    try switchTo(target, expect: expect, dryRun: dryRun, config: config, force: force, recordedSource: nil, label: label)
   }
 
   /// `recordedSource` replaces the path as the source the journal records (a git release's
   /// `REPO@REF (COMMIT)` instead of the temporary directory it was extracted to).
   func switchTo(
-    _ target: SwitchTarget, expect: String?, dryRun: Bool, config: Config, force: Bool, recordedSource: [UInt8]?
+    _ target: SwitchTarget, expect: String?, dryRun: Bool, config: Config, force: Bool, recordedSource: [UInt8]?,
+    label: ReleaseLabel? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
     // A release added before the lock could be collected by a gc before the lock is taken (it
@@ -54,7 +58,7 @@ extension Store {
       }
       let outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
         if added != nil, try !contains(key) { return nil }
-        return try switchLocked(key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source)
+        return try switchLocked(key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source, label: label)
       }
       if let outcome { return outcome }
     }
@@ -62,7 +66,8 @@ extension Store {
   }
 
   private func switchLocked(
-    _ key: StoreKey, expected: StoreKey?, dryRun: Bool, config: Config, force: Bool, added: AddResult?, source: [UInt8]?
+    _ key: StoreKey, expected: StoreKey?, dryRun: Bool, config: Config, force: Bool, added: AddResult?, source: [UInt8]?,
+    label: ReleaseLabel? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
     // The journal is read on another thread while this one hashes the target; the outcomes
     // are then taken in the order the checks are listed, as if run one after the other.
@@ -85,6 +90,7 @@ extension Store {
       if !dryRun && config.hasHooks && history.unconfirmed == n {
         return try finishUnconfirmed(plan, history, config, recovered: recovered)
       }
+      if !dryRun { try journalLabelChange(key, given: label, history: history, source: source ?? history.keySources[key]) }
       return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
     }
     if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
@@ -100,6 +106,7 @@ extension Store {
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
     var extra: [(String, JSON)] = []
     if let added, added.isNew { extra.append(("added", .bool(true))) }
+    extra += labelToRecord(key, given: label, history: history)?.journalFields ?? []
     let recordedSource = source ?? history.keySources[key]
     try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
     return outcome

@@ -15,7 +15,8 @@ extension JournalRecord {
   }
 
   /// A line exactly as `json.serialized()` writes it: the known fields in their order, no
-  /// spaces, strings without escapes, no extra fields but `undo`. Nearly every line is one,
+  /// spaces, strings without escapes, no extra fields but `undo` and a `label` with its
+  /// `labelFrom` (in `extra`, as the general path puts them). Nearly every line is one,
   /// and is read here by matching the names in place instead of scanning for them. Anything
   /// else returns nil, with the parser where it was, for `parse`.
   static func parseAsWritten(_ p: inout JSONParser) -> JournalRecord? {
@@ -74,11 +75,16 @@ extension JournalRecord {
     }
     guard literal(#""outcome":""#), let outcome = string(then: "") else { return nil }
     let undo = literal(#","undo":true"#)
+    var extra: [(String, JSON)] = []
+    if literal(#","label":""#) {
+      guard let label = string(then: #","labelFrom":""#), let origin = string(then: "") else { return nil }
+      extra = [("label", .string(Array(label))), ("labelFrom", .string(Array(origin)))]
+    }
     guard literal("}"), p.i == p.end else { return nil }
     return JournalRecord(
       time: time, pid: pid, user: String(decoding: user, as: UTF8.self), command: Array(command),
       operation: Operation(rawValue: String(decoding: op, as: UTF8.self)), from: from, to: to, key: key,
-      source: source, outcome: String(decoding: outcome, as: UTF8.self), undo: undo)
+      source: source, outcome: String(decoding: outcome, as: UTF8.self), undo: undo, extra: extra)
   }
 
   private static func parse(_ p: inout JSONParser) -> JournalRecord? {

@@ -44,19 +44,24 @@ extension Store {
   ///    which makes the flags durable too): the entry appears whole or not at all.
   ///
   /// A new entry is journaled (`add`) unless `journaled` is false (`switch PATH` records the add
-  /// in its own journal line).
-  public func add(_ source: FilePath, journaled: Bool = true) throws(MCPGenError) -> AddResult {
-    try add(source, journaled: journaled, recordedSource: nil)
+  /// in its own journal line), with `label`, or the label found in it (`labelToRecord`). A
+  /// release stored already gets a line only when that changes its label.
+  public func add(_ source: FilePath, journaled: Bool = true, label: ReleaseLabel? = nil) throws(MCPGenError) -> AddResult {
+    try add(source, journaled: journaled, recordedSource: nil, label: label)
   }
 
   /// `recordedSource` replaces the path as the source the journal records.
-  func add(_ source: FilePath, journaled: Bool, recordedSource: [UInt8]?) throws(MCPGenError) -> AddResult {
-    try add(scanned: try TreeScanner.scan(source), journaled: journaled, recordedSource: recordedSource)
+  func add(_ source: FilePath, journaled: Bool, recordedSource: [UInt8]?, label: ReleaseLabel? = nil) throws(MCPGenError) -> AddResult {
+    let result = try add(scanned: try TreeScanner.scan(source), journaled: journaled, recordedSource: recordedSource, label: label)
+    if journaled, !result.isNew {
+      try recordLabelOfStored(result.key, given: label, source: recordedSource ?? absolute(source).bytes)
+    }
+    return result
   }
 
   /// Stores a release scanned earlier; every file must still be as the scan saw it.
   func add(
-    scanned release: ScannedRelease, journaled: Bool = true, recordedSource: [UInt8]? = nil
+    scanned release: ScannedRelease, journaled: Bool = true, recordedSource: [UInt8]? = nil, label: ReleaseLabel? = nil
   ) throws(MCPGenError) -> AddResult {
     let source = release.path
     // Hashing before copying costs a whole extra read of the release. It is only worth it when
@@ -111,7 +116,13 @@ extension Store {
               try entries.sync()
             }
           }
-          if journaled { try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes) }
+          if journaled {
+            // Read from the entry now in place, under the lock that orders it with other labels.
+            var recorded = label
+            if recorded == nil { recorded = labelToRecord(key, given: nil, history: History(try readJournal())) }
+            try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes,
+                        extra: recorded?.journalFields ?? [])
+          }
         } catch {
           var e = error
           e.message = "\(entryPath(key).displayString) is stored, but finishing the add failed (\(error.message)); run the command again to finish it"

@@ -86,7 +86,7 @@ public struct GitRelease: Sendable {
       + arguments.map { Array($0.utf8) }
   }
 
-  private static func runGit(_ arguments: [String], _ gitDirectory: FilePath) throws(MCPGenError) -> ChildProcess.Finished {
+  static func runGit(_ arguments: [String], _ gitDirectory: FilePath) throws(MCPGenError) -> ChildProcess.Finished {
     let outcome = blockingAwait { () async -> Swift.Result<ChildProcess.Finished, ChildProcess.StartFailure> in
       do throws(ChildProcess.StartFailure) {
         return .success(try await ChildProcess.run(
@@ -118,19 +118,22 @@ extension ChildProcess.StartFailure {
 
 extension Store {
   /// Stores the tree of `release.commit`, as `add` stores a directory, and journals its source
-  /// as `REPO@REF (COMMIT)`.
-  public func add(_ release: GitRelease) throws(MCPGenError) -> AddResult {
-    try withExtracted(release) { (tree) throws(MCPGenError) in
-      try add(tree, journaled: true, recordedSource: release.sourceLabel)
+  /// as `REPO@REF (COMMIT)` and its label: `label`, else the tag the ref names.
+  public func add(_ release: GitRelease, label: ReleaseLabel? = nil) throws(MCPGenError) -> AddResult {
+    let label = label ?? release.tagLabel()
+    return try withExtracted(release) { (tree) throws(MCPGenError) in
+      try add(tree, journaled: true, recordedSource: release.sourceLabel, label: label)
     }
   }
 
   /// Makes the tree of `release.commit` current, as `switchTo(.path(...))` does.
   public func switchTo(
-    _ release: GitRelease, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
+    _ release: GitRelease, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false,
+    label: ReleaseLabel? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
-    try withExtracted(release) { (tree) throws(MCPGenError) in
-      try switchTo(.path(tree), expect: expect, dryRun: dryRun, config: config, force: force, recordedSource: release.sourceLabel)
+    let label = label ?? release.tagLabel()
+    return try withExtracted(release) { (tree) throws(MCPGenError) in
+      try switchTo(.path(tree), expect: expect, dryRun: dryRun, config: config, force: force, recordedSource: release.sourceLabel, label: label)
     }
   }
 
