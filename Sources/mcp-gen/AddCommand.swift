@@ -19,10 +19,14 @@ struct AddCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Take the release from this git repository (a clone or a bare repository); <path> is then a tag, branch or commit.", valueName: "repo"))
   var git: String?
 
+  @Option(help: ArgumentHelp("With --git: also accept a repository owned by this user (its git configuration runs as you).", valueName: "user"))
+  var allowOwner: String?
+
   @Argument(help: ArgumentHelp("The release: a regular file or a directory (with --git: a tag, branch or commit).", valueName: "path"))
   var path: String?
 
   func validate() throws {
+    try GitOwnerOption.validate(allowOwner, git: git)
     if path == nil {
       throw ValidationError(git == nil
         ? "Missing expected argument '<path>'"
@@ -33,7 +37,7 @@ struct AddCommand: ParsableCommand {
   func run() throws {
     let path = self.path!
     // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
-    let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path) }
+    let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path, owners: GitOwnerOption.owners(allowOwner)) }
     let store = try global.openStore(create: true, progress: true)
     let result = try release.map(store.add) ?? store.add(RawArguments.path(path))
     if global.json {

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("mcp-gen doctor")
 struct DoctorTests {
-  static let checks = ["root", "layout", "lock", "current", "disk", "leftovers", "audit"]
+  static let checks = ["root", "layout", "trust", "config", "lock", "current", "disk", "leftovers", "audit"]
 
   /// `doctor --json --root ROOT`: the exit status and the findings by check name.
   static func findings(_ root: String) throws -> (status: Int32, byCheck: [String: [String: Any]], list: [[String: Any]]) {
@@ -44,10 +44,12 @@ struct DoctorTests {
     for (line, check) in zip(lines, Self.checks) {
       #expect(line.hasPrefix("ok       \(check.padding(toLength: 10, withPad: " ", startingAt: 0)) "), "\(line)")
     }
-    #expect(lines.last == "doctor: 7 checks, 0 warnings, 0 problems")
+    #expect(lines.last == "doctor: \(Self.checks.count) checks, 0 warnings, 0 problems")
+    let current = lines[Self.checks.firstIndex(of: "current")!]
+    let audit = lines[Self.checks.firstIndex(of: "audit")!]
     #expect(lines[0].contains("\(root) (--root): owned by "), "\(lines[0])")
-    #expect(lines[3].hasSuffix("generation 2 (\(try Gen.key(CLI.fixture("mcp-1.1")).prefix(12))), confirmed by its health checks"), "\(lines[3])")
-    #expect(lines[6].contains("last full audit ") && lines[6].hasSuffix(": no problems"), "\(lines[6])")
+    #expect(current.hasSuffix("generation 2 (\(try Gen.key(CLI.fixture("mcp-1.1")).prefix(12))), confirmed by its health checks"), "\(current)")
+    #expect(audit.contains("last full audit ") && audit.hasSuffix(": no problems"), "\(audit)")
   }
 
   @Test("--json: an array of {check, status, message, hint}, one per check in a fixed order; hint null exactly when ok")
@@ -77,7 +79,7 @@ struct DoctorTests {
     #expect(Self.status(f.byCheck, "audit") == "warning")
     #expect(Self.message(f.byCheck, "audit") == "no full audit recorded in the journal")
     #expect(Self.hint(f.byCheck, "audit") == "mcp-gen audit --record")
-    #expect(try Gen.run(root, "doctor").stdoutText.hasSuffix("doctor: 7 checks, 1 warning, 0 problems\n"))
+    #expect(try Gen.run(root, "doctor").stdoutText.hasSuffix("doctor: \(Self.checks.count) checks, 1 warning, 0 problems\n"))
 
     // A plain audit writes nothing; a recorded quick one is one journal line that does not count.
     let linesBefore = try Gen.journal(root).count

@@ -8,7 +8,7 @@ public struct DoctorFinding: Sendable, Equatable {
     public static func < (a: Status, b: Status) -> Bool { a.rank < b.rank }
   }
 
-  /// A stable word: `root`, `layout`, `lock`, `current`, `disk`, `leftovers`, `audit`.
+  /// A stable word: `root`, `layout`, `trust`, `config`, `lock`, `current`, `disk`, `leftovers`, `audit`.
   public var check: String
   public var status: Status
   /// One line: what was found.
