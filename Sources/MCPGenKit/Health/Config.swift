@@ -53,7 +53,7 @@ public struct Config: Sendable, Equatable {
     // replace the first one a reader sees.
     var seen = Set<String>()
     for (key, _) in members where !key.hasPrefix("#") {
-      guard seen.insert(key).inserted else { throw bad("'\(displayName(Array(key.utf8)))' is given twice (perhaps once spelled with \\u escapes); keep one") }
+      guard seen.insert(key).inserted else { throw bad("'\(displayName(Array(key.utf8)))' is given twice") }
     }
     for (key, value) in members where !key.hasPrefix("#") {
       switch key {

@@ -75,10 +75,12 @@ enum GitTrust {
   /// The one-line refusal: the component at fault, its owner and mode, and the two ways out.
   static func refusal(_ repository: FilePath, _ problem: TrustProblem) -> MCPGenError {
     let me = Clock.userName(Syscall.effectiveUserID())
-    let allow = problem.kind == .owner ? "--allow-owner \(Clock.userName(problem.uid)) if you trust that user to run commands as \(me)" : "\(problem.fix) first"
+    let way = problem.kind == .owner
+      ? "pass --allow-owner \(Clock.userName(problem.uid)) if you trust that user to run commands as \(me)"
+      : "make it writable by its owner only"
     return MCPGenError(
       .permission,
-      "refusing git repository \(repository.displayString): \(problem); its git configuration could run commands as \(me); nothing was added (give \(allow))",
+      "refusing git repository \(repository.displayString): \(problem); its git configuration could run commands as \(me); nothing was added (\(way))",
       hint: problem.fix, path: problem.path)
   }
 
