@@ -240,33 +240,4 @@ struct TrustTests {
     try Gen.ok(root, "pin", ["1"])
     #expect(try mode() == 0o600, "a changing command did not tighten the lock")
   }
-
-  @Test(
-    "doctor names a holder that wrote nothing into the lock (flock LOCK sleep), by its pid from /proc/locks",
-    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/flock"), "needs flock"))
-  func silentHolder() throws {
-    let scratch = try Scratch()
-    defer { scratch.remove() }
-    let root = scratch.at("root")
-    try Gen.ok(root, "switch", [CLI.fixture("mcp-1.0")])
-    let holder = Process()
-    holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-    holder.arguments = [root + "/lock", "/bin/sleep", "10"]
-    try holder.run()
-    defer {
-      // SIGKILL: flock(1) waits for its child on SIGTERM; the orphaned sleep ends on its own.
-      kill(holder.processIdentifier, SIGKILL)
-      holder.waitUntilExit()
-    }
-    let pid = holder.processIdentifier
-    var message = ""
-    for _ in 0..<200 {
-      let doctor = try DoctorTests.findings(root)
-      message = DoctorTests.message(doctor.byCheck, "lock")
-      if DoctorTests.status(doctor.byCheck, "lock") == "warning" { break }
-      usleep(20_000)
-    }
-    #expect(message.contains("held by pid \(pid): /usr/bin/flock \(root)/lock /bin/sleep 10"), "\(message)")
-    #expect(message.contains("/proc/locks"), "\(message)")
-  }
 }
