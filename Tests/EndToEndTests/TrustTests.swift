@@ -82,6 +82,7 @@ struct TrustTests {
       #expect(refused.stderrText.hasPrefix("error: refusing git repository \(repo): \(repo) is owned by nobody (uid 65534), not by root;"),
               "\(command): \(refused.stderrText)")
       #expect(refused.stderrText.contains("--allow-owner nobody"), "\(refused.stderrText)")
+      #expect(refused.stderrText.hasSuffix("\nhint: chown -R root \(repo)\n"), "\(refused.stderrText)")
       #expect(!FileManager.default.fileExists(atPath: marker), "\(command): the repository's smudge filter ran as root")
       #expect(!FileManager.default.fileExists(atPath: root), "\(command): the refused command created the root")
     }

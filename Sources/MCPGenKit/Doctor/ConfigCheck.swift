@@ -52,7 +52,10 @@ enum ConfigCheck {
       let checks = config.checks.count + config.advisoryChecks.count
       return DoctorFinding("config", .ok, "\(path.displayString): \(checks) check\(checks == 1 ? "" : "s"), \(config.restart == nil ? "no" : "a") restart command")
     } catch {
-      return DoctorFinding("config", .problem, error.message, hint: "edit \(Doctor.shellWord(path)) (mcp-gen config --root \(Doctor.shellWord(root.path)) shows what it would use)")
+      let moved = Doctor.shellWord(FilePath(bytes: path.bytes + Array(".broken".utf8)))
+      return DoctorFinding(
+        "config", .problem, error.message,
+        hint: "edit \(Doctor.shellWord(path)) where the message says, or start again: mv \(Doctor.shellWord(path)) \(moved); mcp-gen config --root \(Doctor.shellWord(root.path)) --init")
     }
   }
 }

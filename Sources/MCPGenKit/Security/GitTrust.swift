@@ -78,10 +78,13 @@ enum GitTrust {
     let way = problem.kind == .owner
       ? "pass --allow-owner \(Clock.userName(problem.uid)) if you trust that user to run commands as \(me)"
       : "make it writable by its owner only"
+    // Inside the repository, its other files are most likely the same user's too.
+    let at = problem.path.bytes
+    let inside = problem.kind == .owner && (at == repository.bytes || at.starts(with: repository.bytes + [0x2F]))
     return MCPGenError(
       .permission,
       "refusing git repository \(repository.displayString): \(problem); its git configuration could run commands as \(me); nothing was added (\(way))",
-      hint: problem.fix, path: problem.path)
+      hint: inside ? "chown -R \(me) \(Doctor.shellWord(repository))" : problem.fix, path: problem.path)
   }
 
   /// What is at `path` (symlinks followed), nil when nothing is.
