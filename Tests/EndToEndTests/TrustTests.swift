@@ -136,6 +136,35 @@ struct TrustTests {
     #expect(fine.status == 0, "\(fine.stderrText)")
   }
 
+  @Test(
+    "a trusted repository's filter attribute finds no program in mcp-gen's environment, HOME or XDG config: git sees only the repository's own config",
+    .enabled(if: GitFixture.git != nil, "needs git"))
+  func noOtherConfiguration() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let repo = scratch.at("repo")
+    try GitFixture.make(at: repo)
+    try Gen.write(repo + "/.gitattributes", "* filter=evil\n")
+    try GitFixture.run(["-C", repo, "add", ".gitattributes"])
+    try GitFixture.run(["-C", repo, "commit", "-q", "-m", "attributes"])
+    try GitFixture.run(["-C", repo, "tag", "v3"])
+    let marker = scratch.at("ran")
+    let home = scratch.at("home")
+    try Rel.mkdir(Rel.bytes(home))
+    try Rel.mkdir(Rel.bytes(home + "/.config"))
+    try Rel.mkdir(Rel.bytes(home + "/.config/git"))
+    let filter = "[filter \"evil\"]\n\tsmudge = sh -c 'touch \(marker); cat'\n"
+    try Gen.write(home + "/.gitconfig", filter)
+    try Gen.write(home + "/.config/git/config", filter)
+    let out = try CLI.run(["add", "--root", scratch.at("root"), "--git", repo, "v3"], environment: [
+      "HOME": home, "XDG_CONFIG_HOME": home + "/.config",
+      "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "filter.evil.smudge", "GIT_CONFIG_VALUE_0": "sh -c 'touch \(marker); cat'",
+      "GIT_CONFIG_PARAMETERS": "'filter.evil.smudge'='sh -c \"touch \(marker); cat\"'",
+    ])
+    #expect(out.status == 0, "\(out.stderrText)")
+    #expect(!FileManager.default.fileExists(atPath: marker), "a filter from mcp-gen's environment or HOME ran")
+  }
+
   // MARK: The root and config.json
 
   @Test(
