@@ -19,6 +19,9 @@ struct AddCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Take the release from this git repository (a clone or a bare repository); <path> is then a tag, branch or commit.", valueName: "repo"))
   var git: String?
 
+  @Option(help: ArgumentHelp("With --git: also accept a repository owned by this user (its git configuration runs as you).", valueName: "user"))
+  var allowOwner: String?
+
   @Argument(help: ArgumentHelp("The release: a regular file or a directory (with --git: a tag, branch or commit).", valueName: "path"))
   var path: String?
 
@@ -26,6 +29,7 @@ struct AddCommand: ParsableCommand {
   var label: String?
 
   func validate() throws {
+    try GitOwnerOption.validate(allowOwner, git: git)
     if path == nil {
       throw ValidationError(git == nil
         ? "Missing expected argument '<path>'"
@@ -37,7 +41,7 @@ struct AddCommand: ParsableCommand {
     let path = self.path!
     let label = try self.label.map { (text) throws(MCPGenError) in try ReleaseLabel(given: text) }
     // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
-    let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path) }
+    let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path, owners: GitOwnerOption.owners(allowOwner)) }
     let store = try global.openStore(create: true, progress: true)
     let result = try release.map { try store.add($0, label: label) } ?? store.add(RawArguments.path(path), label: label)
     if global.json {

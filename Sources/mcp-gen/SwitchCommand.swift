@@ -30,6 +30,9 @@ struct SwitchCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Take the release from this git repository (a clone or a bare repository); <path-or-key> is then a tag, branch or commit.", valueName: "repo"))
   var git: String?
 
+  @Option(help: ArgumentHelp("With --git: also accept a repository owned by this user (its git configuration runs as you).", valueName: "user"))
+  var allowOwner: String?
+
   @Argument(help: ArgumentHelp("A release directory or file, or a store key (full, or a unique prefix of 8+ hex digits); with --git, a tag, branch or commit.", valueName: "path-or-key"))
   var target: String?
 
@@ -40,6 +43,7 @@ struct SwitchCommand: ParsableCommand {
   var release: String?
 
   func validate() throws {
+    try GitOwnerOption.validate(allowOwner, git: git)
     if release != nil, target != nil || git != nil {
       throw ValidationError("--release names a stored release by its label: give it instead of <path-or-key> and --git")
     }
@@ -54,7 +58,7 @@ struct SwitchCommand: ParsableCommand {
     let label = try self.label.map { (text) throws(MCPGenError) in try ReleaseLabel(given: text) }
     if let git {
       // Resolved before the root is touched: a bad repository or ref creates nothing.
-      let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target!)
+      let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target!, owners: GitOwnerOption.owners(allowOwner))
       let store = try global.openStore(create: true, progress: true)
       let outcome = try store.switchTo(release, expect: expect, dryRun: dryRun, config: try health.effective(store), force: force, label: label)
       try SwitchReport.print(outcome, store: store, json: global.json)

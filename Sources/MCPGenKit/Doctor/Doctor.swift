@@ -21,6 +21,8 @@ public enum Doctor {
       return [RootCheck.unopenable(path, source: source, error)]
     }
     var findings = RootCheck.run(root, source: source)
+    findings.append(ConfigCheck.trust(root))
+    findings.append(ConfigCheck.parse(root))
     let lock = LockCheck.run(root, now: now)
     findings.append(lock.finding)
     // Without store/ or manifests/ (the layout finding says which) these two cannot be made.

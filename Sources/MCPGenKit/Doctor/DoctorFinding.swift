@@ -8,7 +8,7 @@ public struct DoctorFinding: Sendable, Equatable {
     public static func < (a: Status, b: Status) -> Bool { a.rank < b.rank }
   }
 
-  /// A stable word: `root`, `layout`, `lock`, `current`, `disk`, `writable`,
+  /// A stable word: `root`, `layout`, `trust`, `config`, `lock`, `current`, `disk`, `writable`,
   /// `leftovers`, `quarantine`, `audit`.
   public var check: String
   public var status: Status

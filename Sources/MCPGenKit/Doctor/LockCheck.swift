@@ -25,6 +25,10 @@ enum LockCheck {
       return DoctorFinding("lock", .ok, "free (no command has taken it yet)")
     } catch let e where e.errno == .tooManySymbolicLinkLevels {
       return notRegular(path)
+    } catch let e where e.errno == .permissionDenied {
+      // The lock is 0600 so that no other user can hold it; only its owner can test it.
+      return DoctorFinding("lock", .warning, "cannot tell who holds \(path.displayString): only its owner may open it",
+                           hint: "run mcp-gen doctor as \((try? root.stat(StoreLock.name)).map { Clock.userName($0.st_uid) } ?? "root")")
     } catch {
       return DoctorFinding("lock", .problem, "cannot open \(path.displayString): \(error.errno.description)",
                            hint: "run as a user who may read the root")
@@ -54,8 +58,14 @@ enum LockCheck {
     guard line.hasPrefix("pid "), let colon = line.firstIndex(of: ":"),
       let pid = pid_t(line[line.index(line.startIndex, offsetBy: 4)..<colon])
     else {
-      return DoctorFinding("lock", .warning, "held for \(age) by a process that has not written its name yet",
-                           hint: "run mcp-gen doctor again in a moment")
+      // Nothing written (yet, or ever: anything that can open the file can flock it): ask the
+      // kernel. The file's mtime says nothing about when such a holder took it.
+      guard let st = try? file.stat() else { return unnamed(age) }
+      let holders = LockHolders.holders(of: st)
+      guard !holders.isEmpty else { return unnamed(age) }
+      let named = holders.map { h in "pid \(h.pid)" + (h.command.map { ": " + displayName($0) } ?? "") }.joined(separator: ", ")
+      return DoctorFinding("lock", .warning, "held by \(named) (per /proc/locks; it wrote no name into the lock)",
+                           hint: "see it with: ps -o pid,etime,args -p \(holders.map { String($0.pid) }.joined(separator: ","))")
     }
     let command = line[line.index(after: colon)...].drop { $0 == " " }
     let shown = displayName(Array(command.utf8))
@@ -66,6 +76,11 @@ enum LockCheck {
     }
     return DoctorFinding("lock", .warning, "held for \(age) by pid \(pid): \(shown)",
                          hint: "wait for it to finish (see it with: ps -o pid,etime,args -p \(pid))")
+  }
+
+  private static func unnamed(_ age: String) -> DoctorFinding {
+    DoctorFinding("lock", .warning, "held for \(age) by a process that has not written its name yet",
+                  hint: "run mcp-gen doctor again in a moment")
   }
 
   private static func notRegular(_ path: FilePath) -> DoctorFinding {

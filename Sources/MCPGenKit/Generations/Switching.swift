@@ -28,6 +28,7 @@ extension Store {
     _ target: SwitchTarget, expect: String?, dryRun: Bool, config: Config, force: Bool, recordedSource: [UInt8]?,
     label: ReleaseLabel? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
+    if !dryRun { try requireTrustedHooks(config) }
     let expected = try expect.map { (text) throws(MCPGenError) in try resolve(text) }
     // A release added before the lock could be collected by a gc before the lock is taken (it
     // was stored long ago and nothing referenced it): add it again and retry, a few times.
@@ -140,7 +141,8 @@ extension Store {
   public func rollback(
     to number: Int64? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
-    try withLock(commandText) { () throws(MCPGenError) in
+    if !dryRun { try requireTrustedHooks(config) }
+    return try withLock(commandText) { () throws(MCPGenError) in
       let (history, recovered) = try reconciledHistory(dryRun: dryRun)
       let (from, fromKey) = try currentGeneration()
       var plan: SwitchPlan

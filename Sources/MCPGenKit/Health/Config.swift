@@ -43,18 +43,29 @@ public struct Config: Sendable, Equatable {
       MCPGenError(.invalidInput, "\(path.displayString): \(why); fix the file (see mcp-gen config --init)", path: path)
     }
     let json: JSON
-    do { json = try JSON(parsing: bytes) } catch { throw bad("not valid JSON at byte \(error.offset)") }
+    do { json = try JSON(parsing: bytes) } catch {
+      let (line, column) = lineAndColumn(bytes, error.offset)
+      throw bad("not valid JSON at line \(line), column \(column)")
+    }
     guard case .object(let members) = json else { throw bad("the top level must be an object") }
     var config = Config()
+    // Keys compare after unescaping: "\u0063hecks" is "checks", and a second one would silently
+    // replace the first one a reader sees.
+    var seen = Set<String>()
+    for (key, _) in members where !key.hasPrefix("#") {
+      guard seen.insert(key).inserted else { throw bad("'\(displayName(Array(key.utf8)))' is given twice") }
+    }
     for (key, value) in members where !key.hasPrefix("#") {
       switch key {
       case "checks", "advisoryChecks":
         guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else { throw bad("\(key) must be a list of strings") }
+        if items.contains(where: { $0.stringBytes!.contains(0) }) { throw bad("a command in \(key) contains a NUL byte") }
         let commands = items.compactMap(\.stringValue)
         if key == "checks" { config.checks = commands } else { config.advisoryChecks = commands }
       case "restart":
         if value == .null { config.restart = nil } else {
           guard let s = value.stringValue else { throw bad("restart must be a string or null") }
+          if value.stringBytes!.contains(0) { throw bad("restart contains a NUL byte") }
           config.restart = s
         }
       case "checkTimeout", "settle":
@@ -86,6 +97,21 @@ public struct Config: Sendable, Equatable {
       config.origin[key] = "config.json"
     }
     return config
+  }
+
+  /// The 1-based line and column (in characters) of byte `offset`, for an editor.
+  static func lineAndColumn(_ bytes: [UInt8], _ offset: Int) -> (line: Int, column: Int) {
+    var line = 1
+    var column = 1
+    for b in bytes.prefix(max(0, offset)) {
+      if b == 0x0A {
+        line += 1
+        column = 1
+      } else if b & 0xC0 != 0x80 {
+        column += 1  // A UTF-8 continuation byte belongs to the character before it.
+      }
+    }
+    return (line, column)
   }
 
   /// Why `path` cannot be an `expose` entry, or nil when it can: a path inside the release,

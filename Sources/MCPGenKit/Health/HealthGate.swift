@@ -81,7 +81,8 @@ extension Store {
   /// pass and `current` had not been confirmed (a switch was killed during its checks), records
   /// the confirmation in the journal.
   public func check(_ config: Config) throws(MCPGenError) -> (generation: Int64, key: StoreKey, results: [CheckResult], confirmed: Bool) {
-    try withLock(commandText) { () throws(MCPGenError) in
+    try requireTrustedHooks(config)
+    return try withLock(commandText) { () throws(MCPGenError) in
       guard case .generation(let n) = try current(), let key = try generation(n)?.key else {
         throw MCPGenError(.notFound, "nothing is current, so there is nothing to check", hint: "mcp-gen switch PATH")
       }

@@ -10,6 +10,8 @@ import SystemPackage
 /// so a waiter that gives up can say who is in the way. Readers take no lock.
 public final class StoreLock {
   static let name = Array("lock".utf8)
+  /// Readable and writable by its owner only.
+  static let mode: mode_t = 0o600
   private let file: FileFD
 
   private init(file: FileFD) { self.file = file }
@@ -19,7 +21,8 @@ public final class StoreLock {
     let path = root.path.appending(bytes: name)
     let file: FileFD
     do {
-      file = try root.openFile(name, flags: O_RDWR | O_CREAT, mode: 0o644)
+      // 0600: a user who can open the lock can flock it and so block every change.
+      file = try root.openFile(name, flags: O_RDWR | O_CREAT, mode: mode)
     } catch let e where e.errno == .isDirectory || e.errno == .tooManySymbolicLinkLevels {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path, cause: e)
     } catch {
@@ -28,6 +31,11 @@ public final class StoreLock {
     let st = try attempt("open the lock") { () throws(SystemCallError) in try file.stat() }
     if st.st_mode & S_IFMT != S_IFREG {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path)
+    }
+    // A lock made by an older mcp-gen (0644), or under another umask: tighten it, when ours.
+    // The mode, not the umask, decides (open's mode is masked by it; fchmod's is not).
+    if st.st_uid == Syscall.effectiveUserID() && st.st_mode & 0o7777 != mode {
+      try attempt("make the lock private") { () throws(SystemCallError) in try file.changeMode(mode) }
     }
     let deadline = monotonicSeconds() + max(0, timeout)
     var pause = 0.002

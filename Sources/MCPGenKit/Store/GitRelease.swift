@@ -24,7 +24,11 @@ public struct GitRelease: Sendable {
 
   /// Resolves `ref` to a commit of `repository` with `git rev-parse --verify REF^{commit}`.
   /// Writes nothing.
-  public static func resolve(repository: FilePath, ref: String) throws(MCPGenError) -> GitRelease {
+  ///
+  /// Refused, before git runs at all, unless everything git reads from the repository is owned
+  /// by `owners` and writable by no one else (`GitTrust`): git runs the programs the repository's
+  /// own configuration names (a smudge filter, for one) and cannot be told to ignore it.
+  public static func resolve(repository: FilePath, ref: String, owners: TrustedOwners = .current) throws(MCPGenError) -> GitRelease {
     let repo = absolutePath(repository)
     let shown = repo.displayString
     if ref.isEmpty || ref.hasPrefix("-") || ref.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
@@ -44,8 +48,7 @@ public struct GitRelease: Sendable {
     } catch {
       throw MCPGenError(error, doing: "open the git repository")
     }
-    let dotGit = repo.appending(bytes: Array(".git".utf8))
-    let gitDirectory = ((try? FileStatus.exists(dotGit)) ?? false) ? dotGit : repo
+    let gitDirectory = try GitTrust.requireTrusted(repo, owners: owners)
 
     let finished = try runGit(["rev-parse", "--verify", "--quiet", "\(ref)^{commit}"], gitDirectory)
     switch finished.status {
@@ -72,17 +75,34 @@ public struct GitRelease: Sendable {
 
   private static func isLowerHex(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) }
 
-  /// Variables that would make git read another repository, index or namespace than the one
-  /// named on the command line.
-  static let gitEnvironment = [
-    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE", "GIT_COMMON_DIR",
+  /// Variables removed from git's environment: every `GIT_*` one (they can name another
+  /// repository, index or object directory, add configuration through `GIT_CONFIG_PARAMETERS` or
+  /// `GIT_CONFIG_COUNT`, or name programs: `GIT_EXEC_PATH`, `GIT_SSH_COMMAND`, `GIT_ASKPASS`), and
+  /// the ones that locate a user's own git configuration and attributes.
+  static var gitEnvironment: [String] {
+    ["HOME", "XDG_CONFIG_HOME"] + Syscall.environmentNames().filter { $0.hasPrefix("GIT_") }
+  }
+
+  /// Set in git's environment: no system-wide or per-user configuration or attributes (only the
+  /// repository's own config, whose owner `GitTrust` vouched for, can name a program), no
+  /// replacement objects (the tree stored is the commit's), never a prompt.
+  static let gitSettings: [String: String] = [
+    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_ATTR_NOSYSTEM": "1",
+    "GIT_NO_REPLACE_OBJECTS": "1", "GIT_TERMINAL_PROMPT": "0",
   ]
 
-  /// `git --git-dir=DIR ARGS...`; fixed `tar.umask` so archive modes never depend on the
-  /// repository's config (only the executable bit matters to the key, but a umask could clear it).
+  /// `-c` settings that override the repository's: a fixed `tar.umask` so archive modes never
+  /// depend on its config (only the executable bit matters to the key, but a umask could clear
+  /// it); no hooks, no file-system monitor program, no transport (a local read needs none), and
+  /// no attributes file outside the repository.
+  static let gitOverrides = [
+    "tar.umask=0022", "core.hooksPath=/dev/null", "core.fsmonitor=false", "protocol.allow=never",
+    "core.attributesFile=/dev/null",
+  ]
+
+  /// `git -c ... --git-dir=DIR ARGS...`.
   static func gitArguments(_ arguments: [String], _ gitDirectory: FilePath) -> [[UInt8]] {
-    [Array("-c".utf8), Array("tar.umask=0022".utf8), Array("--git-dir=".utf8) + gitDirectory.bytes]
+    gitOverrides.flatMap { [Array("-c".utf8), Array($0.utf8)] } + [Array("--git-dir=".utf8) + gitDirectory.bytes]
       + arguments.map { Array($0.utf8) }
   }
 
@@ -90,7 +110,7 @@ public struct GitRelease: Sendable {
     let outcome = blockingAwait { () async -> Swift.Result<ChildProcess.Finished, ChildProcess.StartFailure> in
       do throws(ChildProcess.StartFailure) {
         return .success(try await ChildProcess.run(
-          "git", gitArguments(arguments, gitDirectory), removingFromEnvironment: gitEnvironment))
+          "git", gitArguments(arguments, gitDirectory), removingFromEnvironment: gitEnvironment, setting: gitSettings))
       } catch {
         return .failure(error)
       }
@@ -175,7 +195,8 @@ extension Store {
     let outcome = blockingAwait { () async -> (Outcome, Outcome) in
       async let archived: Outcome = {
         do throws(ChildProcess.StartFailure) {
-          return .success(try await ChildProcess.run("git", archive, output: git, removingFromEnvironment: GitRelease.gitEnvironment))
+          return .success(try await ChildProcess.run(
+            "git", archive, output: git, removingFromEnvironment: GitRelease.gitEnvironment, setting: GitRelease.gitSettings))
         } catch { return .failure(error) }
       }()
       async let unpacked: Outcome = {

@@ -73,9 +73,10 @@ enum ChildProcess {
   ///
   /// `input`, when given, becomes stdin (else stdin is empty); `output`, when given, becomes
   /// stdout (else stdout is collected). Both are closed here once the child has started.
+  /// The environment is this process's, without `removed`, with `added` set.
   static func run(
     _ program: String, _ arguments: [[UInt8]], input: HandedDescriptor? = nil, output: HandedDescriptor? = nil,
-    removingFromEnvironment removed: [String] = []
+    removingFromEnvironment removed: [String] = [], setting added: [String: String] = [:]
   ) async throws(StartFailure) -> Finished {
     defer {
       input?.close()
@@ -96,6 +97,7 @@ enum ChildProcess {
 
     var overrides: [Environment.Key: String?] = [:]
     for name in removed { overrides[Environment.Key(stringLiteral: name)] = .some(nil) }
+    for (name, value) in added { overrides[Environment.Key(stringLiteral: name)] = .some(value) }
     let environment = Environment.inherit.updating(overrides)
     let stdin = FileDescriptor(rawValue: input?.fd ?? nullFD)
     let stdout = FileDescriptor(rawValue: output?.fd ?? outputFD)

@@ -185,6 +185,38 @@ enum Syscall {
     call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }
   }
 
+  /// `geteuid(2)`; cannot fail.
+  static func effectiveUserID() -> uid_t { Glibc.geteuid() }
+
+  /// `getpwnam_r(3)`: the uid of the user called `name`, nil when there is no such user.
+  static func userID(named name: String) -> Result<uid_t?, Errno> {
+    var entry = passwd()
+    var found: UnsafeMutablePointer<passwd>? = nil
+    var capacity = 1024
+    while true {
+      let r: CInt = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer in
+        Glibc.getpwnam_r(name, &entry, buffer.baseAddress!, capacity, &found)
+      }
+      // getpwnam_r returns the error number instead of setting errno.
+      if r == ERANGE && capacity < 1 << 20 { capacity *= 4; continue }
+      if r == EINTR { continue }
+      if r != 0 { return .failure(Errno(rawValue: r)) }
+      return .success(found.map { $0.pointee.pw_uid })
+    }
+  }
+
+  /// The names of this process's environment variables (`environ(7)`).
+  static func environmentNames() -> [String] {
+    var names: [String] = []
+    var p = Glibc.environ
+    while let entry = p.pointee {
+      let bytes = cStringBytes(entry)
+      names.append(String(decoding: bytes.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self))
+      p += 1
+    }
+    return names
+  }
+
   /// `pipe2(2)` with `O_CLOEXEC`: the read end, then the write end.
   static func pipe() -> Result<(read: CInt, write: CInt), Errno> {
     var fds: (CInt, CInt) = (-1, -1)

@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMCPGenShims
+import SystemPackage
+
+/// The users whose files may decide what mcp-gen runs: root, the user running mcp-gen, and at
+/// most one other user the operator named (`--allow-owner`).
+public struct TrustedOwners: Sendable, Equatable {
+  public private(set) var uids: [uid_t]
+
+  /// Root and the running user.
+  public static var current: TrustedOwners {
+    let me = Syscall.effectiveUserID()
+    return TrustedOwners(uids: me == 0 ? [0] : [0, me])
+  }
+
+  /// Root, the running user, and the user called `name` (`--allow-owner NAME`).
+  public static func allowing(_ name: String) throws(MCPGenError) -> TrustedOwners {
+    switch Syscall.userID(named: name) {
+    case .success(let uid?):
+      var owners = current
+      if !owners.uids.contains(uid) { owners.uids.append(uid) }
+      return owners
+    case .success(nil):
+      throw MCPGenError(.invalidInput, "--allow-owner: there is no user called '\(displayName(Array(name.utf8)))'; give a user name from /etc/passwd",
+                        hint: "getent passwd")
+    case .failure(let e):
+      throw MCPGenError(.io, "--allow-owner: cannot look up user '\(displayName(Array(name.utf8)))': \(e.description); check the user database")
+    }
+  }
+
+  public func trusts(_ uid: uid_t) -> Bool { uids.contains(uid) }
+
+  /// "root", "root or alice", "root, alice or nobody".
+  var names: String {
+    let all = uids.map { Clock.userName($0) }
+    return all.count == 1 ? all[0] : all.dropLast().joined(separator: ", ") + " or " + all.last!
+  }
+}
+
+/// Why a path may not decide what mcp-gen runs: one of its components (the file, a parent
+/// directory, or a symlink on the way) can be changed by a user mcp-gen does not trust.
+public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
+  public enum Kind: Sendable, Equatable {
+    /// Owned by a user outside the trusted owners.
+    case owner
+    /// Writable by its group or by others (a directory: without the sticky bit).
+    case writable
+  }
+
+  public var kind: Kind
+  /// The component at fault, as reached (symlinks resolved up to it).
+  public var path: FilePath
+  public var uid: uid_t
+  public var mode: mode_t
+  /// Whom the owner should have been.
+  public var owners: String
+
+  /// "/srv/x is owned by nobody (uid 65534), not by root", "/srv is writable by others (mode 0777)".
+  public var description: String {
+    let shown = path.displayString
+    switch kind {
+    case .owner:
+      return "\(shown) is owned by \(Clock.userName(uid)) (uid \(uid)), not by \(owners)"
+    case .writable:
+      let who = mode & 0o020 != 0 && mode & 0o002 != 0 ? "group and others" : (mode & 0o020 != 0 ? "its group" : "others")
+      let sticky = mode & S_IFMT == S_IFDIR ? ", no sticky bit" : ""
+      return "\(shown) is writable by \(who) (owner \(Clock.userName(uid)), mode \(Doctor.octal(mode))\(sticky))"
+    }
+  }
+
+  /// The command that puts it right.
+  public var fix: String {
+    switch kind {
+    case .owner: return "chown \(Clock.userName(Syscall.effectiveUserID())) \(Doctor.shellWord(path))"
+    case .writable: return "chmod go-w \(Doctor.shellWord(path))"
+    }
+  }
+}
+
+/// Whether a path is safe to take commands from, in the sense of sshd's `StrictModes`: the file
+/// and every directory from `/` down to it are owned by a trusted user and writable by nobody
+/// else. A parent directory that others may write to is accepted only with the sticky bit (like
+/// `/tmp`): there, nobody can rename or remove what a trusted user put in it. The last component
+/// itself never gets that exception, since a writable root or git directory would let others
+/// create the files mcp-gen reads from it (`config.json`, a git `commondir`).
+///
+/// Why every parent: whoever may write to a directory can replace anything below it by renaming,
+/// whatever the modes further down say. Why symlinks too: a symlink is replaced by whoever may
+/// write its directory, or (in a sticky directory) by its owner, and its target has parents of its
+/// own; so a symlink must be owned by a trusted user and its target is walked like the rest.
+///
+/// The walk is descriptor-relative: each component is opened with `O_PATH | O_NOFOLLOW` from the
+/// directory before it and judged by `fstat` of what was opened, so a path changed mid-walk is
+/// judged as it was when it was reached, never re-resolved. ACLs are not read (neither does sshd).
+public enum TrustedPath {
+  /// How many symlinks one walk follows before giving up with ELOOP, as the kernel does.
+  static let maximumLinks = 40
+
+  /// The first problem on the way to `path` (made absolute), or nil when every component passes.
+  /// A component that does not exist is a `SystemCallError` (ENOENT), as for `open`.
+  public static func problem(_ path: FilePath, owners: TrustedOwners = .current) throws(SystemCallError) -> TrustProblem? {
+    try walk(path, owners: owners).problems.first
+  }
+
+  /// Every problem on the way to `path` (the walk goes on past them, for `doctor` to list each
+  /// fix), and the status of what `path` resolved to, so a caller holding a descriptor opened
+  /// earlier can tell that the walk judged that very inode.
+  public static func walk(
+    _ path: FilePath, owners: TrustedOwners = .current
+  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: stat) {
+    let absolute = absolutePath(path).bytes
+    var pending = components(absolute).reversed() as [[UInt8]]
+    var walked: [[UInt8]] = []
+    var links = 0
+    var directory = try openRoot(path)
+    defer { _ = Syscall.close(directory) }
+
+    func shown(_ extra: [UInt8]? = nil) -> FilePath {
+      let all = walked + (extra.map { [$0] } ?? [])
+      return FilePath(bytes: [0x2F] + Array(all.joined(separator: [0x2F])))
+    }
+    var problems: [TrustProblem] = []
+    func judge(_ st: stat, at where_: FilePath, last: Bool) {
+      if !owners.trusts(st.st_uid) {
+        problems.append(TrustProblem(kind: .owner, path: where_, uid: st.st_uid, mode: st.st_mode, owners: owners.names))
+      }
+      let type = st.st_mode & S_IFMT
+      if type == S_IFLNK { return }  // A symlink's own mode is always 0777 and never used.
+      let stickyDirectory = type == S_IFDIR && st.st_mode & S_ISVTX != 0 && !last
+      if st.st_mode & 0o022 != 0 && !stickyDirectory {
+        problems.append(TrustProblem(kind: .writable, path: where_, uid: st.st_uid, mode: st.st_mode, owners: owners.names))
+      }
+    }
+
+    let rootStatus = try Syscall.fstat(directory).get("fstat", FilePath("/"))
+    judge(rootStatus, at: FilePath("/"), last: pending.isEmpty)
+    // What the components so far resolved to.
+    var resolved = rootStatus
+
+    while let component = pending.popLast() {
+      if component == [0x2E] { continue }
+      let opened = try withCString(component) { (p) throws(SystemCallError) in
+        try Syscall.openat(directory, p, mcpgen_o_path | O_NOFOLLOW | O_CLOEXEC).get("open", shown(component))
+      }
+      if component == [0x2E, 0x2E] {
+        // The parent of a directory reached from / was judged on the way down; judged again
+        // only as the last component, which gets no sticky-bit exception.
+        _ = walked.popLast()
+        _ = Syscall.close(directory)
+        directory = opened
+        resolved = try Syscall.fstat(directory).get("fstat", shown())
+        if pending.isEmpty { judge(resolved, at: shown(), last: true) }
+        continue
+      }
+      var keep = false
+      defer { if !keep { _ = Syscall.close(opened) } }
+      let st = try Syscall.fstat(opened).get("fstat", shown(component))
+      let here = shown(component)
+      let last = pending.isEmpty
+      judge(st, at: here, last: last)
+      switch st.st_mode & S_IFMT {
+      case S_IFLNK:
+        links += 1
+        if links > maximumLinks { throw SystemCallError("open", path: path, errno: .tooManySymbolicLinkLevels) }
+        // readlinkat with an empty name reads the link the O_PATH descriptor holds.
+        let target = try withCString([]) { (p) throws(SystemCallError) in
+          try Syscall.readlinkat(opened, p).get("readlinkat", here)
+        }
+        if target.isEmpty { throw SystemCallError("readlinkat", path: here, errno: .noSuchFileOrDirectory) }
+        pending += components(target).reversed()
+        if target.first == 0x2F {
+          _ = Syscall.close(directory)
+          directory = try openRoot(path)
+          walked = []
+          resolved = rootStatus
+        }
+      case S_IFDIR:
+        walked.append(component)
+        _ = Syscall.close(directory)
+        directory = opened
+        keep = true
+        resolved = st
+      default:
+        guard last else { throw SystemCallError("open", path: here, errno: .notDirectory) }
+        resolved = st
+      }
+    }
+    return (problems, resolved)
+  }
+
+  /// Like `problem`, but a path that does not exist is no problem (nil): nothing can be read
+  /// from it. Its parent directories are what keep anyone else from creating it, so callers check
+  /// those separately.
+  public static func problemIfPresent(_ path: FilePath, owners: TrustedOwners = .current) throws(SystemCallError) -> TrustProblem? {
+    do {
+      return try problem(path, owners: owners)
+    } catch let e where e.errno == .noSuchFileOrDirectory {
+      return nil
+    }
+  }
+
+  private static func openRoot(_ path: FilePath) throws(SystemCallError) -> CInt {
+    try withCString([0x2F]) { (p) throws(SystemCallError) in
+      try Syscall.openat(AT_FDCWD, p, mcpgen_o_path | O_DIRECTORY | O_CLOEXEC).get("open", FilePath("/"))
+    }
+  }
+
+  private static func components(_ bytes: [UInt8]) -> [[UInt8]] {
+    bytes.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+  }
+}
