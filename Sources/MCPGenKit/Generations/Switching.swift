@@ -87,7 +87,12 @@ extension Store {
       }
       return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
     }
-    if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
+    let vanished = try reviewCommands(from: currentKey, to: key, generation: plan.to, config: config, force: force)
+    if dryRun {
+      var outcome = SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered)
+      outcome.vanishedCommands = vanished
+      return outcome
+    }
 
     try createGeneration(plan.to, key)
     do throws(MCPGenError) {
@@ -97,6 +102,7 @@ extension Store {
       throw putBack(plan, after: error)
     }
     var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
+    outcome.vanishedCommands = vanished
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
     var extra: [(String, JSON)] = []
     if let added, added.isNew { extra.append(("added", .bool(true))) }
@@ -153,7 +159,12 @@ extension Store {
         return SwitchOutcome(plan: plan, alreadyCurrent: true, recovered: recovered)
       }
       let verified = try requireIntact(plan.key, what: "generation \(plan.to)")
-      if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
+      let vanished = try reviewCommands(from: fromKey, to: plan.key, generation: plan.to, config: config, force: force)
+      if dryRun {
+        var outcome = SwitchOutcome(plan: plan, dryRun: true)
+        outcome.vanishedCommands = vanished
+        return outcome
+      }
       do throws(MCPGenError) {
         try pointCurrent(at: plan.to)
         try confirmCurrent(plan.to, plan.key, verified: verified)
@@ -161,6 +172,7 @@ extension Store {
         throw putBack(plan, after: error)
       }
       var outcome = SwitchOutcome(plan: plan, recovered: recovered)
+      outcome.vanishedCommands = vanished
       outcome.health = gate(config, from: from, fromKey: fromKey, to: plan.to, key: plan.key)
       var extra: [(String, JSON)] = []
       if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }
