@@ -152,10 +152,10 @@ extension Store {
   ) throws(MCPGenError) -> [[UInt8]] {
     let new = try commands(of: key, try readManifest(key), config)
     if !force, let first = new.escaping.first {
-      let more = new.escaping.count > 1 ? " (and \(new.escaping.count - 1) more)" : ""
+      let more = new.escaping.count > 1 ? "; and \(new.escaping.count - 1) more" : ""
       throw MCPGenError(
         .conflict,
-        "\(first.text) (release \(key.short), generation \(generation))\(more): exposed through current, it would run a file the store does not hold; nothing was changed, fix the release or pass --force to make it current anyway")
+        "\(first.text) (release \(key.short), generation \(generation)\(more)): exposed through current, it would run a file the store does not hold; nothing was changed, fix the release or pass --force to make it current anyway")
     }
     guard let fromKey, fromKey != key else { return [] }
     // The release that was current is only compared with: one that cannot be read costs the

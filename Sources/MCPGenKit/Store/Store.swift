@@ -66,10 +66,11 @@ public final class Store: @unchecked Sendable {
       case .success:
         // 0755 whatever the umask: the service that runs `current/bin/...` must reach the root.
         // A new directory is durable only once its parent is synced.
-        let parent = FilePath(bytes: splitLast(prefix).parent.isEmpty ? [0x2F] : splitLast(prefix).parent)
+        let (up, name) = splitLast(prefix)
+        let parent = FilePath(bytes: !up.isEmpty ? up : prefix.first == 0x2F ? [0x2F] : [0x2E])
         try attempt("create root") { () throws(SystemCallError) in
           let dir = try DirectoryFD.open(parent)
-          try dir.openDirectory(splitLast(prefix).name).changeMode(0o755)
+          try dir.openDirectory(name).changeMode(0o755)
           try dir.sync()
         }
       case .failure(let e) where e == .fileExists:
