@@ -103,14 +103,6 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
-  /// `fstatat` following symlinks, the final one included: what a program opening the path
-  /// would reach. Only for trees whose symlinks may be followed (a sealed store entry).
-  public func statFollowingLinks(_ name: [UInt8]) throws(SystemCallError) -> stat {
-    try withCString(name) { (p) throws(SystemCallError) in
-      try Syscall.fstatat(fd, p, follow: true).get("stat", path.appending(bytes: name))
-    }
-  }
-
   /// What a program opening `relative` would reach, provided every symlink on the way stays
   /// beneath this directory: `fstat` of an `O_PATH` descriptor opened with
   /// `openat2(RESOLVE_BENEATH)`. A path or link that leads out fails with `EXDEV`
