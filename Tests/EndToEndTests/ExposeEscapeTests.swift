@@ -32,6 +32,13 @@ struct ExposeEscapeTests {
     let release = scratch.at("release")
     try Self.makeEscapingRelease(at: release, outside: outside)
 
+    // The dry run, which stores nothing, says so too (resolved on the manifest alone).
+    let dry = try Gen.run(root, "switch", ["--dry-run", release])
+    #expect(dry.status == 1, "\(dry.stderrText)")
+    #expect(dry.stderrText.hasPrefix("error: bin/tool is a symlink to \(outside)/tool, which leads out of the release"), "\(dry.stderrText)")
+    let storedByDryRun = (try? scratch.storeNames(root)) ?? []
+    #expect(storedByDryRun.isEmpty, "the dry run stored \(storedByDryRun)")
+
     let refused = try Gen.run(root, "switch", [release])
     #expect(refused.status == 1, "\(refused.stderrText)")
     #expect(Gen.isOneLineError(refused.stderrText), "\(refused.stderrText)")

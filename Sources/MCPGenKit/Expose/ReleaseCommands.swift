@@ -48,10 +48,13 @@ enum CommandResolution: Equatable {
 extension Store {
   /// The commands release `key` declares under `config`, resolved (see `ReleaseCommands`).
   /// A single-file release declares none.
-  func commands(of key: StoreKey, _ manifest: Manifest, _ config: Config) throws(MCPGenError) -> ReleaseCommands {
+  ///
+  /// With `stored` false (a dry run of `switch PATH`, which stores nothing), the paths are
+  /// resolved on the manifest alone.
+  func commands(of key: StoreKey, _ manifest: Manifest, _ config: Config, stored: Bool = true) throws(MCPGenError) -> ReleaseCommands {
     var result = ReleaseCommands()
     guard !manifest.isSingleFile else { return result }
-    let release = try attempt("open the release \(key.short)") { () throws(SystemCallError) in
+    let release = !stored ? nil : try attempt("open the release \(key.short)") { () throws(SystemCallError) in
       try entries.openDirectory(key.bytes)
     }
     let byPath = Dictionary(manifest.entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
@@ -85,8 +88,9 @@ extension Store {
   /// Where the kernel has no openat2, the same walk over the manifest, which the verified entry
   /// equals.
   private func resolve(
-    _ path: [UInt8], in release: DirectoryFD, _ byPath: [[UInt8]: ManifestEntry]
+    _ path: [UInt8], in release: DirectoryFD?, _ byPath: [[UInt8]: ManifestEntry]
   ) throws(MCPGenError) -> CommandResolution {
+    guard let release else { return Store.resolveInManifest(path, byPath) }
     // EAGAIN: a rename anywhere raced the ".." check; the kernel asks to try again.
     for _ in 0..<8 {
       switch release.statWithin(path) {
@@ -147,10 +151,16 @@ extension Store {
   /// when a command `key` declares leads out of its release, since the exposed links reach
   /// whatever `current` holds; returns the commands `fromKey` declared that `key` does not have,
   /// whose exposed links would then dangle (a warning, not a refusal).
+  /// `pending` is the manifest of a release not stored yet (a dry run of `switch PATH`).
   func reviewCommands(
-    from fromKey: StoreKey?, to key: StoreKey, generation: Int64, config: Config, force: Bool
+    from fromKey: StoreKey?, to key: StoreKey, generation: Int64, config: Config, force: Bool, pending: Manifest? = nil
   ) throws(MCPGenError) -> [[UInt8]] {
-    let new = try commands(of: key, try readManifest(key), config)
+    let new: ReleaseCommands
+    if let pending {
+      new = try commands(of: key, pending, config, stored: false)
+    } else {
+      new = try commands(of: key, try readManifest(key), config)
+    }
     if !force, let first = new.escaping.first {
       let more = new.escaping.count > 1 ? "; and \(new.escaping.count - 1) more" : ""
       throw MCPGenError(

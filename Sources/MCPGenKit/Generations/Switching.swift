@@ -40,6 +40,8 @@ extension Store {
             let plan = try planNew(key, History(try readJournal()))
             var outcome = SwitchOutcome(plan: plan, dryRun: true)
             outcome.pendingManifest = manifest
+            outcome.vanishedCommands = try reviewCommands(
+              from: plan.fromKey, to: key, generation: plan.to, config: config, force: force, pending: manifest)
             return outcome
           }
         } else {
