@@ -38,6 +38,15 @@ int mcpgen_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode) 
   return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
+int mcpgen_openat2_within(int dirfd, const char *path, int flags) {
+  struct open_how how = {
+    .flags = (unsigned long long)flags,
+    .mode = 0,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+  };
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
 int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
   return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
 }

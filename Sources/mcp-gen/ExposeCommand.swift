@@ -9,8 +9,9 @@ struct ExposeCommand: ParsableCommand {
     abstract: "Link the current release's commands into a directory, through <root>/current, so a switch needs no relinking.",
     discussion: """
       Links DIR/NAME -> <root>/current/PATH for each PATH the release declares: the "expose" list \
-      in config.json, else every executable file in bin/. A file or link in DIR that mcp-gen did not \
-      create is never replaced without --force; --remove takes away only mcp-gen's links.
+      in config.json, else every executable file in bin/. A PATH that is a symlink leading out of \
+      the release (absolute, or up through ..) is skipped and said so. A file or link in DIR that \
+      mcp-gen did not create is never replaced without --force; --remove takes away only mcp-gen's links.
       """
   )
 
@@ -46,11 +47,22 @@ struct ExposeCommand: ParsableCommand {
             ("change", .string(link.change.rawValue)),
           ])
         })),
+        ("skipped", .array(result.skipped.map { skipped in
+          .object([
+            ("path", .string(skipped.path)),
+            ("target", skipped.target.map(JSON.string) ?? .null),
+            ("reason", .string("leads out of the release")),
+          ])
+        })),
       ]))
       return
     }
+    let skippedNames = Set(result.skipped.map { $0.path.split(separator: 0x2F).last.map(Array.init) ?? $0.path })
+    for skipped in result.skipped {
+      Output.line("skipped   \(skipped.text); not linked")
+    }
     for link in result.links {
-      let why = link.change == .removed && !remove ? " (no longer declared)" : ""
+      let why = link.change != .removed || remove ? "" : skippedNames.contains(link.name) ? " (it now leads out of the release)" : " (no longer declared)"
       Output.line("\(link.change.rawValue.padding(9)) \(link.path.displayString) -> \(displayName(link.target))\(why)")
     }
     if remove && result.links.isEmpty {

@@ -42,7 +42,7 @@ struct LogCommand: ParsableCommand {
       let to = record.to.map(String.init) ?? "-"
       let move = record.operation == .add ? "" : " \(from) -> \(to)"
       let key = record.key?.short ?? "-"
-      Output.line("\(Clock.format(record.time))  \(record.operation.rawValue)\(move)  \(key)  \(record.outcome)  [\(record.user) pid \(record.pid): \(displayName(record.command))]")
+      Output.line("\(Clock.format(record.time))  \(record.operation.rawValue)\(move)  \(key)  \(displayName(Array(record.outcome.utf8)))  [\(displayName(Array(record.user.utf8))) pid \(record.pid): \(displayName(record.command))]")
     }
     for damage in journal.damage {
       Output.note(damage.torn

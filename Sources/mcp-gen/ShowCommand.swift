@@ -118,7 +118,7 @@ struct ShowCommand: ParsableCommand {
       let label = c.role == "restart" ? "restart" : (c.role == "advisory" ? "advisory check" : "check")
       let op = c.afterRollback ? "restored after a failed \(c.operation.rawValue)" : c.operation.rawValue
       let gen = d.reference.generation == nil ? ", generation \(c.generation.map(String.init) ?? "?")" : ""
-      let result = c.passed ? "passed: \(displayName(c.command))" : "FAILED: \(displayName(c.command)) (\(c.detail))"
+      let result = c.passed ? "passed: \(displayName(c.command))" : "FAILED: \(displayName(c.command)) (\(displayName(Array(c.detail.utf8))))"
       Output.line("  \(Clock.format(c.time))  \(op)\(gen): \(label) \(result)")
     }
   }

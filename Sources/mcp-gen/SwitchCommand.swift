@@ -21,7 +21,7 @@ struct SwitchCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Refuse unless the current release has this key (or unique prefix).", valueName: "key"))
   var expect: String?
 
-  @Flag(help: "Switch even to a release that is blocked.")
+  @Flag(help: "Switch even to a release that is blocked, or one of whose commands leads out of the release.")
   var force = false
 
   @Flag(help: "Print the plan and change nothing.")
@@ -106,6 +106,11 @@ enum SwitchReport {
     let plan = outcome.plan
     if let r = outcome.recovered {
       Output.note("note: generation \(r.to.map(String.init) ?? "?") was made current by a command that did not finish (its health checks never confirmed it); recorded in the journal")
+    }
+    if movedCurrent(outcome), let was = plan.from {
+      for command in outcome.vanishedCommands {
+        Output.note("warning: \(displayName(command)), a command of generation \(was), is not in generation \(plan.to)\(outcome.dryRun ? "" : ": links exposed to it through current now dangle")")
+      }
     }
     let changes = movedCurrent(outcome) ? changes(outcome, store: store) : nil
     if json {

@@ -13,6 +13,12 @@ extern const int mcpgen_fs_immutable_fl;
 // and resolution may not leave dirfd. glibc 2.36 has no wrapper; this is the raw syscall.
 int mcpgen_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode);
 
+// openat2(2) with RESOLVE_BENEATH only (and RESOLVE_NO_MAGICLINKS): symlinks are followed as long
+// as every step stays beneath dirfd; a link that leaves it (absolute, or up through "..") fails
+// with EXDEV. Not RESOLVE_IN_ROOT, which would re-root such a link instead of refusing it, while
+// a program run through the path follows the link where it really points.
+int mcpgen_openat2_within(int dirfd, const char *path, int flags);
+
 // renameat2(2) with RENAME_NOREPLACE, through the raw syscall for older glibc.
 int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 

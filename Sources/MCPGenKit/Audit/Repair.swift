@@ -159,6 +159,7 @@ extension Store {
       try q.sync()
       let temp = Store.temporaryName()
       let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+      try file.changeMode(0o644)  // whatever the umask
       try file.writeAll(good)
       try file.sync()
       try root.rename(temp, to: root, as: Journal.name)

@@ -31,6 +31,9 @@ public struct ExposeResult: Sendable {
   /// The generation whose declared executables were linked; nil for `--remove`.
   public var generation: Int64?
   public var links: [ExposedLink]
+  /// Declared paths not linked because they lead out of the release (a link of ours of that
+  /// name is removed, as no longer declared).
+  public var skipped: [SkippedCommand]
 }
 
 /// `mcp-gen expose DIR`: symlinks in DIR to the current release's executables, each through
@@ -64,7 +67,7 @@ extension Store {
   }
 
   /// Links the executables the current release declares into `directory` (config `expose`, else
-  /// every executable file in `bin/`).
+  /// every executable file in `bin/`), each only when it resolves inside the release.
   ///
   /// Under the lock. Everything is checked before anything changes: a file or link in the way
   /// that mcp-gen did not create refuses the whole run unless `force`; a directory in the way
@@ -75,7 +78,7 @@ extension Store {
   /// the release no longer declares are removed.
   public func expose(in directory: FilePath, force: Bool = false) throws(MCPGenError) -> ExposeResult {
     try withLock(commandText) { () throws(MCPGenError) -> ExposeResult in
-      let (generation, paths) = try declaredExecutables()
+      let (generation, paths, skipped) = try declaredExecutables()
       let dir = try openExposeDirectory(directory)
       let shown = dir.path.displayString
       let prefix = exposedTargetPrefix
@@ -144,7 +147,7 @@ extension Store {
       } catch {
         throw partly(error, links)
       }
-      return ExposeResult(directory: dir.path, generation: generation, links: links)
+      return ExposeResult(directory: dir.path, generation: generation, links: links, skipped: skipped)
     }
   }
 
@@ -153,13 +156,14 @@ extension Store {
   public func removeExposed(from directory: FilePath) throws(MCPGenError) -> ExposeResult {
     try withLock(commandText) { () throws(MCPGenError) -> ExposeResult in
       let dir = try openExposeDirectory(directory)
-      return ExposeResult(directory: dir.path, generation: nil, links: try removeOurLinks(in: dir) { _ in true })
+      return ExposeResult(directory: dir.path, generation: nil, links: try removeOurLinks(in: dir) { _ in true }, skipped: [])
     }
   }
 
-  /// The generation current now and the paths in its release to link: config `expose` (each
-  /// checked), else every executable file (or symlink to one) directly in `bin/`.
-  private func declaredExecutables() throws(MCPGenError) -> (Int64, [[UInt8]]) {
+  /// The generation current now, the paths in its release to link (config `expose`, each
+  /// checked, else every executable file or symlink to one directly in `bin/`), and the declared
+  /// paths skipped because they lead out of the release.
+  private func declaredExecutables() throws(MCPGenError) -> (Int64, [[UInt8]], [SkippedCommand]) {
     let config = try loadConfig()
     let (number, currentKey) = try currentGeneration()
     guard let number, let key = currentKey else {
@@ -173,40 +177,21 @@ extension Store {
         .invalidInput,
         "the current release (generation \(number)) is a single file, not a tree with bin/; link to \(absolutePath(path).appending(bytes: CurrentState.name).displayString) itself instead")
     }
-    let release = try attempt("open the current release") { () throws(SystemCallError) in try entries.openDirectory(key.bytes) }
-    func isExecutable(_ p: [UInt8]) -> Bool {
-      guard let st = try? release.statFollowingLinks(p) else { return false }
-      return st.st_mode & S_IFMT == S_IFREG && st.st_mode & 0o111 != 0
-    }
-    if let listed = config.expose {
-      let kinds = Dictionary(manifest.entries.map { ($0.path, $0.kind) }, uniquingKeysWith: { a, _ in a })
-      for p in listed {
-        let problem: String?
-        switch kinds[p] {
-        case nil: problem = "is not in"
-        case .directory?: problem = "is a directory in"
-        default: problem = isExecutable(p) ? nil : "is not an executable file in"
-        }
-        if let problem {
-          throw MCPGenError(
-            .invalidInput,
-            "\(displayName(p)) (listed under expose in config.json) \(problem) the current release (generation \(number), \(key.short)); fix the list or switch to a release that has it",
-            hint: "mcp-gen config")
-        }
-      }
-      return (number, listed)
-    }
-    let bin = Array("bin/".utf8)
-    let found = manifest.entries.map(\.path).filter { p in
-      p.count > bin.count && p.starts(with: bin) && !p.dropFirst(bin.count).contains(0x2F) && isExecutable(p)
-    }
-    guard !found.isEmpty else {
+    let commands = try commands(of: key, manifest, config)
+    if let (p, problem) = commands.unusable.first {
       throw MCPGenError(
         .invalidInput,
-        "the current release (generation \(number), \(key.short)) has no executable files in bin/; list what to expose under \"expose\" in config.json",
+        "\(displayName(p)) (listed under expose in config.json) \(problem) the current release (generation \(number), \(key.short)); fix the list or switch to a release that has it",
+        hint: "mcp-gen config")
+    }
+    guard config.expose != nil || !commands.exposable.isEmpty else {
+      let skipped = commands.escaping.isEmpty ? "" : " that stay inside it (\(commands.escaping.map(\.text).joined(separator: "; ")))"
+      throw MCPGenError(
+        .invalidInput,
+        "the current release (generation \(number), \(key.short)) has no executable files in bin/\(skipped); list what to expose under \"expose\" in config.json",
         hint: "mcp-gen config --init")
     }
-    return (number, found)
+    return (number, commands.exposable, commands.escaping)
   }
 
   private func openExposeDirectory(_ directory: FilePath) throws(MCPGenError) -> DirectoryFD {

@@ -67,7 +67,7 @@ extension Store {
       let present = try dir.statIfPresent(name) != nil
       if present == on { return false }
       if on {
-        _ = try dir.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        try dir.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644).changeMode(0o644)  // whatever the umask
       } else {
         try dir.unlink(name)
       }

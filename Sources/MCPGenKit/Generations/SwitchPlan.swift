@@ -36,6 +36,9 @@ public struct SwitchOutcome: Sendable {
   /// The target's manifest when it is not in the store yet (a dry run of `switch PATH` stores
   /// nothing), so the plan can still say what would change.
   public var pendingManifest: Manifest?
+  /// Commands the release that was current declared (config `expose`, else its `bin/`) that the
+  /// new one does not have: links exposed to them dangle now.
+  public var vanishedCommands: [[UInt8]] = []
 
   public init(plan: SwitchPlan, alreadyCurrent: Bool = false, dryRun: Bool = false, added: AddResult? = nil, recovered: JournalRecord? = nil) {
     self.plan = plan

@@ -45,6 +45,8 @@ extension Store {
             let plan = try planNew(key, History(try readJournal()))
             var outcome = SwitchOutcome(plan: plan, dryRun: true)
             outcome.pendingManifest = manifest
+            outcome.vanishedCommands = try reviewCommands(
+              from: plan.fromKey, to: key, generation: plan.to, config: config, force: force, pending: manifest)
             return outcome
           }
         } else {
@@ -94,7 +96,12 @@ extension Store {
       if !dryRun { try journalLabelChange(key, given: label, history: history, source: source ?? history.keySources[key]) }
       return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
     }
-    if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
+    let vanished = try reviewCommands(from: currentKey, to: key, generation: plan.to, config: config, force: force)
+    if dryRun {
+      var outcome = SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered)
+      outcome.vanishedCommands = vanished
+      return outcome
+    }
 
     try createGeneration(plan.to, key)
     do throws(MCPGenError) {
@@ -104,6 +111,7 @@ extension Store {
       throw putBack(plan, after: error)
     }
     var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
+    outcome.vanishedCommands = vanished
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
     var extra: [(String, JSON)] = []
     if let added, added.isNew { extra.append(("added", .bool(true))) }
@@ -162,7 +170,12 @@ extension Store {
         return SwitchOutcome(plan: plan, alreadyCurrent: true, recovered: recovered)
       }
       let verified = try requireIntact(plan.key, what: "generation \(plan.to)")
-      if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
+      let vanished = try reviewCommands(from: fromKey, to: plan.key, generation: plan.to, config: config, force: force)
+      if dryRun {
+        var outcome = SwitchOutcome(plan: plan, dryRun: true)
+        outcome.vanishedCommands = vanished
+        return outcome
+      }
       do throws(MCPGenError) {
         try pointCurrent(at: plan.to)
         try confirmCurrent(plan.to, plan.key, verified: verified)
@@ -170,6 +183,7 @@ extension Store {
         throw putBack(plan, after: error)
       }
       var outcome = SwitchOutcome(plan: plan, recovered: recovered)
+      outcome.vanishedCommands = vanished
       outcome.health = gate(config, from: from, fromKey: fromKey, to: plan.to, key: plan.key)
       var extra: [(String, JSON)] = []
       if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }

@@ -177,6 +177,7 @@ extension Store {
     try withLock(commandText) { () throws(MCPGenError) in
       do {
         let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        try file.changeMode(0o644)  // whatever the umask
         try file.writeAll(Array(Config.example.utf8))
         try file.sync()
         try root.renameNoReplace(temp, to: root, as: Config.fileName)

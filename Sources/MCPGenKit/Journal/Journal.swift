@@ -119,6 +119,8 @@ public struct Journal: Sendable {
     try attempt("append to the journal") { () throws(SystemCallError) in
       let file = try root.openFile(name, flags: O_RDWR | O_APPEND | O_CREAT, mode: 0o644)
       let st = try file.stat()
+      // A new journal gets the layout's mode, not whatever the umask left of it.
+      if st.st_size == 0 && st.st_mode & 0o7777 != 0o644 { try file.changeMode(0o644) }
       var line = record.json.serialized()
       line.append(0x0A)
       if st.st_size > 0 {

@@ -52,11 +52,42 @@ extension Store {
 
   /// `recordedSource` replaces the path as the source the journal records.
   func add(_ source: FilePath, journaled: Bool, recordedSource: [UInt8]?, label: ReleaseLabel? = nil) throws(MCPGenError) -> AddResult {
-    let result = try add(scanned: try TreeScanner.scan(source), journaled: journaled, recordedSource: recordedSource, label: label)
+    let release = try TreeScanner.scan(source)
+    try Store.requirePublic(release)
+    let result = try add(scanned: release, journaled: journaled, recordedSource: recordedSource, label: label)
     if journaled, !result.isNew {
       try recordLabelOfStored(result.key, given: label, source: recordedSource ?? absolute(source).bytes)
     }
     return result
+  }
+
+  /// Refuses a release with a file others cannot read, or a directory others cannot read or
+  /// enter (no `S_IROTH`, or no `S_IXOTH` for a directory), the release's own root included.
+  ///
+  /// Stored, every file becomes 0444 or 0555: a release is a public artifact, served as it is.
+  /// A file someone made 0600 is most likely a secret (a key, a token) that belongs in
+  /// configuration, and storing it would publish it; the operator decides, by making it
+  /// readable, that it is meant to ship. Symlinks have no modes of their own.
+  static func requirePublic(_ release: ScannedRelease) throws(MCPGenError) {
+    var hidden: [Int] = []
+    for (i, e) in release.entries.enumerated() where i < release.modes.count {
+      let mode = release.modes[i]
+      switch e.kind {
+      case .symlink: continue
+      case .directory: if mode & UInt32(S_IROTH | S_IXOTH) != UInt32(S_IROTH | S_IXOTH) { hidden.append(i) }
+      case .file, .executable: if mode & UInt32(S_IROTH) == 0 { hidden.append(i) }
+      }
+    }
+    guard let first = hidden.first else { return }
+    let e = release.entries[first]
+    let shown = e.path == ManifestEntry.rootPath ? release.path : release.path.appending(bytes: e.path)
+    let mode = "0" + String(release.modes[first], radix: 8)
+    let (what, fix) = e.kind == .directory ? ("directory others cannot enter", "o+rx") : ("file others cannot read", "o+r")
+    let more = hidden.count > 1 ? " (and \(hidden.count - 1) more)" : ""
+    throw MCPGenError(
+      .invalidInput,
+      "\(shown.displayString) is a \(what) (mode \(mode))\(more), but a stored release is readable by everyone; make it readable if it is meant to ship (secrets belong in configuration, not in a release); nothing was stored",
+      hint: "chmod \(fix) \(shown.displayString)", path: shown)
   }
 
   /// Stores a release scanned earlier; every file must still be as the scan saw it.

@@ -178,6 +178,9 @@ extension Store {
       withExtendedLifetime(dir) {}
     }
     try extract(release, into: dir.path)
+    // The tree's root is this 0700 temporary, not a directory of the commit: give it the mode
+    // git gives directories, or `add` would take it for a private one.
+    try attempt("open the git tree") { () throws(SystemCallError) in try dir.changeMode(0o755) }
     return try body(dir.path)
   }
 

@@ -64,9 +64,15 @@ public final class Store: @unchecked Sendable {
       let result = withCString(prefix) { Syscall.mkdirat(AT_FDCWD, $0, 0o755) }
       switch result {
       case .success:
+        // 0755 whatever the umask: the service that runs `current/bin/...` must reach the root.
         // A new directory is durable only once its parent is synced.
-        let parent = FilePath(bytes: splitLast(prefix).parent.isEmpty ? [0x2F] : splitLast(prefix).parent)
-        try attempt("create root") { () throws(SystemCallError) in try DirectoryFD.open(parent).sync() }
+        let (up, name) = splitLast(prefix)
+        let parent = FilePath(bytes: !up.isEmpty ? up : prefix.first == 0x2F ? [0x2F] : [0x2E])
+        try attempt("create root") { () throws(SystemCallError) in
+          let dir = try DirectoryFD.open(parent)
+          try dir.openDirectory(name).changeMode(0o755)
+          try dir.sync()
+        }
       case .failure(let e) where e == .fileExists:
         continue
       case .failure(let e):

@@ -93,7 +93,9 @@ public enum TreeScanner {
       let st = try attempt("read release") { () throws(SystemCallError) in try file.stat() }
       try requireSame(top, st, path)
       let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
-      return (ScannedRelease(path: path, source: .file(file), entries: [entry], identities: [0: identity(st)]), [])
+      var release = ScannedRelease(path: path, source: .file(file), entries: [entry], identities: [0: identity(st)])
+      release.modes = [UInt32(st.st_mode & 0o7777)]
+      return (release, [])
     default:
       throw unsupported(top, path)
     }

@@ -111,7 +111,23 @@ public indirect enum JSON: Equatable, Sendable {
       }
       let n = validUTF8SequenceLength(s, at: i)
       if n > 0 {
-        out += s[i..<(i + n)]
+        let scalar = decodeScalar(s, at: i, length: n)
+        if isHiddenFormatting(scalar) {
+          // Same code point, escaped: valid JSON either way, but `cat` of the journal or of
+          // --json output must not reorder or hide what follows (store-layout.md section 12).
+          func unit(_ u: UInt32) {
+            out += "\\u".utf8
+            for shift in [12, 8, 4, 0] { out.append(hex(UInt8((u >> UInt32(shift)) & 0xF))) }
+          }
+          if scalar > 0xFFFF {
+            unit(0xD800 + ((scalar - 0x10000) >> 10))
+            unit(0xDC00 + ((scalar - 0x10000) & 0x3FF))
+          } else {
+            unit(scalar)
+          }
+        } else {
+          out += s[i..<(i + n)]
+        }
         i += n
       } else {
         out += "\\udc".utf8

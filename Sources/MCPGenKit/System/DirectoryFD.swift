@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMCPGenShims
 import SystemPackage
 
 /// An open directory that every operation is relative to.
@@ -102,11 +103,18 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
-  /// `fstatat` following symlinks, the final one included: what a program opening the path
-  /// would reach. Only for trees whose symlinks may be followed (a sealed store entry).
-  public func statFollowingLinks(_ name: [UInt8]) throws(SystemCallError) -> stat {
-    try withCString(name) { (p) throws(SystemCallError) in
-      try Syscall.fstatat(fd, p, follow: true).get("stat", path.appending(bytes: name))
+  /// What a program opening `relative` would reach, provided every symlink on the way stays
+  /// beneath this directory: `fstat` of an `O_PATH` descriptor opened with
+  /// `openat2(RESOLVE_BENEATH)`. A path or link that leads out fails with `EXDEV`
+  /// (`.improperLink`); a kernel without openat2 (before 5.6, or a seccomp filter) with `ENOSYS`
+  /// or `EPERM`.
+  func statWithin(_ relative: [UInt8]) -> Result<stat, Errno> {
+    let opened = withCString(relative) { Syscall.openat2Within(fd, $0, mcpgen_o_path | O_CLOEXEC) }
+    switch opened {
+    case .failure(let e): return .failure(e)
+    case .success(let file):
+      defer { _ = Syscall.close(file) }
+      return Syscall.fstat(file)
     }
   }
 
@@ -120,12 +128,16 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
-  /// Creates the directory unless it exists already as a directory. A new one is made durable
-  /// (fsync of this directory) before anything is put in it: otherwise a power cut could lose the
-  /// directory, and with it everything later made durable inside it.
+  /// Creates the directory unless it exists already as a directory. A new one gets exactly
+  /// `mode` (`fchmod`: the umask would otherwise decide, and a root made under `umask 077` would
+  /// lock out the service that reads it), and is made durable (fsync of this directory) before
+  /// anything is put in it: otherwise a power cut could lose the directory, and with it
+  /// everything later made durable inside it.
   public func ensureDirectory(_ name: [UInt8], mode: mode_t) throws(SystemCallError) {
     switch withCString(name, { Syscall.mkdirat(fd, $0, mode) }) {
-    case .success: try sync()
+    case .success:
+      try openDirectory(name).changeMode(mode)
+      try sync()
     case .failure(let e) where e == .fileExists:
       let st = try stat(name)
       if st.st_mode & S_IFMT != S_IFDIR {

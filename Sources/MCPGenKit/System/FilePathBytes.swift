@@ -39,8 +39,11 @@ extension FilePath {
 }
 
 /// A byte name for one-line messages: valid UTF-8 as is, every byte that is not part of valid
-/// UTF-8 as `\xNN`, control characters (C0, DEL, C1) and backslashes escaped. Distinct names
-/// always display differently, and no name can break a line or drive a terminal.
+/// UTF-8 as `\xNN`, control characters (C0, DEL, C1) and backslashes escaped, and so are the
+/// invisible characters that change how the rest of a line reads (`isHiddenFormatting`: the
+/// bidirectional overrides, zero-width characters, line separators), each of their UTF-8 bytes as
+/// `\xNN`. Distinct names always display differently, and no name can break a line, drive a
+/// terminal, or show as another name.
 public func displayName(_ bytes: [UInt8]) -> String {
   String(decoding: displayNameBytes(bytes), as: UTF8.self)
 }
@@ -72,15 +75,43 @@ public func displayNameBytes(_ bytes: [UInt8]) -> [UInt8] {
     if n == 0 {
       escape(b)
       i += 1
-    } else if n == 2 && b == 0xC2 && bytes[i + 1] < 0xA0 {
-      escape(b); escape(bytes[i + 1])  // C1 controls (U+0080-U+009F)
-      i += 2
+    } else if isHiddenFormatting(decodeScalar(bytes, at: i, length: n)) {
+      for k in i..<(i + n) { escape(bytes[k]) }
+      i += n
     } else {
       out += bytes[i..<(i + n)]
       i += n
     }
   }
   return out
+}
+
+/// Whether a character is invisible yet changes how the text around it reads: C1 controls
+/// (U+0080-U+009F), line and paragraph separators (U+2028, U+2029), and every format character
+/// (Unicode category Cf: the bidirectional embeddings, overrides and isolates U+202A-U+202E and
+/// U+2066-U+2069, the marks U+200E/U+200F and U+061C, zero-width U+200B-U+200D, U+2060-U+2064,
+/// U+FEFF, the soft hyphen U+00AD, tags U+E0000-U+E007F, ...). `bin/mcp\u{202E}lmth.exe` would
+/// otherwise show as another name.
+func isHiddenFormatting(_ scalar: UInt32) -> Bool {
+  if scalar < 0x80 { return false }
+  if scalar < 0xA0 { return true }
+  guard scalar >= 0xAD, let u = Unicode.Scalar(scalar) else { return false }
+  switch u.properties.generalCategory {
+  case .format, .lineSeparator, .paragraphSeparator, .control: return true
+  default: return false
+  }
+}
+
+/// The code point of the well-formed UTF-8 sequence of `length` bytes at `i`.
+func decodeScalar(_ bytes: [UInt8], at i: Int, length: Int) -> UInt32 {
+  switch length {
+  case 1: return UInt32(bytes[i])
+  case 2: return UInt32(bytes[i] & 0x1F) << 6 | UInt32(bytes[i + 1] & 0x3F)
+  case 3: return UInt32(bytes[i] & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F)
+  default:
+    return UInt32(bytes[i] & 0x07) << 18 | UInt32(bytes[i + 1] & 0x3F) << 12 | UInt32(bytes[i + 2] & 0x3F) << 6
+      | UInt32(bytes[i + 3] & 0x3F)
+  }
 }
 
 extension String {

@@ -27,6 +27,12 @@ enum Syscall {
     call("openat2") { mcpgen_openat2_beneath(dir, path, flags, mode) }
   }
 
+  /// `openat2(2)` with `RESOLVE_BENEATH` alone: symlinks inside `dir` are followed, a path or
+  /// link that leads out of it fails with `EXDEV`.
+  static func openat2Within(_ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt) -> Result<CInt, Errno> {
+    call("openat2") { mcpgen_openat2_within(dir, path, flags) }
+  }
+
   /// `close(2)`; never retried.
   static func close(_ fd: CInt) -> Result<Void, Errno> {
     call("close", retry: false) { Glibc.close(fd) }.map { _ in () }

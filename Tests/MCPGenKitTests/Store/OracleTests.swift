@@ -59,7 +59,8 @@ func makeHostileTree(_ dir: TestDirectory) throws -> FilePath {
   try dir.writeFile(Array("tree/nested/".utf8) + HostileName.all[0].bytes + Array("/inner".utf8), Array("deep\n".utf8))
   try dir.makeDirectory("tree/empty-dir")
   try dir.writeFile("tree/empty-file", "")
-  try dir.writeFile("tree/run me", "#!/bin/sh\necho hi\n", mode: 0o700)
+  // 0755, as a release ships it: add refuses files others cannot read (a 0700 file is private).
+  try dir.writeFile("tree/run me", "#!/bin/sh\necho hi\n", mode: 0o755)
   try dir.symlink(Array("tree/link-nl".utf8), to: Array("target\n".utf8))
   try dir.symlink(Array("tree/link-bad".utf8), to: [0x2E, 0x2E, 0x2F, 0xFF, 0x09])
   return dir.at("tree")
