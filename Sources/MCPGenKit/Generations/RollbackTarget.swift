@@ -48,6 +48,14 @@ extension Store {
     }
     let plan = SwitchPlan(kind: .rollback(undo: false), from: from, fromKey: fromKey, to: number, key: key)
     guard number != from else { return plan }
+    guard try contains(key) else {
+      let (reason, _) = try whereabouts(of: key)
+      let source = (history.sources[number] ?? history.keySources[key]).map { displayName($0) } ?? "PATH"
+      throw MCPGenError(
+        .notFound,
+        "generation \(number) cannot be restored: its release \(key.short) is not in the store (\(reason)); add the release again, then roll back; nothing was changed",
+        hint: "mcp-gen add \(source)")
+    }
     try requireNotBlocked(key, force: force)
     if !force && history.failed.contains(number) {
       throw MCPGenError(
