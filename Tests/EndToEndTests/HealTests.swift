@@ -134,6 +134,7 @@ struct HealTests {
         n += 1
       }
     }
+    print("heal kill points tried: \(tried)")
     #expect(tried > 5)
   }
 }
