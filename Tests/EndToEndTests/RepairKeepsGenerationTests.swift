@@ -45,6 +45,7 @@ struct RepairKeepsGenerationTests {
     let show = try r.ok(["show", "1"])
     #expect(show.stdoutText.contains("path:        \(r.root)/store/\(ka) (missing)"), "\(show.stdoutText)")
     #expect(show.stdoutText.contains("pinned:      yes"), "\(show.stdoutText)")
+    #expect(show.stdoutText.contains("\nrestorable:  no (!): add its release again, then mcp-gen rollback 1\n"), "\(show.stdoutText)")
 
     // The audit reports the kept generation as a warning only, with the way back.
     let audit = try GARoot.object(try r.run(["audit", "--json"]))
