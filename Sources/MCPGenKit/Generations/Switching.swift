@@ -83,10 +83,7 @@ extension Store {
     var healed: HealedEntry? = nil
     var verified: VerifiedEntry? = found.verified
     if verified == nil {
-      guard !found.problems.isEmpty, let healFrom, try contains(key) else {
-        _ = try found.get("release", path: entryPath(key))
-        throw MCPGenError(.integrity, "release \(key.short) could not be read; nothing was changed", path: entryPath(key))
-      }
+      guard !found.problems.isEmpty, let healFrom, try contains(key) else { throw found.error("release", path: entryPath(key)) }
       if dryRun {
         healed = HealedEntry(key: key, problem: found.summary, quarantined: nil)
       } else {
@@ -105,19 +102,11 @@ extension Store {
     if currentKey == key, let n = currentNumber {
       plan.to = n
       if !dryRun && config.hasHooks && history.unconfirmed == n {
-        var outcome = try finishUnconfirmed(plan, history, config, recovered: recovered)
-        outcome.healed = healed
-        return outcome
+        return with(try finishUnconfirmed(plan, history, config, recovered: recovered), healed)
       }
-      var outcome = SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
-      outcome.healed = healed
-      return outcome
+      return with(SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered), healed)
     }
-    if dryRun {
-      var outcome = SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered)
-      outcome.healed = healed
-      return outcome
-    }
+    if dryRun { return with(SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered), healed) }
 
     try createGeneration(plan.to, key)
     do throws(MCPGenError) {
@@ -133,6 +122,13 @@ extension Store {
     if let added, added.isNew { extra.append(("added", .bool(true))) }
     let recordedSource = source ?? history.keySources[key]
     try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+    return outcome
+  }
+
+  /// `outcome`, saying that the target's entry was (or, in a dry run, would be) healed.
+  private func with(_ outcome: SwitchOutcome, _ healed: HealedEntry?) -> SwitchOutcome {
+    var outcome = outcome
+    outcome.healed = healed
     return outcome
   }
 

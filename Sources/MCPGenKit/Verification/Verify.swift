@@ -132,10 +132,15 @@ struct Examined {
   /// The verified entry, or the `integrity` error `requireIntact` throws.
   func get(_ what: String, path: FilePath? = nil) throws(MCPGenError) -> VerifiedEntry {
     if let verified { return verified }
+    throw error(what, path: path)
+  }
+
+  /// Why the entry is not usable, naming it as `what`.
+  func error(_ what: String, path: FilePath?) -> MCPGenError {
     guard !problems.isEmpty else {
-      throw MCPGenError(.integrity, "\(what) \(key.short) could not be read; nothing was changed", path: path)
+      return MCPGenError(.integrity, "\(what) \(key.short) could not be read; nothing was changed", path: path)
     }
-    throw MCPGenError(
+    return MCPGenError(
       .integrity, "\(what) \(key.short) is corrupted: \(summary); nothing was changed", hint: "mcp-gen audit --repair", path: path)
   }
 }
