@@ -51,6 +51,10 @@ int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, c
   return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
 }
 
+int mcpgen_renameat_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+  return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
+}
+
 const int mcpgen_o_path = O_PATH;
 
 int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }

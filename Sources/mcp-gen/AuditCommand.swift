@@ -14,7 +14,7 @@ struct AuditCommand: ParsableCommand {
   @Flag(help: "Check kinds, sizes and modes without re-hashing (for frequent runs).")
   var quick = false
 
-  @Flag(help: "Quarantine corrupted entries, take their generations out of rotation, roll current back if needed.")
+  @Flag(help: "Quarantine corrupted entries (their generations stay, not restorable until re-added), roll current back if needed.")
   var repair = false
 
   @Flag(help: "Append the outcome to the journal (taking the lock for that moment), so `mcp-gen doctor` knows when the store was last audited.")

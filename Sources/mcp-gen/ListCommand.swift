@@ -41,7 +41,7 @@ struct ListCommand: ParsableCommand {
     let ranges = ParallelWork.ranges(rows.count, parts: rows.count < 2048 ? 1 : ParallelWork.cores * 2)
     for part in ParallelWork.map(ranges, { range in Self.format(rows[range], marks: marks, labelWidth: labelWidth) }) { Output.raw(part) }
     if rows.contains(where: { !$0.isRestorable }) {
-      Output.note("! marks generations whose store entry is gone: they cannot be restored")
+      Output.note("! marks generations whose store entry is gone: they cannot be restored until their release is added again")
     }
   }
 

@@ -12,7 +12,7 @@ struct RollbackCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
   @OptionGroup(title: "Health checks") var health: HealthOptions
 
-  @Flag(help: "Switch even to a release that is blocked, or one of whose commands leads out of the release.")
+  @Flag(help: "Roll back even to a release that is blocked, one of whose commands leads out of the release, or a generation marked failed.")
   var force = false
 
   @Flag(help: "Print the plan and change nothing.")

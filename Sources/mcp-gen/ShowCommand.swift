@@ -98,6 +98,8 @@ struct ShowCommand: ParsableCommand {
       field("contents", "\(Self.plural(m.fileCount, "file")), \(Self.plural(Self.directories(m), "directory", "directories")), \(Self.plural(Self.symlinks(m), "symlink")), \(bytes)")
     } else {
       field("contents", "unknown: \(d.missing ?? "the store entry is missing")")
+      // `list` marks such a generation `!`; adding its release again makes it restorable.
+      if let n = d.reference.generation { field("restorable", "no (!): add its release again, then mcp-gen rollback \(n)") }
     }
     field("current", yesNo(d.isCurrent))
     if let pinned = d.isPinned { field("pinned", yesNo(pinned)) }

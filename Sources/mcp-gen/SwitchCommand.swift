@@ -107,6 +107,13 @@ enum SwitchReport {
     if let r = outcome.recovered {
       Output.note("note: generation \(r.to.map(String.init) ?? "?") was made current by a command that did not finish (its health checks never confirmed it); recorded in the journal")
     }
+    if let h = outcome.healed {
+      if let q = h.quarantined {
+        Output.note("note: store entry \(h.key.short) was corrupted (\(h.problem)); healed it from the release given; the corrupted copy is \(q.displayString)")
+      } else {
+        Output.note("note: store entry \(h.key.short) is corrupted (\(h.problem)); the switch would heal it from the release given")
+      }
+    }
     if movedCurrent(outcome), let was = plan.from {
       for command in outcome.vanishedCommands {
         Output.note("warning: \(displayName(command)), a command of generation \(was), is not in generation \(plan.to)\(outcome.dryRun ? "" : ": links exposed to it through current now dangle")")
@@ -144,7 +151,7 @@ enum SwitchReport {
       Output.note("passed over generations \(plan.skipped.map(String.init).joined(separator: ", ")) (removed, failed, or current)")
     }
     if outcome.alreadyCurrent {
-      Output.line("generation \(plan.to) (\(plan.key.short)) is already current; nothing changed")
+      Output.line("generation \(plan.to) (\(plan.key.short)) is already current; " + (outcome.healed?.quarantined != nil ? "only its store entry was healed" : "nothing changed"))
     } else if outcome.dryRun {
       Output.line("would switch from \(was) to \(target)\(changes.map { ": \($0.summary)" } ?? ""); nothing changed (dry run)")
     } else if let failure = outcome.health.failure {

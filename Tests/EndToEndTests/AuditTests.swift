@@ -230,12 +230,20 @@ struct AuditCommandTests {
     #expect(repair.status == 0, "\(repair.stdoutText)\(repair.stderrText)")
     let after = try f.r.run(["audit"])
     #expect(after.status == 0)
-    #expect(after.stdoutText.hasSuffix("; no problems\n"), "\(after.stdoutText)")
-
     let rolledBack = corruption.damagesCurrentEntry
     let currentBroken = corruption == .currentNowhere || corruption == .currentMissingGeneration
+    // A generation whose release is gone stays (marked `!`, a warning once repair reported it).
+    let kept: [Int] = rolledBack || corruption == .renamedToOtherKey || corruption == .renamedToNonKey
+      ? [3] : (corruption == .danglingGeneration ? [9] : [])
+    if kept.isEmpty {
+      #expect(after.stdoutText.hasSuffix("; no problems\n"), "\(after.stdoutText)")
+    } else {
+      let (_, left) = try f.problems()
+      #expect(left == Set(kept.map { GAProblem("warning", "dangling-generation", "generations/\($0)", [$0]) }), "\(left)")
+      #expect(repair.stdoutText.contains("repair: kept generation \(kept[0]), not restorable (!) until the release is added again"), "\(repair.stdoutText)")
+    }
     #expect(try f.r.currentGeneration() == (rolledBack ? 2 : 3))
-    #expect(try f.r.generations() == (rolledBack ? [1, 2] : [1, 2, 3]))
+    #expect(try f.r.generations() == [1, 2, 3] + (corruption == .danglingGeneration ? [9] : []))
     #expect(try f.r.storeNames() == (rolledBack ? [f.ka, f.kb].sorted() : [f.ka, f.kb, f.kc].sorted()))
     if rolledBack || currentBroken {
       let log = try f.r.ok(["log"]).stdoutText.split(separator: "\n")
@@ -282,8 +290,11 @@ struct AuditCommandTests {
     let repair = try f.r.run(["audit", "--repair"])
     #expect(repair.status == 0)
     #expect(try f.r.currentGeneration() == 1)
-    #expect(try f.r.generations() == [1])
-    #expect(try f.r.run(["audit"]).stdoutText == "audit: 1 entries, 2 files, 28 B re-hashed; no problems\n")
+    #expect(try f.r.generations() == [1, 2, 3])  // 2 and 3 kept, not restorable
+    #expect(try f.r.run(["audit"]).status == 0)
+    let (_, left) = try f.problems()
+    #expect(left == [GAProblem("warning", "dangling-generation", "generations/2", [2]),
+                     GAProblem("warning", "dangling-generation", "generations/3", [3])])
   }
 
   @Test("the audit names every generation that uses a bad entry")
@@ -308,7 +319,7 @@ struct AuditCommandTests {
     #expect(text.contains("  fix: mcp-gen rollback 2\n"))
 
     try r.ok(["audit", "--repair"])
-    #expect(try r.generations() == [2])
+    #expect(try r.generations() == [1, 2, 3])  // 1 and 3 kept, not restorable until b is added again
     #expect(try r.currentGeneration() == 2)
   }
 

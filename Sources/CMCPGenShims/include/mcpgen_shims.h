@@ -22,6 +22,9 @@ int mcpgen_openat2_within(int dirfd, const char *path, int flags);
 // renameat2(2) with RENAME_NOREPLACE, through the raw syscall for older glibc.
 int mcpgen_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
+// renameat2(2) with RENAME_EXCHANGE: swaps two names atomically, both staying present throughout.
+int mcpgen_renameat_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
 // O_PATH needs _GNU_SOURCE, which Swift's Glibc import does not define.
 extern const int mcpgen_o_path;
 

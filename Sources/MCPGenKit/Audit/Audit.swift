@@ -59,7 +59,10 @@ extension Store {
       }
     }
 
-    // Generation links.
+    // Generation links. One whose release `audit --repair` already reported gone (and kept,
+    // marked `!`) is a warning: the operator knows, and adding the release again restores it.
+    let journal = try readJournal()
+    let acknowledged = acknowledgedUnrestorable(generations, journal)
     var missing = Set<StoreKey>()
     for g in generations {
       let where_ = path.appending(bytes: Store.generationsName + [0x2F] + Array(String(g.number).utf8))
@@ -72,9 +75,16 @@ extension Store {
         // Removed by a gc or repair since the listing? Then it is no problem.
         if try generation(g.number) == nil { continue }
         missing.insert(key)
+        intact[key] = false
+        if acknowledged.contains(g.number) {
+          let source = journal.records.last(where: { $0.key == key && $0.source != nil })?.source.map { displayName($0) } ?? "PATH"
+          report.problems.append(AuditProblem(severity: .warning, kind: "dangling-generation", path: where_,
+            detail: "its store entry \(key.short) is gone (audit --repair kept the generation, not restorable until the release is added again)",
+            key: key, generations: [g.number], hint: "mcp-gen add \(source)"))
+          continue
+        }
         report.problems.append(AuditProblem(severity: .error, kind: "dangling-generation", path: where_,
           detail: "its store entry \(key.short) is missing", key: key, generations: [g.number], hint: "mcp-gen audit --repair"))
-        intact[key] = false
       }
     }
 
@@ -107,7 +117,6 @@ extension Store {
       report.problems.append(AuditProblem(severity: .warning, kind: "leftover", path: garbage.path,
         detail: "\(left.count) entries half-deleted by a crashed gc", hint: "mcp-gen gc"))
     }
-    let journal = try readJournal()
     for d in journal.damage {
       report.problems.append(AuditProblem(
         severity: d.torn ? .warning : .error, kind: "journal", path: path.appending(bytes: Journal.name),

@@ -38,8 +38,11 @@ public struct AuditReport: Sendable {
   public var filesHashed = 0
   public var bytesHashed: UInt64 = 0
   public var quick = false
-  /// What `--repair` did, one line each.
+  /// What `--repair` did, one line each (also what it could not do, and generations it kept).
   public var repairs: [String] = []
+  /// How many of `repairs` changed something (quarantine, rollback of current, modes, journal,
+  /// leftovers): nonzero means `--repair` repaired something.
+  public var repaired = 0
 
   /// Anything worse than a warning.
   public var hasErrors: Bool { problems.contains { $0.severity != .warning } }

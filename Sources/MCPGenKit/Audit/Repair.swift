@@ -11,7 +11,8 @@ extension Store {
   /// 2. moves each corrupted entry or stray (and its manifest) into `quarantine/<name>-<time>`,
   ///    never deleting evidence;
   /// 3. restores read-only modes on entries whose content is intact;
-  /// 4. takes generations whose release is gone or quarantined out of rotation;
+  /// 4. keeps generations whose release is gone or quarantined (and their pins), journaled as
+  ///    unrestorable: `list` marks them `!` until the release is added again;
   /// 5. moves a damaged journal aside into quarantine and keeps only its good lines;
   /// 6. removes leftovers of crashed runs.
   /// Returns the audit as found, with `repairs` listing every action.
@@ -53,6 +54,7 @@ extension Store {
           try journal(.rollback, from: from, to: target, key: key, source: nil,
                       extra: [("note", .string("audit --repair: current was corrupted"))])
           report.repairs.append("rolled current back to generation \(target) (\(key.short)), the newest intact one")
+          report.repaired += 1
         } else {
           report.repairs.append("could not repair current: no intact generation is left; switch to a release with mcp-gen switch PATH")
         }
@@ -73,6 +75,7 @@ extension Store {
             }
             quarantined.append(name)
             report.repairs.append("quarantined store/\(displayName(name)) as quarantine/\(displayName(target))")
+            report.repaired += 1
           }
           try entries.sync()
           try manifests.sync()
@@ -84,33 +87,44 @@ extension Store {
       for key in modeOnly.sorted() {
         try restoreModes(key)
         report.repairs.append("restored read-only modes of \(key.short)")
+        report.repaired += 1
       }
 
-      // 4. generations out of rotation.
+      // 4. generations whose release is gone stay, with their pins: `list` marks them `!` until
+      //    the release is added again, which makes them restorable again. The journal line
+      //    names them, so later audits know the operator was told (a warning, not an error).
       let nowCurrent = try current().number
-      var gone: [Int64] = []
-      for g in generations where g.number != nowCurrent {
+      let known = try acknowledgedUnrestorable(generations, readJournal())
+      var unrestorable: [Int64] = []
+      for g in generations where g.number != nowCurrent && !known.contains(g.number) {
         if let k = g.key, !bad.contains(k.bytes), try contains(k) { continue }
-        gone.append(g.number)
+        unrestorable.append(g.number)
       }
-      if !gone.isEmpty {
+      if !unrestorable.isEmpty || !quarantined.isEmpty {
         try journal(.repair, from: nil, to: nil, key: nil, source: nil, extra: [
-          ("generations", .array(gone.map(JSON.int))),
+          ("unrestorable", .array(unrestorable.map(JSON.int))),
           ("quarantined", .array(quarantined.map(JSON.string))),
         ])
-        try removeGenerationLinks(gone)
-        report.repairs.append("took generations \(gone.map(String.init).joined(separator: ", ")) out of rotation (their release is gone)")
+      }
+      if !unrestorable.isEmpty {
+        let list = unrestorable.map(String.init).joined(separator: ", ")
+        report.repairs.append("kept generation\(unrestorable.count == 1 ? "" : "s") \(list), not restorable (!) until the release is added again (mcp-gen add PATH)")
+        report.repaired += 1
       }
 
       // 5. journal.
       if report.problems.contains(where: { $0.kind == "journal" }) {
         try setJournalAside(stamp)
         report.repairs.append("kept the journal's good lines; the damaged original is quarantine/journal-\(stamp).jsonl")
+        report.repaired += 1
       }
 
       // 6. leftovers.
       let removed = try removeLeftovers()
-      if removed > 0 { report.repairs.append("removed \(removed) leftovers of crashed runs") }
+      if removed > 0 {
+        report.repairs.append("removed \(removed) leftovers of crashed runs")
+        report.repaired += 1
+      }
       return report
     }
   }

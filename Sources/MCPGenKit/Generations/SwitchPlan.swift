@@ -31,6 +31,9 @@ public struct SwitchOutcome: Sendable {
   public var added: AddResult?
   /// A crash-interrupted change that this command found and recorded before its own.
   public var recovered: JournalRecord?
+  /// The target's stored entry was corrupted and `switch PATH` healed it from the path (in a dry
+  /// run: would heal it).
+  public var healed: HealedEntry?
   /// Restart and health checks, and the rollback they caused, if any.
   public var health = HealthReport()
   /// The target's manifest when it is not in the store yet (a dry run of `switch PATH` stores

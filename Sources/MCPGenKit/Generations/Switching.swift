@@ -59,27 +59,45 @@ extension Store {
       case .key(let text):
         key = try resolve(text)
       }
+      // A release given as a path can heal its stored entry if that is corrupted.
+      var healFrom: FilePath? = nil
+      if case .path(let p) = target { healFrom = p }
       let outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
         if added != nil, try !contains(key) { return nil }
-        return try switchLocked(key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source, label: label)
+        return try switchLocked(
+          key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source,
+          label: label, healFrom: healFrom, recordedSource: recordedSource)
       }
       if let outcome { return outcome }
     }
     throw MCPGenError(.conflict, "the release \(target) kept disappearing from the store while switching (a concurrent gc?); nothing was changed, run the command again")
   }
 
+  /// `healFrom`: the source the release was given as; a corrupted stored entry of it is healed
+  /// from there (`heal`) instead of refusing the switch.
   private func switchLocked(
     _ key: StoreKey, expected: StoreKey?, dryRun: Bool, config: Config, force: Bool, added: AddResult?, source: [UInt8]?,
-    label: ReleaseLabel? = nil
+    label: ReleaseLabel? = nil, healFrom: FilePath? = nil, recordedSource: [UInt8]? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
     // The journal is read on another thread while this one hashes the target; the outcomes
     // are then taken in the order the checks are listed, as if run one after the other.
     let journal = Background { () throws(MCPGenError) in try self.readJournal() }
-    let intact = Result { () throws(MCPGenError) in try requireIntact(key, what: "release") }
+    let examined = Result { () throws(MCPGenError) in try examine(key) }
     let (history, recovered) = try reconciledHistory(dryRun: dryRun, journal: try journal.value())
     try requireFreeSpace()
     try requireNotBlocked(key, force: force)
-    let verified = try intact.get()
+    let found = try examined.get()
+    var healed: HealedEntry? = nil
+    var verified: VerifiedEntry? = found.verified
+    if verified == nil {
+      guard !found.problems.isEmpty, let healFrom, try contains(key) else { throw found.error("release", path: entryPath(key)) }
+      if dryRun {
+        healed = HealedEntry(key: key, problem: found.summary, quarantined: nil)
+      } else {
+        healed = try heal(key, from: healFrom, recordedSource: recordedSource, problem: found.summary)
+        verified = try requireIntact(key, what: "release")
+      }
+    }
     let (currentNumber, currentKey) = try currentGeneration()
     if let expected, currentKey != expected {
       throw MCPGenError(
@@ -91,16 +109,16 @@ extension Store {
     if currentKey == key, let n = currentNumber {
       plan.to = n
       if !dryRun && config.hasHooks && history.unconfirmed == n {
-        return try finishUnconfirmed(plan, history, config, recovered: recovered)
+        return with(try finishUnconfirmed(plan, history, config, recovered: recovered), healed)
       }
       if !dryRun { try journalLabelChange(key, given: label, history: history, source: source ?? history.keySources[key]) }
-      return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
+      return with(SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered), healed)
     }
     let vanished = try reviewCommands(from: currentKey, to: key, generation: plan.to, config: config, force: force)
     if dryRun {
       var outcome = SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered)
       outcome.vanishedCommands = vanished
-      return outcome
+      return with(outcome, healed)
     }
 
     try createGeneration(plan.to, key)
@@ -112,12 +130,20 @@ extension Store {
     }
     var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
     outcome.vanishedCommands = vanished
+    outcome.healed = healed
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
     var extra: [(String, JSON)] = []
     if let added, added.isNew { extra.append(("added", .bool(true))) }
     extra += labelToRecord(key, given: label, history: history)?.journalFields ?? []
     let recordedSource = source ?? history.keySources[key]
     try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+    return outcome
+  }
+
+  /// `outcome`, saying that the target's entry was (or, in a dry run, would be) healed.
+  private func with(_ outcome: SwitchOutcome, _ healed: HealedEntry?) -> SwitchOutcome {
+    var outcome = outcome
+    outcome.healed = healed
     return outcome
   }
 
@@ -143,7 +169,8 @@ extension Store {
 
   /// Moves `current` back: to generation `number`, or (nil) to the generation that was current
   /// before the latest switch not yet undone, following the journal, skipping generations that
-  /// were removed or marked failed.
+  /// were removed or marked failed. `planRollback` decides, for the dry run exactly as for the
+  /// change.
   ///
   /// Gated by health checks exactly like `switchTo`.
   public func rollback(
@@ -152,20 +179,8 @@ extension Store {
     if !dryRun { try requireTrustedHooks(config) }
     return try withLock(commandText) { () throws(MCPGenError) in
       let (history, recovered) = try reconciledHistory(dryRun: dryRun)
-      let (from, fromKey) = try currentGeneration()
-      var plan: SwitchPlan
-      if let number {
-        guard let g = try generation(number) else {
-          throw MCPGenError(.notFound, "there is no generation \(number); nothing was changed", hint: "mcp-gen list")
-        }
-        guard let key = g.key else {
-          throw MCPGenError(.integrity, "generation \(number) does not point into the store; nothing was changed", hint: "mcp-gen audit")
-        }
-        plan = SwitchPlan(kind: .rollback(undo: false), from: from, fromKey: fromKey, to: number, key: key)
-        if plan.to != from { try requireNotBlocked(key, force: force) }
-      } else {
-        plan = try undoPlan(history, from: from, fromKey: fromKey)
-      }
+      let plan = try planRollback(to: number, history, force: force)
+      let (from, fromKey) = (plan.from, plan.fromKey)
       if plan.to == from {
         return SwitchOutcome(plan: plan, alreadyCurrent: true, recovered: recovered)
       }
@@ -192,29 +207,6 @@ extension Store {
     }
   }
 
-  func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
-    var stack = history.undoStack
-    var skipped: [Int64] = []
-    let blocked = try blocked()
-    while let top = stack.popLast() {
-      guard let n = top else { break }
-      if history.failed.contains(n) || n == from {
-        skipped.append(n)
-        continue
-      }
-      guard let g = try generation(n), let key = g.key, !blocked.contains(key), try contains(key) else {
-        skipped.append(n)
-        continue
-      }
-      return SwitchPlan(kind: .rollback(undo: true), from: from, fromKey: fromKey, to: n, key: key, skipped: skipped)
-    }
-    let passed = skipped.isEmpty ? "" : " (passed over removed or failed generations \(skipped.map(String.init).joined(separator: ", ")))"
-    throw MCPGenError(
-      .nothingToUndo,
-      "nothing to roll back to: no earlier switch left to undo\(passed); nothing was changed",
-      hint: "mcp-gen list, then mcp-gen rollback N")
-  }
-
   private func planNew(_ key: StoreKey, _ history: History) throws(MCPGenError) -> SwitchPlan {
     let highest = max(history.highestNumber, try highestGenerationNumber())
     guard highest < Int64.max else {
@@ -232,24 +224,16 @@ extension Store {
     try reconciledHistory(dryRun: false).recovered
   }
 
-  /// Reads the journal once, reconciles it with `current` (unless `dryRun`), and returns the
-  /// history including any recovery line written.
+  /// Reads the journal once and reconciles it with `current`: the `recover` line of a change
+  /// left unrecorded (`plannedHistory`) is written, unless `dryRun`, and replayed either way, so
+  /// a dry run plans from the history its change would. Returns the line only when written.
   func reconciledHistory(dryRun: Bool, journal: Journal? = nil) throws(MCPGenError) -> (history: History, recovered: JournalRecord?) {
-    var history: History
-    if let journal { history = History(journal) } else { history = History(try readJournal()) }
-    guard !dryRun else { return (history, nil) }
-    let actual = try current()
-    guard case .generation(let n) = actual, n != history.recordedCurrent, try generation(n) != nil else {
-      return (history, nil)  // In step, or damaged (audit reports that; rollback N or repair fixes it).
-    }
-    let key = try generation(n)?.key
-    let record = JournalRecord(
-      pid: Int64(getpid()), user: Clock.userName(), command: command, operation: .recover,
-      from: history.recordedCurrent, to: n, key: key, outcome: "unconfirmed",
-      extra: [("note", .string("current was switched by a command that did not finish; it is recorded now"))])
-    try Journal.append(record, in: root)
-    history.apply(record)
-    return (history, record)
+    let replayed: History
+    if let journal { replayed = History(journal) } else { replayed = History(try readJournal()) }
+    let (history, recovery) = try plannedHistory(replayed)
+    guard let recovery, !dryRun else { return (history, nil) }
+    try Journal.append(recovery, in: root)
+    return (history, recovery)
   }
 
   /// Journals a gated change: `ok`, or `rolled-back` / `rollback-failed` with where `current`

@@ -23,8 +23,11 @@ public struct JournalRecord: Sendable, Equatable {
     public static let unblock = Operation(rawValue: "unblock")
     /// Generations and entries collected.
     public static let gc = Operation(rawValue: "gc")
-    /// `audit --repair`: quarantined entries and generations taken out of rotation.
+    /// `audit --repair`: quarantined entries, and generations kept although their release is gone.
     public static let repair = Operation(rawValue: "repair")
+    /// `switch PATH` replaced a corrupted store entry with a verified copy of its source; the
+    /// corrupted one went to quarantine.
+    public static let heal = Operation(rawValue: "heal")
     /// `audit --record`: an audit ran to its end (changes nothing; `doctor` reads its age).
     public static let audit = Operation(rawValue: "audit")
   }

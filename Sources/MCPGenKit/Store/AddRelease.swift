@@ -190,7 +190,7 @@ extension Store {
   /// Copies the release into `store/<temp>`, hashing the bytes written, and returns the
   /// descriptor that holds the copy's flock and the manifest of what was copied. With
   /// `expected`, every file must match it.
-  private func copy(
+  func copy(
     _ release: ScannedRelease, _ expected: Manifest?, to temp: [UInt8], _ immutability: Immutability
   ) throws(MCPGenError) -> (AnyObject, Manifest) {
     var items = release.entries
@@ -287,7 +287,7 @@ extension Store {
   /// cannot be renamed). A crash before this leaves a correct entry that is merely not immutable.
   /// Returns whether the entry is sealed (running as root where flags are supported).
   @discardableResult
-  private func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) -> Bool {
+  func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) -> Bool {
     guard case .applied = immutability.status else { return false }
     if manifest.isSingleFile {
       let f = try entries.openFile(key.bytes, flags: O_RDONLY | O_NONBLOCK)

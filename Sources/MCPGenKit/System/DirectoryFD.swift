@@ -195,6 +195,16 @@ public final class DirectoryFD: @unchecked Sendable {
     }
   }
 
+  /// `renameat2(RENAME_EXCHANGE)`: `name` here and `otherName` in `directory` swap places in one
+  /// step; a reader of either name never finds it missing.
+  func exchange(_ name: [UInt8], with directory: DirectoryFD, _ otherName: [UInt8]) throws(SystemCallError) {
+    try withCString(name) { (o) throws(SystemCallError) in
+      try withCString(otherName) { (n) throws(SystemCallError) in
+        try Syscall.renameatExchange(fd, o, directory.fd, n).get("renameat2", directory.path.appending(bytes: otherName))
+      }
+    }
+  }
+
   public func unlink(_ name: [UInt8], directory: Bool = false) throws(SystemCallError) {
     try withCString(name) { (p) throws(SystemCallError) in
       try Syscall.unlinkat(fd, p, directory: directory).get("unlinkat", path.appending(bytes: name))

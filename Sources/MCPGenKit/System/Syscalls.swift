@@ -131,6 +131,13 @@ enum Syscall {
     call("renameat2") { mcpgen_renameat_noreplace(oldDir, old, newDir, new) }.map { _ in () }
   }
 
+  /// `renameat2(2)` with `RENAME_EXCHANGE`: both names exist before, during and after.
+  static func renameatExchange(
+    _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>
+  ) -> Result<Void, Errno> {
+    call("renameat2") { mcpgen_renameat_exchange(oldDir, old, newDir, new) }.map { _ in () }
+  }
+
   /// `unlinkat(2)`; `AT_REMOVEDIR` when `directory`.
   static func unlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>, directory: Bool) -> Result<Void, Errno> {
     call("unlinkat") { Glibc.unlinkat(dir, path, directory ? AT_REMOVEDIR : 0) }.map { _ in () }

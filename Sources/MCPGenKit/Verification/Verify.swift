@@ -17,10 +17,12 @@ extension Store {
   }
 
   /// `verify`, also returning the manifest it compared with (nil when it could not be read) and
-  /// the entry as it was scanned (nil when it could not be).
+  /// the entry as it was scanned (nil when it could not be). `name` is where in `store/` the
+  /// entry is (default: the key; a healed copy is verified under its temporary name).
   func verifyAgainstManifest(
-    _ key: StoreKey, quick: Bool = false
+    _ key: StoreKey, quick: Bool = false, at name: [UInt8]? = nil
   ) throws(MCPGenError) -> (problems: [EntryProblem], manifest: Manifest?, release: ScannedRelease?) {
+    let name = name ?? key.bytes
     // The manifest is read and parsed while the entry is scanned and hashed: on a large entry
     // that would otherwise be time with one core idle.
     let manifest = Background { () throws(MCPGenError) -> Result<Manifest, MCPGenError> in
@@ -33,7 +35,8 @@ extension Store {
     func invalid(_ error: MCPGenError) -> [EntryProblem] {
       [EntryProblem(.manifestInvalid, ManifestEntry.rootPath, error.message)]
     }
-    guard try contains(key) else {
+    let present = try attempt("read the store") { () throws(SystemCallError) in try entries.statIfPresent(name) != nil }
+    guard present else {
       if case .failure(let error) = try manifest.value() { return (invalid(error), nil, nil) }
       return ([EntryProblem(.entryMissing, ManifestEntry.rootPath, "store entry is missing")], nil, nil)
     }
@@ -41,7 +44,7 @@ extension Store {
     var unreadable: [EntryProblem] = []
     do throws(MCPGenError) {
       if quick {
-        release = try TreeScanner.scan(key.bytes, in: entries)
+        release = try TreeScanner.scan(name, in: entries)
       } else {
         // Every file is hashed while the scan goes on, even one whose size already differs:
         // that costs only on a damaged entry, and saves the intact ones a second pass.
@@ -49,7 +52,7 @@ extension Store {
         let began = progress?.begin("verifying") ?? false
         defer { if began { progress?.end() } }
         let hashed = try StreamingHash.run(stopOnError: false, progress: progress) { (sink) throws(MCPGenError) in
-          try TreeScanner.scan(key.bytes, in: entries, onFile: sink)
+          try TreeScanner.scan(name, in: entries, onFile: sink)
         }
         release = hashed.release
         var digests = hashed.digests
@@ -101,17 +104,44 @@ extension Store {
   /// its files was when hashed, for `confirmCurrent` to check after a swap.
   @discardableResult
   func requireIntact(_ key: StoreKey, what: String) throws(MCPGenError) -> VerifiedEntry {
+    try examine(key).get(what, path: entryPath(key))
+  }
+
+  /// Re-hashes `store/<key>` against its manifest: the verified entry, or what is wrong with it.
+  func examine(_ key: StoreKey) throws(MCPGenError) -> Examined {
     let began = Clock.now()
     let (problems, _, release) = try verifyAgainstManifest(key)
-    guard let first = problems.first else {
-      guard let release else { throw MCPGenError(.integrity, "\(what) \(key.short) could not be read; nothing was changed", path: entryPath(key)) }
-      return VerifiedEntry(key: key, release: release, began: began)
+    guard problems.isEmpty, let release else { return Examined(key: key, problems: problems, verified: nil) }
+    return Examined(key: key, problems: [], verified: VerifiedEntry(key: key, release: release, began: began))
+  }
+}
+
+/// A store entry as `examine` found it.
+struct Examined {
+  var key: StoreKey
+  /// Empty when intact (or, with `verified` nil, when its structure could not be read at all).
+  var problems: [EntryProblem]
+  var verified: VerifiedEntry?
+
+  /// The first problem, and how many more.
+  var summary: String {
+    guard let first = problems.first else { return "it could not be read" }
+    return "\(first)" + (problems.count > 1 ? " (and \(problems.count - 1) more)" : "")
+  }
+
+  /// The verified entry, or the `integrity` error `requireIntact` throws.
+  func get(_ what: String, path: FilePath? = nil) throws(MCPGenError) -> VerifiedEntry {
+    if let verified { return verified }
+    throw error(what, path: path)
+  }
+
+  /// Why the entry is not usable, naming it as `what`.
+  func error(_ what: String, path: FilePath?) -> MCPGenError {
+    guard !problems.isEmpty else {
+      return MCPGenError(.integrity, "\(what) \(key.short) could not be read; nothing was changed", path: path)
     }
-    let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
-    throw MCPGenError(
-      .integrity,
-      "\(what) \(key.short) is corrupted: \(first)\(more); nothing was changed",
-      hint: "mcp-gen audit --repair", path: entryPath(key))
+    return MCPGenError(
+      .integrity, "\(what) \(key.short) is corrupted: \(summary); nothing was changed", hint: "mcp-gen audit --repair", path: path)
   }
 }
 
