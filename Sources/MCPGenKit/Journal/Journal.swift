@@ -144,7 +144,10 @@ public struct Journal: Sendable {
         path: root.path.appending(bytes: name))
     }
     line.append(0x0A)
-    guard let file = try open(in: root, flags: O_RDWR | O_APPEND | O_CREAT, mode: 0o644) else { return }
+    // With O_CREAT a missing journal is made, not reported as missing: nil cannot come back.
+    guard let file = try open(in: root, flags: O_RDWR | O_APPEND | O_CREAT, mode: 0o644) else {
+      throw MCPGenError(.notFound, "cannot create \(root.path.appending(bytes: name).displayString); check the root and run the command again")
+    }
     try attempt("append to the journal") { () throws(SystemCallError) in
       let st = try file.stat()
       if st.st_size > 0 {
