@@ -6,7 +6,7 @@ struct AuditCommand: ParsableCommand {
     commandName: "audit",
     _superCommandName: superCommand,
     abstract: "Re-verify the whole root: every entry re-hashed, modes, generations, current, strays, journal.",
-    discussion: "Prints one line per problem, then a summary. Exit status 2 when anything worse than a warning is found. Takes no lock and writes nothing, except with --repair or --record."
+    discussion: "Prints one line per finding (critical or error: a problem; warning: worth a look), then a summary counting problems and warnings apart. Exit status 0 when clean or with warnings only, 2 when it found problems, 6 when --repair repaired something. Takes no lock and writes nothing, except with --repair or --record."
   )
 
   @OptionGroup var global: GlobalOptions
@@ -41,16 +41,27 @@ struct AuditCommand: ParsableCommand {
       }
       for r in report.repairs { Output.line("repair: \(r)") }
       let hashed = report.quick ? "not re-hashed (--quick)" : "\(report.filesHashed) files, \(Output.bytes(report.bytesHashed)) re-hashed"
-      let critical = report.problems.filter { $0.severity == .critical }.count
-      let summary = report.problems.isEmpty
-        ? Output.paint("no problems", .green)
-        : Output.paint("\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\(critical > 0 ? " (\(critical) critical)" : "")", report.hasErrors ? .red : .yellow)
-      Output.line("audit: \(report.entriesChecked) entries, \(hashed); \(summary)")
+      Output.line("audit: \(report.entriesChecked) entries, \(hashed); \(Self.summary(report))")
     }
     // After the report, so a record that cannot be written (no permission, lock timeout) still
     // leaves the findings on screen.
     if record { try store.recordAudit(report, repaired: repair) }
-    if report.hasErrors && !repair { throw ExitCode(ExitStatus.integrity) }
+    if repair && !report.repairs.isEmpty { throw ExitCode(ExitStatus.repaired) }
+    if report.hasErrors { throw ExitCode(ExitStatus.integrity) }
+  }
+
+  /// "2 problems (1 critical), 3 warnings": problems (critical and error findings) and warnings
+  /// counted apart, as the exit status tells them apart.
+  static func summary(_ report: AuditReport) -> String {
+    let problems = report.problems.filter { $0.severity != .warning }.count
+    let critical = report.problems.filter { $0.severity == .critical }.count
+    let warnings = report.problems.count - problems
+    let warningText = "\(warnings) warning\(warnings == 1 ? "" : "s")"
+    if problems == 0 {
+      return Output.paint("no problems", .green) + (warnings > 0 ? ", " + Output.paint(warningText, .yellow) : "")
+    }
+    let problemText = "\(problems) problem\(problems == 1 ? "" : "s")\(critical > 0 ? " (\(critical) critical)" : "")"
+    return Output.paint(problemText, .red) + (warnings > 0 ? ", " + Output.paint(warningText, .yellow) : "")
   }
 }
 

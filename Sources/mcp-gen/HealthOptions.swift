@@ -12,7 +12,7 @@ struct HealthOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Run after the switch, before the checks (e.g. restart the service).", valueName: "command"))
   var restart: String?
 
-  @Option(help: ArgumentHelp("Seconds a check may run before its process group is killed (default 30).", valueName: "seconds"))
+  @Option(help: ArgumentHelp("Seconds a check may run before its process group is killed, 1 to 86400 (default 30).", valueName: "seconds"))
   var checkTimeout: Double?
 
   @Option(help: ArgumentHelp("Seconds to wait after passing checks, then run the required checks again (default 0).", valueName: "seconds"))
@@ -22,8 +22,9 @@ struct HealthOptions: ParsableArguments {
   var noChecks = false
 
   func validate() throws {
-    if let t = checkTimeout, !(t > 0 && t <= Config.maximumSeconds) {
-      throw ValidationError("--check-timeout must be a number of seconds above 0 and at most \(Int(Config.maximumSeconds))")
+    // As in config.json: a check must time out, and in no less than a second.
+    if let t = checkTimeout, !(t >= 1 && t <= Config.maximumSeconds) {
+      throw ValidationError("--check-timeout must be a number of seconds from 1 to \(Int(Config.maximumSeconds))")
     }
     if let s = settle, !(s >= 0 && s <= Config.maximumSeconds) {
       throw ValidationError("--settle must be a number of seconds from 0 to \(Int(Config.maximumSeconds))")

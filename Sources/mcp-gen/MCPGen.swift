@@ -11,9 +11,10 @@ struct MCPGen: ParsableCommand {
     abstract: "A content-addressed release store with atomic, health-checked generations.",
     discussion: """
       Exit status: 0 success; 1 error (the message says what to do); 2 integrity failure \
-      (stored content does not match its key); 3 lock timeout; 4 health check failed (after \
+      (stored content does not match its key; audit found problems; status found current \
+      damaged); 3 lock timeout; 4 health check failed (after \
       switch or rollback the previous generation was restored; after check nothing changed); \
-      5 health check failed and restoring failed too; \
+      5 health check failed and restoring failed too; 6 audit --repair repaired something; \
       64 usage error.
       """,
     version: Version.text,

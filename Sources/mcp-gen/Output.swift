@@ -136,6 +136,8 @@ enum ExitStatus {
   static let lockTimeout: Int32 = 3
   static let healthCheckRolledBack: Int32 = 4
   static let rollbackFailed: Int32 = 5
+  /// `audit --repair` repaired something: the root was damaged.
+  static let repaired: Int32 = 6
   static let usage: Int32 = 64
 
   static func forError(_ error: MCPGenError) -> Int32 {

@@ -28,7 +28,7 @@ struct RollbackCommand: ParsableCommand {
   }
 }
 
-/// A generation number parsed at the edge: decimal, 1 through 2^63-1.
+/// A generation number parsed at the edge: decimal, 1 through 2^53-1.
 struct GenerationNumber: ExpressibleByArgument {
   var value: Int64
 

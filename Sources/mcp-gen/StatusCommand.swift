@@ -5,7 +5,8 @@ struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
     _superCommandName: superCommand,
-    abstract: "Show the current generation, its key, label and path, and the root."
+    abstract: "Show the current generation, its key, label and path, and the root.",
+    discussion: "Exit status 2 when current is damaged: not a symbolic link, or not leading to an existing generation whose release is in the store."
   )
 
   @OptionGroup var global: GlobalOptions
@@ -21,11 +22,15 @@ struct StatusCommand: ParsableCommand {
     }
     let status = try store.status()
     report(generation: status.generation, key: status.key, label: status.label, path: status.key.map { store.entryPath($0).bytes }, root: store.path.bytes)
+    // A damaged current is no state to report and exit 0 on: what it serves is broken.
+    if let damage = try store.currentDamage(status.current) {
+      Output.error(MCPGenError(
+        .integrity, "\(damage); make an intact generation current with mcp-gen rollback N (mcp-gen doctor tells what else is wrong)",
+        hint: "mcp-gen doctor"))
+      throw ExitCode(ExitStatus.integrity)
+    }
     if status.unconfirmed {
       Output.note("warning: current was switched by a command that did not finish, so its health checks never confirmed it; confirm it, or undo it with mcp-gen rollback\nhint: mcp-gen check")
-    }
-    if case .damaged(let target) = status.current {
-      Output.note("warning: current is damaged (points at \(displayName(target))); make a generation current again\nhint: mcp-gen list, then mcp-gen rollback N")
     }
   }
 

@@ -226,8 +226,10 @@ struct AuditCommandTests {
     }
 
     // Repair.
+    // Something was repaired: exit 6, so a timer's unit fails and the damage is seen.
     let repair = try f.r.run(["audit", "--repair"])
-    #expect(repair.status == 0, "\(repair.stdoutText)\(repair.stderrText)")
+    #expect(repair.status == 6, "\(repair.stdoutText)\(repair.stderrText)")
+    #expect(repair.stdoutText.contains("\nrepair: "), "\(repair.stdoutText)")
     let after = try f.r.run(["audit"])
     #expect(after.status == 0)
     let rolledBack = corruption.damagesCurrentEntry
@@ -288,7 +290,7 @@ struct AuditCommandTests {
     #expect(lines.last == "audit: 3 entries, 6 files, 84 B re-hashed; 3 problems (1 critical)")
 
     let repair = try f.r.run(["audit", "--repair"])
-    #expect(repair.status == 0)
+    #expect(repair.status == 6)
     #expect(try f.r.currentGeneration() == 1)
     #expect(try f.r.generations() == [1, 2, 3])  // 2 and 3 kept, not restorable
     #expect(try f.r.run(["audit"]).status == 0)
@@ -318,7 +320,7 @@ struct AuditCommandTests {
     #expect(text.contains("/share/data.txt: size 0 bytes, expected 9 (generations 1, 3)\n"))
     #expect(text.contains("  fix: mcp-gen rollback 2\n"))
 
-    try r.ok(["audit", "--repair"])
+    #expect(try r.run(["audit", "--repair"]).status == 6)
     #expect(try r.generations() == [1, 2, 3])  // 1 and 3 kept, not restorable until b is added again
     #expect(try r.currentGeneration() == 2)
   }
@@ -347,7 +349,7 @@ struct AuditCommandTests {
     let f = try GAAuditFixture()
     defer { f.r.remove() }
     try GACorruption.currentMissingGeneration.apply(f)
-    try f.r.ok(["audit", "--repair"])
+    #expect(try f.r.run(["audit", "--repair"]).status == 6)
     let ops = try f.r.ok(["log", "--json"]).stdoutText.split(separator: "\n").compactMap {
       (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["op"] as? String
     }

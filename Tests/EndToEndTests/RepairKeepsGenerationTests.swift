@@ -83,7 +83,7 @@ struct RepairKeepsGenerationTests {
     try r.ok(["switch", b])
     if geteuid() == 0 { try GARoot.sh("chattr -i \"$1\" 2>/dev/null || true", r.entry(ka)) }
     try GARoot.sh("mv \"$1\" \"$2\"", r.entry(ka), r.scratch.at("moved-away-1"))
-    try r.ok(["audit", "--repair"])
+    #expect(try r.run(["audit", "--repair"]).status == 6)
     #expect(try r.generations() == [1, 2])
     #expect(try r.run(["audit"]).status == 0)
     try r.ok(["add", a])

@@ -45,6 +45,17 @@ struct SystemdUnitTests {
     #expect(out.stderrText.isEmpty, "systemd-analyze verify: \(out.stderrText)")
   }
 
+  @Test("no service counts an exit status but 0 as success: audit's problems (2) and repairs (6) fail the unit",
+        arguments: ["mcp-gen-verify.service", "mcp-gen-audit.service"])
+  func failureStatuses(_ unit: String) throws {
+    let s = try Self.settings(unit)
+    #expect(Self.value(s, "SuccessExitStatus").isEmpty, "\(unit)")
+    #expect(Self.value(s, "RestartPreventExitStatus").isEmpty, "\(unit)")
+    #expect(!(Self.value(s, "ExecStart").first ?? "").hasPrefix("-"), "\(unit): a leading - ignores every failure")
+    let comment = try String(contentsOfFile: Self.directory + "/" + unit, encoding: .utf8)
+    if unit == "mcp-gen-audit.service" { #expect(comment.contains("exits 6")) }
+  }
+
   @Test("each timer is persistent, wanted by timers.target, and starts its service; daily verify, weekly audit")
   func timers() throws {
     for (timer, calendar) in [("mcp-gen-verify.timer", "daily"), ("mcp-gen-audit.timer", "weekly")] {

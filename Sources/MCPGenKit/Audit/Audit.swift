@@ -120,7 +120,9 @@ extension Store {
     for d in journal.damage {
       report.problems.append(AuditProblem(
         severity: d.torn ? .warning : .error, kind: "journal", path: path.appending(bytes: Journal.name),
-        detail: d.torn ? "line \(d.line) is torn (a crash during a write)" : "line \(d.line) is not a journal record",
+        detail: d.torn ? "line \(d.line) is torn (a crash during a write)"
+          : d.overlong ? "line \(d.line) is longer than \(Journal.maximumLineLength) bytes, the most a journal line may be; it was not read"
+          : "line \(d.line) is not a journal record (or holds a number that is no generation number)",
         hint: "mcp-gen audit --repair"))
     }
     report.problems.sort { $0.severity < $1.severity }

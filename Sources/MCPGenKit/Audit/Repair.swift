@@ -156,19 +156,25 @@ extension Store {
   }
 
   /// Copies the damaged journal into quarantine, then replaces it with its parseable lines
-  /// (temporary file, fsync, rename, fsync).
+  /// (temporary file, fsync, rename, fsync). Both read in bounded chunks: a journal line of a
+  /// gigabyte costs no gigabyte here either.
   private func setJournalAside(_ stamp: String) throws(MCPGenError) {
-    let original = try attempt("read the journal") { () throws(SystemCallError) in
-      try root.openFile(Journal.name, flags: O_RDONLY).readAll()
-    }
+    guard let original = try Journal.open(in: root, flags: O_RDONLY) else { return }
     var good: [UInt8] = []
-    for line in Journal.parse(original).raw { good += line.serialized() + [0x0A] }
+    for line in try readJournal().raw { good += line.serialized() + [0x0A] }
     try attempt("repair the journal") { () throws(SystemCallError) in
       try root.ensureDirectory(Store.quarantineName, mode: 0o700)
       let q = try root.openDirectory(Store.quarantineName)
       let saved = Array("journal-\(stamp).jsonl".utf8)
       let copy = try q.openFile(saved, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-      try copy.writeAll(original)
+      var buffer = [UInt8](repeating: 0, count: 1 << 20)
+      while true {
+        let n = try buffer.withUnsafeMutableBytes { raw in
+          Result { () throws(SystemCallError) in try original.read(into: raw.baseAddress!, count: raw.count) }
+        }.get()
+        if n == 0 { break }
+        try copy.writeAll(Array(buffer[..<n]))
+      }
       try copy.sync()
       try q.sync()
       let temp = Store.temporaryName()

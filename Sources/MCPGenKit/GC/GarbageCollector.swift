@@ -99,11 +99,8 @@ extension Store {
       }
 
       if !report.removedGenerations.isEmpty || !report.removedEntries.isEmpty {
-        try self.journal(.gc, from: nil, to: nil, key: nil, source: nil, extra: [
-          ("generations", .array(report.removedGenerations.map(JSON.int))),
-          ("entries", .array(report.removedEntries.map { .string($0.hex) })),
-          ("bytesFreed", .int(Int64(report.bytesFreed))),
-        ])
+        try self.journalCollection(
+          generations: report.removedGenerations, entries: report.removedEntries, bytesFreed: report.bytesFreed)
       }
       // The fsync orders the links' removal before their entries': without entries to remove, a
       // link that comes back after a power cut is harmless (the journal already names it).

@@ -36,19 +36,23 @@ public struct Generation: Sendable, Equatable {
     try withDecimal(n) { (digits) throws(E) -> R in try body(digits.baseAddress!.assumingMemoryBound(to: CChar.self)) }
   }
 
-  /// Parses a generation number: decimal, no sign, no leading zero, 1 through 2^63-1. Anything
-  /// else (including a number that overflows) is not one.
+  /// The highest generation number, 2^53-1: every number is exact where JSON numbers are read
+  /// as doubles, and no history can come near it (a switch a millisecond for 285,000 years).
+  public static let maximum: Int64 = 1 << 53 - 1
+
+  /// Whether `n` is a generation number: 1 through `maximum`.
+  public static func isNumber(_ n: Int64) -> Bool { n >= 1 && n <= maximum }
+
+  /// Parses a generation number: decimal, no sign, no leading zero, 1 through `maximum`.
+  /// Anything else (including a number that overflows) is not one.
   public static func number(_ text: some Collection<UInt8>) -> Int64? {
-    guard let first = text.first, first != 0x30, text.count <= 19 else { return nil }
+    guard let first = text.first, first != 0x30, text.count <= 16 else { return nil }
     var n: Int64 = 0
     for c in text {
       guard c &- 0x30 < 10 else { return nil }
-      let (times, o1) = n.multipliedReportingOverflow(by: 10)
-      let (plus, o2) = times.addingReportingOverflow(Int64(c &- 0x30))
-      guard !o1, !o2 else { return nil }
-      n = plus
+      n = n * 10 + Int64(c &- 0x30)
     }
-    return n
+    return n <= maximum ? n : nil
   }
 }
 

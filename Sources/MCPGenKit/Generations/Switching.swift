@@ -209,7 +209,7 @@ extension Store {
 
   private func planNew(_ key: StoreKey, _ history: History) throws(MCPGenError) -> SwitchPlan {
     let highest = max(history.highestNumber, try highestGenerationNumber())
-    guard highest < Int64.max else {
+    guard highest < Generation.maximum else {
       throw MCPGenError(
         .invalidInput, "generation numbers of \(path.displayString) are exhausted (the last is \(highest)); start a new root with --root DIR",
         path: path)

@@ -57,15 +57,29 @@ public enum CheckRunner {
     let pid = Atomic<Int32>(0)
     let finished = Atomic<Bool>(false)
     let timedOut = Atomic<Bool>(false)
-
-    // The watchdog: past the deadline, SIGKILL the whole process group.
-    let deadline = DispatchTime.now() + .nanoseconds(Int(min(timeout, 1e6) * 1e9))
-    DispatchQueue.global().asyncAfter(deadline: deadline) {
-      let p = pid.load(ordering: .acquiring)
-      guard p > 0, !finished.load(ordering: .acquiring) else { return }
-      timedOut.store(true, ordering: .releasing)
+    let deadlinePassed = Atomic<Bool>(false)
+    /// SIGKILL to the child's whole group, once the deadline has passed and its pid is known.
+    @Sendable func killGroup(_ p: Int32) {
+      guard !finished.load(ordering: .sequentiallyConsistent) else { return }
+      timedOut.store(true, ordering: .sequentiallyConsistent)
       _ = kill(-p, SIGKILL)
     }
+
+    // The watchdog: past the deadline, SIGKILL the whole process group. The deadline can pass
+    // before the spawn has stored the pid; then the spawn's callback kills the group as soon as
+    // it has. Each side writes its flag before reading the other's (sequentially consistent), so
+    // at least one of them sees both: a hung check can never outlive its timeout, and so hold the
+    // root's lock for ever.
+    let deadline = DispatchTime.now() + .nanoseconds(Int(min(timeout, 1e6) * 1e9))
+    DispatchQueue.global().asyncAfter(deadline: deadline) {
+      deadlinePassed.store(true, ordering: .sequentiallyConsistent)
+      let p = pid.load(ordering: .sequentiallyConsistent)
+      if p > 0 { killGroup(p) }
+    }
+    #if DEBUG
+    // Tests widen the window between the spawn and the pid store to show the kill still comes.
+    let pidStoreDelay = getenv("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
+    #endif
 
     let outcome: Swift.Result<TerminationStatus, any Error> = blockingAwait {
       let fd = FileDescriptor(rawValue: memfd)
@@ -75,18 +89,23 @@ public enum CheckRunner {
         output: .fileDescriptor(fd, closeAfterSpawningProcess: false),
         error: .fileDescriptor(fd, closeAfterSpawningProcess: false)
       ) { execution in
-        pid.store(execution.processIdentifier.value, ordering: .releasing)
+        #if DEBUG
+        if pidStoreDelay > 0 { try? await Task.sleep(nanoseconds: UInt64(pidStoreDelay * 1e9)) }
+        #endif
+        let p = execution.processIdentifier.value
+        pid.store(p, ordering: .sequentiallyConsistent)
+        if deadlinePassed.load(ordering: .sequentiallyConsistent) { killGroup(p) }
       }
       return execution.terminationStatus
     }
-    finished.store(true, ordering: .releasing)
+    finished.store(true, ordering: .sequentiallyConsistent)
 
     let output = ChildProcess.tail(memfd, limit: outputLimit)
     switch outcome {
     case .failure(let error):
       return result(.notStarted("\(words[0]): \(error)"), output)
     case .success(let status):
-      if timedOut.load(ordering: .acquiring) { return result(.timedOut(timeout), output) }
+      if timedOut.load(ordering: .sequentiallyConsistent) { return result(.timedOut(timeout), output) }
       switch status {
       case .exited(let code): return result(code == 0 ? .passed : .exited(code), output)
       case .signaled(let signal): return result(.signaled(signal), output)

@@ -69,8 +69,10 @@ public struct Config: Sendable, Equatable {
           config.restart = s
         }
       case "checkTimeout", "settle":
-        guard let n = value.intValue, n >= 0, Double(n) <= maximumSeconds else {
-          throw bad("\(key) must be a whole number of seconds from 0 to \(Int(maximumSeconds))")
+        // A check must time out: with none, a hung one would hold the lock for ever.
+        let least: Int64 = key == "checkTimeout" ? 1 : 0
+        guard let n = value.intValue, n >= least, Double(n) <= maximumSeconds else {
+          throw bad("\(key) must be a whole number of seconds from \(least) to \(Int(maximumSeconds))")
         }
         if key == "checkTimeout" { config.checkTimeout = Double(n) } else { config.settle = Double(n) }
       case "gcKeep":
@@ -157,7 +159,11 @@ extension Store {
   public func loadConfig() throws(MCPGenError) -> Config {
     let where_ = path.appending(bytes: Config.fileName)
     do {
-      let bytes = try root.openFile(Config.fileName, flags: O_RDONLY).readAll()
+      guard let file = try root.openRegular(
+        Config.fileName, flags: O_RDONLY, what: "the configuration", doing: "read the configuration",
+        fix: "and write a new one with mcp-gen config --init")
+      else { return Config() }
+      let bytes = try file.readAll()
       return try Config.parse(bytes, path: where_)
     } catch let e as SystemCallError where e.errno == .noSuchFileOrDirectory {
       return Config()

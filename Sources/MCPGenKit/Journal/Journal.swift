@@ -17,7 +17,13 @@ public struct Journal: Sendable {
   public struct Damage: Sendable, Equatable {
     public var line: Int
     public var torn: Bool
+    /// Longer than `maximumLineLength`: never read in full, never trusted.
+    public var overlong = false
   }
+
+  /// The longest line (newline excluded) a reader reads or a writer writes: 1 MiB. A longer one
+  /// is a damaged line; a record that would be longer is never written (gc splits its lines).
+  public static let maximumLineLength = 1 << 20
 
   public var records: [JournalRecord]
   /// Where each record's line is in `bytes`.
@@ -36,21 +42,30 @@ public struct Journal: Sendable {
   }
 
   static func read(in root: DirectoryFD) throws(MCPGenError) -> Journal {
-    let bytes: [UInt8]
-    do {
-      bytes = try root.openFile(name, flags: O_RDONLY).readAll()
-    } catch let e where e.errno == .noSuchFileOrDirectory {
-      return Journal()
-    } catch {
-      throw MCPGenError(error, doing: "read the journal")
+    guard let file = try open(in: root, flags: O_RDONLY) else { return Journal() }
+    let lines = try attempt("read the journal") { () throws(SystemCallError) in
+      try file.readLines(limit: maximumLineLength)
     }
-    return parse(bytes)
+    return parse(lines.bytes, overlong: lines.overlong)
+  }
+
+  /// The journal, only if it is a regular file (a FIFO in its place would hang every command);
+  /// nil when there is none.
+  static func open(in root: DirectoryFD, flags: CInt, mode: mode_t = 0) throws(MCPGenError) -> FileFD? {
+    try root.openRegular(
+      name, flags: flags, mode: mode, what: "the journal",
+      doing: flags & O_ACCMODE == O_RDONLY ? "read the journal" : "append to the journal",
+      fix: "and run the command again (with no journal, history starts anew)")
   }
 
   /// Parses every line. A long journal (every list and status reads it) is parsed in `parts`
   /// (by default one per quarter core when it is over 1 MiB) on every core, each part writing
   /// its records in place into the one array: 10,000 records are never copied or freed twice.
-  public static func parse(_ bytes: [UInt8], parts: Int? = nil) -> Journal {
+  ///
+  /// A line longer than `maximumLineLength`, or one numbered in `overlong` (left empty by the
+  /// bounded reader), is damage.
+  public static func parse(_ bytes: [UInt8], parts: Int? = nil, overlong: [Int] = []) -> Journal {
+    let overlong = Set(overlong)
     let ends = lineEnds(bytes)
     if ends.isEmpty { return Journal(bytes: bytes) }
     let spans = ParallelWork.ranges(ends.count, parts: max(1, min(parts ?? (bytes.count < 1 << 20 ? 1 : ParallelWork.cores * 4), ends.count)))
@@ -65,6 +80,10 @@ public struct Journal: Sendable {
         for k in span {
           let line = (k == 0 ? 0 : ends[k - 1] + 1)..<ends[k]
           let terminated = ends[k] < bytes.count
+          if line.count > maximumLineLength || (line.isEmpty && overlong.contains(k)) {
+            damage.append(Damage(line: k + 1, torn: false, overlong: true))
+            continue
+          }
           if terminated && bytes[line].allSatisfy({ $0 == 0x20 }) { continue }
           if let record = JournalRecord(line: bytes, line) {
             out.initialize(to: record)
@@ -114,15 +133,25 @@ public struct Journal: Sendable {
     }
   }
 
-  /// Appends one record and makes it durable.
+  /// Appends one record and makes it durable. The line is fitted to `maximumLineLength`
+  /// (`JournalRecord.fittedLine`); a record that cannot be is refused before anything is written,
+  /// as readers would take its line for damage.
   static func append(_ record: JournalRecord, in root: DirectoryFD) throws(MCPGenError) {
+    guard var line = record.fittedLine() else {
+      throw MCPGenError(
+        .invalidInput,
+        "the journal line for this \(record.operation.rawValue) would be longer than the \(maximumLineLength) bytes a line may be; nothing was recorded, run the command with fewer arguments",
+        path: root.path.appending(bytes: name))
+    }
+    line.append(0x0A)
+    // With O_CREAT a missing journal is made, not reported as missing: nil cannot come back.
+    guard let file = try open(in: root, flags: O_RDWR | O_APPEND | O_CREAT, mode: 0o644) else {
+      throw MCPGenError(.notFound, "cannot create \(root.path.appending(bytes: name).displayString); check the root and run the command again")
+    }
     try attempt("append to the journal") { () throws(SystemCallError) in
-      let file = try root.openFile(name, flags: O_RDWR | O_APPEND | O_CREAT, mode: 0o644)
       let st = try file.stat()
       // A new journal gets the layout's mode, not whatever the umask left of it.
       if st.st_size == 0 && st.st_mode & 0o7777 != 0o644 { try file.changeMode(0o644) }
-      var line = record.json.serialized()
-      line.append(0x0A)
       if st.st_size > 0 {
         var last: UInt8 = 0
         _ = try Syscall.pread(file.fd, &last, 1, st.st_size - 1).get("read", file.path)

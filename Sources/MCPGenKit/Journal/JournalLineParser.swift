@@ -9,7 +9,8 @@ import Glibc
 /// general parser into `extra`. The result equals `JournalRecord(json: JSON(parsing: line))`.
 extension JournalRecord {
   init?(line bytes: [UInt8], _ range: Range<Int>) {
-    guard let record = JSONParser.with(bytes, range, { JournalRecord.parseAsWritten(&$0) ?? JournalRecord.parse(&$0) })
+    guard let record = JSONParser.with(bytes, range, { JournalRecord.parseAsWritten(&$0) ?? JournalRecord.parse(&$0) }),
+      record.hasValidGenerationNumbers
     else { return nil }
     self = record
   }
@@ -131,7 +132,8 @@ extension JournalRecord {
             case .outcome: outcome = String(decoding: text, as: UTF8.self)
             case .key: key = StoreKey(bytes: text)
             case .source: source = Array(text)
-            case .pid, .from, .to, .undo, .epoch, .skip: break  // not numbers: as the general path
+            case .from, .to: return false  // a generation number or null, never a string
+            case .pid, .undo, .epoch, .skip: break  // not numbers: as the general path
             }
             return true
           }
@@ -158,8 +160,10 @@ extension JournalRecord {
           case .command: command = value.stringBytes
           case .op: op = value.stringValue
           case .outcome: outcome = value.stringValue
-          case .from: from = value.intValue
-          case .to: to = value.intValue
+          case .from, .to:
+            // A generation number or null: anything else (a fraction, an object) is no number.
+            guard value == .null || value.intValue != nil else { return nil }
+            if field == .from { from = value.intValue } else { to = value.intValue }
           case .key: key = value.stringBytes.flatMap { StoreKey(bytes: $0) }
           case .source: source = value.stringBytes
           case .undo: undo = value.boolValue ?? false

@@ -89,19 +89,49 @@ public struct JournalRecord: Sendable, Equatable {
 
   static let known: Set<String> = ["time", "pid", "user", "command", "op", "from", "to", "key", "source", "outcome", "undo", "epoch"]
 
-  /// Reads a line back; nil when it is not a journal object.
+  /// Reads a line back; nil when it is not a journal object, or not one to trust
+  /// (`hasValidGenerationNumbers`).
   public init?(json: JSON) {
     guard case .object(let members) = json,
       let op = json["op"]?.stringValue, let pid = json["pid"]?.intValue,
       let command = json["command"]?.stringBytes, let outcome = json["outcome"]?.stringValue,
       let time = json["time"]?.stringBytes.flatMap({ Clock.parse(bytes: $0[...]) })
     else { return nil }
+    // `from` and `to` are numbers or null: anything else is no generation, not a missing one.
+    for name in ["from", "to"] {
+      if let value = json[name], value != .null, value.intValue == nil { return nil }
+    }
     self.init(
       time: time, pid: pid, user: json["user"]?.stringValue ?? "", command: command,
       operation: Operation(rawValue: op), from: json["from"]?.intValue, to: json["to"]?.intValue,
       key: json["key"]?.stringValue.flatMap { StoreKey($0) }, source: json["source"]?.stringBytes,
       outcome: outcome, undo: json["undo"]?.boolValue ?? false,
       extra: members.filter { !JournalRecord.known.contains($0.0) })
+    guard hasValidGenerationNumbers else { return nil }
+  }
+
+  /// Whether every generation number the record carries is one (1 through
+  /// `Generation.maximum`): `from`, `to`, `current`, the lists `generations` and `skipped`, and
+  /// the `generation` of each check result. A line with anything else there is damage, trusted
+  /// by no command: replaying `"to": 9223372036854775807` would use up every number for good.
+  var hasValidGenerationNumbers: Bool {
+    func valid(_ value: JSON) -> Bool { value.intValue.map(Generation.isNumber) ?? false }
+    guard from.map(Generation.isNumber) ?? true, to.map(Generation.isNumber) ?? true else { return false }
+    for (name, value) in extra {
+      switch name {
+      case "current":
+        guard value == .null || valid(value) else { return false }
+      case "generations", "skipped":
+        guard let items = value.arrayValue, items.allSatisfy(valid) else { return false }
+      case "checks", "restoredChecks":
+        for check in value.arrayValue ?? [] {
+          if let n = check["generation"], !valid(n) { return false }
+        }
+      default:
+        break
+      }
+    }
+    return true
   }
 }
 

@@ -51,6 +51,36 @@ public final class DirectoryFD: @unchecked Sendable {
     return FileFD(fd: fd, in: path, at: relative)
   }
 
+  /// What `openRegularFile` found at a name.
+  public enum RegularFileOpening {
+    case regular(FileFD)
+    /// Something else: its `S_IFMT` bits (`S_IFLNK` for a symbolic link, which is never followed).
+    case other(mode_t)
+  }
+
+  /// Opens `relative` only if it is a regular file, for files in the root that every command
+  /// reads (the journal, the configuration).
+  ///
+  /// A FIFO put in a regular file's place would block `open(2)` until some writer came along, and
+  /// then every read: any user who could make one would hang every command. `O_NONBLOCK` makes
+  /// the open return at once whatever is there, `fstat` says what it is, and only a regular file
+  /// is handed back, with `O_NONBLOCK` cleared again. A symbolic link is never followed
+  /// (`O_NOFOLLOW`; `ELOOP` is told apart from other failures by an `fstatat`).
+  public func openRegularFile(_ relative: [UInt8], flags: CInt, mode: mode_t = 0) throws(SystemCallError) -> RegularFileOpening {
+    let file: FileFD
+    do {
+      file = try openFile(relative, flags: flags | O_NONBLOCK, mode: mode)
+    } catch where error.errno == .tooManySymbolicLinkLevels {
+      if let st = try? stat(relative), st.st_mode & S_IFMT == S_IFLNK { return .other(S_IFLNK) }
+      throw error
+    }
+    let st = try file.stat()
+    guard st.st_mode & S_IFMT == S_IFREG else { return .other(st.st_mode & S_IFMT) }
+    let status = try Syscall.getStatusFlags(file.fd).get("fcntl", file.path)
+    try Syscall.setStatusFlags(file.fd, status & ~O_NONBLOCK).get("fcntl", file.path)
+    return .regular(file)
+  }
+
   private func openBeneath(_ relative: [UInt8], _ flags: CInt, _ mode: mode_t) throws(SystemCallError) -> CInt {
     let fast = withCString(relative) { Syscall.openat2Beneath(fd, $0, flags, mode) }
     switch fast {

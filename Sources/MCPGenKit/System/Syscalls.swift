@@ -73,6 +73,16 @@ enum Syscall {
     return call("fstat") { Glibc.fstat(fd, &st) }.map { _ in st }
   }
 
+  /// `fcntl(2)` with `F_GETFL`: the file status flags of an open descriptor.
+  static func getStatusFlags(_ fd: CInt) -> Result<CInt, Errno> {
+    call("fcntl") { Glibc.fcntl(fd, F_GETFL) }
+  }
+
+  /// `fcntl(2)` with `F_SETFL`.
+  static func setStatusFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
+    call("fcntl") { Glibc.fcntl(fd, F_SETFL, flags) }.map { _ in () }
+  }
+
   /// `fstatat(2)`; `AT_SYMLINK_NOFOLLOW` unless `follow`.
   static func fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, follow: Bool = false) -> Result<stat, Errno> {
     var st = stat()

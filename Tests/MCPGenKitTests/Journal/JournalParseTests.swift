@@ -103,10 +103,11 @@ struct JournalParseTests {
     out.append((r, true))
     r = base
     r.user = "a very long user name, longer than fifteen bytes"
-    r.to = 999_999_999_999_999_999
+    r.pid = 999_999_999_999_999_999
+    r.to = Generation.maximum
     out.append((r, true))
     r = base
-    r.to = 1_000_000_000_000_000_000  // 19 digits: the general path reads it
+    r.pid = 1_000_000_000_000_000_000  // 19 digits: the general path reads it
     out.append((r, false))
     r = base
     r.command = Array("say \"hi\"\n".utf8)

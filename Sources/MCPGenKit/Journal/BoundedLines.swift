@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file of lines read with a cap on each line's length.
+///
+/// Every command reads the whole journal. Read at once, a journal with one line of a gigabyte
+/// (anyone who could append to it, or a disk error) would cost every command that gigabyte twice
+/// over. Read here in chunks, a line over the cap is dropped as soon as it passes the cap, and
+/// its remaining bytes are read and thrown away without being kept: at most `limit` bytes of one
+/// line and one chunk are ever held beyond the lines kept.
+struct BoundedLines {
+  /// Every line of the file, each over-long one left in place as an empty line (so line numbers
+  /// stay those of the file). An over-long unterminated last line becomes a terminated empty one.
+  var bytes: [UInt8] = []
+  /// 0-based numbers of the lines that were longer than the cap, ascending.
+  var overlong: [Int] = []
+}
+
+extension FileFD {
+  /// Reads the file as `BoundedLines`, lines of at most `limit` bytes (newline excluded), in
+  /// reads of at most `chunk` bytes.
+  func readLines(limit: Int, chunk: Int = 4 << 20) throws(SystemCallError) -> BoundedLines {
+    var result = BoundedLines()
+    var line = 0  // the number of the line being read
+    var lineStart = 0  // where it begins in `result.bytes`
+    var skipping = false  // inside an over-long line: its bytes are not kept
+    // The first read takes a journal of normal size whole, in one buffer sized from fstat.
+    var want = min(max(Int(try stat().st_size), 0) + 4096, chunk)
+    while true {
+      let part = try readUpTo(want)
+      if part.isEmpty { break }
+      var from = 0
+      if skipping {
+        guard let nl = BoundedLines.newline(in: part, 0) else {
+          if part.count < want { break }
+          continue
+        }
+        from = nl  // the newline stays: the over-long line remains as an empty one
+        skipping = false
+      }
+      var at = result.bytes.count
+      if result.bytes.isEmpty && from == 0 { result.bytes = part } else { result.bytes += part[from...] }
+      while true {
+        let nl = BoundedLines.newline(in: result.bytes, at)
+        let end = nl ?? result.bytes.count
+        if end - lineStart > limit {
+          result.overlong.append(line)
+          result.bytes.removeSubrange(lineStart..<end)
+          guard nl != nil else {
+            skipping = true
+            break
+          }
+          at = lineStart  // now the newline
+        } else if nl == nil {
+          break
+        } else {
+          at = end
+        }
+        line += 1
+        at += 1
+        lineStart = at
+      }
+      if part.count < want { break }
+      want = chunk
+    }
+    if skipping { result.bytes.append(0x0A) }
+    return result
+  }
+
+  /// Up to `count` bytes, fewer only at the end of the file.
+  private func readUpTo(_ count: Int) throws(SystemCallError) -> [UInt8] {
+    var failure: SystemCallError? = nil
+    // Uninitialized: zero-filling first would touch every page once more before read(2) does.
+    let part = [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+      Syscall.populate(UnsafeMutableRawBufferPointer(buffer))
+      while filled < buffer.count {
+        do throws(SystemCallError) {
+          let n = try read(into: buffer.baseAddress! + filled, count: buffer.count - filled)
+          if n == 0 { return }
+          filled += n
+        } catch {
+          failure = error
+          return
+        }
+      }
+    }
+    if let failure { throw failure }
+    return part
+  }
+}
+
+extension BoundedLines {
+  /// The index of the first newline in `bytes` at or after `from` (memchr).
+  static func newline(in bytes: [UInt8], _ from: Int) -> Int? {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard from < buffer.count, let base = buffer.baseAddress,
+        let hit = memchr(base + from, 0x0A, buffer.count - from)
+      else { return nil }
+      return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+  }
+}
