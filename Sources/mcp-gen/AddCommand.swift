@@ -35,6 +35,7 @@ struct AddCommand: ParsableCommand {
     // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
     let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path) }
     let store = try global.openStore(create: true, progress: true)
+    try Cancellation.install()  // Ctrl-C removes the partial copy: "cancelled: nothing was added", exit 130.
     let result = try release.map(store.add) ?? store.add(RawArguments.path(path))
     if global.json {
       Output.json(.object([

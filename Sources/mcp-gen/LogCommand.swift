@@ -15,7 +15,7 @@ struct LogCommand: ParsableCommand {
     let journal = try store.readJournal()
     for (record, raw) in zip(journal.records, journal.raw) {
       if global.json {
-        Output.json(raw)
+        Output.json(Journal.currentNames(raw))
         continue
       }
       let from = record.from.map(String.init) ?? "-"

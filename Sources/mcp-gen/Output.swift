@@ -82,9 +82,11 @@ enum Output {
     ProgressLine.pausing { writeAll(2, Array((shown + "\n").utf8)) }
   }
 
-  /// One write for both lines, so they are never separated.
+  /// One write for both lines, so they are never separated. A cancel is no error: its one line
+  /// (`cancelled: ...`) says what was undone.
   static func error(_ error: MCPGenError) {
-    note("error: \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
+    let prefix = error.code == .cancelled ? "" : "error: "
+    note(prefix + error.message + (error.hint.map { "\nhint: \($0)" } ?? ""))
   }
 
   static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
@@ -111,6 +113,8 @@ enum ExitStatus {
   static let healthCheckRolledBack: Int32 = 4
   static let rollbackFailed: Int32 = 5
   static let usage: Int32 = 64
+  /// SIGINT or SIGTERM cancelled the command (128 + SIGINT, as a shell reports an interrupt).
+  static let cancelled: Int32 = 130
 
   static func forError(_ error: MCPGenError) -> Int32 {
     switch error.code {
@@ -118,6 +122,7 @@ enum ExitStatus {
     case .lockTimeout: return lockTimeout
     case .healthCheckFailed: return healthCheckRolledBack
     case .rollbackFailed: return rollbackFailed
+    case .cancelled: return cancelled
     default: return failure
     }
   }

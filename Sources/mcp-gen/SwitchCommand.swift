@@ -42,6 +42,8 @@ struct SwitchCommand: ParsableCommand {
 
   func run() throws {
     let target = self.target!
+    // Ctrl-C or SIGTERM undoes the switch (or stops the add before it) and exits 130.
+    try Cancellation.install()
     if let git {
       // Resolved before the root is touched: a bad repository or ref creates nothing.
       let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target)
@@ -80,6 +82,10 @@ enum SwitchReport {
   /// Prints the outcome; a health-check failure exits 4 (rolled back) or 5 (rollback failed).
   static func print(_ outcome: SwitchOutcome, store: Store, json: Bool) throws {
     report(outcome, store: store, json: json)
+    if let signal = Cancellation.signal {
+      // Too late to cancel: the change was complete and journaled when the signal came.
+      Output.note("note: \(Cancellation.name(signal)) came after the change was recorded, so it stands; undo it with mcp-gen rollback")
+    }
     let health = outcome.health
     if health.failure != nil {
       throw ExitCode(health.rolledBack ? ExitStatus.healthCheckRolledBack : ExitStatus.rollbackFailed)

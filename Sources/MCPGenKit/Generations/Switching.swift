@@ -12,7 +12,13 @@ extension Store {
   /// entry, and append to the journal.
   ///
   /// Then the health gate (`config`): restart, checks; a failure puts the previous generation
-  /// back and is reported in `outcome.health`, not thrown.
+  /// back and is reported in `outcome.health`, not thrown. With hooks, a `start` line records the
+  /// new generation and its source before the checks run (`list` shows it meanwhile).
+  ///
+  /// A cancel (SIGINT, SIGTERM; `Cancellation`) before the change is made throws `.cancelled`
+  /// having changed nothing; during the gate it puts the previous generation back as a failure
+  /// does, journals the change as `cancelled` (the target is not marked failed), and then throws
+  /// `.cancelled` saying what was undone.
   public func switchTo(
     _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
@@ -44,7 +50,12 @@ extension Store {
           }
         } else {
           try requireFreeSpace()  // Before storing anything, not only before the switch.
-          let result = try add(p, journaled: false)
+          let result: AddResult
+          do {
+            result = try add(p, journaled: false)
+          } catch where error.code == .cancelled {
+            throw MCPGenError(.cancelled, Cancellation.nothingChanged)
+          }
           added = result
           key = result.key
         }
@@ -88,21 +99,46 @@ extension Store {
       return SwitchOutcome(plan: plan, alreadyCurrent: true, added: added, recovered: recovered)
     }
     if dryRun { return SwitchOutcome(plan: plan, dryRun: true, added: added, recovered: recovered) }
+    try Cancellation.check()
 
     try createGeneration(plan.to, key)
+    var extra: [(String, JSON)] = []
+    if let added, added.isNew { extra.append(("added", .bool(true))) }
+    let recordedSource = source ?? history.keySources[key]
     do throws(MCPGenError) {
       try pointCurrent(at: plan.to)
       try confirmCurrent(plan.to, key, verified: verified)
+      // The checks may run for minutes: the generation's line, with its source, is written now
+      // (the line after them says how the switch ended).
+      if config.hasHooks {
+        try self.journal(.start, from: plan.from, to: plan.to, key: key, source: recordedSource, outcome: "checking", extra: extra)
+      }
     } catch {
       throw putBack(plan, after: error)
     }
     var outcome = SwitchOutcome(plan: plan, added: added, recovered: recovered)
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
-    var extra: [(String, JSON)] = []
-    if let added, added.isNew { extra.append(("added", .bool(true))) }
-    let recordedSource = source ?? history.keySources[key]
     try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+    try throwIfCancelled(plan, outcome.health)
     return outcome
+  }
+
+  /// After a cancelled change was undone and journaled: the one line that says what was undone.
+  private func throwIfCancelled(_ plan: SwitchPlan, _ health: HealthReport) throws(MCPGenError) {
+    guard health.cancelled != nil else { return }
+    let what: String
+    switch plan.kind {
+    case .newGeneration: what = "generation \(plan.to) was not kept"
+    case .confirmation: what = "generation \(plan.to) was not confirmed and not kept"
+    case .rollback: what = "the rollback to generation \(plan.to) was undone"
+    }
+    let again = health.restored.map { "current is generation \($0) again" } ?? "nothing is current again"
+    if let problem = health.rollbackFailure {
+      let state = health.restored == nil ? "putting back \(plan.from.map { "generation \($0)" } ?? "nothing") failed: \(problem)" : problem
+      throw MCPGenError(.rollbackFailed, "cancelled: \(what), but \(state)",
+                        hint: "mcp-gen status, then mcp-gen rollback N to a generation that works")
+    }
+    throw MCPGenError(.cancelled, "cancelled: \(what); \(again)")
   }
 
   /// The target is current but its switch died before its health checks confirmed it: run the
@@ -116,12 +152,13 @@ extension Store {
     plan.fromKey = try plan.from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
     var outcome = SwitchOutcome(plan: plan, recovered: recovered)
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: plan.key)
-    if outcome.health.failure == nil {
+    if !outcome.health.undone {
       try journal(.check, from: plan.to, to: plan.to, key: plan.key, source: nil, outcome: "confirmed",
                   extra: outcome.health.journalExtra)
     } else {
       try record(.switch, plan, outcome.health, source: history.sources[plan.to], extra: [])
     }
+    try throwIfCancelled(plan, outcome.health)
     return outcome
   }
 
@@ -154,6 +191,7 @@ extension Store {
       }
       let verified = try requireIntact(plan.key, what: "generation \(plan.to)")
       if dryRun { return SwitchOutcome(plan: plan, dryRun: true) }
+      try Cancellation.check()
       do throws(MCPGenError) {
         try pointCurrent(at: plan.to)
         try confirmCurrent(plan.to, plan.key, verified: verified)
@@ -165,6 +203,7 @@ extension Store {
       var extra: [(String, JSON)] = []
       if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }
       try record(.rollback, plan, outcome.health, source: history.sources[plan.to], extra: extra)
+      try throwIfCancelled(plan, outcome.health)
       return outcome
     }
   }
@@ -229,14 +268,18 @@ extension Store {
     return (history, record)
   }
 
-  /// Journals a gated change: `ok`, or `rolled-back` / `rollback-failed` with where `current`
-  /// was left.
+  /// Journals a gated change: `ok`, `rolled-back` / `rollback-failed`, or `cancelled` (with the
+  /// signal), the last three with where `current` was left.
   private func record(
     _ op: JournalRecord.Operation, _ plan: SwitchPlan, _ health: HealthReport, source: [UInt8]?, extra: [(String, JSON)]
   ) throws(MCPGenError) {
     var extra = extra + health.journalExtra
     var outcome = "ok"
-    if health.failure != nil {
+    if let signal = health.cancelled {
+      outcome = "cancelled"
+      extra.append(("signal", .string(Cancellation.name(signal))))
+      extra.append(("current", try current().number.map(JSON.int) ?? .null))
+    } else if health.failure != nil {
       outcome = health.rollbackFailure == nil ? "rolled-back" : "rollback-failed"
       extra.append(("current", try current().number.map(JSON.int) ?? .null))
     }
