@@ -14,7 +14,7 @@ struct MCPGen: ParsableCommand {
       (stored content does not match its key); 3 lock timeout; 4 health check failed (after \
       switch or rollback the previous generation was restored; after check nothing changed); \
       5 health check failed and restoring failed too; \
-      64 usage error.
+      64 usage error; 130 cancelled by SIGINT or SIGTERM (what had begun was undone).
       """,
     version: Version.text,
     subcommands: [
