@@ -82,7 +82,7 @@ enum SwitchReport {
   /// Prints the outcome; a health-check failure exits 4 (rolled back) or 5 (rollback failed).
   static func print(_ outcome: SwitchOutcome, store: Store, json: Bool) throws {
     report(outcome, store: store, json: json)
-    if let signal = Cancellation.signal {
+    if let signal = Cancellation.signal, movedCurrent(outcome), !outcome.dryRun {
       // Too late to cancel: the change was complete and journaled when the signal came.
       Output.note("note: \(Cancellation.name(signal)) came after the change was recorded, so it stands; undo it with mcp-gen rollback")
     }

@@ -134,8 +134,10 @@ extension Store {
     }
     let again = health.restored.map { "current is generation \($0) again" } ?? "nothing is current again"
     if let problem = health.rollbackFailure {
-      let state = health.restored == nil ? "putting back \(plan.from.map { "generation \($0)" } ?? "nothing") failed: \(problem)" : problem
-      throw MCPGenError(.rollbackFailed, "cancelled: \(what), but \(state)",
+      // Put back but failing its own checks, or not put back at all.
+      let state = health.restored == nil
+        ? ", but putting back \(plan.from.map { "generation \($0)" } ?? "nothing") failed: \(problem)" : "; \(problem)"
+      throw MCPGenError(.rollbackFailed, "cancelled: \(what)\(state)",
                         hint: "mcp-gen status, then mcp-gen rollback N to a generation that works")
     }
     throw MCPGenError(.cancelled, "cancelled: \(what); \(again)")

@@ -28,7 +28,7 @@ extension Store {
       results.append(r)
       return r
     }
-    if includeRestart, let restart = config.restart {
+    if includeRestart, let restart = config.restart, !stop {
       let r = run(restart, .restart)
       if !r.passed || stop { return (results, r.passed ? nil : r) }
     }
