@@ -45,7 +45,7 @@ public struct CheckResult: Sendable, Equatable {
     case .signaled(let signal): return "killed by signal \(signal)"
     case .timedOut(let limit): return "timed out after \(formatSeconds(limit)) s (process group killed)"
     case .notStarted(let why): return "could not start: \(why)"
-    case .cancelled(let signal): return "cancelled by \(Cancellation.name(signal)) (its process group got it too)"
+    case .cancelled(let signal): return "cancelled by \(Cancellation.name(signal)), which its process group got too"
     }
   }
 
