@@ -137,8 +137,8 @@ struct CancelTests {
     let big = f.scratch.at("big")
     try FileManager.default.createDirectory(atPath: big, withIntermediateDirectories: true)
     for i in 0..<24 { try Rel.writeRandom(big + "/part-\(i)", count: 1 << 20) }  // 24 MiB
-    // Debug builds: each file waits 50 ms before it is copied, so the copy is surely running.
-    let s = try f.spawn(["add", big], environment: ["MCP_GEN_DEBUG_COPY_DELAY": "0.05", "MCP_GEN_PROGRESS": "always"])
+    // Debug builds: each file waits 100 ms before it is copied, so the copy is surely running.
+    let s = try f.spawn(["add", big], environment: ["MCP_GEN_DEBUG_COPY_DELAY": "0.1", "MCP_GEN_PROGRESS": "always"])
     let copying = Rel.poll(timeout: 30, while: { Gen.isRunning(s.pid) }) { Rel.storeTemporary(f.root) != nil }
     #expect(copying, "no store/.tmp-* appeared")
     Gen.sleep(0.2)  // the progress line is drawn every 0.1 s
