@@ -63,9 +63,15 @@ extension Store {
       case .key(let text):
         key = try resolve(text)
       }
-      let outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
-        if added != nil, try !contains(key) { return nil }
-        return try switchLocked(key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source)
+      let outcome: SwitchOutcome?
+      do {
+        outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
+          if added != nil, try !contains(key) { return nil }
+          return try switchLocked(key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source)
+        }
+      } catch where error.code == .cancelled && error.message == Cancellation.nothingChanged && added?.isNew == true {
+        // Cancelled before the swap, but after this switch stored its release.
+        throw MCPGenError(.cancelled, "cancelled: nothing was switched; the release stays stored as \(key.short) (mcp-gen switch \(key.short) uses it)")
       }
       if let outcome { return outcome }
     }
