@@ -35,7 +35,7 @@ struct LogCommand: ParsableCommand {
     if let lines { shown = shown.suffix(lines) }
     for (record, raw) in shown {
       if global.json {
-        Output.json(raw)
+        Output.json(Journal.currentNames(raw))
         continue
       }
       let from = record.from.map(String.init) ?? "-"

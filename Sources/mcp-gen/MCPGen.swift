@@ -15,7 +15,7 @@ struct MCPGen: ParsableCommand {
       damaged); 3 lock timeout; 4 health check failed (after \
       switch or rollback the previous generation was restored; after check nothing changed); \
       5 health check failed and restoring failed too; 6 audit --repair repaired something; \
-      64 usage error.
+      64 usage error; 130 cancelled by SIGINT or SIGTERM (what had begun was undone).
       """,
     version: Version.text,
     subcommands: [

@@ -92,10 +92,12 @@ enum Output {
   }
 
   /// One write for both lines, so they are never separated. With `--json`, the same as an
-  /// object on stdout too (`jsonError`).
+  /// object on stdout too (`jsonError`). A cancel is no error: its one line (`cancelled: ...`)
+  /// says what was undone.
   static func error(_ error: MCPGenError, exit status: Int32? = nil) {
     jsonError(error.message, hint: error.hint, exit: status ?? ExitStatus.forError(error))
-    note("error: \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
+    let prefix = error.code == .cancelled ? "" : "error: "
+    note(prefix + error.message + (error.hint.map { "\nhint: \($0)" } ?? ""))
   }
 
   /// An argument error: `error:` and `hint:` lines on stderr, and the object with `--json`.
@@ -139,6 +141,8 @@ enum ExitStatus {
   /// `audit --repair` repaired something: the root was damaged.
   static let repaired: Int32 = 6
   static let usage: Int32 = 64
+  /// SIGINT or SIGTERM cancelled the command (128 + SIGINT, as a shell reports an interrupt).
+  static let cancelled: Int32 = 130
 
   static func forError(_ error: MCPGenError) -> Int32 {
     switch error.code {
@@ -146,6 +150,7 @@ enum ExitStatus {
     case .lockTimeout: return lockTimeout
     case .healthCheckFailed: return healthCheckRolledBack
     case .rollbackFailed: return rollbackFailed
+    case .cancelled: return cancelled
     default: return failure
     }
   }

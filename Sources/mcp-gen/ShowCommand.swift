@@ -72,7 +72,7 @@ struct ShowCommand: ParsableCommand {
       ("generation", c.generation.map(JSON.int) ?? .null),
       ("role", .string(c.role)),
       ("command", .string(c.command)),
-      ("outcome", .string(c.passed ? "passed" : "failed")),
+      ("outcome", .string(c.outcome)),
       ("detail", .string(c.detail)),
       ("milliseconds", c.milliseconds.map(JSON.int) ?? .null),
       ("afterRollback", .bool(c.afterRollback)),
@@ -120,8 +120,10 @@ struct ShowCommand: ParsableCommand {
       let label = c.role == "restart" ? "restart" : (c.role == "advisory" ? "advisory check" : "check")
       let op = c.afterRollback ? "restored after a failed \(c.operation.rawValue)" : c.operation.rawValue
       let gen = d.reference.generation == nil ? ", generation \(c.generation.map(String.init) ?? "?")" : ""
-      let result = c.passed ? "passed: \(displayName(c.command))" : "FAILED: \(displayName(c.command)) (\(displayName(Array(c.detail.utf8))))"
+      let result = c.passed ? "passed: \(displayName(c.command))"
+        : "\(c.outcome == "cancelled" ? "cancelled" : "FAILED"): \(displayName(c.command)) (\(displayName(Array(c.detail.utf8))))"
       Output.line("  \(Clock.format(c.time))  \(op)\(gen): \(label) \(result)")
+      if !c.passed { Self.printOutput(c.output) }
     }
   }
 
@@ -133,6 +135,18 @@ struct ShowCommand: ParsableCommand {
     case .pyproject: return "from pyproject.toml"
     case .versionFile: return "from the VERSION file"
     }
+  }
+
+  /// What a check that did not pass printed (its last 4 KiB, as the journal kept it), indented
+  /// under its line; each line escaped as names are.
+  static func printOutput(_ output: [UInt8]) {
+    var lines = output.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+    while lines.last?.isEmpty == true { lines.removeLast() }
+    guard !lines.isEmpty else {
+      Output.line("      (no output)")
+      return
+    }
+    for line in lines { Output.line("      | " + displayName(line)) }
   }
 
   /// `3 (current, pinned)`: a generation that uses the release, with its marks.

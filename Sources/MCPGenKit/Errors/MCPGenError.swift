@@ -22,6 +22,7 @@ public struct MCPGenError: Error, Sendable, CustomStringConvertible {
       case nothingToUndo = "nothing-to-undo"
       case healthCheckFailed = "health-check-failed"
       case rollbackFailed = "rollback-failed"
+      case cancelled
     }
     private let value: Value
     private init(_ value: Value) { self.value = value }
@@ -54,6 +55,8 @@ public struct MCPGenError: Error, Sendable, CustomStringConvertible {
     public static let healthCheckFailed = Code(.healthCheckFailed)
     /// A required health check failed and restoring the previous generation failed too.
     public static let rollbackFailed = Code(.rollbackFailed)
+    /// SIGINT or SIGTERM stopped the command; what it had begun was undone (the message says what).
+    public static let cancelled = Code(.cancelled)
 
     public var description: String { value.rawValue }
   }

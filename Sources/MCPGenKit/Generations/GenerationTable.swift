@@ -24,8 +24,17 @@ public struct StoreStatus: Sendable {
   public var key: StoreKey?
   /// The current release's label.
   public var label: ReleaseLabel?
-  /// `current` is not what the journal last recorded: a change was interrupted after its swap.
+  /// `current` is not what the journal last recorded: a change was interrupted after its swap,
+  /// or (see `holder`) a change holding the lock is still running its checks.
   public var unconfirmed: Bool
+  /// Whether health checks confirmed `current`: true (its change's required checks, or a later
+  /// `mcp-gen check`, passed), false (they have not: none ran, or they never finished), nil when
+  /// nothing is current or the journal cannot tell (current was put back by an `abort`).
+  public var confirmed: Bool? = nil
+  /// The changing command that holds the lock now, if one does.
+  public var holder: LockHolder? = nil
+  /// Where a plain `mcp-gen rollback` would go now; nil when there is no switch to undo.
+  public var rollbackTarget: ReleaseReference? = nil
 }
 
 extension Store {
@@ -68,10 +77,16 @@ extension Store {
   }
 
   public func status() throws(MCPGenError) -> StoreStatus {
+    // The holder first: a change that ends between the two reads is then seen as finished.
+    let holder = LockHolder.current(in: root)
     let state = try current()
     let key = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
     let history = History(try readJournal())
     let unconfirmed = state.number != nil && (state.number != history.recordedCurrent || history.unconfirmed == state.number)
-    return StoreStatus(current: state, generation: state.number, key: key, label: key.flatMap { history.labels[$0] }, unconfirmed: unconfirmed)
+    var status = StoreStatus(current: state, generation: state.number, key: key, label: key.flatMap { history.labels[$0] }, unconfirmed: unconfirmed)
+    status.holder = holder
+    if state.number != nil { status.confirmed = unconfirmed ? false : history.currentChecked }
+    status.rollbackTarget = try? rollbackTarget()
+    return status
   }
 }

@@ -13,6 +13,10 @@ struct History {
   var labels: [StoreKey: ReleaseLabel] = [:]
   /// Made current by a command that died before its health checks confirmed it.
   var unconfirmed: Int64? = nil
+  /// Whether health checks confirmed `recordedCurrent` when it was made current (or later, by
+  /// `mcp-gen check`): true, false (it became current with no checks run), nil (not known: put
+  /// back by an `abort`, or nothing is current).
+  var currentChecked: Bool? = nil
 
   init(_ journal: Journal) {
     // Most records are switches, each adding a generation: no rehashing as the tables grow.
@@ -34,15 +38,19 @@ struct History {
       if let key = r.key, let source = r.source { keySources[key] = source }
       if let key = r.key, let label = ReleaseLabel(journaled: r) { labels[key] = label }
       switch r.operation {
-      case .switch:
+      case .switch, .start:
         if let to = r.to {
           if created[to] == nil { created[to] = r.time }
           if let source = r.source ?? r.key.flatMap({ keySources[$0] }) { sources[to] = source }
         }
+        if r.operation == .start { break }  // The switch's own line says how it ended.
         if r.outcome == "ok" {
           undoStack.append(r.from)
           recordedCurrent = r.to
           unconfirmed = nil
+          currentChecked = r.ranRequiredChecks()
+        } else if r.outcome == "cancelled" {
+          recordCancel(r)
         } else {
           recordFailure(r)
         }
@@ -55,6 +63,9 @@ struct History {
           }
           recordedCurrent = r.to
           unconfirmed = nil
+          currentChecked = r.ranRequiredChecks()
+        } else if r.outcome == "cancelled" {
+          recordCancel(r)
         } else {
           recordFailure(r)
         }
@@ -62,6 +73,7 @@ struct History {
         undoStack.append(r.from)
         recordedCurrent = r.to
         unconfirmed = r.outcome == "unconfirmed" ? r.to : nil
+        currentChecked = nil  // `unconfirmed` says the rest.
       case .abort:
         // Only if the cancelled line landed: its push is undone and current is back at `from`.
         if recordedCurrent == r.to {
@@ -71,9 +83,11 @@ struct History {
             undoStack.removeLast()
           }
           recordedCurrent = r.from
+          currentChecked = nil
         }
       case .check:
         if r.outcome == "confirmed", unconfirmed == r.to { unconfirmed = nil }
+        if r.outcome == "confirmed", recordedCurrent == r.to { currentChecked = true }
       default:
         break
       }
@@ -84,10 +98,24 @@ struct History {
   /// the line says it was left at (`current`, or `from` when restoring worked).
   private mutating func recordFailure(_ r: JournalRecord) {
     if let to = r.to { failed.insert(to) }
+    recordLeft(r)
+  }
+
+  /// A change cancelled (SIGINT, SIGTERM) during its checks and undone: as a failure, but its
+  /// target is not marked failed (nothing was found wrong with it). It pushed nothing, so the
+  /// next plain rollback undoes the switch before it.
+  private mutating func recordCancel(_ r: JournalRecord) {
+    recordLeft(r)
+  }
+
+  private mutating func recordLeft(_ r: JournalRecord) {
     if let left = r.extra.first(where: { $0.0 == "current" })?.1 {
       recordedCurrent = left.intValue
     } else {
       recordedCurrent = r.from
     }
+    // The generation put back was checked again; a change that left nothing current, nothing.
+    let passed = r.ranRequiredChecks("restoredChecks") && !r.extra.contains { $0.0 == "rollbackFailure" }
+    currentChecked = recordedCurrent == nil ? nil : (passed ? true : nil)
   }
 }

@@ -15,6 +15,14 @@ extension Store {
   /// back and is reported in `outcome.health`, not thrown.
   ///
   /// The journal line records `label`, or the label found in the release (`labelToRecord`).
+  ///
+  /// With hooks, a `start` line records the new generation and its source before the checks run
+  /// (`list` shows it meanwhile).
+  ///
+  /// A cancel (SIGINT, SIGTERM; `Cancellation`) before the change is made throws `.cancelled`
+  /// having changed nothing; during the gate it puts the previous generation back as a failure
+  /// does, journals the change as `cancelled` (the target is not marked failed), and then throws
+  /// `.cancelled` saying what was undone.
   public func switchTo(
     _ target: SwitchTarget, expect: String? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false,
     label: ReleaseLabel? = nil
@@ -51,7 +59,12 @@ extension Store {
           }
         } else {
           try requireFreeSpace()  // Before storing anything, not only before the switch.
-          let result = try add(p, journaled: false)
+          let result: AddResult
+          do {
+            result = try add(p, journaled: false)
+          } catch where error.code == .cancelled {
+            throw MCPGenError(.cancelled, Cancellation.nothingChanged)
+          }
           added = result
           key = result.key
         }
@@ -62,11 +75,17 @@ extension Store {
       // A release given as a path can heal its stored entry if that is corrupted.
       var healFrom: FilePath? = nil
       if case .path(let p) = target { healFrom = p }
-      let outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
-        if added != nil, try !contains(key) { return nil }
-        return try switchLocked(
-          key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source,
-          label: label, healFrom: healFrom, recordedSource: recordedSource)
+      let outcome: SwitchOutcome?
+      do {
+        outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
+          if added != nil, try !contains(key) { return nil }
+          return try switchLocked(
+            key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source,
+            label: label, healFrom: healFrom, recordedSource: recordedSource)
+        }
+      } catch where error.code == .cancelled && error.message == Cancellation.nothingChanged && added?.isNew == true {
+        // Cancelled before the swap, but after this switch stored its release.
+        throw MCPGenError(.cancelled, "cancelled: nothing was switched; the release stays stored as \(key.short) (mcp-gen switch \(key.short) uses it)")
       }
       if let outcome { return outcome }
     }
@@ -120,11 +139,20 @@ extension Store {
       outcome.vanishedCommands = vanished
       return with(outcome, healed)
     }
+    try Cancellation.check()
 
     try createGeneration(plan.to, key)
+    var extra: [(String, JSON)] = []
+    if let added, added.isNew { extra.append(("added", .bool(true))) }
+    let recordedSource = source ?? history.keySources[key]
     do throws(MCPGenError) {
       try pointCurrent(at: plan.to)
       try confirmCurrent(plan.to, key, verified: verified)
+      // The checks may run for minutes: the generation's line, with its source, is written now
+      // (the line after them says how the switch ended).
+      if config.hasHooks {
+        try self.journal(.start, from: plan.from, to: plan.to, key: key, source: recordedSource, outcome: "checking", extra: extra)
+      }
     } catch {
       throw putBack(plan, after: error)
     }
@@ -132,11 +160,9 @@ extension Store {
     outcome.vanishedCommands = vanished
     outcome.healed = healed
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: key)
-    var extra: [(String, JSON)] = []
-    if let added, added.isNew { extra.append(("added", .bool(true))) }
     extra += labelToRecord(key, given: label, history: history)?.journalFields ?? []
-    let recordedSource = source ?? history.keySources[key]
     try record(.switch, plan, outcome.health, source: recordedSource, extra: extra)
+    try throwIfCancelled(plan, outcome.health)
     return outcome
   }
 
@@ -145,6 +171,26 @@ extension Store {
     var outcome = outcome
     outcome.healed = healed
     return outcome
+  }
+
+  /// After a cancelled change was undone and journaled: the one line that says what was undone.
+  private func throwIfCancelled(_ plan: SwitchPlan, _ health: HealthReport) throws(MCPGenError) {
+    guard health.cancelled != nil else { return }
+    let what: String
+    switch plan.kind {
+    case .newGeneration: what = "generation \(plan.to) was not kept"
+    case .confirmation: what = "generation \(plan.to) was not confirmed and not kept"
+    case .rollback: what = "the rollback to generation \(plan.to) was undone"
+    }
+    let again = health.restored.map { "current is generation \($0) again" } ?? "nothing is current again"
+    if let problem = health.rollbackFailure {
+      // Put back but failing its own checks, or not put back at all.
+      let state = health.restored == nil
+        ? ", but putting back \(plan.from.map { "generation \($0)" } ?? "nothing") failed: \(problem)" : "; \(problem)"
+      throw MCPGenError(.rollbackFailed, "cancelled: \(what)\(state)",
+                        hint: "mcp-gen status, then mcp-gen rollback N to a generation that works")
+    }
+    throw MCPGenError(.cancelled, "cancelled: \(what); \(again)")
   }
 
   /// The target is current but its switch died before its health checks confirmed it: run the
@@ -158,12 +204,13 @@ extension Store {
     plan.fromKey = try plan.from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
     var outcome = SwitchOutcome(plan: plan, recovered: recovered)
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: plan.key)
-    if outcome.health.failure == nil {
+    if !outcome.health.undone {
       try journal(.check, from: plan.to, to: plan.to, key: plan.key, source: nil, outcome: "confirmed",
                   extra: outcome.health.journalExtra)
     } else {
       try record(.switch, plan, outcome.health, source: history.sources[plan.to], extra: [])
     }
+    try throwIfCancelled(plan, outcome.health)
     return outcome
   }
 
@@ -191,6 +238,7 @@ extension Store {
         outcome.vanishedCommands = vanished
         return outcome
       }
+      try Cancellation.check()
       do throws(MCPGenError) {
         try pointCurrent(at: plan.to)
         try confirmCurrent(plan.to, plan.key, verified: verified)
@@ -203,6 +251,7 @@ extension Store {
       var extra: [(String, JSON)] = []
       if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }
       try record(.rollback, plan, outcome.health, source: history.sources[plan.to], extra: extra)
+      try throwIfCancelled(plan, outcome.health)
       return outcome
     }
   }
@@ -236,14 +285,18 @@ extension Store {
     return (history, recovery)
   }
 
-  /// Journals a gated change: `ok`, or `rolled-back` / `rollback-failed` with where `current`
-  /// was left.
+  /// Journals a gated change: `ok`, `rolled-back` / `rollback-failed`, or `cancelled` (with the
+  /// signal), the last three with where `current` was left.
   private func record(
     _ op: JournalRecord.Operation, _ plan: SwitchPlan, _ health: HealthReport, source: [UInt8]?, extra: [(String, JSON)]
   ) throws(MCPGenError) {
     var extra = extra + health.journalExtra
     var outcome = "ok"
-    if health.failure != nil {
+    if let signal = health.cancelled {
+      outcome = "cancelled"
+      extra.append(("signal", .string(Cancellation.name(signal))))
+      extra.append(("current", try current().number.map(JSON.int) ?? .null))
+    } else if health.failure != nil {
       outcome = health.rollbackFailure == nil ? "rolled-back" : "rollback-failed"
       extra.append(("current", try current().number.map(JSON.int) ?? .null))
     }

@@ -97,14 +97,17 @@ public enum ParallelWork {
 
   /// Calls `job(i, worker)` once for every `i` in `order`, on up to `cores` threads (one, on
   /// the calling thread, for less than `parallelThreshold` bytes). The first error stops the
-  /// remaining jobs and is rethrown.
+  /// remaining jobs and is rethrown; so does a cancel (`Cancellation`), checked before each job.
   static func run(
     _ order: [Int], bytes: UInt64, progress: ProgressCounters? = nil, _ job: (Int, FileWorker) throws(MCPGenError) -> Void
   ) throws(MCPGenError) {
     if order.isEmpty { return }
     if bytes < parallelThreshold || order.count == 1 || cores == 1 {
       let worker = FileWorker(progress: progress)
-      for i in order { try job(i, worker) }
+      for i in order {
+        try Cancellation.check()
+        try job(i, worker)
+      }
       return
     }
     let threads = min(cores, order.count)
@@ -119,6 +122,7 @@ public enum ParallelWork {
           let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
           if k >= order.count { return }
           do throws(MCPGenError) {
+            try Cancellation.check()
             try box.value(order[k], worker)
           } catch {
             failure.withLock { if $0 == nil { $0 = error } }

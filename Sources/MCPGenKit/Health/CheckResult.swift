@@ -14,6 +14,9 @@ public struct CheckResult: Sendable, Equatable {
     case timedOut(Double)
     /// Could not be started (not found, not executable, unparsable command line).
     case notStarted(String)
+    /// mcp-gen was interrupted by this signal while the command ran; the command's process
+    /// group got the signal too.
+    case cancelled(Int32)
   }
 
   public var role: Role
@@ -27,6 +30,14 @@ public struct CheckResult: Sendable, Equatable {
 
   public var passed: Bool { status == .passed }
 
+  public var cancelled: Bool {
+    if case .cancelled = status { return true }
+    return false
+  }
+
+  /// `passed`, `failed`, or `cancelled`.
+  public var outcome: String { passed ? "passed" : (cancelled ? "cancelled" : "failed") }
+
   public var statusText: String {
     switch status {
     case .passed: return "passed"
@@ -34,6 +45,7 @@ public struct CheckResult: Sendable, Equatable {
     case .signaled(let signal): return "killed by signal \(signal)"
     case .timedOut(let limit): return "timed out after \(formatSeconds(limit)) s (process group killed)"
     case .notStarted(let why): return "could not start: \(why)"
+    case .cancelled(let signal): return "cancelled by \(Cancellation.name(signal)), which its process group got too"
     }
   }
 
@@ -46,10 +58,10 @@ public struct CheckResult: Sendable, Equatable {
   public var json: JSON {
     var members: [(String, JSON)] = [
       ("role", .string(role.rawValue)), ("command", .string(command)),
-      ("outcome", .string(passed ? "passed" : "failed")), ("detail", .string(statusText)),
+      ("outcome", .string(outcome)), ("detail", .string(statusText)),
     ]
     if let generation { members.append(("generation", .int(generation))) }
-    members.append(("seconds", .int(Int64((seconds * 1000).rounded()))))
+    members.append(("milliseconds", .int(Int64((seconds * 1000).rounded()))))
     members.append(("output", .string(output)))
     return .object(members)
   }

@@ -23,12 +23,18 @@ public struct CheckContext: Sendable {
 public enum CheckRunner {
   public static let outputLimit = 4096
 
-  public static func run(_ command: String, role: CheckResult.Role, context: CheckContext, timeout: Double) -> CheckResult {
+  /// With `cancellable`, a cancel (SIGINT, SIGTERM; see `Cancellation`) while it runs is
+  /// forwarded to its process group, then SIGKILL follows `cancelGrace` seconds later if it
+  /// still runs; the result is then `.cancelled`.
+  public static func run(
+    _ command: String, role: CheckResult.Role, context: CheckContext, timeout: Double, cancellable: Bool = false
+  ) -> CheckResult {
     let started = monotonicSeconds()
     func result(_ status: CheckResult.Status, _ output: [UInt8] = []) -> CheckResult {
       CheckResult(role: role, command: command, status: status, output: output,
                   seconds: monotonicSeconds() - started, generation: context.generation)
     }
+    if cancellable, let signal = Cancellation.signal { return result(.cancelled(signal)) }
     let words: [String]
     do { words = try CommandWords.split(command) } catch { return result(.notStarted(error.reason)) }
 
@@ -62,7 +68,7 @@ public enum CheckRunner {
     @Sendable func killGroup(_ p: Int32) {
       guard !finished.load(ordering: .sequentiallyConsistent) else { return }
       timedOut.store(true, ordering: .sequentiallyConsistent)
-      _ = kill(-p, SIGKILL)
+      _ = Syscall.killGroup(p, SIGKILL)
     }
 
     // The watchdog: past the deadline, SIGKILL the whole process group. The deadline can pass
@@ -80,6 +86,28 @@ public enum CheckRunner {
     // Tests widen the window between the spawn and the pid store to show the kill still comes.
     let pidStoreDelay = getenv("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
     #endif
+    // A cancel: polled every 20 ms (the signal handler may only set its flag), forwarded to
+    // the check's process group once its pid is known; SIGKILL if it outlives `cancelGrace`.
+    let forwarded = Atomic<Int32>(0)
+    let ticksAfter = Atomic<Int>(0)
+    var canceller: DispatchSourceTimer? = nil
+    if cancellable {
+      let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+      timer.schedule(deadline: .now(), repeating: cancelPoll)
+      timer.setEventHandler {
+        guard let signal = Cancellation.signal, !finished.load(ordering: .acquiring) else { return }
+        let p = pid.load(ordering: .acquiring)
+        guard p > 0 else { return }  // Not started yet: a later tick sends it.
+        if forwarded.load(ordering: .acquiring) == 0 {
+          forwarded.store(signal, ordering: .releasing)
+          _ = Syscall.killGroup(p, signal)
+        } else if ticksAfter.add(1, ordering: .relaxed).newValue == Int(cancelGrace / cancelPoll) {
+          _ = Syscall.killGroup(p, SIGKILL)
+        }
+      }
+      timer.resume()
+      canceller = timer
+    }
 
     let outcome: Swift.Result<TerminationStatus, any Error> = blockingAwait {
       let fd = FileDescriptor(rawValue: memfd)
@@ -99,8 +127,11 @@ public enum CheckRunner {
       return execution.terminationStatus
     }
     finished.store(true, ordering: .sequentiallyConsistent)
+    canceller?.cancel()
 
     let output = ChildProcess.tail(memfd, limit: outputLimit)
+    let cancelSignal = forwarded.load(ordering: .acquiring)
+    if cancelSignal != 0 { return result(.cancelled(cancelSignal), output) }
     switch outcome {
     case .failure(let error):
       return result(.notStarted("\(words[0]): \(error)"), output)
@@ -112,6 +143,12 @@ public enum CheckRunner {
       }
     }
   }
+}
+
+extension CheckRunner {
+  /// Seconds a check has to end after the cancel signal was forwarded before it is killed.
+  static let cancelGrace = 3.0
+  static let cancelPoll = 0.02
 }
 
 /// Runs async work to completion from synchronous engine code (which holds the root's lock).

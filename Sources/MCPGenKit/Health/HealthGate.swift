@@ -13,26 +13,33 @@ extension Store {
 
   /// Restart, required checks (stopping at the first failure), advisory checks, and after
   /// `settle` seconds the required checks once more. Returns the results and the first failure.
-  func runHealth(_ config: Config, _ generation: Int64, _ key: StoreKey, includeRestart: Bool = true) -> ([CheckResult], CheckResult?) {
+  ///
+  /// `cancellable`: a cancel (`Cancellation`) stops the command running and skips the rest; the
+  /// caller tells that from a pass by `Cancellation.requested`. The checks of a generation being
+  /// put back are not cancellable: they run to their end (a second signal ends the process).
+  func runHealth(
+    _ config: Config, _ generation: Int64, _ key: StoreKey, includeRestart: Bool = true, cancellable: Bool = true
+  ) -> ([CheckResult], CheckResult?) {
     let context = checkContext(generation, key)
     var results: [CheckResult] = []
+    var stop: Bool { cancellable && Cancellation.requested }
     func run(_ command: String, _ role: CheckResult.Role) -> CheckResult {
-      let r = CheckRunner.run(command, role: role, context: context, timeout: config.checkTimeout)
+      let r = CheckRunner.run(command, role: role, context: context, timeout: config.checkTimeout, cancellable: cancellable)
       results.append(r)
       return r
     }
-    if includeRestart, let restart = config.restart {
+    if includeRestart, let restart = config.restart, !stop {
       let r = run(restart, .restart)
-      if !r.passed { return (results, r) }
+      if !r.passed || stop { return (results, r.passed ? nil : r) }
     }
-    for c in config.checks {
+    for c in config.checks where !stop {
       let r = run(c, .required)
       if !r.passed { return (results, r) }
     }
-    for c in config.advisoryChecks { _ = run(c, .advisory) }
-    if config.settle > 0 && !config.checks.isEmpty {
-      sleepSeconds(config.settle)
-      for c in config.checks {
+    for c in config.advisoryChecks where !stop { _ = run(c, .advisory) }
+    if config.settle > 0 && !config.checks.isEmpty && !stop {
+      if cancellable { Cancellation.sleep(config.settle) } else { sleepSeconds(config.settle) }
+      for c in config.checks where !stop {
         let r = run(c, .required)
         if !r.passed { return (results, r) }
       }
@@ -40,14 +47,16 @@ extension Store {
     return (results, nil)
   }
 
-  /// Gates a change that just made `to` current: on a failed restart or required check, puts
-  /// back `from` (verified, restarted, checked) or, if nothing was current, removes `current`.
+  /// Gates a change that just made `to` current: on a failed restart or required check, or a
+  /// cancel (SIGINT, SIGTERM) before the checks all passed, puts back `from` (verified,
+  /// restarted, checked) or, if nothing was current, removes `current`.
   func gate(_ config: Config, from: Int64?, fromKey: StoreKey?, to: Int64, key: StoreKey) -> HealthReport {
     var report = HealthReport()
     guard config.hasHooks else { return report }
     let (results, failure) = runHealth(config, to, key)
     report.results = results
-    guard let failure else { return report }
+    report.cancelled = Cancellation.signal
+    guard failure != nil || report.cancelled != nil else { return report }
     report.failure = failure
     do throws(MCPGenError) {
       if let from, let fromKey {
@@ -55,7 +64,7 @@ extension Store {
         try pointCurrent(at: from)
         try confirmCurrent(from, fromKey, verified: verified)
         report.restored = from
-        let (restoredResults, restoredFailure) = runHealth(config, from, fromKey)
+        let (restoredResults, restoredFailure) = runHealth(config, from, fromKey, cancellable: false)
         report.restoredResults = restoredResults
         if let restoredFailure {
           report.rollbackFailure = "generation \(from) is current again, but its own check `\(restoredFailure.command)` \(restoredFailure.statusText)"
@@ -87,7 +96,7 @@ extension Store {
         throw MCPGenError(.notFound, "nothing is current, so there is nothing to check", hint: "mcp-gen switch PATH")
       }
       let wasUnconfirmed = try status().unconfirmed
-      let (results, failure) = runHealth(config, n, key, includeRestart: false)
+      let (results, failure) = runHealth(config, n, key, includeRestart: false, cancellable: false)
       var confirmed = false
       if failure == nil && wasUnconfirmed {
         _ = try reconcile()

@@ -11,15 +11,20 @@ public struct HealthReport: Sendable {
   public var restoredResults: [CheckResult] = []
   /// Why restoring the previous generation failed, if it did.
   public var rollbackFailure: String? = nil
+  /// The signal (SIGINT, SIGTERM) that cancelled the change before its checks all passed; the
+  /// previous generation was put back as after a failure, but the target is not marked failed.
+  public var cancelled: Int32? = nil
 
   public var ran: Bool { !results.isEmpty }
+  /// The change was undone: a check failed, or it was cancelled.
+  public var undone: Bool { failure != nil || cancelled != nil }
   public var rolledBack: Bool { failure != nil && rollbackFailure == nil }
   public var warnings: [CheckResult] { results.filter { $0.role == .advisory && !$0.passed } }
 
   var journalExtra: [(String, JSON)] {
     var out: [(String, JSON)] = []
     if !results.isEmpty { out.append(("checks", .array(results.map(\.json)))) }
-    if failure != nil {
+    if undone {
       if !restoredResults.isEmpty { out.append(("restoredChecks", .array(restoredResults.map(\.json)))) }
       if let rollbackFailure { out.append(("rollbackFailure", .string(rollbackFailure))) }
     }

@@ -8,6 +8,9 @@ public struct JournalRecord: Sendable, Equatable {
     public static let add = Operation(rawValue: "add")
     /// A new generation made current.
     public static let `switch` = Operation(rawValue: "switch")
+    /// A switch made its new generation current and is running its health checks; its `switch`
+    /// line follows. Records the generation and its source meanwhile; changes no history.
+    public static let start = Operation(rawValue: "start")
     /// `current` moved to an existing generation.
     public static let rollback = Operation(rawValue: "rollback")
     /// A change found half-recorded after a crash, recorded now.
@@ -68,6 +71,13 @@ public struct JournalRecord: Sendable, Equatable {
   }
 
   public static func == (a: JournalRecord, b: JournalRecord) -> Bool { a.json == b.json }
+
+  /// Required health checks ran for this change (in `field`: `checks`, or `restoredChecks` for
+  /// the generation put back).
+  func ranRequiredChecks(_ field: String = "checks") -> Bool {
+    guard let items = extra.first(where: { $0.0 == field })?.1.arrayValue else { return false }
+    return items.contains { $0["role"]?.stringValue == "required" }
+  }
 
   public var json: JSON {
     var members: [(String, JSON)] = [

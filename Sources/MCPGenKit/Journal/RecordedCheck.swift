@@ -10,6 +10,8 @@ public struct RecordedCheck: Sendable, Equatable {
   public var role: String
   public var command: [UInt8]
   public var passed: Bool
+  /// `passed`, `failed` or `cancelled`.
+  public var outcome: String
   /// `passed`, `failed with exit status 1`, `timed out after 30 s (process group killed)`, ...
   public var detail: String
   public var milliseconds: Int64?
@@ -35,12 +37,37 @@ extension Journal {
           out.append(RecordedCheck(
             time: record.time, operation: record.operation, generation: generation,
             role: item["role"]?.stringValue ?? "?", command: item["command"]?.stringBytes ?? [],
-            passed: item["outcome"]?.stringValue == "passed", detail: item["detail"]?.stringValue ?? "",
-            milliseconds: item["seconds"]?.intValue, output: item["output"]?.stringBytes ?? [],
+            passed: item["outcome"]?.stringValue == "passed", outcome: item["outcome"]?.stringValue ?? "failed",
+            detail: item["detail"]?.stringValue ?? "",
+            // Lines written before `milliseconds` had the same number under `seconds`.
+            milliseconds: (item["milliseconds"] ?? item["seconds"])?.intValue, output: item["output"]?.stringBytes ?? [],
             afterRollback: restored))
         }
       }
     }
     return out
+  }
+}
+
+extension Journal {
+  /// A journal line as `log --json` prints it: as written, except that the check objects of
+  /// lines from before `milliseconds` existed, which had the same number under `seconds`, use
+  /// the one name every output uses now.
+  public static func currentNames(_ line: JSON) -> JSON {
+    guard case .object(var members) = line else { return line }
+    var renamed = false
+    for m in members.indices where members[m].0 == "checks" || members[m].0 == "restoredChecks" {
+      guard case .array(var items) = members[m].1 else { continue }
+      for i in items.indices {
+        guard case .object(var fields) = items[i], !fields.contains(where: { $0.0 == "milliseconds" }),
+          let k = fields.firstIndex(where: { $0.0 == "seconds" })
+        else { continue }
+        fields[k].0 = "milliseconds"
+        items[i] = .object(fields)
+        renamed = true
+      }
+      members[m].1 = .array(items)
+    }
+    return renamed ? .object(members) : line
   }
 }

@@ -46,6 +46,7 @@ public final class StoreLock {
         lock.recordHolder(command)
         return lock
       case .failure(let e) where e == .wouldBlock:
+        try Cancellation.check()  // Ctrl-C while waiting: nothing was done yet.
         if monotonicSeconds() >= deadline {
           let holder = String(decoding: (try? file.readAll()) ?? [], as: UTF8.self)
             .split(separator: "\n").first.map(String.init) ?? "unknown process"

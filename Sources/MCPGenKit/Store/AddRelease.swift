@@ -101,8 +101,13 @@ extension Store {
     var expected: Manifest? = nil
     let (files, bytes) = (release.fileIndices.count, release.byteCount)
     if try mayHold(release) {
-      let manifest = try progress.tracking("hashing", files: files, bytes: bytes) { () throws(MCPGenError) in
-        try ReleaseHasher.manifest(of: release, progress: progress)
+      let manifest: Manifest
+      do {
+        manifest = try progress.tracking("hashing", files: files, bytes: bytes) { () throws(MCPGenError) in
+          try ReleaseHasher.manifest(of: release, progress: progress)
+        }
+      } catch where Cancellation.requested {
+        throw MCPGenError(.cancelled, Store.nothingAdded)
       }
       if try contains(manifest.key) {
         // A crash between the rename and sealing left the entry root without its flag: seal it now.
@@ -121,6 +126,8 @@ extension Store {
       let (guardFD, manifest) = try progress.tracking("copying", files: files, bytes: bytes) { () throws(MCPGenError) in
         try copy(release, expected, to: temp, immutability)
       }
+      // The copy is whole and durable, but not stored yet: a cancel still undoes all of it.
+      try Cancellation.check(Store.nothingAdded)
       let key = manifest.key
       var result = AddResult(
         key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
@@ -170,10 +177,16 @@ extension Store {
       }
       return result
     } catch {
-      if !stored { try? TreeRemover.remove(temp, in: entries) }
+      if !stored {
+        try? TreeRemover.remove(temp, in: entries)
+        // A copy stopped by a cancel fails in whatever step it was in: say what happened.
+        if Cancellation.requested { throw MCPGenError(.cancelled, Store.nothingAdded) }
+      }
       throw error
     }
   }
+
+  static let nothingAdded = "cancelled: nothing was added"
 
   /// Whether some stored manifest is exactly as long as `release`'s manifest will be.
   func mayHold(_ release: ScannedRelease) throws(MCPGenError) -> Bool {
@@ -311,6 +324,9 @@ extension FileWorker {
     _ release: ScannedRelease, _ index: Int, _ expected: Digest?, to destination: FileFD
   ) throws(MCPGenError) -> Digest {
     let entry = release.entries[index]
+    #if DEBUG
+    FileWorker.debugCopyDelay()
+    #endif
     let source = try release.open(index)
     let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
       var flushed: UInt64 = 0
@@ -322,6 +338,8 @@ extension FileWorker {
         if written - flushed >= FileWorker.writebackStride {
           try destination.startWriteback(offset: flushed, length: written - flushed)
           flushed = written
+          // A file of gigabytes is not copied to its end after a cancel (the caller reports it).
+          if Cancellation.requested { throw SystemCallError("write", path: destination.path, errno: .canceled) }
         }
       }
       if written > flushed, written >= FileWorker.writebackThreshold {
@@ -370,3 +388,15 @@ final class DirectoryCache: @unchecked Sendable {
     return try root.openDirectory(path)
   }
 }
+
+#if DEBUG
+extension FileWorker {
+  /// Debug builds only: `MCP_GEN_DEBUG_COPY_DELAY=SECONDS` sleeps before each file is copied, so
+  /// a test can interrupt an `add` while it copies without needing gigabytes.
+  static let copyDelay: Double = getenv("MCP_GEN_DEBUG_COPY_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
+
+  static func debugCopyDelay() {
+    if copyDelay > 0 { sleepSeconds(copyDelay) }
+  }
+}
+#endif

@@ -248,6 +248,20 @@ enum Syscall {
     }.map { _ in (fds.0, fds.1) }
   }
 
+  /// `sigaction(2)` for SIGINT and SIGTERM (and `pthread_sigmask(3)` to unblock them): from now
+  /// on they only set the flag `cancelSignal` reads; the first one restores the default action.
+  static func installCancelHandlers() -> Result<Void, Errno> {
+    call("sigaction") { mcpgen_cancel_install() }.map { _ in () }
+  }
+
+  /// The cancelling signal the handler recorded, or 0 (an atomic load: no system call).
+  static func cancelSignal() -> CInt { mcpgen_cancel_signal() }
+
+  /// `kill(2)` of the process group `group`.
+  static func killGroup(_ group: pid_t, _ signal: CInt) -> Result<Void, Errno> {
+    call("kill") { Glibc.kill(-group, signal) }.map { _ in () }
+  }
+
   /// `fstatvfs(3)`.
   static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
     var st = statvfs()

@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// The command holding a root's lock right now, as its own line in the lock file says
+/// (`pid N: COMMAND`, written when it took the lock).
+public struct LockHolder: Sendable, Equatable {
+  /// nil when the holder has not written its line yet.
+  public var pid: Int32?
+  public var command: [UInt8]?
+
+  /// Who holds the lock of `root`, or nil when it is free (or cannot be told: no lock file yet,
+  /// one this user may not read, or something other than a regular file).
+  ///
+  /// A shared lock is tried without waiting and dropped at once, as `doctor` does: it fails
+  /// exactly when a changing command holds the exclusive lock. Takes no lock beyond that instant.
+  static func current(in root: DirectoryFD) -> LockHolder? {
+    // O_NONBLOCK: a FIFO put in place of the lock must not hang `status`.
+    guard let file = try? root.openFile(StoreLock.name, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW),
+      let st = try? file.stat(), st.st_mode & S_IFMT == S_IFREG
+    else { return nil }
+    switch Syscall.flock(file.fd, LOCK_SH | LOCK_NB) {
+    case .success:
+      _ = Syscall.flock(file.fd, LOCK_UN)
+      return nil
+    case .failure(let e) where e == .wouldBlock:
+      return parse(firstLine(file))
+    case .failure:
+      return nil
+    }
+  }
+
+  /// At most the first 4 KiB: the holder's line is short, and the file is not to be trusted.
+  private static func firstLine(_ file: FileFD) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = buffer.withUnsafeMutableBytes { (try? Syscall.pread(file.fd, $0.baseAddress!, $0.count, 0).get()) ?? 0 }
+    return Array(buffer[0..<n].prefix { $0 != 0x0A })
+  }
+
+  /// `pid N: COMMAND`; a holder that has not written it yet is known only to exist.
+  static func parse(_ line: [UInt8]) -> LockHolder {
+    let prefix = Array("pid ".utf8)
+    guard line.starts(with: prefix), let colon = line.firstIndex(of: UInt8(ascii: ":")),
+      let pid = Int32(String(decoding: line[prefix.count..<colon], as: UTF8.self)), pid > 0
+    else { return LockHolder(pid: nil, command: nil) }
+    return LockHolder(pid: pid, command: Array(line[(colon + 1)...].drop { $0 == 0x20 }))
+  }
+}
