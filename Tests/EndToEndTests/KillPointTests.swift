@@ -64,8 +64,13 @@ enum KillPoints {
     guard let strace = stracePath,
       let out = try? CLI.runProcess(strace, ["-f", "-qq", "-e", "trace=openat", "-o", "/dev/stderr", CLI.binary, "root", "--root", "/nonexistent"], environment: nil)
     else { return 1 }
-    let opens = out.stderrText.split(separator: "\n").filter { $0.contains("openat(") }.count
-    return max(1, opens - 2)
+    // The loader's and the Swift runtime's opens (shared libraries, /proc/self/maps, the CPU
+    // list) come before `main`; the first open after the last of them is mcp-gen's own.
+    let opens = out.stderrText.split(separator: "\n").filter { $0.contains("openat(") }
+    let runtime = opens.lastIndex { line in
+      line.contains(".so") || line.contains("/proc/self/") || line.contains("/sys/devices/system/cpu/")
+    }
+    return (runtime ?? -1) + 2
   }()
 
   static let stracePath: String? = ["/usr/bin/strace", "/bin/strace"].first { FileManager.default.isExecutableFile(atPath: $0) }
