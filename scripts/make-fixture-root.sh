@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes fixtures/roots/v1.tar: a root made by the mcp-gen of this checkout, with history, for
-# Tests/EndToEndTests/FixtureRootTests.swift ("roots written by earlier releases"). Run it once
-# per on-disk format (store-layout.md, "Compatibility"), as root, and commit what it writes:
+# Tests/EndToEndTests/FixtureRootTests.swift ("roots written by earlier releases"). It was run, as
+# root, by the commit that added v1; never run it again to make later code pass (store-layout.md,
+# section 13): a later format gets its own v2 made by its own release, beside v1. It writes:
 #   fixtures/roots/v1.tar                  the root (GNU tar, owner 0:0, sorted names, one mtime)
 #   fixtures/roots/v1.expected/list.txt    `list` as this release printed it
 #   fixtures/roots/v1.expected/list.json   `list --json`
