@@ -52,12 +52,9 @@ enum LockCheck {
 
   /// The holder wrote `pid N: COMMAND` when it took the lock, so the file's mtime is when.
   private static func held(_ file: FileFD, since: Int64, now: Int64) -> DoctorFinding {
-    let line = String(decoding: (try? file.readAll()) ?? [], as: UTF8.self)
-      .split(separator: "\n").first.map(String.init) ?? ""
+    let written = LockHolder.parse(LockHolder.firstLine(file))
     let age = Doctor.age(now - since)
-    guard line.hasPrefix("pid "), let colon = line.firstIndex(of: ":"),
-      let pid = pid_t(line[line.index(line.startIndex, offsetBy: 4)..<colon])
-    else {
+    guard let pid = written.pid else {
       // Nothing written (yet, or ever: anything that can open the file can flock it): ask the
       // kernel. The file's mtime says nothing about when such a holder took it.
       guard let st = try? file.stat() else { return unnamed(age) }
@@ -67,8 +64,7 @@ enum LockCheck {
       return DoctorFinding("lock", .warning, "held by \(named) (per /proc/locks; it wrote no name into the lock)",
                            hint: "see it with: ps -o pid,etime,args -p \(holders.map { String($0.pid) }.joined(separator: ","))")
     }
-    let command = line[line.index(after: colon)...].drop { $0 == " " }
-    let shown = displayName(Array(command.utf8))
+    let shown = displayName(written.command ?? [])
     if kill(pid, 0) != 0 && errno == ESRCH {
       return DoctorFinding("lock", .warning,
         "held for \(age), by a process that inherited it from pid \(pid) (\(shown)), which has ended",

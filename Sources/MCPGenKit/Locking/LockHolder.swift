@@ -25,14 +25,17 @@ public struct LockHolder: Sendable, Equatable {
       _ = Syscall.flock(file.fd, LOCK_UN)
       return nil
     case .failure(let e) where e == .wouldBlock:
-      return parse(firstLine(file))
+      let written = parse(firstLine(file))
+      if written.pid != nil { return written }
+      // Nothing written (yet, or ever: whoever can open the file can flock it): ask the kernel.
+      return LockHolders.holders(of: st).first.map { LockHolder(pid: $0.pid, command: $0.command) } ?? written
     case .failure:
       return nil
     }
   }
 
   /// At most the first 4 KiB: the holder's line is short, and the file is not to be trusted.
-  private static func firstLine(_ file: FileFD) -> [UInt8] {
+  static func firstLine(_ file: FileFD) -> [UInt8] {
     var buffer = [UInt8](repeating: 0, count: 4096)
     let n = buffer.withUnsafeMutableBytes { (try? Syscall.pread(file.fd, $0.baseAddress!, $0.count, 0).get()) ?? 0 }
     return Array(buffer[0..<n].prefix { $0 != 0x0A })
