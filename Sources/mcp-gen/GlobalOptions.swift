@@ -34,11 +34,9 @@ struct GlobalOptions: ParsableArguments {
   /// Opens the store; commands that change it create the root on first use. With `progress`,
   /// long work (hashing, copying, removing) is shown on the progress line.
   func openStore(create: Bool, progress: Bool = false) throws -> Store {
-    let store = try Store.open(rootChoice.path, create: create)
-    store.lockTimeout = lockTimeout
-    store.command = RawArguments.commandLine
-    if progress { store.progress = self.progress }
-    return store
+    let options = StoreOptions(
+      lockTimeout: lockTimeout, commandLine: RawArguments.commandLine, progress: progress ? self.progress : nil)
+    return try Store.open(rootChoice.path, create: create, options: options)
   }
 
   /// The counters the progress line shows, or nil when there is no progress line.

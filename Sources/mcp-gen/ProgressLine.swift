@@ -12,6 +12,8 @@ import MCPGenKit
 ///
 /// Shown only when stderr is a terminal and `--quiet` was not given. `MCP_GEN_PROGRESS=always`
 /// draws it whatever stderr is (to measure what drawing costs), `never` turns it off.
+// @unchecked: `timer` (a DispatchSourceTimer, not Sendable) is only scheduled, resumed and
+// cancelled, all thread-safe in libdispatch; the rest is constant or behind `screen`'s Mutex.
 final class ProgressLine: @unchecked Sendable {
   /// Set and read on the main thread only; the timer holds its own reference.
   nonisolated(unsafe) private static var current: ProgressLine?

@@ -21,7 +21,7 @@ extension Store {
     // Store entries, strays and leftovers.
     let names = try attempt("list the store") { () throws(SystemCallError) in try entries.list() }
     let began = !quick && beginAuditProgress(names)
-    defer { if began { progress?.end() } }
+    defer { if began { options.progress?.end() } }
     for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
       let where_ = path.appending(bytes: Store.storeName + [0x2F] + name)
       if name.starts(with: Store.tempPrefix) {
@@ -132,7 +132,7 @@ extension Store {
   /// Starts the progress phase with the totals of every entry's manifest (read once more below,
   /// but a manifest is small next to what it describes).
   private func beginAuditProgress(_ names: [[UInt8]]) -> Bool {
-    guard let progress else { return false }
+    guard let progress = options.progress else { return false }
     var files = 0
     var bytes: UInt64 = 0
     for name in names {

@@ -8,7 +8,7 @@ extension Store {
   public func recordAudit(_ report: AuditReport, repaired: Bool) throws(MCPGenError) {
     let errors = report.problems.filter { $0.severity != .warning }.count
     let outcome = errors == 0 ? "ok" : (repaired ? "repaired" : "problems")
-    try withLock(commandText) { () throws(MCPGenError) in
+    try withLock { () throws(MCPGenError) in
       try journal(.audit, from: nil, to: nil, key: nil, source: nil, outcome: outcome, extra: [
         ("quick", .bool(report.quick)),
         ("entriesChecked", .int(Int64(report.entriesChecked))),

@@ -17,7 +17,7 @@ extension Store {
   /// 6. removes leftovers of crashed runs.
   /// Returns the audit as found, with `repairs` listing every action.
   public func repair() throws(MCPGenError) -> AuditReport {
-    try withLock(commandText) { () throws(MCPGenError) in
+    try withLock { () throws(MCPGenError) in
       _ = try reconcile()
       var report = try audit()
       let stamp = String(Clock.now())

@@ -77,7 +77,7 @@ extension Store {
   /// new, and at most one `.mcp-gen-tmp-*` link that the next run removes. Links of ours that
   /// the release no longer declares are removed.
   public func expose(in directory: FilePath, force: Bool = false) throws(MCPGenError) -> ExposeResult {
-    try withLock(commandText) { () throws(MCPGenError) -> ExposeResult in
+    try withLock { () throws(MCPGenError) -> ExposeResult in
       let (generation, paths, skipped) = try declaredExecutables()
       let dir = try openExposeDirectory(directory)
       let shown = dir.path.displayString
@@ -154,7 +154,7 @@ extension Store {
   /// Removes from `directory` the links this root's `expose` made (and its leftover temporary
   /// links), nothing else; fsyncs DIR. Under the lock.
   public func removeExposed(from directory: FilePath) throws(MCPGenError) -> ExposeResult {
-    try withLock(commandText) { () throws(MCPGenError) -> ExposeResult in
+    try withLock { () throws(MCPGenError) -> ExposeResult in
       let dir = try openExposeDirectory(directory)
       return ExposeResult(directory: dir.path, generation: nil, links: try removeOurLinks(in: dir) { _ in true }, skipped: [])
     }

@@ -22,7 +22,7 @@ extension Store {
   /// The line `journal(.gc, ...)` would write (for its length).
   func gcLine(generations: [Int64], entries: [StoreKey], bytesFreed: Int64) -> [UInt8] {
     JournalRecord(
-      pid: Int64(getpid()), user: Clock.userName(), command: JournalRecord.recordedCommand(command), operation: .gc,
+      pid: Int64(getpid()), user: Clock.userName(), command: JournalRecord.recordedCommand(options.commandLine), operation: .gc,
       extra: Store.gcFields(generations, entries, bytesFreed: bytesFreed)
     ).json.serialized()
   }

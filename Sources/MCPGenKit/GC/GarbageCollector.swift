@@ -105,13 +105,13 @@ extension Store {
       // The fsync orders the links' removal before their entries': without entries to remove, a
       // link that comes back after a power cut is harmless (the journal already names it).
       try self.removeGenerationLinks(report.removedGenerations, durably: !report.removedEntries.isEmpty)
-      try self.progress.tracking("removing", files: filesFreed, bytes: report.bytesFreed) { () throws(MCPGenError) in
+      try self.options.progress.tracking("removing", files: filesFreed, bytes: report.bytesFreed) { () throws(MCPGenError) in
         for key in report.removedEntries { try self.discard(key) }
       }
       report.leftovers = try self.leftovers(remove: true)
       return report
     }
-    return dryRun ? try body() : try withLock(commandText, body)
+    return dryRun ? try body() : try withLock(body)
   }
 
   func removeGenerationLinks(_ numbers: [Int64], durably: Bool = true) throws(MCPGenError) {
@@ -153,7 +153,7 @@ extension Store {
       // No fsync: a manifest that comes back after a power cut only lacks its entry, and the
       // next gc removes it (the power-loss checker shows no state that needs one).
       do throws(SystemCallError) { try manifests.unlink(key.bytes) } catch where error.errno == .noSuchFileOrDirectory {}
-      try TreeRemover.remove(name, in: garbage, progress: progress)
+      try TreeRemover.remove(name, in: garbage, progress: options.progress)
     }
   }
 

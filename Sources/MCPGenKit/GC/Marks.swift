@@ -20,7 +20,7 @@ extension Store {
 
   /// Pins generation `n`; returns false when it already was pinned.
   public func pin(_ n: Int64, _ on: Bool) throws(MCPGenError) -> Bool {
-    try withLock(commandText) { () throws(MCPGenError) in
+    try withLock { () throws(MCPGenError) in
       if on {
         guard try generation(n) != nil else {
           throw MCPGenError(.notFound, "there is no generation \(n) to pin", hint: "mcp-gen list")
@@ -34,7 +34,7 @@ extension Store {
 
   /// Blocks or unblocks a release; returns false when nothing changed.
   public func block(_ key: StoreKey, _ on: Bool) throws(MCPGenError) -> Bool {
-    try withLock(commandText) { () throws(MCPGenError) in
+    try withLock { () throws(MCPGenError) in
       guard try setMark(Store.blockedName, key.bytes, on) else { return false }
       try journal(on ? .block : .unblock, from: nil, to: nil, key: key, source: nil)
       return true

@@ -47,7 +47,7 @@ extension Store {
       switch target {
       case .path(let p):
         if dryRun {
-          let manifest = try Store.hash(p, progress: progress)
+          let manifest = try Store.hash(p, progress: options.progress)
           key = manifest.key
           guard try contains(key) else {
             let plan = try planNew(key, History(try readJournal()))
@@ -77,7 +77,7 @@ extension Store {
       if case .path(let p) = target { healFrom = p }
       let outcome: SwitchOutcome?
       do {
-        outcome = try withLock(commandText) { () throws(MCPGenError) -> SwitchOutcome? in
+        outcome = try withLock { () throws(MCPGenError) -> SwitchOutcome? in
           if added != nil, try !contains(key) { return nil }
           return try switchLocked(
             key, expected: expected, dryRun: dryRun, config: config, force: force, added: added, source: source,
@@ -224,7 +224,7 @@ extension Store {
     to number: Int64? = nil, dryRun: Bool = false, config: Config = Config(), force: Bool = false
   ) throws(MCPGenError) -> SwitchOutcome {
     if !dryRun { try requireTrustedHooks(config) }
-    return try withLock(commandText) { () throws(MCPGenError) in
+    return try withLock { () throws(MCPGenError) in
       let (history, recovered) = try reconciledHistory(dryRun: dryRun)
       let plan = try planRollback(to: number, history, force: force)
       let (from, fromKey) = (plan.from, plan.fromKey)
@@ -354,7 +354,7 @@ extension Store {
     outcome: String = "ok", undo: Bool = false, extra: [(String, JSON)] = []
   ) throws(MCPGenError) {
     let record = JournalRecord(
-      pid: Int64(getpid()), user: Clock.userName(), command: command, operation: op, from: from, to: to,
+      pid: Int64(getpid()), user: Clock.userName(), command: options.commandLine, operation: op, from: from, to: to,
       key: key, source: source, outcome: outcome, undo: undo, extra: extra)
     try Journal.append(record, in: root)
   }
@@ -370,8 +370,6 @@ extension Store {
         hint: "mcp-gen gc")
     }
   }
-
-  var commandText: String { String(decoding: command, as: UTF8.self) }
 
   func absolute(_ p: FilePath) -> FilePath { absolutePath(p) }
 }

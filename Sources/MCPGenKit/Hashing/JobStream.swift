@@ -11,6 +11,9 @@ import Synchronization
 /// files are queued to be worth a thread (a small tree is hashed by the producer alone, after
 /// its scan). When the scan ends, the jobs still queued are reordered largest first, so the threads
 /// finish together, and the producer joins in.
+// @unchecked: the producer-only fields below are used only by the thread that pushes and
+// finishes, and `work` is not @Sendable though helpers run it (its one caller, StreamingHash,
+// keeps what it writes behind Mutexes).
 final class JobStream<Job: Sendable>: @unchecked Sendable {
   typealias Work = (Job, FileWorker) throws(MCPGenError) -> Void
 

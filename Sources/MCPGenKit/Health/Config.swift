@@ -180,7 +180,7 @@ extension Store {
   public func writeExampleConfig() throws(MCPGenError) -> FilePath {
     let where_ = path.appending(bytes: Config.fileName)
     let temp = Store.temporaryName()
-    try withLock(commandText) { () throws(MCPGenError) in
+    try withLock { () throws(MCPGenError) in
       do {
         let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         try file.changeMode(0o644)  // whatever the umask

@@ -91,7 +91,7 @@ extension Store {
   /// the confirmation in the journal.
   public func check(_ config: Config) throws(MCPGenError) -> (generation: Int64, key: StoreKey, results: [CheckResult], confirmed: Bool) {
     try requireTrustedHooks(config)
-    return try withLock(commandText) { () throws(MCPGenError) in
+    return try withLock { () throws(MCPGenError) in
       guard case .generation(let n) = try current(), let key = try generation(n)?.key else {
         throw MCPGenError(.notFound, "nothing is current, so there is nothing to check", hint: "mcp-gen switch PATH")
       }

@@ -48,7 +48,7 @@ extension Store {
   func recordLabelOfStored(_ key: StoreKey, given: ReleaseLabel?, source: [UInt8]) throws(MCPGenError) {
     // Most repeated adds change nothing: they read the journal and take no lock.
     guard labelChange(key, given: given, history: History(try readJournal())) != nil else { return }
-    try withLock(commandText) { () throws(MCPGenError) in
+    try withLock { () throws(MCPGenError) in
       try journalLabelChange(key, given: given, history: History(try readJournal()), source: source)
     }
   }

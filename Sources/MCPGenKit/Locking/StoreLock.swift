@@ -17,7 +17,7 @@ public final class StoreLock {
   private init(file: FileFD) { self.file = file }
 
   /// Waits up to `timeout` seconds for the lock.
-  static func acquire(in root: DirectoryFD, timeout: Double, command: String) throws(MCPGenError) -> StoreLock {
+  static func acquire(in root: DirectoryFD, timeout: Double, commandLine: [UInt8]) throws(MCPGenError) -> StoreLock {
     let path = root.path.appending(bytes: name)
     let file: FileFD
     do {
@@ -43,7 +43,7 @@ public final class StoreLock {
       switch Syscall.flock(file.fd, LOCK_EX | LOCK_NB) {
       case .success:
         let lock = StoreLock(file: file)
-        lock.recordHolder(command)
+        lock.recordHolder(commandLine)
         return lock
       case .failure(let e) where e == .wouldBlock:
         try Cancellation.check()  // Ctrl-C while waiting: nothing was done yet.
@@ -64,10 +64,17 @@ public final class StoreLock {
   }
 
   /// Best effort: the holder line is advice for a waiter, never relied on for correctness.
-  private func recordHolder(_ command: String) {
-    let line = Array("pid \(getpid()): \(command)\n".utf8)
+  private func recordHolder(_ commandLine: [UInt8]) {
+    let line = StoreLock.holderLine(pid: getpid(), commandLine: commandLine)
     _ = Syscall.ftruncate(file.fd, 0)
     _ = line.withUnsafeBytes { Syscall.pwrite(file.fd, $0.baseAddress!, $0.count, 0) }
+  }
+
+  /// `pid <pid>: <command line>` and a newline: what the lock file says while the lock is held.
+  /// The command line is written as UTF-8 text (bytes that are not UTF-8 become U+FFFD), since
+  /// waiters show the line in messages.
+  static func holderLine(pid: pid_t, commandLine: [UInt8]) -> [UInt8] {
+    Array("pid \(pid): \(String(decoding: commandLine, as: UTF8.self))\n".utf8)
   }
 
   /// Releases the lock now (it is released anyway when the value goes away or the process dies).

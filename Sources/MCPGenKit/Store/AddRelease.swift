@@ -103,8 +103,8 @@ extension Store {
     if try mayHold(release) {
       let manifest: Manifest
       do {
-        manifest = try progress.tracking("hashing", files: files, bytes: bytes) { () throws(MCPGenError) in
-          try ReleaseHasher.manifest(of: release, progress: progress)
+        manifest = try options.progress.tracking("hashing", files: files, bytes: bytes) { () throws(MCPGenError) in
+          try ReleaseHasher.manifest(of: release, progress: options.progress)
         }
       } catch where Cancellation.requested {
         throw MCPGenError(.cancelled, Store.nothingAdded)
@@ -123,7 +123,7 @@ extension Store {
     let immutability = Immutability()
     var stored = false
     do {
-      let (guardFD, manifest) = try progress.tracking("copying", files: files, bytes: bytes) { () throws(MCPGenError) in
+      let (guardFD, manifest) = try options.progress.tracking("copying", files: files, bytes: bytes) { () throws(MCPGenError) in
         try copy(release, expected, to: temp, immutability)
       }
       // The copy is whole and durable, but not stored yet: a cancel still undoes all of it.
@@ -131,7 +131,7 @@ extension Store {
       let key = manifest.key
       var result = AddResult(
         key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
-      try withLock(command.isEmpty ? "add \(source.displayString)" : commandText) { () throws(MCPGenError) in
+      try withLock { () throws(MCPGenError) in
         try storeManifest(manifest, key)
         do throws(SystemCallError) {
           try entries.renameNoReplace(temp, to: entries, as: key.bytes)
@@ -214,7 +214,7 @@ extension Store {
         return f
       }
       // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
-      items[0].digest = try FileWorker(progress: progress).copyFile(release, 0, expected?.entries[0].digest, to: file)
+      items[0].digest = try FileWorker(progress: options.progress).copyFile(release, 0, expected?.entries[0].digest, to: file)
       try attempt("make the copy durable") { () throws(SystemCallError) in try entries.syncFileSystem() }
       return (file, Manifest(sorted: items))
     }
@@ -241,7 +241,7 @@ extension Store {
       }
     }
     let digests = DigestSlots(count: items.count)
-    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: progress) { (i, worker) throws(MCPGenError) in
+    try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: options.progress) { (i, worker) throws(MCPGenError) in
       let (parent, name) = splitLast(items[i].path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
         try parents.directory(parent).openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)

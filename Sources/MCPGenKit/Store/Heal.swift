@@ -38,7 +38,7 @@ extension Store {
     let stamp = String(Clock.now())
     var exchanged = false
     do throws(MCPGenError) {
-      let (guardFD, manifest) = try progress.tracking("copying", files: release.fileIndices.count, bytes: release.byteCount) {
+      let (guardFD, manifest) = try options.progress.tracking("copying", files: release.fileIndices.count, bytes: release.byteCount) {
         () throws(MCPGenError) in try copy(release, nil, to: temp, immutability)
       }
       defer { withExtendedLifetime(guardFD) {} }

@@ -5,34 +5,31 @@ import SystemPackage
 
 /// A root directory holding the content-addressed store (layout in store-layout.md).
 ///
-/// Opened once; everything below is reached through the root's descriptor.
-public final class Store: @unchecked Sendable {
+/// Opened once, with its options; everything below is reached through the root's descriptor.
+/// Nothing in it changes after opening, so threads may share it.
+public final class Store: Sendable {
   public let path: FilePath
   let root: DirectoryFD
   let entries: DirectoryFD
   let manifests: DirectoryFD
-  /// Seconds `withLock` waits for another process before giving up.
-  public var lockTimeout: Double = 30
-  /// The command line, as recorded in the journal and the lock file.
-  public var command: [UInt8] = []
-  /// Counts files and bytes of long work (add, verify, audit, gc) for a caller that shows it.
-  public var progress: ProgressCounters?
+  public let options: StoreOptions
 
   static let storeName = Array("store".utf8)
   static let manifestsName = Array("manifests".utf8)
   static let generationsName = Array("generations".utf8)
   static let tempPrefix = Array(".tmp-".utf8)
 
-  private init(path: FilePath, root: DirectoryFD, entries: DirectoryFD, manifests: DirectoryFD) {
+  private init(path: FilePath, root: DirectoryFD, entries: DirectoryFD, manifests: DirectoryFD, options: StoreOptions) {
     self.path = path
     self.root = root
     self.entries = entries
     self.manifests = manifests
+    self.options = options
   }
 
   /// Opens the root at `path`. With `create`, makes it and its layout first (like `mkdir -p`);
   /// without, a missing root is a `notFound` error that says how to make one.
-  public static func open(_ path: FilePath, create: Bool) throws(MCPGenError) -> Store {
+  public static func open(_ path: FilePath, create: Bool, options: StoreOptions = StoreOptions()) throws(MCPGenError) -> Store {
     if create { try makeDirectories(path) }
     let root: DirectoryFD
     do {
@@ -52,7 +49,7 @@ public final class Store: @unchecked Sendable {
     let (entries, manifests) = try attempt("open the store") { () throws(SystemCallError) in
       (try root.openDirectory(storeName), try root.openDirectory(manifestsName))
     }
-    return Store(path: path, root: root, entries: entries, manifests: manifests)
+    return Store(path: path, root: root, entries: entries, manifests: manifests, options: options)
   }
 
   private static func makeDirectories(_ path: FilePath) throws(MCPGenError) {
@@ -123,9 +120,10 @@ public final class Store: @unchecked Sendable {
     }
   }
 
-  /// Takes the root's lock for the duration of `body`.
-  public func withLock<R>(_ command: String, _ body: () throws(MCPGenError) -> R) throws(MCPGenError) -> R {
-    let lock = try StoreLock.acquire(in: root, timeout: lockTimeout, command: command)
+  /// Takes the root's lock for the duration of `body`, waiting up to `options.lockTimeout`; the
+  /// lock file names this process and `options.commandLine` meanwhile.
+  public func withLock<R>(_ body: () throws(MCPGenError) -> R) throws(MCPGenError) -> R {
+    let lock = try StoreLock.acquire(in: root, timeout: options.lockTimeout, commandLine: options.commandLine)
     defer { lock.release() }
     return try body()
   }

@@ -6,8 +6,8 @@ import SystemPackage
 
 /// A release as found on disk: its entries (root first, then sorted by path bytes), with file
 /// digests still unknown, and the handles needed to read it.
-public struct ScannedRelease: @unchecked Sendable {
-  public enum Source {
+public struct ScannedRelease: Sendable {
+  public enum Source: Sendable {
     case directory(DirectoryFD)
     case file(FileFD)
   }
@@ -137,7 +137,7 @@ public enum TreeScanner {
   typealias FileSink = (FoundFile, UInt64) -> Void
 
   /// A regular file as the walk finds it: `found` numbers files in discovery order.
-  struct FoundFile: @unchecked Sendable {
+  struct FoundFile: Sendable {
     var found: Int
     var path: [UInt8]
     var identity: FileIdentity

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Work started on another thread now and joined later, for two independent reads that would
 /// otherwise wait for each other (the journal and the generation links of `list`).
-final class Background<Value: Sendable>: @unchecked Sendable {
+final class Background<Value: Sendable>: Sendable {
   private let done = DispatchSemaphore(value: 0)
   private let result = Mutex<Result<Value, MCPGenError>?>(nil)
 

@@ -11,7 +11,11 @@ import SystemPackage
 /// a read or a write. Multi-component paths are resolved with `openat2(RESOLVE_NO_SYMLINKS |
 /// RESOLVE_BENEATH)` (falling back to one `O_NOFOLLOW` component at a time where the kernel lacks
 /// it). `path` is kept only to name things in errors.
-public final class DirectoryFD: @unchecked Sendable {
+///
+/// Sendable: both fields are constants, and the kernel serializes the `*at` calls made through a
+/// shared descriptor. `list` reads a `dup` that shares the descriptor's offset, so one directory
+/// is listed by one thread at a time.
+public final class DirectoryFD: Sendable {
   public let fd: CInt
   public let path: FilePath
 
@@ -271,7 +275,10 @@ public final class DirectoryFD: @unchecked Sendable {
 }
 
 /// An open file, closed when the value goes away.
-public final class FileFD: @unchecked Sendable {
+///
+/// Sendable: its fields are constants. `read` and `write` move the one file offset that every
+/// holder shares: threads that share a file read it at explicit offsets (`pread`) instead.
+public final class FileFD: Sendable {
   public let fd: CInt
   private let base: FilePath
   private let relative: [UInt8]?

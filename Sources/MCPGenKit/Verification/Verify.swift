@@ -49,16 +49,16 @@ extension Store {
         // Every file is hashed while the scan goes on, even one whose size already differs:
         // that costs only on a damaged entry, and saves the intact ones a second pass.
         // Within an audit, its own phase counts this entry.
-        let began = progress?.begin("verifying") ?? false
-        defer { if began { progress?.end() } }
-        let hashed = try StreamingHash.run(stopOnError: false, progress: progress) { (sink) throws(MCPGenError) in
+        let began = options.progress?.begin("verifying") ?? false
+        defer { if began { options.progress?.end() } }
+        let hashed = try StreamingHash.run(stopOnError: false, progress: options.progress) { (sink) throws(MCPGenError) in
           try TreeScanner.scan(name, in: entries, onFile: sink)
         }
         release = hashed.release
         var digests = hashed.digests
         if case .file = release.source {
           let file = try release.open(0)
-          let worker = FileWorker(progress: progress)
+          let worker = FileWorker(progress: options.progress)
           do throws(MCPGenError) {
             digests[0] = try attempt("read") { () throws(SystemCallError) in try worker.digest(file).0 }
           } catch {

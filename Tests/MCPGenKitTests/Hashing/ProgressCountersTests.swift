@@ -39,9 +39,8 @@ struct ProgressCountersTests {
   func addAndAudit() throws {
     let dir = try TestDirectory()
     defer { dir.remove() }
-    let (store, _) = try Store.makeTest(in: dir)
     let counters = ProgressCounters()
-    store.progress = counters
+    let (store, _) = try Store.makeTest(in: dir, options: StoreOptions(progress: counters))
     let first = try store.add(try Self.tree(dir, "one", files: 10, size: 700 << 10))
     var s = counters.snapshot()
     #expect(s.phase == "" && s.files == first.files && s.bytes == first.bytes && s.totalBytes == first.bytes)

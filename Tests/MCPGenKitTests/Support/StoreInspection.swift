@@ -28,8 +28,10 @@ struct RootLayout {
 
 extension Store {
   /// `Store.open(create: true)` at `<dir>/root`.
-  static func makeTest(in dir: TestDirectory, _ name: String = "root") throws -> (Store, RootLayout) {
-    let store = try Store.open(dir.at(name), create: true)
+  static func makeTest(
+    in dir: TestDirectory, _ name: String = "root", options: StoreOptions = StoreOptions()
+  ) throws -> (Store, RootLayout) {
+    let store = try Store.open(dir.at(name), create: true, options: options)
     return (store, RootLayout(root: dir.at(name)))
   }
 }
