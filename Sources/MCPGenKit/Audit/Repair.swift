@@ -14,7 +14,8 @@ extension Store {
   /// 4. keeps generations whose release is gone or quarantined (and their pins), journaled as
   ///    unrestorable: `list` marks them `!` until the release is added again;
   /// 5. moves a damaged journal aside into quarantine and keeps only its good lines;
-  /// 6. removes leftovers of crashed runs.
+  /// 6. removes leftovers of crashed runs;
+  /// 7. rebuilds the history checkpoint from the journal.
   /// Returns the audit as found, with `repairs` listing every action.
   public func repair() throws(MCPGenError) -> AuditReport {
     try withLock { () throws(MCPGenError) in
@@ -125,6 +126,9 @@ extension Store {
         report.repairs.append("removed \(removed) leftovers of crashed runs")
         report.repaired += 1
       }
+      // 7. The checkpoint, rebuilt from the journal as it is now (a repaired journal is a new
+      // file: the old checkpoint would be ignored anyway). Not a repair: it is only a cache.
+      try rebuildCheckpoint()
       return report
     }
   }

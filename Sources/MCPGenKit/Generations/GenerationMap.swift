@@ -8,6 +8,15 @@ struct GenerationMap<Value> {
 
   mutating func reserveCapacity(_ count: Int) { dense.reserveCapacity(count) }
 
+  /// Every number that has a value, ascending, with its value (the checkpoint writes them).
+  var entries: [(Int64, Value)] {
+    var out: [(Int64, Value)] = []
+    out.reserveCapacity(dense.count + sparse.count)
+    for (i, value) in dense.enumerated() { if let value { out.append((Int64(i + 1), value)) } }
+    for n in sparse.keys.sorted() { out.append((n, sparse[n]!)) }
+    return out.sorted { $0.0 < $1.0 }
+  }
+
   subscript(n: Int64) -> Value? {
     get {
       if n >= 1 && n <= Int64(dense.count), let value = dense[Int(n - 1)] { return value }

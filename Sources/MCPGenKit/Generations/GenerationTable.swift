@@ -40,9 +40,9 @@ public struct StoreStatus: Sendable {
 extension Store {
   /// Every generation with what the journal knows of it. Takes no lock: a reader never blocks.
   public func generationTable() throws(MCPGenError) -> [GenerationRow] {
-    // The journal and the generation links are independent: read them at the same time (the
-    // links take longer: the journal's replay is done on its thread too).
-    let history = Background { () throws(MCPGenError) in History(try self.readJournal()) }
+    // The history and the generation links are independent: read them at the same time (the
+    // links take longer: the journal tail's replay is done on its thread too).
+    let history = Background { () throws(MCPGenError) in try self.history() }
     let links = try generations()
     return try generationTable(try history.value(), links)
   }
@@ -81,7 +81,7 @@ extension Store {
     let holder = LockHolder.current(in: root)
     let state = try current()
     let key = try state.number.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
-    let history = History(try readJournal())
+    let history = try self.history()
     let unconfirmed = state.number != nil && (state.number != history.recordedCurrent || history.unconfirmed == state.number)
     var status = StoreStatus(current: state, generation: state.number, key: key, label: key.flatMap { history.labels[$0] }, unconfirmed: unconfirmed)
     status.holder = holder

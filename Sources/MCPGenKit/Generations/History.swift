@@ -18,6 +18,9 @@ struct History {
   /// back by an `abort`, or nothing is current).
   var currentChecked: Bool? = nil
 
+  /// Nothing happened yet: an empty journal's history.
+  init() {}
+
   init(_ journal: Journal) {
     // Most records are switches, each adding a generation: no rehashing as the tables grow.
     created.reserveCapacity(journal.records.count)

@@ -7,7 +7,7 @@ extension Store {
   /// without writing anything: the same planner as the rollback itself, on the same history.
   /// Throws `nothingToUndo` when there is no earlier switch to undo.
   public func rollbackTarget() throws(MCPGenError) -> ReleaseReference {
-    let (history, _) = try plannedHistory(History(try readJournal()))
+    let (history, _) = try plannedHistory(try history())
     let plan = try planRollback(to: nil, history, force: false)
     return ReleaseReference(generation: plan.to, key: plan.key)
   }

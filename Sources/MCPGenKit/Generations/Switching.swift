@@ -50,7 +50,7 @@ extension Store {
           let manifest = try Store.hash(p, progress: options.progress)
           key = manifest.key
           guard try contains(key) else {
-            let plan = try planNew(key, History(try readJournal()))
+            let plan = try planNew(key, try history())
             var outcome = SwitchOutcome(plan: plan, dryRun: true)
             outcome.pendingManifest = manifest
             outcome.vanishedCommands = try reviewCommands(
@@ -98,11 +98,11 @@ extension Store {
     _ key: StoreKey, expected: StoreKey?, dryRun: Bool, config: Config, force: Bool, added: AddResult?, source: [UInt8]?,
     label: ReleaseLabel? = nil, healFrom: FilePath? = nil, recordedSource: [UInt8]? = nil
   ) throws(MCPGenError) -> SwitchOutcome {
-    // The journal is read on another thread while this one hashes the target; the outcomes
+    // The history is read on another thread while this one hashes the target; the outcomes
     // are then taken in the order the checks are listed, as if run one after the other.
-    let journal = Background { () throws(MCPGenError) in try self.readJournal() }
+    let replayed = Background { () throws(MCPGenError) in try self.history(checkpointing: !dryRun) }
     let examined = Result { () throws(MCPGenError) in try examine(key) }
-    let (history, recovered) = try reconciledHistory(dryRun: dryRun, journal: try journal.value())
+    let (history, recovered) = try reconciledHistory(dryRun: dryRun, replayed: try replayed.value())
     try requireFreeSpace()
     try requireNotBlocked(key, force: force)
     let found = try examined.get()
@@ -273,12 +273,13 @@ extension Store {
     try reconciledHistory(dryRun: false).recovered
   }
 
-  /// Reads the journal once and reconciles it with `current`: the `recover` line of a change
+  /// Reads the history once (`history`: checkpoint and journal tail) and reconciles it with `current`: the `recover` line of a change
   /// left unrecorded (`plannedHistory`) is written, unless `dryRun`, and replayed either way, so
   /// a dry run plans from the history its change would. Returns the line only when written.
-  func reconciledHistory(dryRun: Bool, journal: Journal? = nil) throws(MCPGenError) -> (history: History, recovered: JournalRecord?) {
+  /// A change (not `dryRun`) runs under the lock and keeps the checkpoint up to date.
+  func reconciledHistory(dryRun: Bool, replayed given: History? = nil) throws(MCPGenError) -> (history: History, recovered: JournalRecord?) {
     let replayed: History
-    if let journal { replayed = History(journal) } else { replayed = History(try readJournal()) }
+    if let given { replayed = given } else { replayed = try history(checkpointing: !dryRun) }
     let (history, recovery) = try plannedHistory(replayed)
     guard let recovery, !dryRun else { return (history, nil) }
     try Journal.append(recovery, in: root)

@@ -5,7 +5,7 @@ import Glibc
 extension Store {
   /// The label each stored release has now, by key, replayed from the journal.
   public func labels() throws(MCPGenError) -> [StoreKey: ReleaseLabel] {
-    History(try readJournal()).labels
+    try history().labels
   }
 
   /// The one stored release labelled `text` (`switch --release TEXT`): byte for byte, among the
@@ -47,9 +47,9 @@ extension Store {
   /// label as `journalLabelChange` does, taking the lock only when there is something to record.
   func recordLabelOfStored(_ key: StoreKey, given: ReleaseLabel?, source: [UInt8]) throws(MCPGenError) {
     // Most repeated adds change nothing: they read the journal and take no lock.
-    guard labelChange(key, given: given, history: History(try readJournal())) != nil else { return }
+    guard labelChange(key, given: given, history: try history()) != nil else { return }
     try withLock { () throws(MCPGenError) in
-      try journalLabelChange(key, given: given, history: History(try readJournal()), source: source)
+      try journalLabelChange(key, given: given, history: try history(), source: source)
     }
   }
 

@@ -157,7 +157,7 @@ extension Store {
           if journaled {
             // Read from the entry now in place, under the lock that orders it with other labels.
             var recorded = label
-            if recorded == nil { recorded = labelToRecord(key, given: nil, history: History(try readJournal())) }
+            if recorded == nil { recorded = labelToRecord(key, given: nil, history: try history()) }
             try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes,
                         extra: recorded?.journalFields ?? [])
           }

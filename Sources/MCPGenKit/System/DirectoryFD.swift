@@ -337,6 +337,28 @@ public final class FileFD: Sendable {
     try Syscall.startWriteback(fd, Int64(offset), Int64(length)).get("sync_file_range", path)
   }
 
+  /// Moves the file position to `offset` from the start (`lseek(SEEK_SET)`): the next `read`
+  /// starts there (the journal's tail after its checkpoint).
+  public func seek(to offset: Int64) throws(SystemCallError) {
+    _ = try Syscall.lseek(fd, off_t(offset), SEEK_SET).get("lseek", path)
+  }
+
+  /// Up to `count` bytes at `offset` (`pread`); fewer only at the end of the file.
+  public func read(at offset: Int64, count: Int) throws(SystemCallError) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: count)
+    var filled = 0
+    while filled < count {
+      let n = try out.withUnsafeMutableBytes { raw in
+        Result { () throws(SystemCallError) in
+          try Syscall.pread(fd, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)).get("pread", path)
+        }
+      }.get()
+      if n == 0 { break }
+      filled += n
+    }
+    return Array(out[..<filled])
+  }
+
   public func truncate(to length: Int) throws(SystemCallError) {
     try Syscall.ftruncate(fd, off_t(length)).get("ftruncate", path)
   }

@@ -62,6 +62,11 @@ enum Syscall {
     call("pwrite") { Glibc.pwrite(fd, buffer, count, offset) }
   }
 
+  /// `lseek(2)`.
+  static func lseek(_ fd: CInt, _ offset: off_t, _ whence: CInt) -> Result<off_t, Errno> {
+    call("lseek") { Glibc.lseek(fd, offset, whence) }
+  }
+
   /// `ftruncate(2)`.
   static func ftruncate(_ fd: CInt, _ length: off_t) -> Result<Void, Errno> {
     call("ftruncate") { Glibc.ftruncate(fd, length) }.map { _ in () }

@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `<root>/checkpoint.json`: the `History` that the journal's first `offset` bytes replay to, so
+/// that a command replays only the journal's tail after them (store-layout.md, "The checkpoint").
+///
+/// Only a cache: the journal stays the one record. A checkpoint is used only when its own
+/// checksum holds and it still describes the journal (same file, its covered bytes unchanged
+/// where they are checked); anything else is ignored and the history replayed from the whole
+/// journal, and the next change writes a new one.
+struct HistoryCheckpoint {
+  static let name = Array("checkpoint.json".utf8)
+  static let version: Int64 = 1
+  /// How many bytes at each end of the covered prefix are hashed to tell that it is unchanged.
+  static let window: Int64 = 64 << 10
+  /// A change writes a new checkpoint once it replayed more than this many lines or bytes.
+  static let tailLines: Int = {
+    #if DEBUG
+    // Tests (the kill-point harness) get checkpoints on short journals.
+    if let n = getenv("MCP_GEN_DEBUG_CHECKPOINT_LINES").flatMap({ Int(String(cString: $0)) }) { return n }
+    #endif
+    return 1000
+  }()
+  static let tailBytes = 1 << 20
+  /// A larger file is not a checkpoint this code wrote (10,000 generations take about 2 MB).
+  static let maximumSize = 256 << 20
+
+  /// The journal bytes it covers: a line boundary (just after a newline).
+  var offset: Int64
+  /// The journal file it was taken from: `audit --repair` replaces the journal with a new file.
+  var device: UInt64
+  var inode: UInt64
+  /// SHA-256 of the first and of the last `min(window, offset)` covered bytes.
+  var head: Digest
+  var tail: Digest
+  var history: History
+
+  /// The checkpoint of `history` for the journal `file` (`st`) whose first `offset` bytes it
+  /// replays.
+  init(_ history: History, offset: Int64, of file: FileFD, _ st: stat) throws(SystemCallError) {
+    self.history = history
+    self.offset = offset
+    device = UInt64(st.st_dev)
+    inode = UInt64(st.st_ino)
+    let n = Int(min(HistoryCheckpoint.window, offset))
+    head = SHA256.hash(try file.read(at: 0, count: n))
+    tail = SHA256.hash(try file.read(at: offset - Int64(n), count: n))
+  }
+
+  /// Whether it still describes the journal `file` (`st`): the same file, at least `offset`
+  /// bytes long, a line ending at `offset`, and the hashed bytes unchanged.
+  func matches(_ file: FileFD, _ st: stat) -> Bool {
+    guard offset > 0, Int64(st.st_size) >= offset, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return false }
+    let n = Int(min(HistoryCheckpoint.window, offset))
+    guard let last = try? file.read(at: offset - Int64(n), count: n), last.count == n, last.last == 0x0A,
+      SHA256.hash(last) == tail, let first = try? file.read(at: 0, count: n), SHA256.hash(first) == head
+    else { return false }
+    return true
+  }
+
+  // MARK: The file
+
+  /// Two lines: the checkpoint as one JSON object, then `{"sha256":"<hex>"}`, the SHA-256 of the
+  /// first line's bytes (newline excluded). A torn or edited file fails the check.
+  func serialized() -> [UInt8] {
+    let body = JSON.object([
+      ("version", .int(HistoryCheckpoint.version)),
+      ("journal", .object([
+        ("offset", .int(offset)), ("device", .int(Int64(bitPattern: device))), ("inode", .int(Int64(bitPattern: inode))),
+        ("head", .string(head.description)), ("tail", .string(tail.description)),
+      ])),
+      ("history", history.checkpointJSON),
+    ]).serialized()
+    return body + [0x0A] + JSON.object([("sha256", .string(SHA256.hash(body).description))]).serialized() + [0x0A]
+  }
+
+  /// Parses a checkpoint file; nil for anything but an intact one of this version.
+  init?(parsing bytes: [UInt8]) {
+    guard let nl = bytes.firstIndex(of: 0x0A), bytes.last == 0x0A,
+      let sum = try? JSON(parsing: bytes, range: (nl + 1)..<(bytes.count - 1)),
+      let hex = sum["sha256"]?.stringBytes, let expected = Digest(hex: hex),
+      SHA256.hash(Array(bytes[..<nl])) == expected,
+      let body = try? JSON(parsing: bytes, range: 0..<nl),
+      body["version"]?.intValue == HistoryCheckpoint.version,
+      let journal = body["journal"], let offset = journal["offset"]?.intValue,
+      let device = journal["device"]?.intValue, let inode = journal["inode"]?.intValue,
+      let head = journal["head"]?.stringBytes.flatMap({ Digest(hex: $0) }),
+      let tail = journal["tail"]?.stringBytes.flatMap({ Digest(hex: $0) }),
+      let history = body["history"].flatMap(History.init(checkpoint:))
+    else { return nil }
+    self.offset = offset
+    self.device = UInt64(bitPattern: device)
+    self.inode = UInt64(bitPattern: inode)
+    self.head = head
+    self.tail = tail
+    self.history = history
+  }
+
+  /// The checkpoint in `root`; nil when there is none or it is not an intact one (never an
+  /// error: the journal can always be replayed instead).
+  static func load(in root: DirectoryFD) -> HistoryCheckpoint? {
+    guard let file = try? root.openFile(name, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC),
+      let st = try? file.stat(), st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= maximumSize,
+      let bytes = try? file.readAll()
+    else { return nil }
+    return HistoryCheckpoint(parsing: bytes)
+  }
+
+  /// Replaces the checkpoint in `root` atomically and durably: a temporary file, fsync, rename,
+  /// fsync of the root. A crash leaves the old checkpoint or the new one, and a leftover
+  /// temporary file that `audit --repair` removes.
+  func write(in root: DirectoryFD) throws(SystemCallError) {
+    let temp = Store.temporaryName()
+    let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644)
+    do throws(SystemCallError) {
+      try file.changeMode(0o644)  // whatever the umask
+      try file.writeAll(serialized())
+      try file.sync()
+      try root.rename(temp, to: root, as: HistoryCheckpoint.name)
+    } catch {
+      try? root.unlink(temp)
+      throw error
+    }
+    try root.sync()
+  }
+}
+
+extension History {
+  /// Every field, in a fixed order (maps sorted), so that equal histories serialize equally.
+  var checkpointJSON: JSON {
+    func keyed<V>(_ d: [StoreKey: V]) -> [(StoreKey, V)] {
+      d.map { ($0.key, $0.value) }.sorted { $0.0.bytes.lexicographicallyPrecedes($1.0.bytes) }
+    }
+    return .object([
+      ("highestNumber", .int(highestNumber)),
+      ("recordedCurrent", recordedCurrent.map(JSON.int) ?? .null),
+      ("unconfirmed", unconfirmed.map(JSON.int) ?? .null),
+      ("currentChecked", currentChecked.map(JSON.bool) ?? .null),
+      ("undoStack", .array(undoStack.map { $0.map(JSON.int) ?? .null })),
+      ("failed", .array(failed.sorted().map(JSON.int))),
+      ("created", .array(created.entries.map { .array([.int($0.0), .int($0.1)]) })),
+      ("sources", .array(sources.entries.map { .array([.int($0.0), .string($0.1)]) })),
+      ("keySources", .array(keyed(keySources).map { .array([.string($0.0.bytes), .string($0.1)]) })),
+      ("labels", .array(keyed(labels).map {
+        .array([.string($0.0.bytes), .string($0.1.text), .string($0.1.origin.rawValue)])
+      })),
+    ])
+  }
+
+  /// The history a checkpoint holds; nil if any field is missing or malformed.
+  init?(checkpoint json: JSON) {
+    self.init()
+    func optionalInt(_ name: String) -> Int64?? {
+      guard let v = json[name] else { return nil }
+      if v == .null { return .some(nil) }
+      guard let n = v.intValue else { return nil }
+      return .some(n)
+    }
+    guard let highest = json["highestNumber"]?.intValue,
+      let current = optionalInt("recordedCurrent"), let unconfirmed = optionalInt("unconfirmed"),
+      let checked = json["currentChecked"], checked == .null || checked.boolValue != nil,
+      let undo = json["undoStack"]?.arrayValue, let failed = json["failed"]?.arrayValue,
+      let created = json["created"]?.arrayValue, let sources = json["sources"]?.arrayValue,
+      let keySources = json["keySources"]?.arrayValue, let labels = json["labels"]?.arrayValue
+    else { return nil }
+    highestNumber = highest
+    recordedCurrent = current
+    self.unconfirmed = unconfirmed
+    currentChecked = checked.boolValue
+    undoStack.reserveCapacity(undo.count)
+    for item in undo {
+      if item == .null { undoStack.append(nil) } else if let n = item.intValue { undoStack.append(n) } else { return nil }
+    }
+    for item in failed {
+      guard let n = item.intValue else { return nil }
+      self.failed.insert(n)
+    }
+    self.created.reserveCapacity(created.count)
+    for item in created {
+      guard let pair = item.arrayValue, pair.count == 2, let n = pair[0].intValue, let t = pair[1].intValue else { return nil }
+      self.created[n] = t
+    }
+    self.sources.reserveCapacity(sources.count)
+    for item in sources {
+      guard let pair = item.arrayValue, pair.count == 2, let n = pair[0].intValue, let s = pair[1].stringBytes else { return nil }
+      self.sources[n] = s
+    }
+    for item in keySources {
+      guard let pair = item.arrayValue, pair.count == 2, let k = pair[0].stringBytes.flatMap({ StoreKey(bytes: $0) }),
+        let s = pair[1].stringBytes
+      else { return nil }
+      self.keySources[k] = s
+    }
+    for item in labels {
+      guard let row = item.arrayValue, row.count == 3, let k = row[0].stringBytes.flatMap({ StoreKey(bytes: $0) }),
+        let text = row[1].stringValue, let origin = row[2].stringValue.flatMap(ReleaseLabel.Origin.init(rawValue:)),
+        let label = ReleaseLabel(text, origin: origin)
+      else { return nil }
+      self.labels[k] = label
+    }
+  }
+}
