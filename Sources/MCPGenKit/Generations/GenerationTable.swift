@@ -86,7 +86,7 @@ extension Store {
     var status = StoreStatus(current: state, generation: state.number, key: key, label: key.flatMap { history.labels[$0] }, unconfirmed: unconfirmed)
     status.holder = holder
     if state.number != nil { status.confirmed = unconfirmed ? false : history.currentChecked }
-    status.rollbackTarget = try? rollbackTarget()
+    status.rollbackTarget = try? rollbackTarget(history)
     return status
   }
 }

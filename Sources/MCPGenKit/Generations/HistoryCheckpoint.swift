@@ -22,7 +22,13 @@ struct HistoryCheckpoint {
     #endif
     return 1000
   }()
-  static let tailBytes = 1 << 20
+  static let tailBytes: Int = {
+    #if DEBUG
+    // With the line count given, it alone decides (a benchmark's "no checkpoint" case).
+    if getenv("MCP_GEN_DEBUG_CHECKPOINT_LINES") != nil { return Int.max }
+    #endif
+    return 1 << 20
+  }()
   /// A larger file is not a checkpoint this code wrote (10,000 generations take about 2 MB).
   static let maximumSize = 256 << 20
 
@@ -139,11 +145,12 @@ extension History {
       ("currentChecked", currentChecked.map(JSON.bool) ?? .null),
       ("undoStack", .array(undoStack.map { $0.map(JSON.int) ?? .null })),
       ("failed", .array(failed.sorted().map(JSON.int))),
-      ("created", .array(created.entries.map { .array([.int($0.0), .int($0.1)]) })),
-      ("sources", .array(sources.entries.map { .array([.int($0.0), .string($0.1)]) })),
-      ("keySources", .array(keyed(keySources).map { .array([.string($0.0.bytes), .string($0.1)]) })),
-      ("labels", .array(keyed(labels).map {
-        .array([.string($0.0.bytes), .string($0.1.text), .string($0.1.origin.rawValue)])
+      // Flat arrays of pairs (and triples): a third of the values to parse of nested ones.
+      ("created", .array(created.entries.flatMap { [.int($0.0), .int($0.1)] })),
+      ("sources", .array(sources.entries.flatMap { [.int($0.0), .string($0.1)] })),
+      ("keySources", .array(keyed(keySources).flatMap { [.string($0.0.bytes), .string($0.1)] })),
+      ("labels", .array(keyed(labels).flatMap {
+        [.string($0.0.bytes), .string($0.1.text), .string($0.1.origin.rawValue)]
       })),
     ])
   }
@@ -176,25 +183,24 @@ extension History {
       guard let n = item.intValue else { return nil }
       self.failed.insert(n)
     }
-    self.created.reserveCapacity(created.count)
-    for item in created {
-      guard let pair = item.arrayValue, pair.count == 2, let n = pair[0].intValue, let t = pair[1].intValue else { return nil }
+    guard created.count % 2 == 0, sources.count % 2 == 0, keySources.count % 2 == 0, labels.count % 3 == 0 else { return nil }
+    self.created.reserveCapacity(created.count / 2)
+    for i in stride(from: 0, to: created.count, by: 2) {
+      guard let n = created[i].intValue, let t = created[i + 1].intValue else { return nil }
       self.created[n] = t
     }
-    self.sources.reserveCapacity(sources.count)
-    for item in sources {
-      guard let pair = item.arrayValue, pair.count == 2, let n = pair[0].intValue, let s = pair[1].stringBytes else { return nil }
+    self.sources.reserveCapacity(sources.count / 2)
+    for i in stride(from: 0, to: sources.count, by: 2) {
+      guard let n = sources[i].intValue, let s = sources[i + 1].stringBytes else { return nil }
       self.sources[n] = s
     }
-    for item in keySources {
-      guard let pair = item.arrayValue, pair.count == 2, let k = pair[0].stringBytes.flatMap({ StoreKey(bytes: $0) }),
-        let s = pair[1].stringBytes
-      else { return nil }
+    for i in stride(from: 0, to: keySources.count, by: 2) {
+      guard let k = keySources[i].stringBytes.flatMap({ StoreKey(bytes: $0) }), let s = keySources[i + 1].stringBytes else { return nil }
       self.keySources[k] = s
     }
-    for item in labels {
-      guard let row = item.arrayValue, row.count == 3, let k = row[0].stringBytes.flatMap({ StoreKey(bytes: $0) }),
-        let text = row[1].stringValue, let origin = row[2].stringValue.flatMap(ReleaseLabel.Origin.init(rawValue:)),
+    for i in stride(from: 0, to: labels.count, by: 3) {
+      guard let k = labels[i].stringBytes.flatMap({ StoreKey(bytes: $0) }), let text = labels[i + 1].stringValue,
+        let origin = labels[i + 2].stringValue.flatMap(ReleaseLabel.Origin.init(rawValue:)),
         let label = ReleaseLabel(text, origin: origin)
       else { return nil }
       self.labels[k] = label

@@ -7,7 +7,12 @@ extension Store {
   /// without writing anything: the same planner as the rollback itself, on the same history.
   /// Throws `nothingToUndo` when there is no earlier switch to undo.
   public func rollbackTarget() throws(MCPGenError) -> ReleaseReference {
-    let (history, _) = try plannedHistory(try history())
+    try rollbackTarget(try history())
+  }
+
+  /// `rollbackTarget()` from a history already read (`status` reads it once).
+  func rollbackTarget(_ replayed: History) throws(MCPGenError) -> ReleaseReference {
+    let (history, _) = try plannedHistory(replayed)
     let plan = try planRollback(to: nil, history, force: false)
     return ReleaseReference(generation: plan.to, key: plan.key)
   }

@@ -18,15 +18,17 @@ struct BoundedLines {
 }
 
 extension FileFD {
-  /// Reads the file as `BoundedLines`, lines of at most `limit` bytes (newline excluded), in
-  /// reads of at most `chunk` bytes.
-  func readLines(limit: Int, chunk: Int = 4 << 20) throws(SystemCallError) -> BoundedLines {
+  /// Reads the file from `start` (the beginning of a line) to its end as `BoundedLines`, lines
+  /// of at most `limit` bytes (newline excluded), in reads of at most `chunk` bytes.
+  func readLines(limit: Int, from start: Int64 = 0, chunk: Int = 4 << 20) throws(SystemCallError) -> BoundedLines {
     var result = BoundedLines()
     var line = 0  // the number of the line being read
     var lineStart = 0  // where it begins in `result.bytes`
     var skipping = false  // inside an over-long line: its bytes are not kept
     // The first read takes a journal of normal size whole, in one buffer sized from fstat.
-    var want = min(max(Int(try stat().st_size), 0) + 4096, chunk)
+    // From a checkpoint's offset, only the tail is read: the buffer is sized for it.
+    var want = min(max(Int(try stat().st_size - off_t(start)), 0) + 4096, chunk)
+    if start != 0 { try seek(to: start) }
     while true {
       let part = try readUpTo(want)
       if part.isEmpty { break }

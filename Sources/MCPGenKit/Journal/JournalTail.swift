@@ -9,8 +9,7 @@ extension Journal {
   /// are no longer offsets into the file.
   static func read(_ file: FileFD, from offset: Int64) throws(MCPGenError) -> (journal: Journal, overlong: Bool) {
     let lines = try attempt("read the journal") { () throws(SystemCallError) in
-      try file.seek(to: offset)
-      return try file.readLines(limit: maximumLineLength)
+      try file.readLines(limit: maximumLineLength, from: offset)
     }
     return (parse(lines.bytes, overlong: lines.overlong), !lines.overlong.isEmpty)
   }
