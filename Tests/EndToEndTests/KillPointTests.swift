@@ -29,7 +29,7 @@ struct KillPointTests {
       while true {
         let work = scratch.at("work")
         try KillPoints.copy(baseline, to: work)
-        let run = try KillPoints.runUnderStrace(scenario.arguments(work), syscall: syscall, when: n)
+        let run = try KillPoints.runUnderStrace(scenario.arguments(work), syscall: syscall, when: n, environment: scenario.environment)
         if !run.killed {
           #expect(scenario.expectedStatus.contains(run.status), "\(scenario) \(syscall)#\(n): exit \(run.status): \(run.stderr)")
           completedAt[syscall] = n - 1
@@ -38,7 +38,8 @@ struct KillPointTests {
         }
         tried += 1
         try KillPoints.checkInvariants(work, allowed: allowed, except: damagedOnPurpose, context: "\(scenario) killed at \(syscall)#\(n)")
-        let again = try CLI.run(scenario.arguments(work))
+        try KillPoints.checkCheckpoint(work, context: "\(scenario) killed at \(syscall)#\(n)")
+        let again = try CLI.run(scenario.arguments(work), environment: scenario.environment)
         #expect(scenario.rerunSucceeded(again), "\(scenario) rerun after \(syscall)#\(n): exit \(again.status) \(again.stderrText)")
         let audit = try Store.open(FilePath(work), create: false).audit()
         #expect(!audit.hasErrors, "\(scenario) after \(syscall)#\(n): \(audit.problems.map(\.detail))")
@@ -79,6 +80,8 @@ enum KillPoints {
     var name: String
     var description: String { name }
     var expectedStatus: Set<Int32>
+    /// Set for the command and its rerun (not for the setup).
+    var environment: [String: String] = [:]
     /// The command, given the root it runs against.
     var command: @Sendable (String) -> [String]
     /// Builds the baseline root; returns the keys `current` may hold after a kill.
@@ -110,6 +113,19 @@ enum KillPoints {
         try must(["switch", "--root", root, CLI.fixture("mcp-1.1")])
         return [try CLI.oracleKey(CLI.fixture("mcp-1.0")), try CLI.oracleKey(CLI.fixture("mcp-1.1"))]
       },
+      // Every change writes the checkpoint (debug builds): a kill anywhere in writing it, or in
+      // the journal append after an older one, must leave one that is right or is not used.
+      Scenario(
+        name: "switch with a checkpoint", expectedStatus: [0], environment: ["MCP_GEN_DEBUG_CHECKPOINT_LINES": "0"],
+        command: { ["switch", "--root", $0, CLI.fixture("mcp-1.0")] }
+      ) { root, _ in
+        try must(["switch", "--root", root, CLI.fixture("mcp-1.0")])
+        try must(["switch", "--root", root, CLI.fixture("mcp-1.1")], environment: ["MCP_GEN_DEBUG_CHECKPOINT_LINES": "0"])
+        guard FileManager.default.fileExists(atPath: root + "/checkpoint.json") else {
+          throw E2EFailure("setup wrote no checkpoint (MCP_GEN_DEBUG_CHECKPOINT_LINES needs a debug build)")
+        }
+        return [try CLI.oracleKey(CLI.fixture("mcp-1.0")), try CLI.oracleKey(CLI.fixture("mcp-1.1"))]
+      },
       Scenario(name: "gc", expectedStatus: [0], command: { ["gc", "--root", $0, "--keep", "1", "--grace", "0"] }) { root, _ in
         for f in ["mcp-1.0", "mcp-1.1", "mcp-1.0"] { try must(["switch", "--root", root, CLI.fixture(f)]) }
         try must(["add", "--root", root, CLI.fixture("mcp-single")])
@@ -134,8 +150,8 @@ enum KillPoints {
       },
     ]
 
-    static func must(_ args: [String]) throws {
-      let out = try CLI.run(args)
+    static func must(_ args: [String], environment: [String: String] = [:]) throws {
+      let out = try CLI.run(args, environment: environment)
       guard out.status == 0 else { throw E2EFailure("setup \(args.joined(separator: " ")): \(out.stderrText)") }
     }
   }
@@ -153,13 +169,16 @@ enum KillPoints {
     return out.stderrText.split(separator: "\n").filter { $0.contains(syscall + "(") }
   }
 
-  static func runUnderStrace(_ args: [String], syscall: String, when n: Int, action: String = "signal=SIGKILL") throws -> Run {
+  static func runUnderStrace(
+    _ args: [String], syscall: String, when n: Int, action: String = "signal=SIGKILL", environment: [String: String] = [:]
+  ) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: stracePath!)
     process.arguments = ["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)",
                          "-e", "inject=\(syscall):\(action):when=\(n)", CLI.binary] + args
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "MCP_GEN_ROOT")
+    env.merge(environment) { $1 }
     process.environment = env
     let err = Pipe()
     process.standardOutput = FileHandle.nullDevice
@@ -190,6 +209,25 @@ enum KillPoints {
     #expect(intactJournal, "\(context): journal has a damaged line")
     let numbers = try store.generations().map(\.number)
     #expect(Set(numbers).count == numbers.count, "\(context): generation numbers repeat")
+  }
+
+  /// A checkpoint left by the kill (store-layout.md, "The checkpoint") is right or not used:
+  /// `list` and `status` say the same with it as without it.
+  static func checkCheckpoint(_ root: String, context: String) throws {
+    let checkpoint = root + "/checkpoint.json"
+    guard FileManager.default.fileExists(atPath: checkpoint) else { return }
+    func views() throws -> [String] {
+      try [["list", "--json"], ["status", "--json"]].map { args in
+        let out = try CLI.run(args + ["--root", root])
+        return "\(out.status) \(out.stdoutText)"
+      }
+    }
+    let with = try views()
+    let aside = root + ".checkpoint"
+    try FileManager.default.moveItem(atPath: checkpoint, toPath: aside)
+    defer { try? FileManager.default.moveItem(atPath: aside, toPath: checkpoint) }
+    let without = try views()
+    #expect(with == without, "\(context): list or status differ with the checkpoint left by the kill")
   }
 
   static func copy(_ from: String, to: String) throws {

@@ -8,12 +8,13 @@ import Testing
 /// breaks without it: every fsync the code does is shown to be needed.
 @Suite("Power-loss crash states", .serialized, .enabled(if: KillPoints.stracePath != nil, "strace is not installed"))
 struct PowerLossTests {
-  @Test("every crash state holds, every fsync is needed", arguments: ["add", "switch", "rollback", "gc"])
+  @Test("every crash state holds, every fsync is needed", arguments: ["add", "switch", "rollback", "gc", "switch with a checkpoint"])
   func crashStates(_ command: String) throws {
     let scratch = try Scratch()
     defer { scratch.remove() }
     let baseline = scratch.at("baseline")
     var args: [String]
+    var environment: [String: String]? = nil
     switch command {
     case "add":
       try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture("mcp-1.0")])
@@ -24,13 +25,22 @@ struct PowerLossTests {
     case "rollback":
       for f in ["mcp-1.0", "mcp-1.1"] { try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture(f)]) }
       args = ["rollback", "--root", "{root}"]
+    case "switch with a checkpoint":
+      // Every change writes the checkpoint (debug builds): the baseline has one, the switch
+      // appends to the journal and replaces it.
+      let every = ["MCP_GEN_DEBUG_CHECKPOINT_LINES": "0"]
+      try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture("mcp-1.0")], environment: every)
+      try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture("mcp-1.1")], environment: every)
+      #expect(FileManager.default.fileExists(atPath: baseline + "/checkpoint.json"))
+      args = ["switch", "--root", "{root}", CLI.fixture("mcp-1.0")]
+      environment = ProcessInfo.processInfo.environment.merging(every) { $1 }
     default:
       for f in ["mcp-1.0", "mcp-1.1", "mcp-1.0"] { try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture(f)]) }
       args = ["gc", "--root", "{root}", "--keep", "1", "--grace", "0"]
     }
     let script = CLI.packageRoot + "/Tests/powerloss/crash_states.py"
     let out = try CLI.runProcess(
-      "/usr/bin/python3", [script, "--justify", CLI.binary, baseline, scratch.at("work")] + args, environment: nil)
+      "/usr/bin/python3", [script, "--justify", CLI.binary, baseline, scratch.at("work")] + args, environment: environment)
     print(out.stdoutText, terminator: "")
     #expect(out.status == 0, "\(out.stdoutText)\(out.stderrText)")
     #expect(out.stdoutText.contains("crash states checked"))
