@@ -67,7 +67,7 @@ extension Store {
         // The creation time `list` shows: the journal's, else the link's own.
         let links = try self.generationsDirectory()
         for g in generations where !kept.contains(g.number) {
-          let created = history.created[g.number]
+          let created = history.creation(of: g.number)
             ?? links.flatMap { try? $0.stat(Array(String(g.number).utf8)) }.map { Int64($0.st_mtim.tv_sec) }
           guard let created, now - created < olderThan else { continue }
           report.keptByAge.append(g.number)

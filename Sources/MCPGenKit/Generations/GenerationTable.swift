@@ -55,12 +55,12 @@ extension Store {
     // One listing of the store instead of a stat per key: the rows below then cannot fail.
     let stored = Set(try keys())
     @Sendable func row(_ g: Generation) -> GenerationRow {
-      var created = history.created[g.number]
+      var created = history.creation(of: g.number)
       if created == nil, let dir {
         created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
       }
       return GenerationRow(
-        generation: g, created: created, source: history.sources[g.number], label: g.key.flatMap { history.labels[$0] },
+        generation: g, created: created, source: history.source(of: g.number), label: g.key.flatMap { history.labels[$0] },
         isCurrent: g.number == current,
         isRestorable: g.key.map(stored.contains) ?? false, isFailed: history.failed.contains(g.number))
     }

@@ -6,8 +6,13 @@ struct History {
   var recordedCurrent: Int64? = nil
   var highestNumber: Int64 = 0
   var failed: Set<Int64> = []
+  /// Each generation's source and creation time replayed from journal lines; with a checkpoint,
+  /// only from the lines after it (`source(of:)` and `creation(of:)` look in both).
   var sources = GenerationMap<[UInt8]>()
   var created = GenerationMap<Int64>()
+  /// The checkpoint's sources and creation times, parsed only when first asked for: `status`,
+  /// `switch` and `rollback` on 10,000 generations need one or none of them.
+  var checkpointed: CheckpointGenerations? = nil
   var keySources: [StoreKey: [UInt8]] = [:]
   /// Each key's label: the newest `add` or `switch` line that gives one.
   var labels: [StoreKey: ReleaseLabel] = [:]
@@ -20,6 +25,12 @@ struct History {
 
   /// Nothing happened yet: an empty journal's history.
   init() {}
+
+  /// Where generation `n` was switched to from: the newest line that says so.
+  func source(of n: Int64) -> [UInt8]? { sources[n] ?? checkpointed?.tables.sources[n] }
+
+  /// When generation `n` was made: the first line that made it (the checkpoint's lines came first).
+  func creation(of n: Int64) -> Int64? { checkpointed?.tables.created[n] ?? created[n] }
 
   init(_ journal: Journal) {
     // Most records are switches, each adding a generation: no rehashing as the tables grow.
@@ -43,6 +54,7 @@ struct History {
       switch r.operation {
       case .switch, .start:
         if let to = r.to {
+          // A time the checkpoint has comes first; `creation(of:)` looks there before here.
           if created[to] == nil { created[to] = r.time }
           if let source = r.source ?? r.key.flatMap({ keySources[$0] }) { sources[to] = source }
         }

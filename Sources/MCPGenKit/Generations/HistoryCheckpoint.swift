@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// `<root>/checkpoint.json`: the `History` that the journal's first `offset` bytes replay to, so
 /// that a command replays only the journal's tail after them (store-layout.md, "The checkpoint").
@@ -67,40 +68,55 @@ struct HistoryCheckpoint {
 
   // MARK: The file
 
-  /// Two lines: the checkpoint as one JSON object, then `{"sha256":"<hex>"}`, the SHA-256 of the
-  /// first line's bytes (newline excluded). A torn or edited file fails the check.
+  /// Three lines: the checkpoint without its generations' sources and times as one JSON object;
+  /// those (`{"created":[...],"sources":[...]}`), parsed only when asked for; then
+  /// `{"sha256":"<hex>"}`, the SHA-256 of the first two lines (the newline between them included,
+  /// the last excluded). A torn or edited file fails the check.
   func serialized() -> [UInt8] {
-    let body = JSON.object([
+    var body = JSON.object([
       ("version", .int(HistoryCheckpoint.version)),
       ("journal", .object([
         ("offset", .int(offset)), ("device", .int(Int64(bitPattern: device))), ("inode", .int(Int64(bitPattern: inode))),
         ("head", .string(head.description)), ("tail", .string(tail.description)),
       ])),
-      ("history", history.checkpointJSON),
+      ("history", .object(history.checkpointState)),
     ]).serialized()
+    body.append(0x0A)
+    JSON.object(history.checkpointGenerations).write(to: &body)
     return body + [0x0A] + JSON.object([("sha256", .string(SHA256.hash(body).description))]).serialized() + [0x0A]
   }
 
-  /// Parses a checkpoint file; nil for anything but an intact one of this version.
+  /// Parses a checkpoint file; nil for anything but an intact one of this version. Its second
+  /// line is checked, not parsed (`CheckpointGenerations`).
   init?(parsing bytes: [UInt8]) {
     guard let nl = bytes.firstIndex(of: 0x0A), bytes.last == 0x0A,
-      let sum = try? JSON(parsing: bytes, range: (nl + 1)..<(bytes.count - 1)),
+      let nl2 = bytes[(nl + 1)...].firstIndex(of: 0x0A), nl2 + 1 < bytes.count,
+      let sum = try? JSON(parsing: bytes, range: (nl2 + 1)..<(bytes.count - 1)),
       let hex = sum["sha256"]?.stringBytes, let expected = Digest(hex: hex),
-      SHA256.hash(Array(bytes[..<nl])) == expected,
+      HistoryCheckpoint.hash(bytes, count: nl2) == expected,
       let body = try? JSON(parsing: bytes, range: 0..<nl),
       body["version"]?.intValue == HistoryCheckpoint.version,
       let journal = body["journal"], let offset = journal["offset"]?.intValue,
       let device = journal["device"]?.intValue, let inode = journal["inode"]?.intValue,
       let head = journal["head"]?.stringBytes.flatMap({ Digest(hex: $0) }),
       let tail = journal["tail"]?.stringBytes.flatMap({ Digest(hex: $0) }),
-      let history = body["history"].flatMap(History.init(checkpoint:))
+      var history = body["history"].flatMap(History.init(checkpoint:))
     else { return nil }
+    history.checkpointed = CheckpointGenerations(line: Array(bytes[(nl + 1)..<nl2]))
     self.offset = offset
     self.device = UInt64(bitPattern: device)
     self.inode = UInt64(bitPattern: inode)
     self.head = head
     self.tail = tail
     self.history = history
+  }
+
+  /// SHA-256 of the first `count` bytes, not copied (a checkpoint of 10,000 generations is
+  /// half a megabyte).
+  private static func hash(_ bytes: [UInt8], count: Int) -> Digest {
+    let h = SHA256()
+    bytes.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    return h.finish()
   }
 
   /// The checkpoint in `root`; nil when there is none or it is not an intact one (never an
@@ -134,25 +150,37 @@ struct HistoryCheckpoint {
 
 extension History {
   /// Every field, in a fixed order (maps sorted), so that equal histories serialize equally.
-  var checkpointJSON: JSON {
+  var checkpointJSON: JSON { .object(checkpointState + checkpointGenerations) }
+
+  /// The sources and creation times of the checkpoint's generations and of the lines after it.
+  var checkpointGenerations: [(String, JSON)] {
+    var tables = checkpointed?.tables ?? CheckpointGenerations.Tables()
+    for (n, t) in created.entries where tables.created[n] == nil { tables.created[n] = t }
+    for (n, s) in sources.entries { tables.sources[n] = s }
+    // Flat arrays of pairs: a third of the values to parse of nested ones.
+    return [
+      ("created", .array(tables.created.entries.flatMap { [.int($0.0), .int($0.1)] })),
+      ("sources", .array(tables.sources.entries.flatMap { [.int($0.0), .string($0.1)] })),
+    ]
+  }
+
+  /// Everything but the generations' sources and creation times.
+  var checkpointState: [(String, JSON)] {
     func keyed<V>(_ d: [StoreKey: V]) -> [(StoreKey, V)] {
       d.map { ($0.key, $0.value) }.sorted { $0.0.bytes.lexicographicallyPrecedes($1.0.bytes) }
     }
-    return .object([
+    return [
       ("highestNumber", .int(highestNumber)),
       ("recordedCurrent", recordedCurrent.map(JSON.int) ?? .null),
       ("unconfirmed", unconfirmed.map(JSON.int) ?? .null),
       ("currentChecked", currentChecked.map(JSON.bool) ?? .null),
       ("undoStack", .array(undoStack.map { $0.map(JSON.int) ?? .null })),
       ("failed", .array(failed.sorted().map(JSON.int))),
-      // Flat arrays of pairs (and triples): a third of the values to parse of nested ones.
-      ("created", .array(created.entries.flatMap { [.int($0.0), .int($0.1)] })),
-      ("sources", .array(sources.entries.flatMap { [.int($0.0), .string($0.1)] })),
       ("keySources", .array(keyed(keySources).flatMap { [.string($0.0.bytes), .string($0.1)] })),
       ("labels", .array(keyed(labels).flatMap {
         [.string($0.0.bytes), .string($0.1.text), .string($0.1.origin.rawValue)]
       })),
-    ])
+    ]
   }
 
   /// The history a checkpoint holds; nil if any field is missing or malformed.
@@ -168,7 +196,6 @@ extension History {
       let current = optionalInt("recordedCurrent"), let unconfirmed = optionalInt("unconfirmed"),
       let checked = json["currentChecked"], checked == .null || checked.boolValue != nil,
       let undo = json["undoStack"]?.arrayValue, let failed = json["failed"]?.arrayValue,
-      let created = json["created"]?.arrayValue, let sources = json["sources"]?.arrayValue,
       let keySources = json["keySources"]?.arrayValue, let labels = json["labels"]?.arrayValue
     else { return nil }
     highestNumber = highest
@@ -183,17 +210,7 @@ extension History {
       guard let n = item.intValue else { return nil }
       self.failed.insert(n)
     }
-    guard created.count % 2 == 0, sources.count % 2 == 0, keySources.count % 2 == 0, labels.count % 3 == 0 else { return nil }
-    self.created.reserveCapacity(created.count / 2)
-    for i in stride(from: 0, to: created.count, by: 2) {
-      guard let n = created[i].intValue, let t = created[i + 1].intValue else { return nil }
-      self.created[n] = t
-    }
-    self.sources.reserveCapacity(sources.count / 2)
-    for i in stride(from: 0, to: sources.count, by: 2) {
-      guard let n = sources[i].intValue, let s = sources[i + 1].stringBytes else { return nil }
-      self.sources[n] = s
-    }
+    guard keySources.count % 2 == 0, labels.count % 3 == 0 else { return nil }
     for i in stride(from: 0, to: keySources.count, by: 2) {
       guard let k = keySources[i].stringBytes.flatMap({ StoreKey(bytes: $0) }), let s = keySources[i + 1].stringBytes else { return nil }
       self.keySources[k] = s
@@ -205,5 +222,49 @@ extension History {
       else { return nil }
       self.labels[k] = label
     }
+  }
+}
+
+/// A checkpoint's sources and creation times of every generation, parsed from its second line
+/// when first asked for, once, whichever thread asks (`list` builds its rows on every core).
+///
+/// The line's bytes passed the checkpoint's checksum, so they are what this code wrote; should
+/// one still not parse (a file forged with a matching checksum), its tables are empty.
+final class CheckpointGenerations: Sendable {
+  struct Tables: Sendable {
+    var created = GenerationMap<Int64>()
+    var sources = GenerationMap<[UInt8]>()
+  }
+
+  private let state: Mutex<(line: [UInt8], tables: Tables?)>
+
+  init(line: [UInt8]) { state = Mutex((line, nil)) }
+
+  var tables: Tables {
+    state.withLock { state in
+      if let tables = state.tables { return tables }
+      let tables = CheckpointGenerations.parse(state.line) ?? Tables()
+      state = ([], tables)
+      return tables
+    }
+  }
+
+  private static func parse(_ line: [UInt8]) -> Tables? {
+    guard let json = try? JSON(parsing: line, range: 0..<line.count),
+      let created = json["created"]?.arrayValue, let sources = json["sources"]?.arrayValue,
+      created.count % 2 == 0, sources.count % 2 == 0
+    else { return nil }
+    var tables = Tables()
+    tables.created.reserveCapacity(created.count / 2)
+    for i in stride(from: 0, to: created.count, by: 2) {
+      guard let n = created[i].intValue, let t = created[i + 1].intValue else { return nil }
+      tables.created[n] = t
+    }
+    tables.sources.reserveCapacity(sources.count / 2)
+    for i in stride(from: 0, to: sources.count, by: 2) {
+      guard let n = sources[i].intValue, let s = sources[i + 1].stringBytes else { return nil }
+      tables.sources[n] = s
+    }
+    return tables
   }
 }

@@ -55,7 +55,7 @@ extension Store {
     guard number != from else { return plan }
     guard try contains(key) else {
       let (reason, _) = try whereabouts(of: key)
-      let source = (history.sources[number] ?? history.keySources[key]).map { displayName($0) } ?? "PATH"
+      let source = (history.source(of: number) ?? history.keySources[key]).map { displayName($0) } ?? "PATH"
       throw MCPGenError(
         .notFound,
         "generation \(number) cannot be restored: its release \(key.short) is not in the store (\(reason)); add the release again, then roll back; nothing was changed",

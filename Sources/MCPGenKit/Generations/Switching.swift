@@ -208,7 +208,7 @@ extension Store {
       try journal(.check, from: plan.to, to: plan.to, key: plan.key, source: nil, outcome: "confirmed",
                   extra: outcome.health.journalExtra)
     } else {
-      try record(.switch, plan, outcome.health, source: history.sources[plan.to], extra: [])
+      try record(.switch, plan, outcome.health, source: history.source(of: plan.to), extra: [])
     }
     try throwIfCancelled(plan, outcome.health)
     return outcome
@@ -250,7 +250,7 @@ extension Store {
       outcome.health = gate(config, from: from, fromKey: fromKey, to: plan.to, key: plan.key)
       var extra: [(String, JSON)] = []
       if !plan.skipped.isEmpty { extra.append(("skipped", .array(plan.skipped.map(JSON.int)))) }
-      try record(.rollback, plan, outcome.health, source: history.sources[plan.to], extra: extra)
+      try record(.rollback, plan, outcome.health, source: history.source(of: plan.to), extra: extra)
       try throwIfCancelled(plan, outcome.health)
       return outcome
     }
