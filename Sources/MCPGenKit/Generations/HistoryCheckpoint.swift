@@ -102,7 +102,7 @@ struct HistoryCheckpoint {
       let tail = journal["tail"]?.stringBytes.flatMap({ Digest(hex: $0) }),
       var history = body["history"].flatMap(History.init(checkpoint:))
     else { return nil }
-    history.checkpointed = CheckpointGenerations(line: Array(bytes[(nl + 1)..<nl2]))
+    history.checkpointed = CheckpointGenerations(bytes, line: (nl + 1)..<nl2)
     self.offset = offset
     self.device = UInt64(bitPattern: device)
     self.inode = UInt64(bitPattern: inode)
@@ -236,21 +236,23 @@ final class CheckpointGenerations: Sendable {
     var sources = GenerationMap<[UInt8]>()
   }
 
-  private let state: Mutex<(line: [UInt8], tables: Tables?)>
+  /// The file's bytes (shared, not copied: half a megabyte for 10,000 generations) and where
+  /// the line is in them; emptied once parsed.
+  private let state: Mutex<(bytes: [UInt8], line: Range<Int>, tables: Tables?)>
 
-  init(line: [UInt8]) { state = Mutex((line, nil)) }
+  init(_ bytes: [UInt8], line: Range<Int>) { state = Mutex((bytes, line, nil)) }
 
   var tables: Tables {
     state.withLock { state in
       if let tables = state.tables { return tables }
-      let tables = CheckpointGenerations.parse(state.line) ?? Tables()
-      state = ([], tables)
+      let tables = CheckpointGenerations.parse(state.bytes, state.line) ?? Tables()
+      state = ([], 0..<0, tables)
       return tables
     }
   }
 
-  private static func parse(_ line: [UInt8]) -> Tables? {
-    guard let json = try? JSON(parsing: line, range: 0..<line.count),
+  private static func parse(_ bytes: [UInt8], _ line: Range<Int>) -> Tables? {
+    guard let json = try? JSON(parsing: bytes, range: line),
       let created = json["created"]?.arrayValue, let sources = json["sources"]?.arrayValue,
       created.count % 2 == 0, sources.count % 2 == 0
     else { return nil }
