@@ -236,4 +236,29 @@ struct HistoryCheckpointTests {
     #expect(HistoryCheckpoint.load(in: root.store.root)?.offset == Int64(journal.count))
     longer.removeAll()
   }
+
+  @Test("audit --repair rebuilds the checkpoint from the whole journal")
+  func repairRebuilds() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let store = try Store.open(dir.at("root"), create: true)
+    var keys: [StoreKey] = []
+    for name in ["a", "b"] {
+      try dir.makeDirectory("rel-\(name)")
+      try dir.writeFile("rel-\(name)/release", "release \(name)\n")
+      keys.append(try store.add(dir.at("rel-\(name)")).key)
+    }
+    for k in keys + keys { _ = try store.switchTo(.key(k.hex)) }
+    let checkpoint = store.path.string + "/checkpoint.json"
+    #expect(!FileManager.default.fileExists(atPath: checkpoint), "a short journal got a checkpoint")
+    // A stale one (torn): repair replaces it with one that matches.
+    try Data("{\"version\":1".utf8).write(to: URL(fileURLWithPath: checkpoint))
+    _ = try store.repair()
+    let saved = try #require(HistoryCheckpoint.load(in: store.root))
+    let file = try store.root.openFile(Journal.name, flags: O_RDONLY)
+    #expect(saved.matches(file, try file.stat()))
+    #expect(saved.offset == Int64(try file.stat().st_size))
+    #expect(saved.history.checkpointJSON.serialized() == History(try store.readJournal()).checkpointJSON.serialized())
+    #expect(try store.rollback().plan.to == 3)
+  }
 }
