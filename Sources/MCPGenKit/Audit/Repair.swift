@@ -155,13 +155,14 @@ extension Store {
     }
   }
 
-  /// Copies the damaged journal into quarantine, then replaces it with its parseable lines
+  /// Copies the damaged journal into quarantine, then replaces it with its good lines
   /// (temporary file, fsync, rename, fsync). Both read in bounded chunks: a journal line of a
   /// gigabyte costs no gigabyte here either.
   private func setJournalAside(_ stamp: String) throws(MCPGenError) {
     guard let original = try Journal.open(in: root, flags: O_RDONLY) else { return }
     var good: [UInt8] = []
-    for line in try readJournal().raw { good += line.serialized() + [0x0A] }
+    // Byte for byte: a line rewritten could lose its seal.
+    for line in try readJournal().rawLines { good += line + [0x0A] }
     try attempt("repair the journal") { () throws(SystemCallError) in
       try root.ensureDirectory(Store.quarantineName, mode: 0o700)
       let q = try root.openDirectory(Store.quarantineName)

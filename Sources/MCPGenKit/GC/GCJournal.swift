@@ -24,7 +24,7 @@ extension Store {
     JournalRecord(
       pid: Int64(getpid()), user: Clock.userName(), command: JournalRecord.recordedCommand(options.commandLine), operation: .gc,
       extra: Store.gcFields(generations, entries, bytesFreed: bytesFreed)
-    ).json.serialized()
+    ).line()
   }
 
   static func gcFields(_ generations: [Int64], _ entries: [StoreKey], bytesFreed: Int64) -> [(String, JSON)] {
