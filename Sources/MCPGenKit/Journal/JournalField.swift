@@ -102,28 +102,74 @@ extension JournalField {
     .init("crc",        .checksum,    .always,    []),
   ]
 
-  /// `all`'s indices by name length, for `index(at:count:)`.
-  private static let byLength: [[Int]] = {
-    var out = [[Int]](repeating: [], count: 17)
-    for (k, field) in all.enumerated() { out[field.name.utf8CodeUnitCount].append(k) }
-    return out
-  }()
+  /// What the reader looks up for each name of every line, in flat arrays of plain values
+  /// (reading a `JournalField` out of `all` would copy its `ops` array). A reader takes it once
+  /// per line (`JournalField.lookup`), not once per name: every static access costs a check.
+  final class Lookup: Sendable {
+    /// Each field's slot and kind, by index in `all`.
+    let slots: [Slot?] = all.map(\.slot)
+    let kinds: [Kind] = all.map(\.kind)
+    /// One bit per field of `all` that a line must have.
+    let required: UInt64 = all.enumerated().reduce(0) { $1.element.presence == .required ? $0 | 1 << UInt64($1.offset) : $0 }
+    /// The names' bytes, one after another; field `k`'s are `nameBytes[nameStart[k]...]`.
+    private let nameBytes: [UInt8] = all.flatMap { Array($0.text.utf8) }
+    private let nameStart: [Int] = all.reduce(into: [0]) { $0.append($0.last! + $1.name.utf8CodeUnitCount) }
+    /// The fields whose names have `n` bytes: `byLength[lengthStart[n]..<lengthStart[n + 1]]`.
+    private let byLength: [Int] = all.indices.sorted { (all[$0].name.utf8CodeUnitCount, $0) < (all[$1].name.utf8CodeUnitCount, $1) }
+    private let lengthStart: [Int] = (0...longestName + 1).map { n in all.filter { $0.name.utf8CodeUnitCount < n }.count }
+    static let longestName = all.map(\.name.utf8CodeUnitCount).max()!
 
-  /// The index in `all` of the field the `count` bytes at `name` spell; nil for any other name.
-  static func index(at name: UnsafePointer<UInt8>, count: Int) -> Int? {
-    guard count < byLength.count else { return nil }
-    for k in byLength[count] {
-      let known = all[k].name.utf8Start
+    /// The length of field `k`'s name in quotes when the `available` bytes at `text` begin with
+    /// it, else 0: the reader tries the field expected next this way before it reads a name.
+    @inline(__always) func quotedName(_ k: Int, at text: UnsafePointer<UInt8>, available: Int) -> Int {
+      guard k < slots.count else { return 0 }
+      let start = nameStart[k]
+      let count = nameStart[k + 1] - start
+      guard available >= count + 2, text[0] == UInt8(ascii: "\""), text[count + 1] == UInt8(ascii: "\"") else { return 0 }
       var i = 0
-      while i < count, name[i] == known[i] { i += 1 }
-      if i == count { return k }
+      while i < count, text[i + 1] == nameBytes[start + i] { i += 1 }
+      return i == count ? count + 2 : 0
     }
-    return nil
+
+    /// Whether the `count` bytes at `name` spell the name of field `k`.
+    @inline(__always) func isName(_ k: Int, at name: UnsafePointer<UInt8>, count: Int) -> Bool {
+      let start = nameStart[k]
+      guard nameStart[k + 1] - start == count else { return false }
+      var i = 0
+      while i < count, name[i] == nameBytes[start + i] { i += 1 }
+      return i == count
+    }
+
+    /// The index in `all` of the field the `count` bytes at `name` spell; nil for any other name.
+    /// `next` is tried first: lines are written in the table's order, so the field after the
+    /// one before is nearly always the one.
+    func index(at name: UnsafePointer<UInt8>, count: Int, next: Int = 0) -> Int? {
+      if next < slots.count, isName(next, at: name, count: count) { return next }
+      guard count <= Lookup.longestName else { return nil }
+      var j = lengthStart[count]
+      let end = lengthStart[count + 1]
+      while j < end {
+        let k = byLength[j]
+        let start = nameStart[k]
+        var i = 0
+        while i < count, name[i] == nameBytes[start + i] { i += 1 }
+        if i == count { return k }
+        j += 1
+      }
+      return nil
+    }
   }
+
+  static let lookup = Lookup()
+
+  static func index(at name: UnsafePointer<UInt8>, count: Int) -> Int? { lookup.index(at: name, count: count) }
 
   static func index(named name: ArraySlice<UInt8>) -> Int? {
     name.withUnsafeBufferPointer { index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
   }
 
-  static func index(named name: String) -> Int? { index(named: Array(name.utf8)[...]) }
+  static func index(named name: String) -> Int? {
+    var name = name
+    return name.withUTF8 { index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
+  }
 }

@@ -24,6 +24,9 @@ extension JournalRecord {
     } else if sealed {
       return nil
     }
+    let fields = JournalField.lookup
+    let longest = JournalField.Lookup.longestName
+    var next = 0  // the field expected next, after the one just read
     var record = JournalRecord(time: 0, pid: 0, user: "", command: [], operation: .add, outcome: "")
     var seen: UInt64 = 0  // one bit per field of the table: the first of repeats counts
     var seals = 0
@@ -39,21 +42,33 @@ extension JournalRecord {
         // A name is nearly always one of the table's: matched where it is, no slice made.
         var name: ArraySlice<UInt8> = []
         let index: Int?
-        if let text = p.plainString() {
-          index = JournalField.index(at: text.baseAddress!, count: text.count)
-          if index == nil { name = ArraySlice(text) }
+        let expected = fields.quotedName(next, at: p.at + p.i, available: p.end - p.i)
+        if expected > 0 {
+          // The field after the one before, as the writer orders them: no name to look up.
+          index = next
+          p.i += expected
+        } else if let j = Self.shortNameEnd(p, longest: longest) {
+          // A short name without escapes, the names of the table among them: looked up in place.
+          index = fields.index(at: p.at + p.i + 1, count: j - p.i - 1, next: next)
+          if index == nil { name = ArraySlice(UnsafeBufferPointer(start: p.at + p.i + 1, count: j - p.i - 1)) }
+          p.i = j + 1
+        } else if let text = p.plainString() {
+          index = nil  // longer than every name of the table, or not ASCII as they all are
+          name = ArraySlice(text)
         } else {
           name = try p.stringSlice()
-          index = JournalField.index(named: name)
+          index = name.withUnsafeBufferPointer { fields.index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
         }
         p.skipSpace()
         guard p.i < p.end, p.at[p.i] == UInt8(ascii: ":") else { return nil }
         p.i += 1
         p.skipSpace()
         let first = index.map { seen & (1 << UInt64($0)) == 0 } ?? true
-        if let index { seen |= 1 << UInt64(index) }
-        let field = index.map { JournalField.all[$0] }
-        if let field, let slot = field.slot {
+        if let index {
+          seen |= 1 << UInt64(index)
+          next = index + 1
+        }
+        if let index, let slot = fields.slots[index] {
           if first {
             guard try record.decode(slot, &p) else { return nil }
           } else {
@@ -61,11 +76,11 @@ extension JournalRecord {
           }
         } else {
           let value = try p.value(depth: 1)
-          if let field {
-            switch field.kind {
+          if let index {
+            switch fields.kinds[index] {
             case .checksum: seals += 1  // checked above, with the line's bytes; not data
             case .generation where value != .null && value.intValue == nil: return nil
-            default: record.extra.append((field.text, value))
+            default: record.extra.append((JournalField.all[index].text, value))
             }
           } else {
             record.extra.append((String(decoding: name, as: UTF8.self), value))
@@ -84,10 +99,16 @@ extension JournalRecord {
     }
     // A `crc` is the seal, last, or damage: one elsewhere is checked by nothing.
     guard seals == (hasSeal ? 1 : 0) else { return nil }
-    for (k, field) in JournalField.all.enumerated() where field.presence == .required {
-      guard seen & (1 << UInt64(k)) != 0 else { return nil }
-    }
+    guard seen & fields.required == fields.required else { return nil }
     return record
+  }
+
+  /// Where the name at the parser ends (its closing quote) when it is at most `longest` bytes of
+  /// printable ASCII without escapes, as every name of the table is; nil otherwise.
+  private static func shortNameEnd(_ p: JSONParser, longest: Int) -> Int? {
+    var j = p.i + 1
+    while j < p.end, j - p.i <= longest, JSON.isPlain(p.at[j]) { j += 1 }
+    return j < p.end && p.at[j] == UInt8(ascii: "\"") ? j : nil
   }
 
   /// Decodes the value at the parser into the property `slot`. False when the

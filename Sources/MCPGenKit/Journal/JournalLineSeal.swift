@@ -12,7 +12,7 @@
 /// CRC-32C rather than a truncated SHA-256: it is no defence against someone who can write the
 /// journal (nothing here is), only against damage, which it catches for certain in the cases
 /// that matter (every error of up to 3 bits, and every burst of up to 32 bits, in a line of any
-/// length this journal allows); it costs a table lookup per byte, and a script checks it in a
+/// length this journal allows); it costs a few instructions per byte, and a script checks it in a
 /// dozen lines of Python.
 enum JournalLineSeal {
   /// `,"crc":"` + 8 hex digits + `"}`.
@@ -63,18 +63,41 @@ enum JournalLineSeal {
   }
 
   /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, initial value and final xor
-  /// 0xFFFFFFFF: the CRC of iSCSI and ext4), a byte at a time.
+  /// 0xFFFFFFFF: the CRC of iSCSI and ext4), eight bytes at a time (slicing-by-8: `list` checks
+  /// every line of the journal, and a byte at a time cost it 7% of its instructions).
   static func crc32c(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-    table.withUnsafeBufferPointer { t in
+    tables.withUnsafeBufferPointer { t in
       var crc: UInt32 = 0xFFFF_FFFF
-      for b in bytes { crc = t[Int(UInt8(truncatingIfNeeded: crc) ^ b)] ^ (crc >> 8) }
+      var i = 0
+      if let base = bytes.baseAddress {
+        while bytes.count - i >= 8 {
+          let v = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) ^ UInt64(crc)
+          crc = t[7 << 8 | Int(v & 0xFF)] ^ t[6 << 8 | Int(v >> 8 & 0xFF)] ^ t[5 << 8 | Int(v >> 16 & 0xFF)]
+            ^ t[4 << 8 | Int(v >> 24 & 0xFF)] ^ t[3 << 8 | Int(v >> 32 & 0xFF)] ^ t[2 << 8 | Int(v >> 40 & 0xFF)]
+            ^ t[1 << 8 | Int(v >> 48 & 0xFF)] ^ t[Int(v >> 56)]
+          i += 8
+        }
+      }
+      while i < bytes.count {
+        crc = t[Int(UInt8(truncatingIfNeeded: crc) ^ bytes[i])] ^ (crc >> 8)
+        i += 1
+      }
       return ~crc
     }
   }
 
-  private static let table: [UInt32] = (0..<256).map { (n: UInt32) in
-    var c = n
-    for _ in 0..<8 { c = c & 1 != 0 ? 0x82F6_3B78 ^ (c >> 1) : c >> 1 }
-    return c
-  }
+  /// Eight tables of 256: the first is the byte-at-a-time table, table `k` advances a byte
+  /// through `k` more zero bytes.
+  private static let tables: [UInt32] = {
+    var t = [UInt32](repeating: 0, count: 8 << 8)
+    for n in 0..<256 {
+      var c = UInt32(n)
+      for _ in 0..<8 { c = c & 1 != 0 ? 0x82F6_3B78 ^ (c >> 1) : c >> 1 }
+      t[n] = c
+    }
+    for k in 1..<8 {
+      for n in 0..<256 { t[k << 8 | n] = (t[(k - 1) << 8 | n] >> 8) ^ t[Int(t[(k - 1) << 8 | n] & 0xFF)] }
+    }
+    return t
+  }()
 }

@@ -111,7 +111,7 @@ public struct JournalRecord: Sendable, Equatable {
   }
 
   /// The line as written, sealed (`JournalLineSeal`), newline excluded.
-  func line() -> [UInt8] { JournalLineSeal.seal(json.serialized()) }
+  public func line() -> [UInt8] { JournalLineSeal.seal(json.serialized()) }
 
   /// Whether every generation number the record carries is one (1 through
   /// `Generation.maximum`): `from`, `to`, and each field whose kind in `JournalField.all` is a
@@ -123,7 +123,7 @@ public struct JournalRecord: Sendable, Equatable {
     guard from.map(Generation.isNumber) ?? true, to.map(Generation.isNumber) ?? true else { return false }
     for (name, value) in extra {
       guard let k = JournalField.index(named: name) else { continue }
-      switch JournalField.all[k].kind {
+      switch JournalField.lookup.kinds[k] {
       case .generation:
         guard value == .null || valid(value) else { return false }
       case .generations:
