@@ -162,14 +162,9 @@ extension JournalField {
 
   static let lookup = Lookup()
 
-  static func index(at name: UnsafePointer<UInt8>, count: Int) -> Int? { lookup.index(at: name, count: count) }
-
-  static func index(named name: ArraySlice<UInt8>) -> Int? {
-    name.withUnsafeBufferPointer { index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
-  }
-
+  /// The index in `all` of the field `name`; nil for any other name.
   static func index(named name: String) -> Int? {
     var name = name
-    return name.withUTF8 { index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
+    return name.withUTF8 { lookup.index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
   }
 }
