@@ -15,6 +15,9 @@
 # Exits 1 if a mutant survives, a patch does not apply (or does not build, or names no test),
 # or a named test fails on the unmutated tree. Logs: .build-mutants/logs/.
 #
+# A new mutant: make the bug in the working tree, `git diff -- FILE > scripts/mutants/NN-name.patch`,
+# `git checkout -- FILE`, then put the two lines above the diff. Keep each to one small change.
+#
 # Usage: scripts/mutants.sh [PATTERN]   (only the patches whose file name matches PATTERN)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -109,8 +112,9 @@ for p in "${patches[@]}"; do
   esac
 done
 
-echo "mutants: $killed killed, $survived survived$([ $broken -eq 0 ] || echo ", $broken broken") in $(( $(date +%s) - started )) s"
+echo "mutants: $killed killed, $survived survived$([ $broken -eq 0 ] || echo ", $broken broken")"
+echo "mutants: took $(( $(date +%s) - started )) s"
 if [ ${#failed_names[@]} -gt 0 ]; then
-  echo "mutants: not caught: ${failed_names[*]}" >&2
+  echo "mutants: failed: ${failed_names[*]}" >&2
   exit 1
 fi
