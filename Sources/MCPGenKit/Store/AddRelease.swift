@@ -324,10 +324,10 @@ extension FileWorker {
     _ release: ScannedRelease, _ index: Int, _ expected: Digest?, to destination: FileFD
   ) throws(MCPGenError) -> Digest {
     let entry = release.entries[index]
+    let source = try release.open(index)
     #if DEBUG
     FileWorker.debugCopyDelay()
     #endif
-    let source = try release.open(index)
     let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
       var flushed: UInt64 = 0
       var written: UInt64 = 0
@@ -392,7 +392,9 @@ final class DirectoryCache: @unchecked Sendable {
 #if DEBUG
 extension FileWorker {
   /// Debug builds only: `MCP_GEN_DEBUG_COPY_DELAY=SECONDS` sleeps before each file is copied, so
-  /// a test can interrupt an `add` while it copies without needing gigabytes.
+  /// a test can interrupt an `add` while it copies without needing gigabytes. The sleep comes
+  /// after the source file is opened (and its identity checked): a test can change the file
+  /// between the open and the read, where only the checks after the copy can see it.
   static let copyDelay: Double = getenv("MCP_GEN_DEBUG_COPY_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
 
   static func debugCopyDelay() {

@@ -37,9 +37,24 @@ struct ConfirmCurrentTests {
   func untouched() throws {
     var s = try Swapped()
     defer { s.dir.remove() }
+    // The re-hash is a `verifying` phase of the store's progress: each one starts a new step and
+    // counts the files it hashed.
+    let progress = ProgressCounters()
+    s.store.progress = progress
+    let files = s.verified.release.fileIndices.count
+    #expect(files > 0)
+
+    // Stored a moment ago: its files changed within a second of the verification, so their
+    // change times cannot prove them unchanged, and the entry is hashed once more.
+    let fresh = progress.snapshot()
     try s.store.confirmCurrent(1, s.key, verified: s.verified)
+    let rehashed = progress.snapshot()
+    #expect(rehashed.step == fresh.step + 1, "the recently stored entry was not hashed again")
+    #expect(rehashed.files == files, "\(rehashed.files) files hashed again, the entry has \(files)")
+
     s.verified.began += 3600  // as if stored long before the verification: no second hash
     try s.store.confirmCurrent(1, s.key, verified: s.verified)
+    #expect(progress.snapshot().step == rehashed.step, "an entry stored long before its verification was hashed again")
   }
 
   @Test("a file rewritten in place between the verification and the swap is caught without reading it again")
