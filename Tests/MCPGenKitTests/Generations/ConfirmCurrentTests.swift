@@ -14,9 +14,10 @@ struct ConfirmCurrentTests {
     let key: StoreKey
     var verified: VerifiedEntry
 
-    init() throws {
+    /// `progress`: the counters the store reports its work to (options are fixed at open).
+    init(progress: ProgressCounters? = nil) throws {
       dir = try TestDirectory()
-      store = try Store.makeTest(in: dir).0
+      store = try Store.makeTest(in: dir, options: StoreOptions(progress: progress)).0
       key = try store.add(TestEnvironment.fixture("mcp-1.0")).key
       verified = try store.requireIntact(key, what: "release")
       try store.createGeneration(1, key)
@@ -35,12 +36,11 @@ struct ConfirmCurrentTests {
 
   @Test("an untouched entry passes, also when it was stored a moment ago (then it is hashed again)")
   func untouched() throws {
-    var s = try Swapped()
-    defer { s.dir.remove() }
     // The re-hash is a `verifying` phase of the store's progress: each one starts a new step and
     // counts the files it hashed.
     let progress = ProgressCounters()
-    s.store.progress = progress
+    var s = try Swapped(progress: progress)
+    defer { s.dir.remove() }
     let files = s.verified.release.fileIndices.count
     #expect(files > 0)
 
