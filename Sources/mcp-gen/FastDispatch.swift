@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 extension MCPGen {
   /// Parses the command line, going straight to the named subcommand when that is all it takes.

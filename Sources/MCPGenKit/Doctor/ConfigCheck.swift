@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// `config.json` and who may change it: the two reasons `check`, `switch` and `rollback` would

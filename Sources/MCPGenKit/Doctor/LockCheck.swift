@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// Who, if anyone, holds the root's lock.
@@ -65,7 +66,7 @@ enum LockCheck {
                            hint: "see it with: ps -o pid,etime,args -p \(holders.map { String($0.pid) }.joined(separator: ","))")
     }
     let shown = displayName(written.command ?? [])
-    if kill(pid, 0) != 0 && errno == ESRCH {
+    if Syscall.processIsGone(pid) {
       return DoctorFinding("lock", .warning,
         "held for \(age), by a process that inherited it from pid \(pid) (\(shown)), which has ended",
         hint: "fuser -v \(Doctor.shellWord(file.path)) names it; end it once it is safe to")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 
 /// Whether the root's file system takes writes at all.
 ///

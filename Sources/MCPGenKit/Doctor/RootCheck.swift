@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// The root and its layout: present, owned by the running user or root, and no more open than
@@ -89,7 +90,7 @@ enum RootCheck {
     /// Owner and mode of one inode; returns what is wrong with it.
     mutating func inspect(_ st: stat, _ path: FilePath, name: String, directory: Bool) -> [String] {
       var issues: [String] = []
-      let me = geteuid()
+      let me = Syscall.effectiveUserID()
       if st.st_uid != me && st.st_uid != 0 {
         issues.append("\(name) is owned by \(Clock.userName(st.st_uid)), not by \(Clock.userName(me)) or root")
         chown.append(path)
@@ -109,7 +110,7 @@ enum RootCheck {
     var command: String {
       var parts: [String] = []
       if !moveAside.isEmpty { parts += moveAside.map { "mv \(Doctor.shellWord($0)) \(Doctor.shellWord($0)).broken" } }
-      if !chown.isEmpty { parts.append("chown \(Clock.userName(geteuid())) \(chown.map(Doctor.shellWord).joined(separator: " "))") }
+      if !chown.isEmpty { parts.append("chown \(Clock.userName(Syscall.effectiveUserID())) \(chown.map(Doctor.shellWord).joined(separator: " "))") }
       if !groupOthersWrite.isEmpty { parts.append("chmod go-w \(groupOthersWrite.map(Doctor.shellWord).joined(separator: " "))") }
       if !ownerAccess.isEmpty { parts.append("chmod u+rwX \(ownerAccess.map(Doctor.shellWord).joined(separator: " "))") }
       if recreate { parts.append("mcp-gen add PATH (recreates missing directories), then mcp-gen audit") }

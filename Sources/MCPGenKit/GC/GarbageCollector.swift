@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 
@@ -159,7 +160,7 @@ extension Store {
 
   /// An immutable inode cannot be renamed: clear the flag on the entry's own inode first.
   func unfreezeRoot(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) {
-    guard geteuid() == 0, let st = try dir.statIfPresent(name) else { return }
+    guard Syscall.effectiveUserID() == 0, let st = try dir.statIfPresent(name) else { return }
     switch st.st_mode & S_IFMT {
     case S_IFDIR:
       let d = try dir.openDirectory(name)
@@ -218,7 +219,7 @@ extension Store {
   /// name) is still running also counts as live.
   func isLive(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
     guard let st = try dir.statIfPresent(name) else { return false }
-    if let pid = Store.creatorPID(name), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM { return true }
+    if let pid = Store.creatorPID(name), pid != Syscall.processID(), Syscall.processExists(pid) { return true }
     let probe: CInt
     let holder: AnyObject
     if st.st_mode & S_IFMT == S_IFDIR {

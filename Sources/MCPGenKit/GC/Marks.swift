@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// Pins (`<root>/pins/<N>`: gc never collects generation N) and blocks (`<root>/blocked/<key>`:

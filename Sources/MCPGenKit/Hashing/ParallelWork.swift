@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import MCPGenSystem
 import Synchronization
 
 /// Per-thread scratch for file work: a 1 MiB read buffer and a reusable SHA-256 context.
@@ -71,11 +72,11 @@ final class FileWorker {
     var offset: UInt64 = 0
     while offset < size {
       let n = Int(min(UInt64(FileWorker.mappedWindow), size - offset))
-      guard let base = mmap(nil, n, PROT_READ, MAP_SHARED, file.fd, off_t(offset)), base != MAP_FAILED else {
+      guard let base = Syscall.mapReadOnly(file.fd, offset: Int64(offset), length: n) else {
         return .unmappable(at: offset)
       }
       let hashed = sha.updateMapped(UnsafeRawBufferPointer(start: base, count: n))
-      munmap(base, n)
+      Syscall.unmap(base, length: n)
       // A fault: the file was cut short, or the device failed to read a page. The hasher is
       // reset; reading from the start tells the two apart (a short read, or EIO). Progress
       // then counts the bytes before the fault twice, on this rare path only.
@@ -90,7 +91,7 @@ final class FileWorker {
 
 /// Runs independent file jobs on every core.
 public enum ParallelWork {
-  public static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  public static let cores: Int = Syscall.onlineCores()
 
   /// Below this many bytes, starting threads costs more than it saves.
   static let parallelThreshold: UInt64 = 4 << 20

@@ -1,6 +1,7 @@
 import CLibCrypto
 import CMCPGenShims
 import Dispatch
+import MCPGenSystem
 
 /// A SHA-256 digest: 32 bytes, shown as 64 lowercase hex digits.
 ///

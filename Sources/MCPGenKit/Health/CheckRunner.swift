@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CMCPGenShims
 import Dispatch
+import MCPGenSystem
 import Subprocess
 import Synchronization
 import SystemPackage
@@ -38,8 +39,11 @@ public enum CheckRunner {
     let words: [String]
     do { words = try CommandWords.split(command) } catch { return result(.notStarted(error.reason)) }
 
-    let memfd = mcpgen_memfd("mcp-gen-check")
-    guard memfd >= 0 else { return result(.notStarted("memfd_create: \(Errno(rawValue: errno))")) }
+    let memfd: CInt
+    switch Syscall.memfd("mcp-gen-check") {
+    case .success(let fd): memfd = fd
+    case .failure(let e): return result(.notStarted("memfd_create: \(e)"))
+    }
     defer { _ = Syscall.close(memfd) }
 
     let executable: Executable

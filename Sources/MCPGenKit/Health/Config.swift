@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// The effective settings of a root: `<root>/config.json`, then flags, over built-in defaults.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 
 extension Store {
   /// The label each stored release has now, by key, replayed from the journal.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// The command holding a root's lock right now, as its own line in the lock file says

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// Who holds a `flock(2)` lock, from the kernel rather than from what the holder wrote: any

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// The exclusive kernel lock that serializes every change to a root: `flock(2)` on `<root>/lock`.
@@ -65,7 +66,7 @@ public final class StoreLock {
 
   /// Best effort: the holder line is advice for a waiter, never relied on for correctness.
   private func recordHolder(_ commandLine: [UInt8]) {
-    let line = StoreLock.holderLine(pid: getpid(), commandLine: commandLine)
+    let line = StoreLock.holderLine(pid: Syscall.processID(), commandLine: commandLine)
     _ = Syscall.ftruncate(file.fd, 0)
     _ = line.withUnsafeBytes { Syscall.pwrite(file.fd, $0.baseAddress!, $0.count, 0) }
   }
@@ -84,19 +85,6 @@ public final class StoreLock {
   }
 
   deinit { release() }
-}
-
-func monotonicSeconds() -> Double {
-  var ts = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &ts)
-  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-func sleepSeconds(_ seconds: Double) {
-  let s = seconds.isFinite ? min(max(seconds, 0), 86400) : 0
-  var request = timespec(tv_sec: Int(s), tv_nsec: Int((s - Double(Int(s))) * 1e9))
-  var remaining = timespec()
-  while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
 }
 
 func formatSeconds(_ s: Double) -> String {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// Whether the root's hooks may run: the commands in `config.json` (and the releases the checks

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMCPGenShims
+import MCPGenSystem
 import SystemPackage
 
 /// The users whose files may decide what mcp-gen runs: root, the user running mcp-gen, and at

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// A release taken from a git repository at a tag, branch or commit, read with `git archive`

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// A corrupted store entry that `switch PATH` replaced with a verified copy of its source.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMCPGenShims
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 
@@ -24,7 +25,7 @@ final class Immutability: Sendable {
   private let refusal = Mutex<String?>(nil)
   private let gaveUp = Atomic<Bool>(false)
 
-  init() { enabled = geteuid() == 0 }
+  init() { enabled = Syscall.effectiveUserID() == 0 }
 
   var status: Status {
     if !enabled { return .notRoot }

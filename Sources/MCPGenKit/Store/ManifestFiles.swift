@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// `<root>/manifests/<key>`: the manifest each entry was stored under, kept so that audit can

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// Where the root is when the command line does not say.
@@ -16,7 +17,7 @@ public enum RootLocator {
   public static func choose(explicit: FilePath?) -> Choice {
     if let explicit, !explicit.isEmpty { return Choice(path: explicit, source: "--root") }
     if let env = getenv("MCP_GEN_ROOT"), env.pointee != 0 { return Choice(path: FilePath(platformString: env), source: "MCP_GEN_ROOT") }
-    if geteuid() == 0 { return Choice(path: "/var/lib/mcp", source: "default for root") }
+    if Syscall.effectiveUserID() == 0 { return Choice(path: "/var/lib/mcp", source: "default for root") }
     if let state = variable("XDG_STATE_HOME"), state.hasPrefix("/") {
       return Choice(path: FilePath(state).appending("mcp-gen"), source: "XDG_STATE_HOME")
     }

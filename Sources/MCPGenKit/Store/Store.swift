@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// A root directory holding the content-addressed store (layout in store-layout.md).
@@ -133,6 +134,6 @@ public final class Store: Sendable {
   static func temporaryName(prefix: [UInt8] = tempPrefix) -> [UInt8] {
     var rng = SystemRandomNumberGenerator()
     let random = String(rng.next() as UInt64, radix: 16).leftPadded(to: 16)
-    return prefix + Array("\(getpid())-\(random)".utf8)
+    return prefix + Array("\(Syscall.processID())-\(random)".utf8)
   }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// Deletes a tree that mcp-gen made read-only (and maybe immutable) itself.
@@ -19,7 +20,7 @@ enum TreeRemover {
       for child in try dir.list() { try remove(child, in: dir, progress: progress) }
       try parent.unlink(name, directory: true)
     case S_IFREG:
-      if geteuid() == 0, let file = try? parent.openFile(name, flags: O_RDONLY | O_NONBLOCK) {
+      if Syscall.effectiveUserID() == 0, let file = try? parent.openFile(name, flags: O_RDONLY | O_NONBLOCK) {
         Immutability.clear(file.fd)
       }
       try parent.unlink(name)

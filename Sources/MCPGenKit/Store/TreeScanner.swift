@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMCPGenShims
+import MCPGenSystem
 import SystemPackage
 
 /// A release as found on disk: its entries (root first, then sorted by path bytes), with file

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 
 /// Ctrl-C (SIGINT) and SIGTERM as "cancel": the command stops at its next safe point, undoes
 /// what it began and says so, instead of dying half-way.
