@@ -5,8 +5,8 @@ import PackageDescription
 // `dependencies:` list names, and Tests/MCPGenKitTests/Architecture/ImportWallTests.swift fails
 // when a source file imports a module its target's row in ARCHITECTURE.md does not allow.
 //
-//   mcp-gen (CLI) ──> MCPGenKit (engine) ──> MCPGenSystem (libc) ──> MCPGenTerminal ──> Glibc
-//        └──────────────────────────────────────────────────────────────┘
+//   mcp-gen (CLI) ──> MCPGenKit (engine) ──> MCPGenSystem (libc, libcrypto) ──> MCPGenTerminal
+//        └────────────────────────────────────────────────────────────────────────┘
 let package = Package(
   name: "mcp-gen",
   products: [
@@ -36,26 +36,28 @@ let package = Package(
       dependencies: [.product(name: "SystemPackage", package: "swift-system")]
     ),
     // Every system call: Syscall (Result<_, Errno>, EINTR retried), DirectoryFD, fault
-    // injection, clocks, the git/tar child-process runner. Knows nothing about stores.
+    // injection, clocks, threads, the git/tar child-process runner, SHA-256 over libcrypto, and
+    // Swift names for the C constants the engine passes (OpenFlags, FileType, ...). Knows
+    // nothing about stores. It re-exports MCPGenTerminal (byte paths and their display).
     .target(
       name: "MCPGenSystem",
       dependencies: [
         "MCPGenTerminal",
+        "CLibCrypto",
         "CMCPGenShims",
         .product(name: "SystemPackage", package: "swift-system"),
         .product(name: "Subprocess", package: "swift-subprocess"),
       ]
     ),
     // The engine: store, hashing, journal, generations, health, gc, audit, diff, expose, doctor.
-    // No command-line knowledge. Reaches the OS through MCPGenSystem; the files still on the
-    // "to be removed" list of ARCHITECTURE.md import Glibc or the C shims directly.
+    // No command-line knowledge. Reaches the OS only through MCPGenSystem, except the files on
+    // the "to be removed" list of ARCHITECTURE.md, which still import Glibc for C types.
+    // Subprocess: the health-check runner (CheckRunner), not yet moved below.
     .target(
       name: "MCPGenKit",
       dependencies: [
         "MCPGenSystem",
         "MCPGenTerminal",
-        "CLibCrypto",
-        "CMCPGenShims",
         .product(name: "SystemPackage", package: "swift-system"),
         .product(name: "Subprocess", package: "swift-subprocess"),
       ]

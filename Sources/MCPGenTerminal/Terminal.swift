@@ -59,3 +59,9 @@ public func commandLineBytes() -> [[UInt8]] {
     return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)))
   }
 }
+
+/// The bytes of the environment variable `name` (no UTF-8 repair: a path stays exact), nil when
+/// it is not set (`getenv(3)`).
+public func environmentBytes(_ name: String) -> [UInt8]? {
+  getenv(name).map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
+}

@@ -18,7 +18,7 @@ extension MCPGen {
     let arguments = try placeGlobalOptions(given)
     dispatched = arguments
     if let name = arguments.first, subcommand(named: name) is any HashesFiles.Type {
-      SHA256.prepareInBackground()
+      HashingSetup.prepareInBackground()
     }
     guard let name = arguments.first, let command = subcommand(named: name),
       !arguments.dropFirst().contains(where: needsRoot)

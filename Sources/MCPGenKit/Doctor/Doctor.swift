@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 import SystemPackage
 
@@ -57,7 +54,7 @@ extension Doctor {
   }
 
   /// `0755`.
-  static func octal(_ mode: mode_t) -> String {
+  static func octal(_ mode: UInt32) -> String {
     String(String(mode & 0o7777, radix: 8).leftPadded(to: 4))
   }
 

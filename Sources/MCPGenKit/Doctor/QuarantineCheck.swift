@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 
 /// What `audit --repair` (and `switch` healing an entry) set aside in `quarantine/`.

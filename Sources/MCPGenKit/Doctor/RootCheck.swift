@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 import SystemPackage
 
@@ -36,7 +33,7 @@ enum RootCheck {
     for name in files {
       guard let fst = try? root.statIfPresent(name) else { continue }
       let path = root.path.appending(bytes: name)
-      if fst.st_mode & S_IFMT != S_IFREG {
+      if fst.st_mode & FileType.mask != FileType.regular {
         rootIssues.append("\(displayName(name)) is not a regular file")
         fixes.moveAside.append(path)
         continue
@@ -59,7 +56,7 @@ enum RootCheck {
         missing.append(displayName(name) + "/")
         continue
       }
-      if dst.st_mode & S_IFMT != S_IFDIR {
+      if dst.st_mode & FileType.mask != FileType.directory {
         layoutIssues.append("\(displayName(name)) is not a directory")
         layoutFixes.moveAside.append(path)
         continue
@@ -88,7 +85,7 @@ enum RootCheck {
     var recreate = false
 
     /// Owner and mode of one inode; returns what is wrong with it.
-    mutating func inspect(_ st: stat, _ path: FilePath, name: String, directory: Bool) -> [String] {
+    mutating func inspect(_ st: FileStat, _ path: FilePath, name: String, directory: Bool) -> [String] {
       var issues: [String] = []
       let me = Syscall.effectiveUserID()
       if st.st_uid != me && st.st_uid != 0 {
@@ -99,7 +96,7 @@ enum RootCheck {
         issues.append("\(name) is writable by \(st.st_mode & 0o020 != 0 && st.st_mode & 0o002 != 0 ? "group and others" : (st.st_mode & 0o020 != 0 ? "group" : "others")) (mode \(Doctor.octal(st.st_mode)))")
         groupOthersWrite.append(path)
       }
-      let needed: mode_t = directory ? 0o700 : 0o600
+      let needed: UInt32 = directory ? 0o700 : 0o600
       if st.st_mode & needed != needed {
         issues.append("\(name) lacks owner \(directory ? "rwx" : "rw") (mode \(Doctor.octal(st.st_mode)))")
         ownerAccess.append(path)

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 import SystemPackage
 
@@ -68,7 +65,7 @@ extension Store {
       let present = try dir.statIfPresent(name) != nil
       if present == on { return false }
       if on {
-        try dir.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644).changeMode(0o644)  // whatever the umask
+        try dir.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644).changeMode(0o644)  // whatever the umask
       } else {
         try dir.unlink(name)
       }

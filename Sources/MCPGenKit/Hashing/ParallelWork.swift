@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import MCPGenSystem
 import Synchronization
@@ -39,7 +36,7 @@ final class FileWorker {
       }
     }
     while offset != size {
-      let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, off_t(offset)).get("read", file.path)
+      let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, Int(offset)).get("read", file.path)
       if n == 0 { break }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
       try sink?(chunk)
@@ -163,29 +160,7 @@ extension ParallelWork {
   /// calling one), and returns when all are done. Dispatch's pool has a thread per core, which
   /// would leave the device idle while each thread waits for it.
   static func onThreads(_ threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    final class Job {
-      let body: @Sendable (Int) -> Void
-      let k: Int
-      init(_ body: @escaping @Sendable (Int) -> Void, _ k: Int) { (self.body, self.k) = (body, k) }
-    }
-    var started: [pthread_t] = []
-    for k in 1..<max(threads, 1) {
-      let job = Unmanaged.passRetained(Job(body, k)).toOpaque()
-      var thread = pthread_t()
-      let created = pthread_create(&thread, nil, { context in
-        let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
-        job.body(job.k)
-        return nil
-      }, job)
-      if created == 0 {
-        started.append(thread)
-      } else {
-        Unmanaged<Job>.fromOpaque(job).release()
-        body(k)  // no thread to be had: do its share here
-      }
-    }
-    body(0)
-    for thread in started { pthread_join(thread, nil) }
+    runOnThreads(threads, body)
   }
 }
 

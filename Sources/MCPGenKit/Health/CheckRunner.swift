@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CMCPGenShims
 import Dispatch
 import MCPGenSystem
 import Subprocess
@@ -72,7 +68,7 @@ public enum CheckRunner {
     @Sendable func killGroup(_ p: Int32) {
       guard !finished.load(ordering: .sequentiallyConsistent) else { return }
       timedOut.store(true, ordering: .sequentiallyConsistent)
-      _ = Syscall.killGroup(p, SIGKILL)
+      _ = Syscall.killGroup(p, SignalNumber.kill)
     }
 
     // The watchdog: past the deadline, SIGKILL the whole process group. The deadline can pass
@@ -88,7 +84,7 @@ public enum CheckRunner {
     }
     #if DEBUG
     // Tests widen the window between the spawn and the pid store to show the kill still comes.
-    let pidStoreDelay = getenv("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
+    let pidStoreDelay = environmentValue("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap { Double($0) } ?? 0
     #endif
     // A cancel: polled every 20 ms (the signal handler may only set its flag), forwarded to
     // the check's process group once its pid is known; SIGKILL if it outlives `cancelGrace`.
@@ -106,7 +102,7 @@ public enum CheckRunner {
           forwarded.store(signal, ordering: .releasing)
           _ = Syscall.killGroup(p, signal)
         } else if ticksAfter.add(1, ordering: .relaxed).newValue == Int(cancelGrace / cancelPoll) {
-          _ = Syscall.killGroup(p, SIGKILL)
+          _ = Syscall.killGroup(p, SignalNumber.kill)
         }
       }
       timer.resume()

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 import SystemPackage
 
@@ -12,7 +9,7 @@ import SystemPackage
 public final class StoreLock {
   static let name = Array("lock".utf8)
   /// Readable and writable by its owner only.
-  static let mode: mode_t = 0o600
+  static let mode: UInt32 = 0o600
   private let file: FileFD
 
   private init(file: FileFD) { self.file = file }
@@ -23,14 +20,14 @@ public final class StoreLock {
     let file: FileFD
     do {
       // 0600: a user who can open the lock can flock it and so block every change.
-      file = try root.openFile(name, flags: O_RDWR | O_CREAT, mode: mode)
+      file = try root.openFile(name, flags: OpenFlags.readWrite | OpenFlags.create, mode: mode)
     } catch let e where e.errno == .isDirectory || e.errno == .tooManySymbolicLinkLevels {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path, cause: e)
     } catch {
       throw MCPGenError(error, doing: "open the lock")
     }
     let st = try attempt("open the lock") { () throws(SystemCallError) in try file.stat() }
-    if st.st_mode & S_IFMT != S_IFREG {
+    if st.st_mode & FileType.mask != FileType.regular {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path)
     }
     // A lock made by an older mcp-gen (0644), or under another umask: tighten it, when ours.
@@ -41,7 +38,7 @@ public final class StoreLock {
     let deadline = monotonicSeconds() + max(0, timeout)
     var pause = 0.002
     while true {
-      switch Syscall.flock(file.fd, LOCK_EX | LOCK_NB) {
+      switch Syscall.flock(file.fd, LockOperation.exclusive | LockOperation.nonBlocking) {
       case .success:
         let lock = StoreLock(file: file)
         lock.recordHolder(commandLine)
@@ -74,14 +71,14 @@ public final class StoreLock {
   /// `pid <pid>: <command line>` and a newline: what the lock file says while the lock is held.
   /// The command line is written as UTF-8 text (bytes that are not UTF-8 become U+FFFD), since
   /// waiters show the line in messages.
-  static func holderLine(pid: pid_t, commandLine: [UInt8]) -> [UInt8] {
+  static func holderLine(pid: Int32, commandLine: [UInt8]) -> [UInt8] {
     Array("pid \(pid): \(String(decoding: commandLine, as: UTF8.self))\n".utf8)
   }
 
   /// Releases the lock now (it is released anyway when the value goes away or the process dies).
   public func release() {
     _ = Syscall.ftruncate(file.fd, 0)
-    _ = Syscall.flock(file.fd, LOCK_UN)
+    _ = Syscall.flock(file.fd, LockOperation.unlock)
   }
 
   deinit { release() }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CMCPGenShims
 import MCPGenSystem
 import Synchronization
 import SystemPackage
@@ -45,8 +41,8 @@ final class Immutability: Sendable {
     case .success(let f): flags = f
     case .failure(let e): return try giveUp(e, path)
     }
-    if flags & mcpgen_fs_immutable_fl != 0 { return }
-    switch Syscall.setInodeFlags(fd, flags | mcpgen_fs_immutable_fl) {
+    if flags & InodeFlags.immutable != 0 { return }
+    switch Syscall.setInodeFlags(fd, flags | InodeFlags.immutable) {
     case .success: return
     case .failure(let e): try giveUp(e, path)
     }
@@ -66,7 +62,7 @@ final class Immutability: Sendable {
 
   /// Clears the flag if set; silently does nothing where flags are unsupported.
   static func clear(_ fd: CInt) {
-    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags & mcpgen_fs_immutable_fl != 0 else { return }
-    _ = Syscall.setInodeFlags(fd, flags & ~mcpgen_fs_immutable_fl)
+    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags & InodeFlags.immutable != 0 else { return }
+    _ = Syscall.setInodeFlags(fd, flags & ~InodeFlags.immutable)
   }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 import SystemPackage
 
@@ -59,7 +56,7 @@ public final class Store: Sendable {
     for (i, b) in bytes.enumerated() where b == 0x2F && i > 0 { prefixes.append(Array(bytes[..<i])) }
     prefixes.append(bytes)
     for prefix in prefixes {
-      let result = withCString(prefix) { Syscall.mkdirat(AT_FDCWD, $0, 0o755) }
+      let result = withCString(prefix) { Syscall.mkdirat(Syscall.currentDirectoryFD, $0, 0o755) }
       switch result {
       case .success:
         // 0755 whatever the umask: the service that runs `current/bin/...` must reach the root.
