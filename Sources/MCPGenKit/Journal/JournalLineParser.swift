@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 /// Reads one journal line straight into a `JournalRecord`.
 ///
 /// `list` and `status` read the whole journal on every run; building a JSON tree per line and

@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 import Testing
