@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// `<root>/journal.jsonl`: the recorded history every rollback follows.

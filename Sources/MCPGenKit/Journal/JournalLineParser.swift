@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Reads one journal line into a `JournalRecord`: the journal's one reader, driven by
 /// `JournalField.all`.
 ///

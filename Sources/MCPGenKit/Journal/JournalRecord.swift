@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One line of `<root>/journal.jsonl`: one change, who made it, and how it ended.
 public struct JournalRecord: Sendable, Equatable {
   /// What kind of change.

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Keeping every journal line within `Journal.maximumLineLength`, which readers enforce.
 ///
 /// What a line carries is bounded except for three things: the command line, the captured output

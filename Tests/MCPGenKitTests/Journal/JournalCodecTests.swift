@@ -1,5 +1,6 @@
 import Foundation
 @testable import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("The journal codec: one table of fields, sealed lines")

@@ -1,4 +1,5 @@
 @testable import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 
