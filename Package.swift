@@ -1,6 +1,12 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The targets are the architecture (ARCHITECTURE.md): each may import only what its
+// `dependencies:` list names, and Tests/MCPGenKitTests/Architecture/ImportWallTests.swift fails
+// when a source file imports a module its target's row in ARCHITECTURE.md does not allow.
+//
+//   mcp-gen (CLI) ──> MCPGenKit (engine) ──> MCPGenSystem (libc, libcrypto) ──> MCPGenTerminal
+//        └────────────────────────────────────────────────────────────────────────┘
 let package = Package(
   name: "mcp-gen",
   products: [
@@ -23,32 +29,61 @@ let package = Package(
     // Linux calls that Swift cannot import directly (ioctl request macros, raw syscalls).
     // Also SHA-256 over mapped bytes with a SIGBUS guard, which must run in C (siglongjmp).
     .target(name: "CMCPGenShims", dependencies: ["CLibCrypto"]),
-    // The engine: store, hashing, generations, locking, journal. No command-line knowledge.
+    // The bottom: what the CLI may ask of the OS (is this a terminal, how wide, an environment
+    // variable, write and exit, the monotonic clock) and byte names made safe to print.
     .target(
-      name: "MCPGenKit",
+      name: "MCPGenTerminal",
+      dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+    ),
+    // Every system call: Syscall (Result<_, Errno>, EINTR retried), DirectoryFD, fault
+    // injection, clocks, threads, the git/tar child-process runner, SHA-256 over libcrypto, and
+    // Swift names for the C constants the engine passes (OpenFlags, FileType, ...). Knows
+    // nothing about stores. It re-exports MCPGenTerminal (byte paths and their display).
+    .target(
+      name: "MCPGenSystem",
       dependencies: [
+        "MCPGenTerminal",
         "CLibCrypto",
         "CMCPGenShims",
         .product(name: "SystemPackage", package: "swift-system"),
         .product(name: "Subprocess", package: "swift-subprocess"),
       ]
     ),
-    // The face: parses arguments, calls MCPGenKit, prints.
+    // The engine: store, hashing, journal, generations, health, gc, audit, diff, expose, doctor.
+    // No command-line knowledge. Reaches the OS only through MCPGenSystem, except the files on
+    // the "to be removed" list of ARCHITECTURE.md, which still import Glibc for C types.
+    // Subprocess: the health-check runner (CheckRunner), not yet moved below.
+    .target(
+      name: "MCPGenKit",
+      dependencies: [
+        "MCPGenSystem",
+        "MCPGenTerminal",
+        .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Subprocess", package: "swift-subprocess"),
+      ]
+    ),
+    // The face: parses arguments, calls MCPGenKit, prints. Of the OS it sees only MCPGenTerminal.
     .executableTarget(
       name: "mcp-gen",
       dependencies: [
         "MCPGenKit",
+        "MCPGenTerminal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    // Tests may import any target (white-box tests of the engine use @testable).
     .testTarget(
       name: "MCPGenKitTests",
-      dependencies: ["MCPGenKit", .product(name: "SystemPackage", package: "swift-system")]
+      dependencies: [
+        "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", .product(name: "SystemPackage", package: "swift-system"),
+      ]
     ),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["MCPGenKit", .product(name: "SystemPackage", package: "swift-system")]
+      dependencies: [
+        "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", .product(name: "SystemPackage", package: "swift-system"),
+      ]
     ),
   ]
 )

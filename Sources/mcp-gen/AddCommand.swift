@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 import SystemPackage
 
 struct AddCommand: ParsableCommand {

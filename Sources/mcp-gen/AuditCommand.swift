@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 struct AuditCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 struct ConfigCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 struct DiffCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

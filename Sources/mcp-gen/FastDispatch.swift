@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 extension MCPGen {
   /// Parses the command line, going straight to the named subcommand when that is all it takes.
@@ -17,7 +18,7 @@ extension MCPGen {
     let arguments = try placeGlobalOptions(given)
     dispatched = arguments
     if let name = arguments.first, subcommand(named: name) is any HashesFiles.Type {
-      SHA256.prepareInBackground()
+      HashingSetup.prepareInBackground()
     }
     guard let name = arguments.first, let command = subcommand(named: name),
       !arguments.dropFirst().contains(where: needsRoot)

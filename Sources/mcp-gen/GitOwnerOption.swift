@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 /// `--allow-owner USER` of `add --git` and `switch --git`.
 enum GitOwnerOption {

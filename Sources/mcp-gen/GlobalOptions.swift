@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 import SystemPackage
 
 /// Options every subcommand accepts, after its name or before it (`FastDispatch` moves them).
@@ -46,10 +44,7 @@ struct GlobalOptions: ParsableArguments {
 /// The command line as bytes. ArgumentParser hands out `String`s, which repair invalid UTF-8;
 /// a path argument is mapped back to the exact bytes the shell passed.
 enum RawArguments {
-  static let all: [[UInt8]] = (0..<Int(CommandLine.argc)).map { i in
-    guard let p = CommandLine.unsafeArgv[i] else { return [] }
-    return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)))
-  }
+  static let all: [[UInt8]] = commandLineBytes()
 
   /// Whether `flag` is one of the arguments (before a `--` that ends the options).
   static func hasFlag(_ flag: String) -> Bool {

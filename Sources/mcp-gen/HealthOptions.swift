@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 /// Flags that override `<root>/config.json` for one run of a gated command.
 struct HealthOptions: ParsableArguments {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -17,9 +18,8 @@ struct ListCommand: ParsableCommand {
     if global.json {
       // Written field by field, in parts on every core: the bytes of one array value of
       // objects, without a tree of 10,000 rows to build and free.
-      let ranges = ParallelWork.ranges(rows.count, parts: rows.count < 2048 ? 1 : ParallelWork.cores * 2)
       var out: [UInt8] = [UInt8(ascii: "[")]
-      for part in ParallelWork.map(ranges, { range in Self.formatJSON(rows[range]) }) { out += part }
+      for part in RowRendering.inParts(rows, { Self.formatJSON($0) }) { out += part }
       out += "]\n".utf8
       Output.raw(out)
       return
@@ -38,8 +38,7 @@ struct ListCommand: ParsableCommand {
     let marks = [" ", Output.paint("*", .green)].map { current in
       [Output.paint("!", .red), " ", Output.paint("F", .red)].map { Array((current + $0).utf8) }
     }
-    let ranges = ParallelWork.ranges(rows.count, parts: rows.count < 2048 ? 1 : ParallelWork.cores * 2)
-    for part in ParallelWork.map(ranges, { range in Self.format(rows[range], marks: marks, labelWidth: labelWidth) }) { Output.raw(part) }
+    for part in RowRendering.inParts(rows, { Self.format($0, marks: marks, labelWidth: labelWidth) }) { Output.raw(part) }
     if rows.contains(where: { !$0.isRestorable }) {
       Output.note("! marks generations whose store entry is gone: they cannot be restored until their release is added again")
     }

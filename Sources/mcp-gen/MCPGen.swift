@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 @main
 struct MCPGen: ParsableCommand {
@@ -34,7 +32,7 @@ struct MCPGen: ParsableCommand {
     } catch let error as MCPGenError {
       Output.finish()
       Output.error(error)
-      Glibc.exit(ExitStatus.forError(error))
+      Terminal.exit(ExitStatus.forError(error))
     } catch let error as ExitCode {
       Output.finish()
       exit(withError: error)
@@ -43,7 +41,7 @@ struct MCPGen: ParsableCommand {
       Output.finish()
       Output.jsonError("no subcommand given", hint: "mcp-gen --help", exit: ExitStatus.usage)
       Output.writeAll(2, Array(MCPGen.helpMessage().utf8) + [0x0A])
-      Glibc.exit(ExitStatus.usage)
+      Terminal.exit(ExitStatus.usage)
     } catch UsageError.unknown(let word, let suggestion) {
       Output.finish()
       let quoted = displayName(Array(word.utf8))
@@ -52,7 +50,7 @@ struct MCPGen: ParsableCommand {
       } else {
         Output.usageError("unknown subcommand '\(quoted)'", hint: "mcp-gen --help")
       }
-      Glibc.exit(ExitStatus.usage)
+      Terminal.exit(ExitStatus.usage)
     } catch where MCPGen.exitCode(for: error) == .success {
       Output.finish()
       exit(withError: error)  // --help, --version: printed in full.
@@ -63,7 +61,7 @@ struct MCPGen: ParsableCommand {
       let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
       let status = MCPGen.exitCode(for: error).rawValue
       Output.usageError(text, hint: helpCommand, exit: status)
-      Glibc.exit(status)
+      Terminal.exit(status)
     }
   }
 

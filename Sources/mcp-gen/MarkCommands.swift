@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 struct PinCommand: ParsableCommand {
   static let configuration = CommandConfiguration(commandName: "pin", _superCommandName: superCommand, abstract: "Keep generation N from gc, whatever its age.")

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenKit
+import MCPGenTerminal
 
 /// All printing goes through here: data to stdout, notes and errors to stderr.
 ///
@@ -48,9 +46,9 @@ enum Output {
   }
 
   private static func wantsColor(_ fd: Int32) -> Bool {
-    guard isatty(fd) == 1 else { return false }
-    if let noColor = getenv("NO_COLOR"), noColor.pointee != 0 { return false }
-    if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
+    guard Terminal.isTerminal(fd) else { return false }
+    if let noColor = environmentValue("NO_COLOR"), !noColor.isEmpty { return false }
+    if environmentValue("TERM") == "dumb" { return false }
     // Read from the raw arguments, so that an argument error is uncoloured too.
     return !RawArguments.hasFlag("--no-color")
   }
@@ -116,15 +114,8 @@ enum Output {
   }
 
   static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    var offset = 0
-    while offset < bytes.count {
-      let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        return  // stdout closed (e.g. piped into head): nothing more to say.
-      }
-      offset += n
-    }
+    // Stops quietly when stdout is closed (e.g. piped into head): nothing more to say.
+    Terminal.writeAll(fd, bytes)
   }
 
   static func bytes(_ n: UInt64) -> String { ByteCount.text(n) }

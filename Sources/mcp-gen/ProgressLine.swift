@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
+import MCPGenTerminal
 import Synchronization
 import MCPGenKit
 
@@ -72,16 +70,16 @@ final class ProgressLine: @unchecked Sendable {
 
   private static func enabled(quiet: Bool) -> Bool {
     if quiet { return false }
-    switch getenv("MCP_GEN_PROGRESS").map({ String(cString: $0) }) {
+    switch environmentValue("MCP_GEN_PROGRESS") {
     case "always": return true
     case "never": return false
-    default: return isatty(2) == 1
+    default: return Terminal.isTerminal(2)
     }
   }
 
   private func tick() {
     let snapshot = counters.snapshot()
-    let now = ProgressLine.monotonicSeconds()
+    let now = monotonicSeconds()
     screen.withLock { screen in
       guard snapshot.isActive else { return clear(&screen) }
       if snapshot.step != screen.step {
@@ -144,14 +142,8 @@ final class ProgressLine: @unchecked Sendable {
   }
 
   private static func terminalColumns() -> Int {
-    var size = winsize()
-    let ok = withUnsafeMutablePointer(to: &size) { ioctl(2, UInt(TIOCGWINSZ), $0) } == 0
-    return ok && size.ws_col > 10 ? Int(size.ws_col) : 80
+    guard let columns = Terminal.columns(2), columns > 10 else { return 80 }
+    return columns
   }
 
-  private static func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-  }
 }

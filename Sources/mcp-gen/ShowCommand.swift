@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 
 struct ShowCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

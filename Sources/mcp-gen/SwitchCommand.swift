@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenTerminal
 import SystemPackage
 
 struct SwitchCommand: ParsableCommand {
@@ -92,7 +93,7 @@ enum SwitchReport {
   }
 
   static func exists(_ path: FilePath) -> Bool {
-    (try? FileStatus.exists(path)) ?? false
+    OperatorPath.exists(path)
   }
 
   /// Prints the outcome; a health-check failure exits 4 (rolled back) or 5 (rollback failed).

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("mcp-gen add")
@@ -118,6 +119,44 @@ struct AddCommandTests {
     let retry = try CLI.run(["add", "--root", root, CLI.fixture("mcp-1.0")])
     #expect(retry.status == 0, "\(retry.stderrText)")
     #expect(try scratch.storeNames(root) == [try CLI.oracleKey(CLI.fixture("mcp-1.0"))])
+  }
+
+  /// The copy of each file must be of the very file scanned, unchanged (same inode, size and
+  /// change time after it was read): a release rewritten in place while it is copied is not
+  /// stored. The file is changed after add opened it (its identity checked then) and before it
+  /// is read; the root is fresh, so no manifest could be of this release and `add` copies
+  /// without hashing first: only the re-check after the copy can tell.
+  @Test("a file rewritten in place (same size) while add copies it: source changed (exit 1), nothing stored, no store/.tmp-*")
+  func changedWhileCopied() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let root = scratch.at("root")
+    let release = scratch.at("release")
+    try Gen.makeRelease(at: release, version: "1.0")
+    let file = release + "/bin/mcp"
+    // Debug builds: every file, once opened, waits 2 s before it is read and copied; the file is
+    // changed during that wait.
+    var environment = Gen.childEnvironment
+    environment["MCP_GEN_DEBUG_COPY_DELAY"] = "2"
+    let s = try Rel.spawn(["add", "--root", root, release], outputIn: scratch.path, environment: environment)
+    // The copy has begun (its store/.tmp-* exists) and holds the file open.
+    let opened = Rel.poll(timeout: 30, while: { Gen.isRunning(s.pid) }) {
+      Rel.storeTemporary(root) != nil && Rel.hasOpen(s.pid, file)
+    }
+    let fd = open(file, O_WRONLY)
+    #expect(fd >= 0)
+    #expect(pwrite(fd, "X", 1, 1) == 1)  // "#!" -> "#X": same size, one byte different
+    close(fd)
+    let run = Rel.finish(s, timeout: 30)
+    try #require(opened, "add did not open \(file) for its copy: \(run)")
+    #expect(run.exitCode == 1, "\(run)")
+    #expect(run.stdout.isEmpty)
+    #expect(run.stderrText.hasPrefix("error: \(file) changed while mcp-gen was reading it; nothing was stored"), "\(run)")
+    #expect(Rel.stderrIsEmptyOrOneLineError(run.stderrText), "\(run)")
+    #expect(try scratch.storeNames(root) == [])
+    #expect(Rel.leftovers(root).isEmpty, "\(Rel.leftovers(root))")
+    #expect(Rel.listNames(root + "/manifests").isEmpty)
+    #expect(try Gen.journal(root).isEmpty)
   }
 }
 

@@ -299,6 +299,31 @@ struct AuditCommandTests {
                      GAProblem("warning", "dangling-generation", "generations/3", [3])])
   }
 
+  /// Files from 1 MiB on (`FileWorker.mappedMinimum`) are hashed through a mapping instead of
+  /// read: one changed byte in such a file must be reported like one in a small file.
+  @Test("one byte changed in a 2 MiB file (hashed through a mapping): content differs, exit 2")
+  func largeFileByteChanged() throws {
+    let r = try GARoot()
+    defer { r.remove() }
+    let dir = try r.release("big", "1.0", padding: 2 << 20)
+    try r.ok(["switch", dir])
+    let key = try r.key(dir)
+    let clean = try r.run(["audit"])
+    #expect(clean.status == 0 && clean.stdoutText.hasSuffix("; no problems\n"), "\(clean.stdoutText)")
+    let file = r.entry(key) + "/share/pad.bin"
+    try GARoot.unfreeze(file)
+    // Past the first page and the first mapped window's start, in the file's middle.
+    try GARoot.sh("printf X | dd of=\"$1\" bs=1 seek=1500000 count=1 conv=notrunc 2>/dev/null && chmod 444 \"$1\"", file)
+
+    let out = try r.run(["audit"])
+    #expect(out.status == 2, "\(out.stdoutText)\(out.stderrText)")
+    #expect(out.stdoutText.contains(" modified \(file): content differs (sha256 "), "\(out.stdoutText)")
+    #expect(!out.stdoutText.hasSuffix("; no problems\n"), "\(out.stdoutText)")
+    let json = try GARoot.object(try r.run(["audit", "--json"]))
+    let problems = try #require(json["problems"] as? [[String: Any]])
+    #expect(problems.contains { $0["kind"] as? String == "modified" && $0["path"] as? String == file }, "\(problems)")
+  }
+
   @Test("the audit names every generation that uses a bad entry")
   func namesGenerations() throws {
     let r = try GARoot()

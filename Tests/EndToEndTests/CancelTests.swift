@@ -269,6 +269,7 @@ struct CheckOutputTests {
     let older = text.replacingOccurrences(of: #""milliseconds":"#, with: #""seconds":"#)
     #expect(older != text)
     try Gen.write(path, older)
+    try JournalSeal.reseal(path)
     let log = try Gen.ok(f.root, "log", ["--json"]).stdoutText.split(separator: "\n")
     let line = try #require(try JSONSerialization.jsonObject(with: Data(log.last!.utf8)) as? [String: Any])
     let check = try #require((line["checks"] as? [[String: Any]])?.first)

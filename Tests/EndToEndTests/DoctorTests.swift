@@ -107,6 +107,7 @@ struct DoctorTests {
     let time = try #require(recorded.range(of: #""time":"[^"]*""#, options: .regularExpression))
     lines.append(recorded.replacingCharacters(in: time, with: "\"time\":\"\(old)\""))
     try (lines.joined(separator: "\n") + "\n").write(toFile: root + "/journal.jsonl", atomically: false, encoding: .utf8)
+    try JournalSeal.reseal(root + "/journal.jsonl")
     f = try Self.findings(root)
     #expect(Self.status(f.byCheck, "audit") == "warning")
     #expect(Self.message(f.byCheck, "audit") == "the last full audit was 8 days ago (\(old)), more than 7 days ago")

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 

@@ -175,6 +175,11 @@ struct FixtureRootTests {
       if n == 8 { want["created"] = g["created"] }
       #expect(NSDictionary(dictionary: g) == NSDictionary(dictionary: want), "generation \(n): \(g) != \(want)")
     }
+    // Its old lines have no checksum; the lines this build appended (a switch and its start
+    // line, three rollbacks) all have one, and the journal reads whole.
+    let lines = Array(try Data(contentsOf: URL(fileURLWithPath: root + "/journal.jsonl"))).split(separator: 0x0A)
+    let sealed = lines.map { JournalSeal.hasSeal($0) }
+    #expect(sealed.suffix(5) == [true, true, true, true, true] && !sealed.dropLast(5).contains(true), "\(sealed)")
     try Self.expectCleanAudit(root, entries: 6)
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("mcp-gen hash")

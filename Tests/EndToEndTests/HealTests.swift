@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 
@@ -85,6 +86,30 @@ struct HealTests {
     let out = try Gen.run(root, "switch", [key])
     #expect(out.status == 2 && Gen.isOneLineError(out.stderrText), "\(out.stderrText)")
     #expect(Gen.currentGeneration(root) == 1)
+  }
+
+  /// The switch hashes its target before the swap. After the swap it checks that each file is
+  /// still the inode, size and change time it hashed, and hashes again only files changed within
+  /// a second of that verification: an entry corrupted earlier than that is caught by the
+  /// hash before the swap alone. It must refuse before making a generation or touching current.
+  @Test("switch KEY of an entry corrupted well before the switch (its change time older than the verification): refused before the swap, nothing changed")
+  func corruptedLongBeforeSwitch() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    let (root, key) = try Self.corruptedCurrent(scratch)
+    try Gen.ok(root, "rollback")
+    let journal = try Gen.journal(root).count
+    // The verification's clock is in whole seconds and counts a change within one second of its
+    // start as recent: more than two seconds make the corrupted file's change time older.
+    Gen.sleep(2.2)
+    let out = try Gen.run(root, "switch", [key])
+    #expect(out.status == 2, "\(out.stdoutText)\(out.stderrText)")
+    #expect(out.stderrText.hasPrefix("error: release \(key.prefix(12)) is corrupted: modified share/mcp/VERSION"), "\(out.stderrText)")
+    #expect(out.stderrText.contains("; nothing was changed\n"), "\(out.stderrText)")
+    #expect(!out.stderrText.contains("after switching"), "\(out.stderrText)")
+    #expect(Gen.currentGeneration(root) == 1)
+    #expect(Gen.generationNames(root) == ["1", "2"])
+    #expect(try Gen.journal(root).count == journal)
   }
 
   /// Kills the healing switch at its `renameat2` calls (the exchange, then the move into

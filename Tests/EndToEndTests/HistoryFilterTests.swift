@@ -20,6 +20,7 @@ struct HistoryFilterTests {
     try GARoot.sh("""
       sed -i -e '1,2s/"time":"[^"]*"/"time":"2020-01-01T00:00:00Z"/' "$1/journal.jsonl"
       """, r.root)
+    try JournalSeal.reseal(r.root + "/journal.jsonl")
     return keys
   }
 

@@ -225,8 +225,9 @@ struct HostileInputTests {
     return (try Gen.key(CLI.fixture("mcp-1.0")), k11)
   }
 
+  /// A journal line as mcp-gen writes it (sealed: the root's earlier lines are).
   static func journalLine(op: String, to: String = "null", extra: String = "") -> String {
-    "{\"time\":\"2026-01-01T00:00:00Z\",\"pid\":1,\"user\":\"root\",\"command\":\"mcp-gen test\",\"op\":\"\(op)\",\"from\":null,\"to\":\(to),\"key\":null,\"outcome\":\"ok\"\(extra)}\n"
+    JournalSeal.seal("{\"time\":\"2026-01-01T00:00:00Z\",\"pid\":1,\"user\":\"root\",\"command\":\"mcp-gen test\",\"op\":\"\(op)\",\"from\":null,\"to\":\(to),\"key\":null,\"outcome\":\"ok\"\(extra)}\n")
   }
 
   static func append(_ path: String, _ bytes: [UInt8]) throws {

@@ -176,8 +176,9 @@ struct LabelEndToEndTests {
     try Self.release(scratch.at("rel"), "rel")
     try Gen.ok(root, "switch", [scratch.at("rel"), "--label", "ok-1"])
     let key = try #require(Gen.currentKey(root))
-    let line = #"{"time":"2026-11-25T12:00:00Z","pid":1,"user":"root","command":"x","op":"add","from":null,"to":null,"key":""#
+    let unsealed = #"{"time":"2026-11-25T12:00:00Z","pid":1,"user":"root","command":"x","op":"add","from":null,"to":null,"key":""#
       + key + #"","outcome":"ok","label":"evil\u202e\u001b[31m","labelFrom":"label"}"# + "\n"
+    let line = JournalSeal.seal(unsealed)
     let handle = try #require(FileHandle(forWritingAtPath: root + "/journal.jsonl"))
     handle.seekToEndOfFile()
     handle.write(Data(line.utf8))

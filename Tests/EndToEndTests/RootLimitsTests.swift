@@ -20,7 +20,7 @@ struct RootLimitsTests {
   static func appendLine(_ root: String, _ line: [UInt8]) throws {
     let handle = try #require(FileHandle(forWritingAtPath: root + "/journal.jsonl"))
     handle.seekToEndOfFile()
-    handle.write(Data(line + [0x0A]))
+    handle.write(Data(JournalSeal.seal(line) + [0x0A]))  // sealed, as the lines before it
     try handle.close()
   }
 

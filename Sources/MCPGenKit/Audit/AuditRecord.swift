@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 extension Store {
   /// `audit --record`: appends one `audit` line to the journal, so `doctor` can tell how long
   /// ago the store was last re-verified. Outcome `ok` (nothing worse than a warning), `repaired`

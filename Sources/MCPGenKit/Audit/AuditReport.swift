@@ -1,3 +1,4 @@
+import MCPGenSystem
 import SystemPackage
 
 /// One finding of `mcp-gen audit`.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 extension Store {
@@ -147,11 +145,11 @@ extension Store {
           let d = try entries.openDirectory(relative)
           (fd, holder) = (d.fd, d)
         } else {
-          let f = try entries.openFile(relative, flags: O_RDONLY | O_NONBLOCK)
+          let f = try entries.openFile(relative, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
           (fd, holder) = (f.fd, f)
         }
         Immutability.clear(fd)
-        try Syscall.fchmod(fd, mode_t(e.kind.storedMode)).get("fchmod", entries.path.appending(bytes: relative))
+        try Syscall.fchmod(fd, UInt32(e.kind.storedMode)).get("fchmod", entries.path.appending(bytes: relative))
         try immutability.mark(fd, entries.path.appending(bytes: relative))
         withExtendedLifetime(holder) {}
       }
@@ -159,18 +157,19 @@ extension Store {
     }
   }
 
-  /// Copies the damaged journal into quarantine, then replaces it with its parseable lines
+  /// Copies the damaged journal into quarantine, then replaces it with its good lines
   /// (temporary file, fsync, rename, fsync). Both read in bounded chunks: a journal line of a
   /// gigabyte costs no gigabyte here either.
   private func setJournalAside(_ stamp: String) throws(MCPGenError) {
-    guard let original = try Journal.open(in: root, flags: O_RDONLY) else { return }
+    guard let original = try Journal.open(in: root, flags: OpenFlags.readOnly) else { return }
     var good: [UInt8] = []
-    for line in try readJournal().raw { good += line.serialized() + [0x0A] }
+    // Byte for byte: a line rewritten could lose its seal.
+    for line in try readJournal().rawLines { good += line + [0x0A] }
     try attempt("repair the journal") { () throws(SystemCallError) in
       try root.ensureDirectory(Store.quarantineName, mode: 0o700)
       let q = try root.openDirectory(Store.quarantineName)
       let saved = Array("journal-\(stamp).jsonl".utf8)
-      let copy = try q.openFile(saved, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+      let copy = try q.openFile(saved, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate, mode: 0o600)
       var buffer = [UInt8](repeating: 0, count: 1 << 20)
       while true {
         let n = try buffer.withUnsafeMutableBytes { raw in
@@ -182,7 +181,7 @@ extension Store {
       try copy.sync()
       try q.sync()
       let temp = Store.temporaryName()
-      let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+      let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
       try file.changeMode(0o644)  // whatever the umask
       try file.writeAll(good)
       try file.sync()

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 extension Store {
   /// Generations that an `audit --repair` kept although their release was gone (its journal line
   /// names them `unrestorable`) and whose release was not stored again since: the operator was

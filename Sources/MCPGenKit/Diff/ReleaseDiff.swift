@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One path that differs between two releases.
 public struct PathChange: Sendable, Equatable {
   public enum Action: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// How long ago the store was last fully re-verified, as recorded in the journal by
 /// `mcp-gen audit --record` (a plain `audit` writes nothing, so it leaves no trace).
 ///

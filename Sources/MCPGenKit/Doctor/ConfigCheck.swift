@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// `config.json` and who may change it: the two reasons `check`, `switch` and `rollback` would
@@ -32,8 +30,8 @@ enum ConfigCheck {
     let bytes: [UInt8]
     do {
       // O_NONBLOCK: a FIFO put there must not hang the doctor.
-      let file = try root.openFile(Config.fileName, flags: O_RDONLY | O_NONBLOCK)
-      guard try file.stat().st_mode & S_IFMT == S_IFREG else {
+      let file = try root.openFile(Config.fileName, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      guard try file.stat().st_mode & FileType.mask == FileType.regular else {
         return DoctorFinding("config", .problem, "\(path.displayString) is not a regular file",
                              hint: "mv \(Doctor.shellWord(path)) \(Doctor.shellWord(path)).broken; mcp-gen config --init")
       }

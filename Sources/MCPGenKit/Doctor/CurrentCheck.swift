@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Whether `current` is a generation its health checks confirmed.
 ///
 /// A command killed between the swap and its checks leaves `current` unconfirmed (store-layout.md,

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 /// Free space and inodes on the root's file system.
 ///

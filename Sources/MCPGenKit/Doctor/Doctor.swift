@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// `mcp-gen doctor`: looks a root over and says what needs attention.
@@ -56,7 +54,7 @@ extension Doctor {
   }
 
   /// `0755`.
-  static func octal(_ mode: mode_t) -> String {
+  static func octal(_ mode: UInt32) -> String {
     String(String(mode & 0o7777, radix: 8).leftPadded(to: 4))
   }
 

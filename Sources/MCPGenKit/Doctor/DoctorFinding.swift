@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One result of `mcp-gen doctor`: which check, how it went, and the command that fixes it.
 public struct DoctorFinding: Sendable, Equatable {
   /// `problem` is something a command will trip over or that endangers the store; `warning`

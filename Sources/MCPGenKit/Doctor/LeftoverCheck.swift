@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Leftovers of crashed runs that `gc` removes: temporary copies in `store/` whose `add` is gone,
 /// temporary manifests, stray temporary links in the root, and half-deleted entries in `garbage/`.
 ///

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Who, if anyone, holds the root's lock.
@@ -20,7 +18,7 @@ enum LockCheck {
     let file: FileFD
     do {
       // O_NONBLOCK: a FIFO put there must not hang the doctor.
-      file = try root.openFile(StoreLock.name, flags: O_RDONLY | O_NONBLOCK)
+      file = try root.openFile(StoreLock.name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
     } catch let e where e.errno == .noSuchFileOrDirectory {
       return DoctorFinding("lock", .ok, "free (no command has taken it yet)")
     } catch let e where e.errno == .tooManySymbolicLinkLevels {
@@ -36,11 +34,11 @@ enum LockCheck {
     guard let st = try? file.stat() else {
       return DoctorFinding("lock", .problem, "cannot read \(path.displayString)", hint: "run as a user who may read the root")
     }
-    guard st.st_mode & S_IFMT == S_IFREG else { return notRegular(path) }
+    guard st.st_mode & FileType.mask == FileType.regular else { return notRegular(path) }
 
-    switch Syscall.flock(file.fd, LOCK_SH | LOCK_NB) {
+    switch Syscall.flock(file.fd, LockOperation.shared | LockOperation.nonBlocking) {
     case .success:
-      _ = Syscall.flock(file.fd, LOCK_UN)
+      _ = Syscall.flock(file.fd, LockOperation.unlock)
       return DoctorFinding("lock", .ok, "free")
     case .failure(let e) where e == .wouldBlock:
       return held(file, since: Int64(st.st_mtim.tv_sec), now: now)
@@ -65,7 +63,7 @@ enum LockCheck {
                            hint: "see it with: ps -o pid,etime,args -p \(holders.map { String($0.pid) }.joined(separator: ","))")
     }
     let shown = displayName(written.command ?? [])
-    if kill(pid, 0) != 0 && errno == ESRCH {
+    if Syscall.processIsGone(pid) {
       return DoctorFinding("lock", .warning,
         "held for \(age), by a process that inherited it from pid \(pid) (\(shown)), which has ended",
         hint: "fuser -v \(Doctor.shellWord(file.path)) names it; end it once it is safe to")

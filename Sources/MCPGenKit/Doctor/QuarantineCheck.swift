@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 /// What `audit --repair` (and `switch` healing an entry) set aside in `quarantine/`.
 ///
@@ -29,7 +27,7 @@ enum QuarantineCheck {
     let listed = sorted.prefix(3).map(displayName).joined(separator: ", ") + (sorted.count > 3 ? ", and \(sorted.count - 3) more" : "")
     let word = Doctor.shellWord(path)
     // Repaired entries keep the immutable flag on their files: rm alone fails on them as root.
-    let unfreeze = geteuid() == 0 ? "chattr -R -i \(word) && " : ""
+    let unfreeze = Syscall.effectiveUserID() == 0 ? "chattr -R -i \(word) && " : ""
     return DoctorFinding("quarantine", .warning,
       "\(path.displayString) holds \(sorted.count) item\(sorted.count == 1 ? "" : "s") set aside as corrupted\(since): \(listed)",
       hint: "look at them (ls -la \(word)); once nothing there is needed: \(unfreeze)rm -rf \(word)")

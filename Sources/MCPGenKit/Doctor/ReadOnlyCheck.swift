@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 /// Whether the root's file system takes writes at all.
 ///
@@ -14,7 +12,7 @@ enum ReadOnlyCheck {
       return DoctorFinding("writable", .warning, "cannot tell whether \(shown)'s file system is read-only",
                            hint: "findmnt -T \(Doctor.shellWord(root.path))")
     }
-    guard st.f_flag & UInt(ST_RDONLY) != 0 else {
+    guard st.f_flag & FileSystemFlags.readOnly != 0 else {
       return DoctorFinding("writable", .ok, "\(shown) is on a writable file system")
     }
     return DoctorFinding("writable", .problem,

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// The root and its layout: present, owned by the running user or root, and no more open than
@@ -35,7 +33,7 @@ enum RootCheck {
     for name in files {
       guard let fst = try? root.statIfPresent(name) else { continue }
       let path = root.path.appending(bytes: name)
-      if fst.st_mode & S_IFMT != S_IFREG {
+      if fst.st_mode & FileType.mask != FileType.regular {
         rootIssues.append("\(displayName(name)) is not a regular file")
         fixes.moveAside.append(path)
         continue
@@ -58,7 +56,7 @@ enum RootCheck {
         missing.append(displayName(name) + "/")
         continue
       }
-      if dst.st_mode & S_IFMT != S_IFDIR {
+      if dst.st_mode & FileType.mask != FileType.directory {
         layoutIssues.append("\(displayName(name)) is not a directory")
         layoutFixes.moveAside.append(path)
         continue
@@ -87,9 +85,9 @@ enum RootCheck {
     var recreate = false
 
     /// Owner and mode of one inode; returns what is wrong with it.
-    mutating func inspect(_ st: stat, _ path: FilePath, name: String, directory: Bool) -> [String] {
+    mutating func inspect(_ st: FileStat, _ path: FilePath, name: String, directory: Bool) -> [String] {
       var issues: [String] = []
-      let me = geteuid()
+      let me = Syscall.effectiveUserID()
       if st.st_uid != me && st.st_uid != 0 {
         issues.append("\(name) is owned by \(Clock.userName(st.st_uid)), not by \(Clock.userName(me)) or root")
         chown.append(path)
@@ -98,7 +96,7 @@ enum RootCheck {
         issues.append("\(name) is writable by \(st.st_mode & 0o020 != 0 && st.st_mode & 0o002 != 0 ? "group and others" : (st.st_mode & 0o020 != 0 ? "group" : "others")) (mode \(Doctor.octal(st.st_mode)))")
         groupOthersWrite.append(path)
       }
-      let needed: mode_t = directory ? 0o700 : 0o600
+      let needed: UInt32 = directory ? 0o700 : 0o600
       if st.st_mode & needed != needed {
         issues.append("\(name) lacks owner \(directory ? "rwx" : "rw") (mode \(Doctor.octal(st.st_mode)))")
         ownerAccess.append(path)
@@ -109,7 +107,7 @@ enum RootCheck {
     var command: String {
       var parts: [String] = []
       if !moveAside.isEmpty { parts += moveAside.map { "mv \(Doctor.shellWord($0)) \(Doctor.shellWord($0)).broken" } }
-      if !chown.isEmpty { parts.append("chown \(Clock.userName(geteuid())) \(chown.map(Doctor.shellWord).joined(separator: " "))") }
+      if !chown.isEmpty { parts.append("chown \(Clock.userName(Syscall.effectiveUserID())) \(chown.map(Doctor.shellWord).joined(separator: " "))") }
       if !groupOthersWrite.isEmpty { parts.append("chmod go-w \(groupOthersWrite.map(Doctor.shellWord).joined(separator: " "))") }
       if !ownerAccess.isEmpty { parts.append("chmod u+rwX \(ownerAccess.map(Doctor.shellWord).joined(separator: " "))") }
       if recreate { parts.append("mcp-gen add PATH (recreates missing directories), then mcp-gen audit") }

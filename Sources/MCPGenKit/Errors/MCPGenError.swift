@@ -1,3 +1,4 @@
+import MCPGenSystem
 import SystemPackage
 
 /// The one error the engine throws: what went wrong, on which path, and what to do about it.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// A command a release declares that is never exposed, and why.
@@ -95,7 +93,7 @@ extension Store {
     for _ in 0..<8 {
       switch release.statWithin(path) {
       case .success(let st):
-        return st.st_mode & S_IFMT == S_IFREG && st.st_mode & 0o111 != 0 ? .executable : .notExecutable
+        return st.st_mode & FileType.mask == FileType.regular && st.st_mode & 0o111 != 0 ? .executable : .notExecutable
       case .failure(let e) where e == .improperLink:
         return .outside
       case .failure(let e) where e == .noSuchFileOrDirectory || e == .tooManySymbolicLinkLevels || e == .notDirectory:

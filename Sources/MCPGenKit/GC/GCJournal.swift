@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 extension Store {
   /// Journals what a gc removes: one `gc` line, or several consecutive ones when its lists do not
@@ -22,9 +20,9 @@ extension Store {
   /// The line `journal(.gc, ...)` would write (for its length).
   func gcLine(generations: [Int64], entries: [StoreKey], bytesFreed: Int64) -> [UInt8] {
     JournalRecord(
-      pid: Int64(getpid()), user: Clock.userName(), command: JournalRecord.recordedCommand(options.commandLine), operation: .gc,
+      pid: Int64(Syscall.processID()), user: Clock.userName(), command: JournalRecord.recordedCommand(options.commandLine), operation: .gc,
       extra: Store.gcFields(generations, entries, bytesFreed: bytesFreed)
-    ).json.serialized()
+    ).line()
   }
 
   static func gcFields(_ generations: [Int64], _ entries: [StoreKey], bytesFreed: Int64) -> [(String, JSON)] {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 
@@ -159,13 +157,13 @@ extension Store {
 
   /// An immutable inode cannot be renamed: clear the flag on the entry's own inode first.
   func unfreezeRoot(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) {
-    guard geteuid() == 0, let st = try dir.statIfPresent(name) else { return }
-    switch st.st_mode & S_IFMT {
-    case S_IFDIR:
+    guard Syscall.effectiveUserID() == 0, let st = try dir.statIfPresent(name) else { return }
+    switch st.st_mode & FileType.mask {
+    case FileType.directory:
       let d = try dir.openDirectory(name)
       Immutability.clear(d.fd)
-    case S_IFREG:
-      let f = try dir.openFile(name, flags: O_RDONLY | O_NONBLOCK)
+    case FileType.regular:
+      let f = try dir.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
       Immutability.clear(f.fd)
     default: break
     }
@@ -218,18 +216,18 @@ extension Store {
   /// name) is still running also counts as live.
   func isLive(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
     guard let st = try dir.statIfPresent(name) else { return false }
-    if let pid = Store.creatorPID(name), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM { return true }
+    if let pid = Store.creatorPID(name), pid != Syscall.processID(), Syscall.processExists(pid) { return true }
     let probe: CInt
     let holder: AnyObject
-    if st.st_mode & S_IFMT == S_IFDIR {
+    if st.st_mode & FileType.mask == FileType.directory {
       let d = try dir.openDirectory(name)
       (probe, holder) = (d.fd, d)
     } else {
-      let f = try dir.openFile(name, flags: O_RDONLY | O_NONBLOCK)
+      let f = try dir.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
       (probe, holder) = (f.fd, f)
     }
     defer { withExtendedLifetime(holder) {} }
-    switch Syscall.flock(probe, LOCK_EX | LOCK_NB) {
+    switch Syscall.flock(probe, LockOperation.exclusive | LockOperation.nonBlocking) {
     case .success: return false
     case .failure(let e) where e == .wouldBlock: return true
     case .failure(let e): throw SystemCallError("flock", path: dir.path.appending(bytes: name), errno: e)
@@ -237,10 +235,10 @@ extension Store {
   }
 
   /// The pid in `.tmp-<pid>-<hex>`.
-  static func creatorPID(_ name: [UInt8]) -> pid_t? {
+  static func creatorPID(_ name: [UInt8]) -> Int32? {
     guard name.starts(with: tempPrefix) else { return nil }
     let rest = name.dropFirst(tempPrefix.count)
     guard let dash = rest.firstIndex(of: 0x2D) else { return nil }
-    return pid_t(String(decoding: rest[..<dash], as: UTF8.self))
+    return Int32(String(decoding: rest[..<dash], as: UTF8.self))
   }
 }

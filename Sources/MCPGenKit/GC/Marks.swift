@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Pins (`<root>/pins/<N>`: gc never collects generation N) and blocks (`<root>/blocked/<key>`:
@@ -67,7 +65,7 @@ extension Store {
       let present = try dir.statIfPresent(name) != nil
       if present == on { return false }
       if on {
-        try dir.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644).changeMode(0o644)  // whatever the umask
+        try dir.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644).changeMode(0o644)  // whatever the umask
       } else {
         try dir.unlink(name)
       }

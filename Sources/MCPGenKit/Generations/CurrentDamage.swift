@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 extension Store {
   /// What is wrong with `current`, or nil when it leads to a release in the store: it is not a
   /// symbolic link, points outside `generations/`, at a generation that does not exist, at a

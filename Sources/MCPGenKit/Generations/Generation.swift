@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// A numbered generation: `generations/<number>`, a symlink to `../store/<key>`.
 public struct Generation: Sendable, Equatable {
   public var number: Int64

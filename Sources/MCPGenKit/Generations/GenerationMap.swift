@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Values by generation number. Numbers are handed out one after another from 1, so the
 /// values of 10,000 generations sit in an array, not a hash table (`list` and every change
 /// replay the whole journal into two of these). A number far beyond the others, as a

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// What the journal says happened, replayed: the undo stack that `rollback` follows, the
 /// generation last recorded as current, failed generations, and every number ever used.
 struct History {

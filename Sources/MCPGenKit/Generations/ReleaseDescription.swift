@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Everything `mcp-gen show` knows about one generation, or one store entry named by key.

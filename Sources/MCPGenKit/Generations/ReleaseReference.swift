@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// A release as named on the command line: a generation (and the key it points at), or a store
 /// entry by its key.
 public struct ReleaseReference: Sendable, Equatable, CustomStringConvertible {

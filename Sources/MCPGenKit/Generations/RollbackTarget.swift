@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 extension Store {
   /// The generation a plain `mcp-gen rollback` would return to now, read without the lock and
@@ -28,7 +26,7 @@ extension Store {
       return (history, nil)  // In step, or damaged (audit reports that; rollback N or repair fixes it).
     }
     let record = JournalRecord(
-      pid: Int64(getpid()), user: Clock.userName(), command: options.commandLine, operation: .recover,
+      pid: Int64(Syscall.processID()), user: Clock.userName(), command: options.commandLine, operation: .recover,
       from: history.recordedCurrent, to: n, key: g.key, outcome: "unconfirmed",
       extra: [("note", .string("current was switched by a command that did not finish; it is recorded now"))])
     history.apply(record)

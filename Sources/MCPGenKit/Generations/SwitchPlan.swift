@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// What a switch or rollback is about to do (printed by `--dry-run`, returned after the change).
 public struct SwitchPlan: Sendable, Equatable {
   public enum Kind: Sendable, Equatable {

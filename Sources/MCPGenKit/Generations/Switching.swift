@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 extension Store {
@@ -355,7 +353,7 @@ extension Store {
     outcome: String = "ok", undo: Bool = false, extra: [(String, JSON)] = []
   ) throws(MCPGenError) {
     let record = JournalRecord(
-      pid: Int64(getpid()), user: Clock.userName(), command: options.commandLine, operation: op, from: from, to: to,
+      pid: Int64(Syscall.processID()), user: Clock.userName(), command: options.commandLine, operation: op, from: from, to: to,
       key: key, source: source, outcome: outcome, undo: undo, extra: extra)
     try Journal.append(record, in: root)
   }

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
+import MCPGenSystem
 import Synchronization
 
 /// File jobs handed out while a scan is still finding them, so that walking the tree and

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
+import MCPGenSystem
 import Synchronization
 
 /// Per-thread scratch for file work: a 1 MiB read buffer and a reusable SHA-256 context.
@@ -38,7 +36,7 @@ final class FileWorker {
       }
     }
     while offset != size {
-      let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, off_t(offset)).get("read", file.path)
+      let n = try Syscall.pread(file.fd, buffer.baseAddress!, buffer.count, Int(offset)).get("read", file.path)
       if n == 0 { break }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
       try sink?(chunk)
@@ -71,11 +69,11 @@ final class FileWorker {
     var offset: UInt64 = 0
     while offset < size {
       let n = Int(min(UInt64(FileWorker.mappedWindow), size - offset))
-      guard let base = mmap(nil, n, PROT_READ, MAP_SHARED, file.fd, off_t(offset)), base != MAP_FAILED else {
+      guard let base = Syscall.mapReadOnly(file.fd, offset: Int64(offset), length: n) else {
         return .unmappable(at: offset)
       }
       let hashed = sha.updateMapped(UnsafeRawBufferPointer(start: base, count: n))
-      munmap(base, n)
+      Syscall.unmap(base, length: n)
       // A fault: the file was cut short, or the device failed to read a page. The hasher is
       // reset; reading from the start tells the two apart (a short read, or EIO). Progress
       // then counts the bytes before the fault twice, on this rare path only.
@@ -90,7 +88,7 @@ final class FileWorker {
 
 /// Runs independent file jobs on every core.
 public enum ParallelWork {
-  public static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  public static let cores: Int = Syscall.onlineCores()
 
   /// Below this many bytes, starting threads costs more than it saves.
   static let parallelThreshold: UInt64 = 4 << 20
@@ -162,29 +160,7 @@ extension ParallelWork {
   /// calling one), and returns when all are done. Dispatch's pool has a thread per core, which
   /// would leave the device idle while each thread waits for it.
   static func onThreads(_ threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    final class Job {
-      let body: @Sendable (Int) -> Void
-      let k: Int
-      init(_ body: @escaping @Sendable (Int) -> Void, _ k: Int) { (self.body, self.k) = (body, k) }
-    }
-    var started: [pthread_t] = []
-    for k in 1..<max(threads, 1) {
-      let job = Unmanaged.passRetained(Job(body, k)).toOpaque()
-      var thread = pthread_t()
-      let created = pthread_create(&thread, nil, { context in
-        let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
-        job.body(job.k)
-        return nil
-      }, job)
-      if created == 0 {
-        started.append(thread)
-      } else {
-        Unmanaged<Job>.fromOpaque(job).release()
-        body(k)  // no thread to be had: do its share here
-      }
-    }
-    body(0)
-    for thread in started { pthread_join(thread, nil) }
+    runOnThreads(threads, body)
   }
 }
 

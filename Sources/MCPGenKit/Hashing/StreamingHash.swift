@@ -1,3 +1,4 @@
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 

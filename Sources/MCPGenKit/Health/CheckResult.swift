@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// The outcome of one health check or restart command.
 public struct CheckResult: Sendable, Equatable {
   public enum Role: String, Sendable {

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CMCPGenShims
 import Dispatch
+import MCPGenSystem
 import Subprocess
 import Synchronization
 import SystemPackage
@@ -38,8 +35,11 @@ public enum CheckRunner {
     let words: [String]
     do { words = try CommandWords.split(command) } catch { return result(.notStarted(error.reason)) }
 
-    let memfd = mcpgen_memfd("mcp-gen-check")
-    guard memfd >= 0 else { return result(.notStarted("memfd_create: \(Errno(rawValue: errno))")) }
+    let memfd: CInt
+    switch Syscall.memfd("mcp-gen-check") {
+    case .success(let fd): memfd = fd
+    case .failure(let e): return result(.notStarted("memfd_create: \(e)"))
+    }
     defer { _ = Syscall.close(memfd) }
 
     let executable: Executable
@@ -68,7 +68,7 @@ public enum CheckRunner {
     @Sendable func killGroup(_ p: Int32) {
       guard !finished.load(ordering: .sequentiallyConsistent) else { return }
       timedOut.store(true, ordering: .sequentiallyConsistent)
-      _ = Syscall.killGroup(p, SIGKILL)
+      _ = Syscall.killGroup(p, SignalNumber.kill)
     }
 
     // The watchdog: past the deadline, SIGKILL the whole process group. The deadline can pass
@@ -84,7 +84,7 @@ public enum CheckRunner {
     }
     #if DEBUG
     // Tests widen the window between the spawn and the pid store to show the kill still comes.
-    let pidStoreDelay = getenv("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
+    let pidStoreDelay = environmentValue("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap { Double($0) } ?? 0
     #endif
     // A cancel: polled every 20 ms (the signal handler may only set its flag), forwarded to
     // the check's process group once its pid is known; SIGKILL if it outlives `cancelGrace`.
@@ -102,7 +102,7 @@ public enum CheckRunner {
           forwarded.store(signal, ordering: .releasing)
           _ = Syscall.killGroup(p, signal)
         } else if ticksAfter.add(1, ordering: .relaxed).newValue == Int(cancelGrace / cancelPoll) {
-          _ = Syscall.killGroup(p, SIGKILL)
+          _ = Syscall.killGroup(p, SignalNumber.kill)
         }
       }
       timer.resume()

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Splits a configured command line into words, the way a POSIX shell would for a simple
 /// command: blanks separate words; single quotes keep everything; double quotes keep everything
 /// but `\"`, `\\`, `\$` and `` \` ``; a backslash outside quotes keeps the next character.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// The effective settings of a root: `<root>/config.json`, then flags, over built-in defaults.
@@ -160,7 +158,7 @@ extension Store {
     let where_ = path.appending(bytes: Config.fileName)
     do {
       guard let file = try root.openRegular(
-        Config.fileName, flags: O_RDONLY, what: "the configuration", doing: "read the configuration",
+        Config.fileName, flags: OpenFlags.readOnly, what: "the configuration", doing: "read the configuration",
         fix: "and write a new one with mcp-gen config --init")
       else { return Config() }
       let bytes = try file.readAll()
@@ -182,7 +180,7 @@ extension Store {
     let temp = Store.temporaryName()
     try withLock { () throws(MCPGenError) in
       do {
-        let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
         try file.changeMode(0o644)  // whatever the umask
         try file.writeAll(Array(Config.example.utf8))
         try file.sync()

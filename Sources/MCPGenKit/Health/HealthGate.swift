@@ -1,12 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 extension Store {
   func checkContext(_ generation: Int64, _ key: StoreKey) -> CheckContext {
     let release = entryPath(key)
-    let isDirectory = (try? entries.stat(key.bytes)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? true
+    let isDirectory = (try? entries.stat(key.bytes)).map { $0.st_mode & FileType.mask == FileType.directory } ?? true
     return CheckContext(root: path, release: release, generation: generation, key: key,
                         workingDirectory: isDirectory ? release : path)
   }

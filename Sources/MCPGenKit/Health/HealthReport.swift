@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// What the health gate of one switch or rollback saw and did.
 public struct HealthReport: Sendable {
   /// Restart and checks against the generation being switched to (including the settle re-run).

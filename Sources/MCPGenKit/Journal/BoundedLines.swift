@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 
 /// A file of lines read with a cap on each line's length.
 ///

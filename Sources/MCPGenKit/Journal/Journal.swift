@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MCPGenSystem
 import SystemPackage
 
 /// `<root>/journal.jsonl`: the recorded history every rollback follows.
@@ -30,15 +31,29 @@ public struct Journal: Sendable {
   var lines: [Range<Int>]
   var bytes: [UInt8]
   public var damage: [Damage]
+  /// Whether the journal has a sealed line (`JournalLineSeal`), so that every line appended
+  /// after its end must be sealed too: what `parse` needs to know, as `sealed`, to read a part of
+  /// the journal that begins after such a line.
+  public var sealed: Bool
 
-  /// Each record's line as it was written, extra fields and all (for `log --json`, repair).
-  public var raw: [JSON] { lines.map { (try? JSON(parsing: bytes, range: $0)) ?? .null } }
+  /// Each record's line as it was written, extra fields and all, without its seal (for
+  /// `log --json`).
+  public var raw: [JSON] {
+    lines.map { line in
+      guard case .object(let members)? = try? JSON(parsing: bytes, range: line) else { return .null }
+      return .object(members.filter { $0.0 != "crc" })
+    }
+  }
 
-  init(records: [JournalRecord] = [], lines: [Range<Int>] = [], bytes: [UInt8] = [], damage: [Damage] = []) {
+  /// Each record's line, byte for byte as it was written, newline excluded (for repair).
+  var rawLines: [ArraySlice<UInt8>] { lines.map { bytes[$0] } }
+
+  init(records: [JournalRecord] = [], lines: [Range<Int>] = [], bytes: [UInt8] = [], damage: [Damage] = [], sealed: Bool = false) {
     self.records = records
     self.lines = lines
     self.bytes = bytes
     self.damage = damage
+    self.sealed = sealed
   }
 
   static func read(in root: DirectoryFD) throws(MCPGenError) -> Journal {
@@ -63,13 +78,18 @@ public struct Journal: Sendable {
   /// its records in place into the one array: 10,000 records are never copied or freed twice.
   ///
   /// A line longer than `maximumLineLength`, or one numbered in `overlong` (left empty by the
-  /// bounded reader), is damage.
-  public static func parse(_ bytes: [UInt8], parts: Int? = nil, overlong: [Int] = []) -> Journal {
+  /// bounded reader), is damage. So is a line without a seal after one with a seal, valid or not
+  /// (`JournalLineSeal`); `sealed`: the bytes follow such a line (a journal's tail, read from an
+  /// offset), so every line must be sealed.
+  public static func parse(_ bytes: [UInt8], parts: Int? = nil, overlong: [Int] = [], sealed: Bool = false) -> Journal {
     let overlong = Set(overlong)
     let ends = lineEnds(bytes)
-    if ends.isEmpty { return Journal(bytes: bytes) }
+    if ends.isEmpty { return Journal(bytes: bytes, sealed: sealed) }
+    // From the first line that has a seal on, every line must have one: known by position, so
+    // that no damage to a sealed line can make it pass for an older, unsealed one.
+    let firstSealed = sealed ? -1 : firstSealedLine(bytes, ends) ?? ends.count
     let spans = ParallelWork.ranges(ends.count, parts: max(1, min(parts ?? (bytes.count < 1 << 20 ? 1 : ParallelWork.cores * 4), ends.count)))
-    var journal = Journal(bytes: bytes)
+    var journal = Journal(bytes: bytes, sealed: firstSealed < ends.count)
     var found: [(lines: [Range<Int>], damage: [Damage])] = []
     journal.records = [JournalRecord](unsafeUninitializedCapacity: ends.count) { buffer, initialized in
       let base = UncheckedBox(buffer.baseAddress!)
@@ -85,12 +105,12 @@ public struct Journal: Sendable {
             continue
           }
           if terminated && bytes[line].allSatisfy({ $0 == 0x20 }) { continue }
-          if let record = JournalRecord(line: bytes, line) {
+          if let record = JournalRecord(line: bytes, line, sealed: k > firstSealed) {
             out.initialize(to: record)
             out += 1
             lines.append(line)
           } else {
-            damage.append(Damage(line: k + 1, torn: !terminated || JSON.isObjectCutShort(bytes, range: line)))
+            damage.append(Damage(line: k + 1, torn: !terminated || isCutShort(bytes, line)))
           }
         }
         return (lines, damage)
@@ -108,6 +128,28 @@ public struct Journal: Sendable {
     journal.lines = found.flatMap(\.lines)
     journal.damage = found.flatMap(\.damage)
     return journal
+  }
+
+  /// The index of the first line whose last bytes have the shape of a seal, valid or not.
+  private static func firstSealedLine(_ bytes: [UInt8], _ ends: [Int]) -> Int? {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return nil }
+      var start = 0
+      for (k, end) in ends.enumerated() {
+        if JournalLineSeal.isSealed(base + start, count: end - start) { return k }
+        start = end + 1
+      }
+      return nil
+    }
+  }
+
+  /// Whether a line sealed off by a later append is a record's beginning cut short by a crash:
+  /// every byte valid so far, only the rest missing. One that still ends in the `}` every line
+  /// ends in was not cut short but damaged (a flipped bit in a quote leaves an unterminated
+  /// string running to the end): that is an error to report, not the trace of a crash.
+  private static func isCutShort(_ bytes: [UInt8], _ line: Range<Int>) -> Bool {
+    guard let last = line.last, bytes[last] != UInt8(ascii: "}") else { return false }
+    return JSON.isObjectCutShort(bytes, range: line)
   }
 
   /// Where each line ends: at its newline, or at the end of the bytes for an unterminated one.

@@ -1,98 +1,37 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-/// Reads one journal line straight into a `JournalRecord`.
+import MCPGenSystem
+
+/// Reads one journal line into a `JournalRecord`: the journal's one reader, driven by
+/// `JournalField.all`.
 ///
 /// `list` and `status` read the whole journal on every run; building a JSON tree per line and
-/// then picking fields out of it cost most of their time with a long history. The known fields
-/// are decoded in place; anything else (health-check results, messages) still goes through the
-/// general parser into `extra`. The result equals `JournalRecord(json: JSON(parsing: line))`.
+/// then picking fields out of it cost most of their time with a long history. So the record's
+/// own fields are decoded in place (strings without escapes are never copied twice); every other
+/// field goes through the general parser into `extra`, checked as its kind says.
 extension JournalRecord {
-  init?(line bytes: [UInt8], _ range: Range<Int>) {
-    guard let record = JSONParser.with(bytes, range, { JournalRecord.parseAsWritten(&$0) ?? JournalRecord.parse(&$0) }),
+  /// The record `bytes[range]` (one line, newline excluded) holds; nil when it holds none that can
+  /// be trusted: not a journal object, a seal that does not match (`JournalLineSeal`), no seal
+  /// although `sealed` (an earlier line of the journal has one), or a generation number that is
+  /// none (`hasValidGenerationNumbers`).
+  public init?(line bytes: [UInt8], _ range: Range<Int>, sealed: Bool = false) {
+    guard let record = JSONParser.with(bytes, range, { p in JournalRecord.decode(&p, sealed: sealed) }),
       record.hasValidGenerationNumbers
     else { return nil }
     self = record
   }
 
-  /// A line exactly as `json.serialized()` writes it: the known fields in their order, no
-  /// spaces, strings without escapes, no extra fields but `undo` and a `label` with its
-  /// `labelFrom` (in `extra`, as the general path puts them). Nearly every line is one,
-  /// and is read here by matching the names in place instead of scanning for them. Anything
-  /// else returns nil, with the parser where it was, for `parse`.
-  static func parseAsWritten(_ p: inout JSONParser) -> JournalRecord? {
-    let start = p.i
-    guard let record = matchAsWritten(&p) else {
-      p.i = start
+  private static func decode(_ p: inout JSONParser, sealed: Bool) -> JournalRecord? {
+    let hasSeal = JournalLineSeal.isSealed(p.at + p.i, count: p.end - p.i)
+    if hasSeal {
+      guard JournalLineSeal.isIntact(p.at + p.i, count: p.end - p.i) else { return nil }
+    } else if sealed {
       return nil
     }
-    return record
-  }
-
-  private static func matchAsWritten(_ p: inout JSONParser) -> JournalRecord? {
-    @inline(__always) func literal(_ s: StaticString) -> Bool {
-      let n = s.utf8CodeUnitCount
-      guard p.end - p.i >= n, memcmp(p.at + p.i, s.utf8Start, n) == 0 else { return false }
-      p.i += n
-      return true
-    }
-    /// A string's bytes up to its closing quote, which must be followed by `then`.
-    @inline(__always) func string(then: StaticString) -> UnsafeBufferPointer<UInt8>? {
-      let j = p.plainEnd(from: p.i)
-      guard j < p.end, p.at[j] == UInt8(ascii: "\"") else { return nil }
-      let text = UnsafeBufferPointer(start: p.at + p.i, count: j - p.i)
-      p.i = j + 1
-      return literal(then) ? text : nil
-    }
-    /// An integer of at most 18 digits (no overflow), followed by `,`.
-    @inline(__always) func integer() -> Int64? {
-      let negative = p.i < p.end && p.at[p.i] == UInt8(ascii: "-")
-      if negative { p.i += 1 }
-      var n: Int64 = 0
-      let digits = p.i
-      while p.i < p.end, p.at[p.i] &- 0x30 < 10, p.i - digits < 18 {
-        n = n * 10 + Int64(p.at[p.i] &- 0x30)
-        p.i += 1
-      }
-      guard p.i > digits, literal(",") else { return nil }
-      return negative ? -n : n
-    }
-    func optionalInteger() -> Int64?? { literal("null,") ? .some(nil) : integer().map { .some($0) } }
-
-    guard literal(#"{"time":""#), let timeText = string(then: #","pid":"#), let time = Clock.parse(bytes: timeText),
-      let pid = integer(), literal(#""user":""#), let user = string(then: #","command":""#),
-      let command = string(then: #","op":""#), let op = string(then: #","from":"#),
-      let from = optionalInteger(), literal(#""to":"#), let to = optionalInteger(), literal(#""key":"#)
-    else { return nil }
-    var key: StoreKey? = nil
-    if !literal("null,") {
-      guard literal("\""), let text = string(then: ","), let parsed = StoreKey(bytes: text) else { return nil }
-      key = parsed
-    }
-    var source: [UInt8]? = nil
-    if literal(#""source":""#) {
-      guard let text = string(then: ",") else { return nil }
-      source = Array(text)
-    }
-    guard literal(#""outcome":""#), let outcome = string(then: "") else { return nil }
-    let undo = literal(#","undo":true"#)
-    var extra: [(String, JSON)] = []
-    if literal(#","label":""#) {
-      guard let label = string(then: #","labelFrom":""#), let origin = string(then: "") else { return nil }
-      extra = [("label", .string(Array(label))), ("labelFrom", .string(Array(origin)))]
-    }
-    guard literal("}"), p.i == p.end else { return nil }
-    return JournalRecord(
-      time: time, pid: pid, user: String(decoding: user, as: UTF8.self), command: Array(command),
-      operation: Operation(rawValue: String(decoding: op, as: UTF8.self)), from: from, to: to, key: key,
-      source: source, outcome: String(decoding: outcome, as: UTF8.self), undo: undo, extra: extra)
-  }
-
-  private static func parse(_ p: inout JSONParser) -> JournalRecord? {
-    var time: Int64?, pid: Int64?, user: String?, command: [UInt8]?, op: String?, outcome: String?
-    var from: Int64?, to: Int64?, key: StoreKey?, source: [UInt8]?, undo = false
-    var extra: [(String, JSON)] = []
-    var seen: UInt16 = 0  // one bit per known name: the general path keeps the first of repeats
+    let fields = JournalField.lookup
+    let longest = JournalField.Lookup.longestName
+    var next = 0  // the field expected next, after the one just read
+    var record = JournalRecord(time: 0, pid: 0, user: "", command: [], operation: .add, outcome: "")
+    var seen: UInt64 = 0  // one bit per field of the table: the first of repeats counts
+    var seals = 0
     do throws(JSONParseError) {
       p.skipSpace()
       guard p.i < p.end, p.at[p.i] == UInt8(ascii: "{") else { return nil }
@@ -102,73 +41,51 @@ extension JournalRecord {
       while true {
         p.skipSpace()
         guard p.i < p.end, p.at[p.i] == UInt8(ascii: "\"") else { return nil }
-        // A name is nearly always a known one: matched where it is, no slice made.
+        // A name is nearly always one of the table's: matched where it is, no slice made.
         var name: ArraySlice<UInt8> = []
-        let field: Field?
-        if let text = p.plainString() {
-          field = JournalRecord.field(at: text.baseAddress!, count: text.count)
-          if field == nil { name = ArraySlice(text) }
+        let index: Int?
+        let expected = fields.quotedName(next, at: p.at + p.i, available: p.end - p.i)
+        if expected > 0 {
+          // The field after the one before, as the writer orders them: no name to look up.
+          index = next
+          p.i += expected
+        } else if let j = Self.shortNameEnd(p, longest: longest) {
+          // A short name without escapes, the names of the table among them: looked up in place.
+          index = fields.index(at: p.at + p.i + 1, count: j - p.i - 1, next: next)
+          if index == nil { name = ArraySlice(UnsafeBufferPointer(start: p.at + p.i + 1, count: j - p.i - 1)) }
+          p.i = j + 1
+        } else if let text = p.plainString() {
+          index = nil  // longer than every name of the table, or not ASCII as they all are
+          name = ArraySlice(text)
         } else {
           name = try p.stringSlice()
-          field = JournalRecord.field(named: name)
+          index = name.withUnsafeBufferPointer { fields.index(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
         }
         p.skipSpace()
         guard p.i < p.end, p.at[p.i] == UInt8(ascii: ":") else { return nil }
         p.i += 1
         p.skipSpace()
-        let first = field.map { seen & (1 << $0.rawValue) == 0 } ?? true
-        if let field { seen |= 1 << field.rawValue }
-        let isString = p.i < p.end && p.at[p.i] == UInt8(ascii: "\"")
-        if first, isString, let field, field != .undo {
-          // Strings decoded in place: no JSON value in between, at most one copy of the bytes.
-          func take(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
-            switch field {
-            case .time:
-              time = Clock.parse(bytes: text)
-              if time == nil { return false }
-            case .user: user = String(decoding: text, as: UTF8.self)
-            case .command: command = Array(text)
-            case .op: op = String(decoding: text, as: UTF8.self)
-            case .outcome: outcome = String(decoding: text, as: UTF8.self)
-            case .key: key = StoreKey(bytes: text)
-            case .source: source = Array(text)
-            case .from, .to: return false  // a generation number or null, never a string
-            case .pid, .undo, .epoch, .skip: break  // not numbers: as the general path
-            }
-            return true
-          }
-          if let text = p.plainString() {
-            guard take(text) else { return nil }
+        let first = index.map { seen & (1 << UInt64($0)) == 0 } ?? true
+        if let index {
+          seen |= 1 << UInt64(index)
+          next = index + 1
+        }
+        if let index, let slot = fields.slots[index] {
+          if first {
+            guard try record.decode(slot, &p) else { return nil }
           } else {
-            guard try p.string().withUnsafeBufferPointer(take) else { return nil }
-          }
-        } else if first, !isString, let field, field == .pid || field == .from || field == .to,
-          p.i < p.end, p.at[p.i] == UInt8(ascii: "-") || (0x30...0x39).contains(p.at[p.i])
-        {
-          guard case .int(let n) = try p.number() else { return nil }
-          switch field {
-          case .pid: pid = n
-          case .from: from = n
-          default: to = n
+            _ = try p.value(depth: 1)  // a repeated name: the first one counts
           }
         } else {
           let value = try p.value(depth: 1)
-          switch first ? field : .skip {
-          case .time: time = value.stringBytes.flatMap { Clock.parse(bytes: $0[...]) }
-          case .pid: pid = value.intValue
-          case .user: user = value.stringValue
-          case .command: command = value.stringBytes
-          case .op: op = value.stringValue
-          case .outcome: outcome = value.stringValue
-          case .from, .to:
-            // A generation number or null: anything else (a fraction, an object) is no number.
-            guard value == .null || value.intValue != nil else { return nil }
-            if field == .from { from = value.intValue } else { to = value.intValue }
-          case .key: key = value.stringBytes.flatMap { StoreKey(bytes: $0) }
-          case .source: source = value.stringBytes
-          case .undo: undo = value.boolValue ?? false
-          case .epoch, .skip: break
-          case nil: extra.append((String(decoding: name, as: UTF8.self), value))
+          if let index {
+            switch fields.kinds[index] {
+            case .checksum: seals += 1  // checked above, with the line's bytes; not data
+            case .generation where value != .null && value.intValue == nil: return nil
+            default: record.extra.append((JournalField.all[index].text, value))
+            }
+          } else {
+            record.extra.append((String(decoding: name, as: UTF8.self), value))
           }
         }
         p.skipSpace()
@@ -182,34 +99,61 @@ extension JournalRecord {
     } catch {
       return nil
     }
-    guard let op, let pid, let command, let outcome, let time else { return nil }
-    return JournalRecord(
-      time: time, pid: pid, user: user ?? "", command: command, operation: Operation(rawValue: op),
-      from: from, to: to, key: key, source: source, outcome: outcome, undo: undo, extra: extra)
-  }
-}
-
-extension JournalRecord {
-  enum Field: UInt16 {
-    case time, pid, user, command, op, outcome, from, to, key, source, undo, epoch, skip
+    // A `crc` is the seal, last, or damage: one elsewhere is checked by nothing.
+    guard seals == (hasSeal ? 1 : 0) else { return nil }
+    guard seen & fields.required == fields.required else { return nil }
+    return record
   }
 
-  /// The known field `name` is, compared in place; nil for any other name.
-  static func field(named name: ArraySlice<UInt8>) -> Field? {
-    name.withUnsafeBufferPointer { field(at: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
+  /// Where the name at the parser ends (its closing quote) when it is at most `longest` bytes of
+  /// printable ASCII without escapes, as every name of the table is; nil otherwise.
+  private static func shortNameEnd(_ p: JSONParser, longest: Int) -> Int? {
+    var j = p.i + 1
+    while j < p.end, j - p.i <= longest, JSON.isPlain(p.at[j]) { j += 1 }
+    return j < p.end && p.at[j] == UInt8(ascii: "\"") ? j : nil
   }
 
-  /// The known field the `count` bytes at `name` spell; nil for any other name.
-  static func field(at name: UnsafePointer<UInt8>, count: Int) -> Field? {
-    func equals(_ s: StaticString) -> Bool { memcmp(name, s.utf8Start, count) == 0 }
-    switch count {
-    case 2: return equals("op") ? .op : equals("to") ? .to : nil
-    case 3: return equals("pid") ? .pid : equals("key") ? .key : nil
-    case 4: return equals("time") ? .time : equals("user") ? .user : equals("from") ? .from : equals("undo") ? .undo : nil
-    case 5: return equals("epoch") ? .epoch : nil
-    case 6: return equals("source") ? .source : nil
-    case 7: return equals("command") ? .command : equals("outcome") ? .outcome : nil
-    default: return nil
+  /// Decodes the value at the parser into the property `slot`. False when the
+  /// value is not one the line may hold there (the line is then no record).
+  private mutating func decode(_ slot: JournalField.Slot, _ p: inout JSONParser) throws(JSONParseError) -> Bool {
+    if p.i < p.end, p.at[p.i] == UInt8(ascii: "\"") {
+      // Strings decoded in place: no JSON value in between, at most one copy of the bytes.
+      if let text = p.plainString() { return take(slot, text) }
+      return try p.string().withUnsafeBufferPointer { take(slot, $0) }
     }
+    // Anything else is read whole. As ever: a generation that is neither a number nor null, or
+    // a pid that is no integer, makes the line no record; any other field of the wrong type
+    // counts as missing (a required one then makes the line no record, at the end).
+    let value = try p.value(depth: 1)
+    switch slot {
+    case .pid:
+      guard let n = value.intValue else { return false }
+      pid = n
+    case .from, .to:
+      guard value == .null || value.intValue != nil else { return false }
+      if slot == .from { from = value.intValue } else { to = value.intValue }
+    case .undo: undo = value.boolValue ?? false
+    case .key: key = nil
+    case .time, .command, .op, .outcome: return false
+    case .user, .source: break
+    }
+    return true
+  }
+
+  /// Takes the string `text` as the value of `slot`.
+  private mutating func take(_ slot: JournalField.Slot, _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+    switch slot {
+    case .time:
+      guard let parsed = Clock.parse(bytes: text) else { return false }
+      time = parsed
+    case .user: user = String(decoding: text, as: UTF8.self)
+    case .command: command = Array(text)
+    case .op: operation = Operation(rawValue: String(decoding: text, as: UTF8.self))
+    case .outcome: outcome = String(decoding: text, as: UTF8.self)
+    case .key: key = StoreKey(bytes: text)  // not a key: none, as it always was
+    case .source: source = Array(text)
+    case .pid, .from, .to, .undo: return false  // numbers or a flag, never a string
+    }
+    return true
   }
 }

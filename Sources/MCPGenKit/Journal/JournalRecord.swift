@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One line of `<root>/journal.jsonl`: one change, who made it, and how it ended.
 public struct JournalRecord: Sendable, Equatable {
   /// What kind of change.
@@ -79,61 +81,56 @@ public struct JournalRecord: Sendable, Equatable {
     return items.contains { $0["role"]?.stringValue == "required" }
   }
 
+  /// The line's JSON object, its fields in the order of `JournalField.all` (the others in the
+  /// order `extra` has them); `line()` adds the seal.
   public var json: JSON {
-    var members: [(String, JSON)] = [
-      ("time", .string(Clock.format(time))),
-      ("pid", .int(pid)),
-      ("user", .string(user)),
-      ("command", .string(command)),
-      ("op", .string(operation.rawValue)),
-      ("from", from.map(JSON.int) ?? .null),
-      ("to", to.map(JSON.int) ?? .null),
-      ("key", key.map { .string($0.hex) } ?? .null),
-    ]
-    if let source { members.append(("source", .string(source))) }
-    members.append(("outcome", .string(outcome)))
-    if undo { members.append(("undo", .bool(true))) }
+    var members: [(String, JSON)] = []
+    members.reserveCapacity(12 + extra.count)
+    for field in JournalField.all {
+      guard let slot = field.slot else { continue }
+      let value: JSON?
+      switch slot {
+      case .time: value = .string(Clock.format(time))
+      case .pid: value = .int(pid)
+      case .user: value = .string(user)
+      case .command: value = .string(command)
+      case .op: value = .string(operation.rawValue)
+      case .from: value = from.map(JSON.int)
+      case .to: value = to.map(JSON.int)
+      case .key: value = key.map { .string($0.hex) }
+      case .source: value = source.map(JSON.string)
+      case .outcome: value = .string(outcome)
+      case .undo: value = undo ? .bool(true) : nil
+      }
+      if let value {
+        members.append((field.text, value))
+      } else if field.presence != .optional {
+        members.append((field.text, .null))
+      }
+    }
     members += extra
     return .object(members)
   }
 
-  static let known: Set<String> = ["time", "pid", "user", "command", "op", "from", "to", "key", "source", "outcome", "undo", "epoch"]
-
-  /// Reads a line back; nil when it is not a journal object, or not one to trust
-  /// (`hasValidGenerationNumbers`).
-  public init?(json: JSON) {
-    guard case .object(let members) = json,
-      let op = json["op"]?.stringValue, let pid = json["pid"]?.intValue,
-      let command = json["command"]?.stringBytes, let outcome = json["outcome"]?.stringValue,
-      let time = json["time"]?.stringBytes.flatMap({ Clock.parse(bytes: $0[...]) })
-    else { return nil }
-    // `from` and `to` are numbers or null: anything else is no generation, not a missing one.
-    for name in ["from", "to"] {
-      if let value = json[name], value != .null, value.intValue == nil { return nil }
-    }
-    self.init(
-      time: time, pid: pid, user: json["user"]?.stringValue ?? "", command: command,
-      operation: Operation(rawValue: op), from: json["from"]?.intValue, to: json["to"]?.intValue,
-      key: json["key"]?.stringValue.flatMap { StoreKey($0) }, source: json["source"]?.stringBytes,
-      outcome: outcome, undo: json["undo"]?.boolValue ?? false,
-      extra: members.filter { !JournalRecord.known.contains($0.0) })
-    guard hasValidGenerationNumbers else { return nil }
-  }
+  /// The line as written, sealed (`JournalLineSeal`), newline excluded.
+  public func line() -> [UInt8] { JournalLineSeal.seal(json.serialized()) }
 
   /// Whether every generation number the record carries is one (1 through
-  /// `Generation.maximum`): `from`, `to`, `current`, the lists `generations` and `skipped`, and
-  /// the `generation` of each check result. A line with anything else there is damage, trusted
-  /// by no command: replaying `"to": 9223372036854775807` would use up every number for good.
+  /// `Generation.maximum`): `from`, `to`, and each field whose kind in `JournalField.all` is a
+  /// generation, a list of them, or check results with theirs. A line with anything else there
+  /// is damage, trusted by no command: replaying `"to": 9223372036854775807` would use up every
+  /// number for good.
   var hasValidGenerationNumbers: Bool {
     func valid(_ value: JSON) -> Bool { value.intValue.map(Generation.isNumber) ?? false }
     guard from.map(Generation.isNumber) ?? true, to.map(Generation.isNumber) ?? true else { return false }
     for (name, value) in extra {
-      switch name {
-      case "current":
+      guard let k = JournalField.index(named: name) else { continue }
+      switch JournalField.lookup.kinds[k] {
+      case .generation:
         guard value == .null || valid(value) else { return false }
-      case "generations", "skipped":
+      case .generations:
         guard let items = value.arrayValue, items.allSatisfy(valid) else { return false }
-      case "checks", "restoredChecks":
+      case .checks:
         for check in value.arrayValue ?? [] {
           if let n = check["generation"], !valid(n) { return false }
         }

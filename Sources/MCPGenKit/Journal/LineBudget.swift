@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Keeping every journal line within `Journal.maximumLineLength`, which readers enforce.
 ///
 /// What a line carries is bounded except for three things: the command line, the captured output
@@ -18,7 +20,7 @@ extension JournalRecord {
   /// The extra fields that hold check results, each with an `output`.
   private static let checkFields: Set<String> = ["checks", "restoredChecks"]
 
-  /// This record serialized to fit a journal line: if it is too long, the output captured from
+  /// This record's sealed line, fitted to a journal line: if it is too long, the output captured from
   /// its checks is shortened to its last kilobyte, then dropped. Nil when even that is too long.
   func fittedLine(limit: Int = Journal.maximumLineLength) -> [UInt8]? {
     var record = self
@@ -31,7 +33,7 @@ extension JournalRecord {
           return (field.0, .array(items.map { JournalRecord.shortening($0, toLast: keep) }))
         }
       }
-      let line = record.json.serialized()
+      let line = record.line()
       if line.count <= limit { return line }
     }
     return nil

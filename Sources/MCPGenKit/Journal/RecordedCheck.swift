@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One health check (or restart) result as a journal line recorded it.
 public struct RecordedCheck: Sendable, Equatable {
   /// When the change it gated was journaled.

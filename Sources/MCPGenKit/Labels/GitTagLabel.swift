@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 extension GitRelease {
   /// The tag the ref names, as the label `add --git` and `switch --git` record (`git tag`): `v1.3.11`
   /// for `v1.3.11`, `tags/v1.3.11` or `refs/tags/v1.3.11`; nil for a branch, a commit id or an

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Reads `version = "..."` of the `[project]` table of a `pyproject.toml`, and nothing else.
 ///
 /// Not a TOML parser: an exact reader for the one form PEP 621 files use, line by line. It

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// A release's version as people name it ("1.3.11"), shown next to its key.
 ///
 /// A label belongs to a store key, not to a generation: the `add` or `switch` line that gave it

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 extension Store {
   /// The label each stored release has now, by key, replayed from the journal.
@@ -99,9 +97,9 @@ extension Store {
   private static func readLabelFile(_ directory: DirectoryFD, _ name: String, whole: Bool) -> [UInt8]? {
     do throws(SystemCallError) {
       // O_NONBLOCK: were it a FIFO, opening it would not wait for a writer.
-      let file = try directory.openFile(Array(name.utf8), flags: O_RDONLY | O_NONBLOCK)
+      let file = try directory.openFile(Array(name.utf8), flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
       let st = try file.stat()
-      guard st.st_mode & S_IFMT == S_IFREG, !whole || st.st_size <= labelFileLimit else { return nil }
+      guard st.st_mode & FileType.mask == FileType.regular, !whole || st.st_size <= labelFileLimit else { return nil }
       let limit = labelFileLimit
       var failure: SystemCallError? = nil
       let bytes = [UInt8](unsafeUninitializedCapacity: limit) { buffer, count in

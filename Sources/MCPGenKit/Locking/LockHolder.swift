@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// The command holding a root's lock right now, as its own line in the lock file says
@@ -17,12 +15,12 @@ public struct LockHolder: Sendable, Equatable {
   /// exactly when a changing command holds the exclusive lock. Takes no lock beyond that instant.
   static func current(in root: DirectoryFD) -> LockHolder? {
     // O_NONBLOCK: a FIFO put in place of the lock must not hang `status`.
-    guard let file = try? root.openFile(StoreLock.name, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW),
-      let st = try? file.stat(), st.st_mode & S_IFMT == S_IFREG
+    guard let file = try? root.openFile(StoreLock.name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking | OpenFlags.noFollow),
+      let st = try? file.stat(), st.st_mode & FileType.mask == FileType.regular
     else { return nil }
-    switch Syscall.flock(file.fd, LOCK_SH | LOCK_NB) {
+    switch Syscall.flock(file.fd, LockOperation.shared | LockOperation.nonBlocking) {
     case .success:
-      _ = Syscall.flock(file.fd, LOCK_UN)
+      _ = Syscall.flock(file.fd, LockOperation.unlock)
       return nil
     case .failure(let e) where e == .wouldBlock:
       let written = parse(firstLine(file))

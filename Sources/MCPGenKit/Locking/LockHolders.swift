@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Who holds a `flock(2)` lock, from the kernel rather than from what the holder wrote: any
@@ -10,7 +8,7 @@ import SystemPackage
 /// (device numbers in hex); a line with `->` after the number is a waiter, not a holder.
 enum LockHolders {
   struct Holder: Equatable {
-    var pid: pid_t
+    var pid: Int32
     /// `/proc/PID/cmdline`, arguments separated by spaces; nil when it cannot be read (the
     /// process ended, or belongs to another user and /proc is mounted with `hidepid`).
     var command: [UInt8]?
@@ -18,21 +16,21 @@ enum LockHolders {
 
   /// The processes holding a flock on the file with status `st`, lowest pid first; empty when
   /// /proc cannot be read.
-  static func holders(of st: stat) -> [Holder] {
+  static func holders(of st: FileStat) -> [Holder] {
     guard let proc = try? DirectoryFD.open(FilePath("/proc")),
-      let table = try? proc.openFile(Array("locks".utf8), flags: O_RDONLY).readAll()
+      let table = try? proc.openFile(Array("locks".utf8), flags: OpenFlags.readOnly).readAll()
     else { return [] }
     return pids(in: table, device: st.st_dev, inode: st.st_ino).map { Holder(pid: $0, command: command(of: $0, in: proc)) }
   }
 
   /// The holders' pids in a `/proc/locks` text.
-  static func pids(in table: [UInt8], device: dev_t, inode: ino_t) -> [pid_t] {
+  static func pids(in table: [UInt8], device: UInt, inode: UInt) -> [Int32] {
     let major = UInt64((device >> 8) & 0xfff) | UInt64((device >> 32) & ~0xfff)
     let minor = UInt64(device & 0xff) | UInt64((device >> 12) & ~0xff)
-    var found: [pid_t] = []
+    var found: [Int32] = []
     for line in table.split(separator: 0x0A) {
       let fields = line.split(separator: 0x20, omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
-      guard fields.count >= 6, fields[1] == "FLOCK", let pid = pid_t(fields[4]), pid > 0 else { continue }
+      guard fields.count >= 6, fields[1] == "FLOCK", let pid = Int32(fields[4]), pid > 0 else { continue }
       let id = fields[5].split(separator: ":")
       guard id.count == 3, UInt64(id[0], radix: 16) == major, UInt64(id[1], radix: 16) == minor,
         UInt64(id[2]) == UInt64(inode)
@@ -42,8 +40,8 @@ enum LockHolders {
     return found.sorted()
   }
 
-  private static func command(of pid: pid_t, in proc: DirectoryFD) -> [UInt8]? {
-    guard let bytes = try? proc.openFile(Array("\(pid)/cmdline".utf8), flags: O_RDONLY).readAll(), !bytes.isEmpty else {
+  private static func command(of pid: Int32, in proc: DirectoryFD) -> [UInt8]? {
+    guard let bytes = try? proc.openFile(Array("\(pid)/cmdline".utf8), flags: OpenFlags.readOnly).readAll(), !bytes.isEmpty else {
       return nil
     }
     var words = bytes.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)

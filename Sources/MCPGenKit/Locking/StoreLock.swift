@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// The exclusive kernel lock that serializes every change to a root: `flock(2)` on `<root>/lock`.
@@ -11,7 +9,7 @@ import SystemPackage
 public final class StoreLock {
   static let name = Array("lock".utf8)
   /// Readable and writable by its owner only.
-  static let mode: mode_t = 0o600
+  static let mode: UInt32 = 0o600
   private let file: FileFD
 
   private init(file: FileFD) { self.file = file }
@@ -22,14 +20,14 @@ public final class StoreLock {
     let file: FileFD
     do {
       // 0600: a user who can open the lock can flock it and so block every change.
-      file = try root.openFile(name, flags: O_RDWR | O_CREAT, mode: mode)
+      file = try root.openFile(name, flags: OpenFlags.readWrite | OpenFlags.create, mode: mode)
     } catch let e where e.errno == .isDirectory || e.errno == .tooManySymbolicLinkLevels {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path, cause: e)
     } catch {
       throw MCPGenError(error, doing: "open the lock")
     }
     let st = try attempt("open the lock") { () throws(SystemCallError) in try file.stat() }
-    if st.st_mode & S_IFMT != S_IFREG {
+    if st.st_mode & FileType.mask != FileType.regular {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path)
     }
     // A lock made by an older mcp-gen (0644), or under another umask: tighten it, when ours.
@@ -40,7 +38,7 @@ public final class StoreLock {
     let deadline = monotonicSeconds() + max(0, timeout)
     var pause = 0.002
     while true {
-      switch Syscall.flock(file.fd, LOCK_EX | LOCK_NB) {
+      switch Syscall.flock(file.fd, LockOperation.exclusive | LockOperation.nonBlocking) {
       case .success:
         let lock = StoreLock(file: file)
         lock.recordHolder(commandLine)
@@ -65,7 +63,7 @@ public final class StoreLock {
 
   /// Best effort: the holder line is advice for a waiter, never relied on for correctness.
   private func recordHolder(_ commandLine: [UInt8]) {
-    let line = StoreLock.holderLine(pid: getpid(), commandLine: commandLine)
+    let line = StoreLock.holderLine(pid: Syscall.processID(), commandLine: commandLine)
     _ = Syscall.ftruncate(file.fd, 0)
     _ = line.withUnsafeBytes { Syscall.pwrite(file.fd, $0.baseAddress!, $0.count, 0) }
   }
@@ -73,30 +71,17 @@ public final class StoreLock {
   /// `pid <pid>: <command line>` and a newline: what the lock file says while the lock is held.
   /// The command line is written as UTF-8 text (bytes that are not UTF-8 become U+FFFD), since
   /// waiters show the line in messages.
-  static func holderLine(pid: pid_t, commandLine: [UInt8]) -> [UInt8] {
+  static func holderLine(pid: Int32, commandLine: [UInt8]) -> [UInt8] {
     Array("pid \(pid): \(String(decoding: commandLine, as: UTF8.self))\n".utf8)
   }
 
   /// Releases the lock now (it is released anyway when the value goes away or the process dies).
   public func release() {
     _ = Syscall.ftruncate(file.fd, 0)
-    _ = Syscall.flock(file.fd, LOCK_UN)
+    _ = Syscall.flock(file.fd, LockOperation.unlock)
   }
 
   deinit { release() }
-}
-
-func monotonicSeconds() -> Double {
-  var ts = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &ts)
-  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-func sleepSeconds(_ seconds: Double) {
-  let s = seconds.isFinite ? min(max(seconds, 0), 86400) : 0
-  var request = timespec(tv_sec: Int(s), tv_nsec: Int((s - Double(Int(s))) * 1e9))
-  var remaining = timespec()
-  while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
 }
 
 func formatSeconds(_ s: Double) -> String {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Whether the root's hooks may run: the commands in `config.json` (and the releases the checks
@@ -16,8 +14,8 @@ public enum ConfigTrust {
   /// meanwhile.
   public static func problems(_ root: DirectoryFD) throws(MCPGenError) -> [TrustProblem] {
     let doing = "check who may change the configuration of \(root.path.displayString)"
-    let walked: (problems: [TrustProblem], resolved: stat)
-    let held: stat
+    let walked: (problems: [TrustProblem], resolved: FileStat)
+    let held: FileStat
     do throws(SystemCallError) {
       walked = try TrustedPath.walk(root.path)
       held = try root.fstat()

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Which git repositories `add --git` and `switch --git` read.
@@ -30,7 +28,7 @@ enum GitTrust {
     switch try status(dotGit, repository) {
     case nil:
       gitDirectory = repository  // A bare repository.
-    case let st? where st.st_mode & S_IFMT == S_IFDIR:
+    case let st? where st.st_mode & FileType.mask == FileType.directory:
       try require(dotGit, repository, owners)
       gitDirectory = dotGit
     case _?:
@@ -88,8 +86,8 @@ enum GitTrust {
   }
 
   /// What is at `path` (symlinks followed), nil when nothing is.
-  private static func status(_ path: FilePath, _ repository: FilePath) throws(MCPGenError) -> stat? {
-    switch withCString(path.bytes, { Syscall.fstatat(AT_FDCWD, $0, follow: true) }) {
+  private static func status(_ path: FilePath, _ repository: FilePath) throws(MCPGenError) -> FileStat? {
+    switch withCString(path.bytes, { Syscall.fstatat(Syscall.currentDirectoryFD, $0, follow: true) }) {
     case .success(let st): return st
     case .failure(let e) where e == .noSuchFileOrDirectory: return nil
     case .failure(let e):
@@ -104,8 +102,8 @@ enum GitTrust {
     do throws(SystemCallError) {
       let directory = try DirectoryFD.open(base)
       let name = splitLast(file.bytes).name
-      let handle = try directory.openFile(name, flags: O_RDONLY | O_NONBLOCK)
-      guard try handle.stat().st_mode & S_IFMT == S_IFREG else {
+      let handle = try directory.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      guard try handle.stat().st_mode & FileType.mask == FileType.regular else {
         throw SystemCallError("open", path: file, errno: .invalidArgument)
       }
       bytes = try handle.readAll()

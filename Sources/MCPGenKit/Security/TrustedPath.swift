@@ -1,13 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CMCPGenShims
+import MCPGenSystem
 import SystemPackage
 
 /// The users whose files may decide what mcp-gen runs: root, the user running mcp-gen, and at
 /// most one other user the operator named (`--allow-owner`).
 public struct TrustedOwners: Sendable, Equatable {
-  public private(set) var uids: [uid_t]
+  public private(set) var uids: [UInt32]
 
   /// Root and the running user.
   public static var current: TrustedOwners {
@@ -30,7 +27,7 @@ public struct TrustedOwners: Sendable, Equatable {
     }
   }
 
-  public func trusts(_ uid: uid_t) -> Bool { uids.contains(uid) }
+  public func trusts(_ uid: UInt32) -> Bool { uids.contains(uid) }
 
   /// "root", "root or alice", "root, alice or nobody".
   var names: String {
@@ -52,8 +49,8 @@ public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
   public var kind: Kind
   /// The component at fault, as reached (symlinks resolved up to it).
   public var path: FilePath
-  public var uid: uid_t
-  public var mode: mode_t
+  public var uid: UInt32
+  public var mode: UInt32
   /// Whom the owner should have been.
   public var owners: String
 
@@ -65,7 +62,7 @@ public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
       return "\(shown) is owned by \(Clock.userName(uid)) (uid \(uid)), not by \(owners)"
     case .writable:
       let who = mode & 0o020 != 0 && mode & 0o002 != 0 ? "group and others" : (mode & 0o020 != 0 ? "its group" : "others")
-      let sticky = mode & S_IFMT == S_IFDIR ? ", no sticky bit" : ""
+      let sticky = mode & FileType.mask == FileType.directory ? ", no sticky bit" : ""
       return "\(shown) is writable by \(who) (owner \(Clock.userName(uid)), mode \(Doctor.octal(mode))\(sticky))"
     }
   }
@@ -109,7 +106,7 @@ public enum TrustedPath {
   /// earlier can tell that the walk judged that very inode.
   public static func walk(
     _ path: FilePath, owners: TrustedOwners = .current
-  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: stat) {
+  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: FileStat) {
     let absolute = absolutePath(path).bytes
     var pending = components(absolute).reversed() as [[UInt8]]
     var walked: [[UInt8]] = []
@@ -122,13 +119,13 @@ public enum TrustedPath {
       return FilePath(bytes: [0x2F] + Array(all.joined(separator: [0x2F])))
     }
     var problems: [TrustProblem] = []
-    func judge(_ st: stat, at where_: FilePath, last: Bool) {
+    func judge(_ st: FileStat, at where_: FilePath, last: Bool) {
       if !owners.trusts(st.st_uid) {
         problems.append(TrustProblem(kind: .owner, path: where_, uid: st.st_uid, mode: st.st_mode, owners: owners.names))
       }
-      let type = st.st_mode & S_IFMT
-      if type == S_IFLNK { return }  // A symlink's own mode is always 0777 and never used.
-      let stickyDirectory = type == S_IFDIR && st.st_mode & S_ISVTX != 0 && !last
+      let type = st.st_mode & FileType.mask
+      if type == FileType.symlink { return }  // A symlink's own mode is always 0777 and never used.
+      let stickyDirectory = type == FileType.directory && st.st_mode & PermissionBits.sticky != 0 && !last
       if st.st_mode & 0o022 != 0 && !stickyDirectory {
         problems.append(TrustProblem(kind: .writable, path: where_, uid: st.st_uid, mode: st.st_mode, owners: owners.names))
       }
@@ -142,7 +139,7 @@ public enum TrustedPath {
     while let component = pending.popLast() {
       if component == [0x2E] { continue }
       let opened = try withCString(component) { (p) throws(SystemCallError) in
-        try Syscall.openat(directory, p, mcpgen_o_path | O_NOFOLLOW | O_CLOEXEC).get("open", shown(component))
+        try Syscall.openat(directory, p, OpenFlags.pathOnly | OpenFlags.noFollow | OpenFlags.closeOnExec).get("open", shown(component))
       }
       if component == [0x2E, 0x2E] {
         // The parent of a directory reached from / was judged on the way down; judged again
@@ -160,8 +157,8 @@ public enum TrustedPath {
       let here = shown(component)
       let last = pending.isEmpty
       judge(st, at: here, last: last)
-      switch st.st_mode & S_IFMT {
-      case S_IFLNK:
+      switch st.st_mode & FileType.mask {
+      case FileType.symlink:
         links += 1
         if links > maximumLinks { throw SystemCallError("open", path: path, errno: .tooManySymbolicLinkLevels) }
         // readlinkat with an empty name reads the link the O_PATH descriptor holds.
@@ -176,7 +173,7 @@ public enum TrustedPath {
           walked = []
           resolved = rootStatus
         }
-      case S_IFDIR:
+      case FileType.directory:
         walked.append(component)
         _ = Syscall.close(directory)
         directory = opened
@@ -203,7 +200,7 @@ public enum TrustedPath {
 
   private static func openRoot(_ path: FilePath) throws(SystemCallError) -> CInt {
     try withCString([0x2F]) { (p) throws(SystemCallError) in
-      try Syscall.openat(AT_FDCWD, p, mcpgen_o_path | O_DIRECTORY | O_CLOEXEC).get("open", FilePath("/"))
+      try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.pathOnly | OpenFlags.directory | OpenFlags.closeOnExec).get("open", FilePath("/"))
     }
   }
 

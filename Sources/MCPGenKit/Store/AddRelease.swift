@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// What `add` did.
@@ -74,8 +72,8 @@ extension Store {
       let mode = release.modes[i]
       switch e.kind {
       case .symlink: continue
-      case .directory: if mode & UInt32(S_IROTH | S_IXOTH) != UInt32(S_IROTH | S_IXOTH) { hidden.append(i) }
-      case .file, .executable: if mode & UInt32(S_IROTH) == 0 { hidden.append(i) }
+      case .directory: if mode & UInt32(PermissionBits.otherRead | PermissionBits.otherExecute) != UInt32(PermissionBits.otherRead | PermissionBits.otherExecute) { hidden.append(i) }
+      case .file, .executable: if mode & UInt32(PermissionBits.otherRead) == 0 { hidden.append(i) }
       }
     }
     guard let first = hidden.first else { return }
@@ -209,8 +207,8 @@ extension Store {
     var items = release.entries
     if release.entries.count == 1, release.entries[0].kind.isRegularFile {
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
-        let f = try entries.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-        try Syscall.flock(f.fd, LOCK_EX).get("flock", f.path)
+        let f = try entries.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+        try Syscall.flock(f.fd, LockOperation.exclusive).get("flock", f.path)
         return f
       }
       // Not marked immutable yet: an immutable inode cannot be renamed into place (sealRoot does it).
@@ -222,7 +220,7 @@ extension Store {
     let dir = try attempt("create temporary copy") { () throws(SystemCallError) in
       try entries.makeDirectory(temp, mode: 0o700)
       let d = try entries.openDirectory(temp)
-      try Syscall.flock(d.fd, LOCK_EX).get("flock", d.path)
+      try Syscall.flock(d.fd, LockOperation.exclusive).get("flock", d.path)
       return d
     }
     // Directories this copy made, kept open (up to a bound) so each file is created relative to
@@ -244,7 +242,7 @@ extension Store {
     try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: options.progress) { (i, worker) throws(MCPGenError) in
       let (parent, name) = splitLast(items[i].path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
-        try parents.directory(parent).openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try parents.directory(parent).openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
       }
       digests.set(i, try worker.copyFile(release, i, expected?.entries[i].digest, to: file))
     }
@@ -290,7 +288,7 @@ extension Store {
     try ParallelWork.run(files, bytes: UInt64(files.count) << 14) { (i, _) throws(MCPGenError) in
       try attempt("seal temporary copy") { () throws(SystemCallError) in
         let (parent, name) = splitLast(release.entries[i].path)
-        let file = try parents.directory(parent).openFile(name, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        let file = try parents.directory(parent).openFile(name, flags: OpenFlags.readOnly | OpenFlags.noFollow | OpenFlags.nonBlocking)
         try immutability.mark(file.fd, file.path)
       }
     }
@@ -303,7 +301,7 @@ extension Store {
   func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) -> Bool {
     guard case .applied = immutability.status else { return false }
     if manifest.isSingleFile {
-      let f = try entries.openFile(key.bytes, flags: O_RDONLY | O_NONBLOCK)
+      let f = try entries.openFile(key.bytes, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
       try immutability.mark(f.fd, f.path)
     } else {
       let d = try entries.openDirectory(key.bytes)
@@ -324,10 +322,10 @@ extension FileWorker {
     _ release: ScannedRelease, _ index: Int, _ expected: Digest?, to destination: FileFD
   ) throws(MCPGenError) -> Digest {
     let entry = release.entries[index]
+    let source = try release.open(index)
     #if DEBUG
     FileWorker.debugCopyDelay()
     #endif
-    let source = try release.open(index)
     let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
       var flushed: UInt64 = 0
       var written: UInt64 = 0
@@ -352,7 +350,7 @@ extension FileWorker {
     }
     try release.checkUnchanged(index, source)
     try attempt("seal copy") { () throws(SystemCallError) in
-      try destination.changeMode(mode_t(entry.kind.storedMode))
+      try destination.changeMode(UInt32(entry.kind.storedMode))
     }
     return digest
   }
@@ -392,8 +390,10 @@ final class DirectoryCache: @unchecked Sendable {
 #if DEBUG
 extension FileWorker {
   /// Debug builds only: `MCP_GEN_DEBUG_COPY_DELAY=SECONDS` sleeps before each file is copied, so
-  /// a test can interrupt an `add` while it copies without needing gigabytes.
-  static let copyDelay: Double = getenv("MCP_GEN_DEBUG_COPY_DELAY").flatMap { Double(String(cString: $0)) } ?? 0
+  /// a test can interrupt an `add` while it copies without needing gigabytes. The sleep comes
+  /// after the source file is opened (and its identity checked): a test can change the file
+  /// between the open and the read, where only the checks after the copy can see it.
+  static let copyDelay: Double = environmentValue("MCP_GEN_DEBUG_COPY_DELAY").flatMap { Double($0) } ?? 0
 
   static func debugCopyDelay() {
     if copyDelay > 0 { sleepSeconds(copyDelay) }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// A release taken from a git repository at a tag, branch or commit, read with `git archive`
@@ -169,7 +167,7 @@ extension Store {
     let dir = try attempt("create a temporary directory for the git tree") { () throws(SystemCallError) in
       try entries.makeDirectory(name, mode: 0o700)
       let d = try entries.openDirectory(name)
-      try Syscall.flock(d.fd, LOCK_EX).get("flock", d.path)
+      try Syscall.flock(d.fd, LockOperation.exclusive).get("flock", d.path)
       return d
     }
     defer {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// A corrupted store entry that `switch PATH` replaced with a verified copy of its source.
@@ -104,10 +102,10 @@ extension Store {
   private func quarantineManifest(_ key: StoreKey, as target: [UInt8]) throws(MCPGenError) {
     try attempt("quarantine manifest") { () throws(SystemCallError) in
       guard try manifests.statIfPresent(key.bytes) != nil else { return }
-      let bytes = try manifests.openFile(key.bytes, flags: O_RDONLY | O_NONBLOCK).readAll()
+      let bytes = try manifests.openFile(key.bytes, flags: OpenFlags.readOnly | OpenFlags.nonBlocking).readAll()
       try root.ensureDirectory(Store.quarantineName, mode: 0o700)
       let q = try root.openDirectory(Store.quarantineName)
-      let file = try q.openFile(target, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o444)
+      let file = try q.openFile(target, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate, mode: 0o444)
       try file.writeAll(bytes)
       try file.sync()
       try q.sync()

@@ -1,7 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CMCPGenShims
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 
@@ -24,7 +21,7 @@ final class Immutability: Sendable {
   private let refusal = Mutex<String?>(nil)
   private let gaveUp = Atomic<Bool>(false)
 
-  init() { enabled = geteuid() == 0 }
+  init() { enabled = Syscall.effectiveUserID() == 0 }
 
   var status: Status {
     if !enabled { return .notRoot }
@@ -44,8 +41,8 @@ final class Immutability: Sendable {
     case .success(let f): flags = f
     case .failure(let e): return try giveUp(e, path)
     }
-    if flags & mcpgen_fs_immutable_fl != 0 { return }
-    switch Syscall.setInodeFlags(fd, flags | mcpgen_fs_immutable_fl) {
+    if flags & InodeFlags.immutable != 0 { return }
+    switch Syscall.setInodeFlags(fd, flags | InodeFlags.immutable) {
     case .success: return
     case .failure(let e): try giveUp(e, path)
     }
@@ -65,7 +62,7 @@ final class Immutability: Sendable {
 
   /// Clears the flag if set; silently does nothing where flags are unsupported.
   static func clear(_ fd: CInt) {
-    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags & mcpgen_fs_immutable_fl != 0 else { return }
-    _ = Syscall.setInodeFlags(fd, flags & ~mcpgen_fs_immutable_fl)
+    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags & InodeFlags.immutable != 0 else { return }
+    _ = Syscall.setInodeFlags(fd, flags & ~InodeFlags.immutable)
   }
 }

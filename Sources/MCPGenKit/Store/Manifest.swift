@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One entry of a release, as the manifest records it.
 public struct ManifestEntry: Equatable, Sendable {
   public enum Kind: UInt8, Sendable {

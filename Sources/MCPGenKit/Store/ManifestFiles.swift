@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// `<root>/manifests/<key>`: the manifest each entry was stored under, kept so that audit can
@@ -14,7 +12,7 @@ extension Store {
     let temp = Store.temporaryName()
     try attempt("write manifest") { () throws(SystemCallError) in
       do throws(SystemCallError) {
-        let file = try manifests.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        let file = try manifests.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
         try file.writeAll(bytes)
         try file.changeMode(0o444)
         try file.sync()
@@ -33,7 +31,7 @@ extension Store {
     let where_ = path.appending(bytes: Store.manifestsName + [0x2F] + key.bytes)
     let bytes: [UInt8]
     do {
-      bytes = try manifests.openFile(key.bytes, flags: O_RDONLY).readAll()
+      bytes = try manifests.openFile(key.bytes, flags: OpenFlags.readOnly).readAll()
     } catch let e where e.errno == .noSuchFileOrDirectory {
       throw MCPGenError(.integrity, "the manifest of \(key.short) is missing; run mcp-gen audit", hint: "mcp-gen audit", path: where_, cause: e)
     } catch {

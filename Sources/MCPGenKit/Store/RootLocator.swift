@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Where the root is when the command line does not say.
@@ -15,8 +13,8 @@ public enum RootLocator {
   /// `$XDG_STATE_HOME/mcp-gen` or `~/.local/state/mcp-gen`.
   public static func choose(explicit: FilePath?) -> Choice {
     if let explicit, !explicit.isEmpty { return Choice(path: explicit, source: "--root") }
-    if let env = getenv("MCP_GEN_ROOT"), env.pointee != 0 { return Choice(path: FilePath(platformString: env), source: "MCP_GEN_ROOT") }
-    if geteuid() == 0 { return Choice(path: "/var/lib/mcp", source: "default for root") }
+    if let env = environmentBytes("MCP_GEN_ROOT"), !env.isEmpty { return Choice(path: FilePath(bytes: env), source: "MCP_GEN_ROOT") }
+    if Syscall.effectiveUserID() == 0 { return Choice(path: "/var/lib/mcp", source: "default for root") }
     if let state = variable("XDG_STATE_HOME"), state.hasPrefix("/") {
       return Choice(path: FilePath(state).appending("mcp-gen"), source: "XDG_STATE_HOME")
     }
@@ -25,6 +23,6 @@ public enum RootLocator {
   }
 
   static func variable(_ name: String) -> String? {
-    getenv(name).map { String(cString: $0) }
+    environmentValue(name)
   }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// A root directory holding the content-addressed store (layout in store-layout.md).
@@ -58,7 +56,7 @@ public final class Store: Sendable {
     for (i, b) in bytes.enumerated() where b == 0x2F && i > 0 { prefixes.append(Array(bytes[..<i])) }
     prefixes.append(bytes)
     for prefix in prefixes {
-      let result = withCString(prefix) { Syscall.mkdirat(AT_FDCWD, $0, 0o755) }
+      let result = withCString(prefix) { Syscall.mkdirat(Syscall.currentDirectoryFD, $0, 0o755) }
       switch result {
       case .success:
         // 0755 whatever the umask: the service that runs `current/bin/...` must reach the root.
@@ -133,6 +131,6 @@ public final class Store: Sendable {
   static func temporaryName(prefix: [UInt8] = tempPrefix) -> [UInt8] {
     var rng = SystemRandomNumberGenerator()
     let random = String(rng.next() as UInt64, radix: 16).leftPadded(to: 16)
-    return prefix + Array("\(getpid())-\(random)".utf8)
+    return prefix + Array("\(Syscall.processID())-\(random)".utf8)
   }
 }

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// The name of a store entry: the SHA-256 of its manifest, as 64 lowercase hex digits.
 public struct StoreKey: Hashable, Sendable, Comparable, CustomStringConvertible {
   public let digest: Digest

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// What the caller decides about a store, given to `Store.open` and fixed while it is open.
 ///
 /// One value, not settings changed after opening: every operation of a store sees the same lock

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import SystemPackage
 
 /// Deletes a tree that mcp-gen made read-only (and maybe immutable) itself.
@@ -11,15 +9,15 @@ enum TreeRemover {
   /// Removes `name` and everything below it, counting each regular file in `progress`.
   static func remove(_ name: [UInt8], in parent: DirectoryFD, progress: ProgressCounters? = nil) throws(SystemCallError) {
     guard let st = try parent.statIfPresent(name) else { return }
-    switch st.st_mode & S_IFMT {
-    case S_IFDIR:
+    switch st.st_mode & FileType.mask {
+    case FileType.directory:
       let dir = try parent.openDirectory(name)
       Immutability.clear(dir.fd)
       try dir.changeMode(0o700)
       for child in try dir.list() { try remove(child, in: dir, progress: progress) }
       try parent.unlink(name, directory: true)
-    case S_IFREG:
-      if geteuid() == 0, let file = try? parent.openFile(name, flags: O_RDONLY | O_NONBLOCK) {
+    case FileType.regular:
+      if Syscall.effectiveUserID() == 0, let file = try? parent.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking) {
         Immutability.clear(file.fd)
       }
       try parent.unlink(name)

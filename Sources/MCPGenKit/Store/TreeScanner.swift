@@ -1,7 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CMCPGenShims
+import MCPGenSystem
 import SystemPackage
 
 /// A release as found on disk: its entries (root first, then sorted by path bytes), with file
@@ -71,22 +68,22 @@ public enum TreeScanner {
   static func scan(_ path: FilePath, onFile: FileSink?) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     let probe = try attempt("read release") { () throws(SystemCallError) in
       try withCString(path.bytes) { (p) throws(SystemCallError) in
-        try Syscall.openat(AT_FDCWD, p, mcpgen_o_path | O_CLOEXEC).get("open", path)
+        try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.pathOnly | OpenFlags.closeOnExec).get("open", path)
       }
     }
     let top = try attempt("read release") { () throws(SystemCallError) in
       defer { _ = Syscall.close(probe) }
       return try Syscall.fstat(probe).get("fstat", path)
     }
-    switch top.st_mode & S_IFMT {
-    case S_IFDIR:
+    switch top.st_mode & FileType.mask {
+    case FileType.directory:
       let dir = try attempt("read release") { () throws(SystemCallError) in try DirectoryFD.open(path) }
       try requireSame(top, try attempt("read release") { () throws(SystemCallError) in try dir.fstat() }, path)
       return try walk(dir, path, onFile: onFile)
-    case S_IFREG:
+    case FileType.regular:
       let file = try attempt("read release") { () throws(SystemCallError) in
         let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
-          try Syscall.openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK).get("open", path)
+          try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.readOnly | OpenFlags.closeOnExec | OpenFlags.noControllingTerminal | OpenFlags.nonBlocking).get("open", path)
         }
         return FileFD(fd: fd, path: path)
       }
@@ -110,13 +107,13 @@ public enum TreeScanner {
     _ name: [UInt8], in parent: DirectoryFD, onFile: FileSink?
   ) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     let st = try attempt("read store entry") { () throws(SystemCallError) in try parent.stat(name) }
-    switch st.st_mode & S_IFMT {
-    case S_IFDIR:
+    switch st.st_mode & FileType.mask {
+    case FileType.directory:
       let dir = try attempt("read store entry") { () throws(SystemCallError) in try parent.openDirectory(name) }
       return try walk(dir, dir.path, onFile: onFile)
-    case S_IFREG:
+    case FileType.regular:
       let file = try attempt("read store entry") { () throws(SystemCallError) in
-        try parent.openFile(name, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
+        try parent.openFile(name, flags: OpenFlags.readOnly | OpenFlags.noControllingTerminal | OpenFlags.nonBlocking)
       }
       let opened = try attempt("read store entry") { () throws(SystemCallError) in try file.stat() }
       try requireSame(st, opened, file.path)
@@ -171,16 +168,16 @@ public enum TreeScanner {
         let child = relative.isEmpty ? name : relative + [0x2F] + name
         let st = try attempt("read release") { () throws(SystemCallError) in try dir.stat(name) }
         let mode = UInt32(st.st_mode & 0o7777)
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR:
+        switch st.st_mode & FileType.mask {
+        case FileType.directory:
           found.append(Found(entry: ManifestEntry(path: child, kind: .directory, size: 0), mode: mode))
           pending.append(child)
-        case S_IFREG:
+        case FileType.regular:
           let id = identity(st)
           found.append(Found(entry: ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)), identity: id, mode: mode, found: files))
           onFile?(FoundFile(found: files, path: child, identity: id, root: root, releasePath: path), UInt64(st.st_size))
           files += 1
-        case S_IFLNK:
+        case FileType.symlink:
           let target = try attempt("read symlink") { () throws(SystemCallError) in try dir.readSymlink(name) }
           found.append(Found(entry: ManifestEntry(path: child, kind: .symlink, size: UInt64(target.count), target: target), mode: mode))
         default:
@@ -207,7 +204,7 @@ public enum TreeScanner {
   ) throws(MCPGenError) -> FileFD {
     let file: FileFD
     do {
-      file = try dir.openFile(relative, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
+      file = try dir.openFile(relative, flags: OpenFlags.readOnly | OpenFlags.noControllingTerminal | OpenFlags.nonBlocking)
     } catch let e where e.errno == .noSuchFileOrDirectory || e.errno == .tooManySymbolicLinkLevels {
       throw changed(relative, "was removed or replaced", in: releasePath)
     } catch {
@@ -219,7 +216,7 @@ public enum TreeScanner {
 
   static func check(_ file: FileFD, against scanned: FileIdentity, _ relative: [UInt8], in releasePath: FilePath) throws(MCPGenError) {
     let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
-    if st.st_mode & S_IFMT != S_IFREG || !scanned.isSameFile(st) { throw changed(relative, "was replaced", in: releasePath) }
+    if st.st_mode & FileType.mask != FileType.regular || !scanned.isSameFile(st) { throw changed(relative, "was replaced", in: releasePath) }
     if !scanned.isUnchanged(st) { throw changed(relative, "changed", in: releasePath) }
   }
 
@@ -231,29 +228,29 @@ public enum TreeScanner {
       path: where_)
   }
 
-  static func kind(of st: stat) -> ManifestEntry.Kind {
-    switch st.st_mode & S_IFMT {
-    case S_IFDIR: return .directory
-    case S_IFLNK: return .symlink
-    default: return st.st_mode & S_IXUSR != 0 ? .executable : .file
+  static func kind(of st: FileStat) -> ManifestEntry.Kind {
+    switch st.st_mode & FileType.mask {
+    case FileType.directory: return .directory
+    case FileType.symlink: return .symlink
+    default: return st.st_mode & PermissionBits.ownerExecute != 0 ? .executable : .file
     }
   }
 
-  static func identity(_ st: stat) -> FileIdentity { FileIdentity(st) }
+  static func identity(_ st: FileStat) -> FileIdentity { FileIdentity(st) }
 
-  private static func requireSame(_ a: stat, _ b: stat, _ path: FilePath) throws(MCPGenError) {
+  private static func requireSame(_ a: FileStat, _ b: FileStat, _ path: FilePath) throws(MCPGenError) {
     if a.st_dev != b.st_dev || a.st_ino != b.st_ino {
       throw MCPGenError(.sourceChanged, "\(path.displayString) was replaced while mcp-gen opened it; run the command again", path: path)
     }
   }
 
-  private static func unsupported(_ st: stat, _ path: FilePath) -> MCPGenError {
+  private static func unsupported(_ st: FileStat, _ path: FilePath) -> MCPGenError {
     let what: String
-    switch st.st_mode & S_IFMT {
-    case S_IFIFO: what = "a FIFO"
-    case S_IFSOCK: what = "a socket"
-    case S_IFCHR: what = "a character device"
-    case S_IFBLK: what = "a block device"
+    switch st.st_mode & FileType.mask {
+    case FileType.fifo: what = "a FIFO"
+    case FileType.socket: what = "a socket"
+    case FileType.characterDevice: what = "a character device"
+    case FileType.blockDevice: what = "a block device"
     default: what = "of an unknown file type"
     }
     return MCPGenError(
@@ -328,7 +325,7 @@ struct FileIdentity: Sendable, Equatable {
   var changeSeconds: Int
   var changeNanoseconds: Int
 
-  init(_ st: stat) {
+  init(_ st: FileStat) {
     device = UInt64(st.st_dev)
     inode = UInt64(st.st_ino)
     size = Int64(st.st_size)
@@ -336,9 +333,9 @@ struct FileIdentity: Sendable, Equatable {
     changeNanoseconds = st.st_ctim.tv_nsec
   }
 
-  func isSameFile(_ st: stat) -> Bool { device == UInt64(st.st_dev) && inode == UInt64(st.st_ino) }
+  func isSameFile(_ st: FileStat) -> Bool { device == UInt64(st.st_dev) && inode == UInt64(st.st_ino) }
 
-  func isUnchanged(_ st: stat) -> Bool {
+  func isUnchanged(_ st: FileStat) -> Bool {
     size == Int64(st.st_size) && changeSeconds == st.st_ctim.tv_sec && changeNanoseconds == st.st_ctim.tv_nsec
   }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import MCPGenSystem
 import Synchronization
 
 /// Work started on another thread now and joined later, for two independent reads that would

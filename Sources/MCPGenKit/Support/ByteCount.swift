@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Sizes for people, one rule everywhere (`gc`, `audit`, `diff`, `show`, `switch`).
 ///
 /// Decimal units: 1 KB = 1000 B, 1 MB = 1000 KB, up to EB. Below 1000 bytes the exact count

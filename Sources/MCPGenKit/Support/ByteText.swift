@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Text appended to bytes without making a `String` first: `list` writes several fields per
 /// generation, and appending a string's UTF-8 view costs more than copying the bytes.
 extension Array where Element == UInt8 {

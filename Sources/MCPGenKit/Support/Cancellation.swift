@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 /// Ctrl-C (SIGINT) and SIGTERM as "cancel": the command stops at its next safe point, undoes
 /// what it began and says so, instead of dying half-way.
@@ -50,8 +48,8 @@ public enum Cancellation {
   /// `SIGINT`, `SIGTERM`, or `signal N`.
   public static func name(_ signal: Int32) -> String {
     switch signal {
-    case SIGINT: return "SIGINT"
-    case SIGTERM: return "SIGTERM"
+    case SignalNumber.interrupt: return "SIGINT"
+    case SignalNumber.terminate: return "SIGTERM"
     default: return "signal \(signal)"
     }
   }

@@ -1,13 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 /// Wall-clock time as the journal and `list` show it: RFC 3339, UTC, whole seconds.
 public enum Clock {
   public static func now() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec)
+    realtimeSeconds()
   }
 
   /// `2026-11-25T15:40:00Z`.
@@ -57,16 +53,10 @@ public enum Clock {
   }
 
   /// The effective user's name, or its number when it has none.
-  public static func userName() -> String { userName(geteuid()) }
+  public static func userName() -> String { userName(Syscall.effectiveUserID()) }
 
   /// The name of user `uid`, or its number when it has none.
-  public static func userName(_ uid: uid_t) -> String {
-    var entry = passwd()
-    var result: UnsafeMutablePointer<passwd>? = nil
-    var buffer = [CChar](repeating: 0, count: 1024)
-    if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result, let name = found.pointee.pw_name {
-      return String(cString: name)
-    }
-    return String(uid)
+  public static func userName(_ uid: UInt32) -> String {
+    Syscall.userName(of: uid) ?? String(uid)
   }
 }

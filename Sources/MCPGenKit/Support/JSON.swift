@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// A small JSON value: enough for the journal and `--json` output, without Foundation.
 ///
 /// Strings are byte strings. Bytes that are not valid UTF-8 are written as the lone surrogates
@@ -138,23 +140,10 @@ public indirect enum JSON: Equatable, Sendable {
     out.append(UInt8(ascii: "\""))
   }
 
-  /// Length of the well-formed UTF-8 sequence starting at `i`, or 0 if it is not one.
+  /// Length of the well-formed UTF-8 sequence starting at `i`, or 0 if it is not one (one
+  /// definition, in MCPGenTerminal, shared with the display escaping).
   static func validUTF8SequenceLength(_ s: [UInt8], at i: Int) -> Int {
-    let b0 = s[i]
-    let (n, low, high): (Int, UInt8, UInt8)
-    switch b0 {
-    case 0xC2...0xDF: (n, low, high) = (2, 0x80, 0xBF)
-    case 0xE0: (n, low, high) = (3, 0xA0, 0xBF)
-    case 0xE1...0xEC, 0xEE...0xEF: (n, low, high) = (3, 0x80, 0xBF)
-    case 0xED: (n, low, high) = (3, 0x80, 0x9F)
-    case 0xF0: (n, low, high) = (4, 0x90, 0xBF)
-    case 0xF1...0xF3: (n, low, high) = (4, 0x80, 0xBF)
-    case 0xF4: (n, low, high) = (4, 0x80, 0x8F)
-    default: return 0
-    }
-    guard i + n <= s.count, (low...high).contains(s[i + 1]) else { return 0 }
-    for k in 2..<max(2, n) where !(0x80...0xBF).contains(s[i + k]) { return 0 }
-    return n
+    MCPGenTerminal.validUTF8SequenceLength(s, at: i)
   }
 }
 

@@ -1,3 +1,4 @@
+import MCPGenSystem
 import Synchronization
 
 /// How far long work has come: files and bytes done, of a total, for a caller that shows it.

@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// Times and durations as an operator types them: `log --since`, `gc --older-than`.
 ///
 /// A duration is a whole number and one unit: `45s`, `90m` (minutes), `12h`, `30d`, `2w`, as

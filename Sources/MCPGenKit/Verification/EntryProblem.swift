@@ -1,3 +1,5 @@
+import MCPGenSystem
+
 /// One way a store entry differs from the manifest it was stored under.
 public struct EntryProblem: Sendable, Equatable, CustomStringConvertible {
   public enum Kind: String, Sendable {

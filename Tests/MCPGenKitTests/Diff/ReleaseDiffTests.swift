@@ -1,4 +1,5 @@
 import MCPGenKit
+import MCPGenSystem
 import Testing
 
 private func dir(_ path: [UInt8]) -> ManifestEntry { ManifestEntry(path: path, kind: .directory, size: 0) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 

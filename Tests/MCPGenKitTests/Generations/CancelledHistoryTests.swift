@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 
@@ -19,7 +20,7 @@ struct CancelledHistoryTests {
     try f.switchTo("C")
     let path = f.root.string + "/journal.jsonl"
     var kept = try #require(Gen.read(path)).split(separator: "\n").dropLast().map { Array($0.utf8) + [0x0A] }
-    for record in lines(f.keys["C"]!) { kept.append(record.json.serialized() + [0x0A]) }
+    for record in lines(f.keys["C"]!) { kept.append(record.line() + [0x0A]) }
     try Data(kept.joined()).write(to: URL(fileURLWithPath: path))
     let temp = f.root.string + "/.tmp-test-current"
     #expect(symlink("generations/\(current)", temp) == 0)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 
@@ -14,9 +15,10 @@ struct ConfirmCurrentTests {
     let key: StoreKey
     var verified: VerifiedEntry
 
-    init() throws {
+    /// `progress`: the counters the store reports its work to (options are fixed at open).
+    init(progress: ProgressCounters? = nil) throws {
       dir = try TestDirectory()
-      store = try Store.makeTest(in: dir).0
+      store = try Store.makeTest(in: dir, options: StoreOptions(progress: progress)).0
       key = try store.add(TestEnvironment.fixture("mcp-1.0")).key
       verified = try store.requireIntact(key, what: "release")
       try store.createGeneration(1, key)
@@ -35,11 +37,25 @@ struct ConfirmCurrentTests {
 
   @Test("an untouched entry passes, also when it was stored a moment ago (then it is hashed again)")
   func untouched() throws {
-    var s = try Swapped()
+    // The re-hash is a `verifying` phase of the store's progress: each one starts a new step and
+    // counts the files it hashed.
+    let progress = ProgressCounters()
+    var s = try Swapped(progress: progress)
     defer { s.dir.remove() }
+    let files = s.verified.release.fileIndices.count
+    #expect(files > 0)
+
+    // Stored a moment ago: its files changed within a second of the verification, so their
+    // change times cannot prove them unchanged, and the entry is hashed once more.
+    let fresh = progress.snapshot()
     try s.store.confirmCurrent(1, s.key, verified: s.verified)
+    let rehashed = progress.snapshot()
+    #expect(rehashed.step == fresh.step + 1, "the recently stored entry was not hashed again")
+    #expect(rehashed.files == files, "\(rehashed.files) files hashed again, the entry has \(files)")
+
     s.verified.began += 3600  // as if stored long before the verification: no second hash
     try s.store.confirmCurrent(1, s.key, verified: s.verified)
+    #expect(progress.snapshot().step == rehashed.step, "an entry stored long before its verification was hashed again")
   }
 
   @Test("a file rewritten in place between the verification and the swap is caught without reading it again")

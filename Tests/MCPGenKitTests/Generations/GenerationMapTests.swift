@@ -1,4 +1,5 @@
 @testable import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("Values by generation number")

@@ -1,4 +1,5 @@
 import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("Text appended as bytes")

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("Journal times")

@@ -1,4 +1,5 @@
 import MCPGenKit
+import MCPGenSystem
 import Testing
 
 /// Strings are scanned eight bytes at a time: every byte value, at every position of a word and

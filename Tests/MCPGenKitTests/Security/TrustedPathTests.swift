@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 

@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import Synchronization
 import SystemPackage
 import Testing
@@ -372,6 +373,36 @@ struct SourceChangedTests {
     let error = try #require(throws: MCPGenError.self) { try store.add(scanned: scanned) }
     #expect(error.code == .sourceChanged)
     #expect(try TestDirectory.list(dir.at("root/store")).isEmpty)
+  }
+
+  /// `add` hashes a release before copying it when the store may hold it already; each copied
+  /// file's digest must then be the one hashed. A file whose bytes changed in between (the
+  /// expected digest no longer matches) must stop the copy, whatever its change time says.
+  @Test("the copy with a wrong expected digest for one file: sourceChanged naming it, nothing stored",
+        arguments: ["mcp-1.0", "mcp-single"])
+  func copyWithWrongDigest(fixture: String) throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, layout) = try Store.makeTest(in: dir)
+    let source = TestEnvironment.fixture(fixture)
+    let scanned = try TreeScanner.scan(source)
+    let hashed = try ReleaseHasher.manifest(of: scanned)
+    var entries = hashed.entries
+    let file = try #require(scanned.fileIndices.first)
+    entries[file].digest = Digest(bytes: [UInt8](repeating: 0, count: 32))
+    let temp = Store.temporaryName()
+
+    let error = try #require(throws: MCPGenError.self) {
+      try store.copy(scanned, Manifest(sorted: entries), to: temp, Immutability())
+    }
+    #expect(error.code == .sourceChanged)
+    let named = entries[file].path == ManifestEntry.rootPath ? source : source.appending(bytes: entries[file].path)
+    #expect(error.message.contains("\(named.string) changed while mcp-gen was reading it; nothing was stored"), "\(error.message)")
+    // Nothing is stored: no entry, no manifest; only the temporary copy, which add removes.
+    #expect(try store.keys().isEmpty)
+    #expect(try !store.contains(hashed.key))
+    #expect(try layout.manifestNames().isEmpty)
+    #expect(try layout.storeNames() == [String(decoding: temp, as: UTF8.self)])
   }
 
   @Test("manifestLength, known from the scan alone, is the serialized manifest's length")

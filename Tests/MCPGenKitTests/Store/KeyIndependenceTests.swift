@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 

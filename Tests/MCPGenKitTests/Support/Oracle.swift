@@ -1,4 +1,5 @@
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 
 /// `Tests/oracle/store-key.sh`: the store key recomputed with bash and coreutils alone.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 
 /// Reading a root's layout directly from disk, independently of `Store`.

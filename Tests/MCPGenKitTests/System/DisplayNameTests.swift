@@ -1,4 +1,5 @@
 import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 

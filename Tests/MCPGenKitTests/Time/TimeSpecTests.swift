@@ -1,4 +1,5 @@
 @testable import MCPGenKit
+import MCPGenSystem
 import Testing
 
 @Suite("Times and durations as typed (log --since, gc --older-than)")

@@ -10,14 +10,14 @@ import SystemPackage
 /// `MCP_GEN_FAULT="write:ENOSPC:3,fsync:EIO:1"` makes the 3rd `write` and the 1st `fsync` of
 /// the process fail. Tests use it to prove every error path leaves the store intact, without
 /// root or strace. Release builds contain none of this.
-final class FaultInjection: Sendable {
-  static let shared = FaultInjection(spec: getenv("MCP_GEN_FAULT").map { String(cString: $0) } ?? "")
+public final class FaultInjection: Sendable {
+  public static let shared = FaultInjection(spec: getenv("MCP_GEN_FAULT").map { String(cString: $0) } ?? "")
 
   private struct Rule { var call: String; var errno: Errno; var nth: Int }
   private let rules: [Rule]
   private let counts = Mutex<[String: Int]>([:])
 
-  init(spec: String) {
+  public init(spec: String) {
     rules = spec.split(separator: ",").compactMap { item in
       let parts = item.split(separator: ":").map(String.init)
       guard parts.count == 3, let nth = Int(parts[2]), let e = FaultInjection.errno(named: parts[1])
@@ -26,7 +26,7 @@ final class FaultInjection: Sendable {
     }
   }
 
-  func fault(for call: StaticString) -> Errno? {
+  public func fault(for call: StaticString) -> Errno? {
     if rules.isEmpty { return nil }
     let name = call.description
     let n = counts.withLock { counts -> Int in
@@ -36,7 +36,7 @@ final class FaultInjection: Sendable {
     return rules.first { $0.call == name && $0.nth == n }?.errno
   }
 
-  static func errno(named name: String) -> Errno? {
+  public static func errno(named name: String) -> Errno? {
     switch name {
     case "ENOSPC": return .noSpace
     case "EIO": return .ioError

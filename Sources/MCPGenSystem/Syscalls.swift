@@ -12,16 +12,16 @@ import SystemPackage
 /// retried on Linux: the descriptor is gone even when it reports EINTR). Callers that know the
 /// path turn a failure into a `SystemCallError` once. Debug builds can force an errno on the Nth
 /// call of any of them (see `FaultInjection`), which is how the per-syscall error tests run.
-enum Syscall {
+public enum Syscall {
   /// `openat(2)`.
-  static func openat(
+  public static func openat(
     _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t = 0
   ) -> Result<CInt, Errno> {
     call("openat") { Glibc.openat(dir, path, flags, mode) }
   }
 
   /// `openat2(2)` with `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH`.
-  static func openat2Beneath(
+  public static func openat2Beneath(
     _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t = 0
   ) -> Result<CInt, Errno> {
     call("openat2") { mcpgen_openat2_beneath(dir, path, flags, mode) }
@@ -29,34 +29,34 @@ enum Syscall {
 
   /// `openat2(2)` with `RESOLVE_BENEATH` alone: symlinks inside `dir` are followed, a path or
   /// link that leads out of it fails with `EXDEV`.
-  static func openat2Within(_ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt) -> Result<CInt, Errno> {
+  public static func openat2Within(_ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt) -> Result<CInt, Errno> {
     call("openat2") { mcpgen_openat2_within(dir, path, flags) }
   }
 
   /// `close(2)`; never retried.
-  static func close(_ fd: CInt) -> Result<Void, Errno> {
+  public static func close(_ fd: CInt) -> Result<Void, Errno> {
     call("close", retry: false) { Glibc.close(fd) }.map { _ in () }
   }
 
   /// `read(2)`.
-  static func read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Result<Int, Errno> {
+  public static func read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Result<Int, Errno> {
     call("read") { Glibc.read(fd, buffer, count) }
   }
 
   /// `pread(2)`.
-  static func pread(
+  public static func pread(
     _ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t
   ) -> Result<Int, Errno> {
     call("pread") { Glibc.pread(fd, buffer, count, offset) }
   }
 
   /// `write(2)`.
-  static func write(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int) -> Result<Int, Errno> {
+  public static func write(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int) -> Result<Int, Errno> {
     call("write") { Glibc.write(fd, buffer, count) }
   }
 
   /// `pwrite(2)`.
-  static func pwrite(
+  public static func pwrite(
     _ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: off_t
   ) -> Result<Int, Errno> {
     call("pwrite") { Glibc.pwrite(fd, buffer, count, offset) }
@@ -68,53 +68,53 @@ enum Syscall {
   }
 
   /// `ftruncate(2)`.
-  static func ftruncate(_ fd: CInt, _ length: off_t) -> Result<Void, Errno> {
+  public static func ftruncate(_ fd: CInt, _ length: off_t) -> Result<Void, Errno> {
     call("ftruncate") { Glibc.ftruncate(fd, length) }.map { _ in () }
   }
 
   /// `fstat(2)`.
-  static func fstat(_ fd: CInt) -> Result<stat, Errno> {
+  public static func fstat(_ fd: CInt) -> Result<stat, Errno> {
     var st = stat()
     return call("fstat") { Glibc.fstat(fd, &st) }.map { _ in st }
   }
 
   /// `fcntl(2)` with `F_GETFL`: the file status flags of an open descriptor.
-  static func getStatusFlags(_ fd: CInt) -> Result<CInt, Errno> {
+  public static func getStatusFlags(_ fd: CInt) -> Result<CInt, Errno> {
     call("fcntl") { Glibc.fcntl(fd, F_GETFL) }
   }
 
   /// `fcntl(2)` with `F_SETFL`.
-  static func setStatusFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
+  public static func setStatusFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
     call("fcntl") { Glibc.fcntl(fd, F_SETFL, flags) }.map { _ in () }
   }
 
   /// `fstatat(2)`; `AT_SYMLINK_NOFOLLOW` unless `follow`.
-  static func fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, follow: Bool = false) -> Result<stat, Errno> {
+  public static func fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, follow: Bool = false) -> Result<stat, Errno> {
     var st = stat()
     let flags = follow ? 0 : AT_SYMLINK_NOFOLLOW
     return call("fstatat") { Glibc.fstatat(dir, path, &st, flags) }.map { _ in st }
   }
 
   /// `mkdirat(2)`.
-  static func mkdirat(_ dir: CInt, _ path: UnsafePointer<CChar>, _ mode: mode_t) -> Result<Void, Errno> {
+  public static func mkdirat(_ dir: CInt, _ path: UnsafePointer<CChar>, _ mode: mode_t) -> Result<Void, Errno> {
     call("mkdirat") { Glibc.mkdirat(dir, path, mode) }.map { _ in () }
   }
 
   /// `symlinkat(2)`.
-  static func symlinkat(
+  public static func symlinkat(
     _ target: UnsafePointer<CChar>, _ dir: CInt, _ path: UnsafePointer<CChar>
   ) -> Result<Void, Errno> {
     call("symlinkat") { Glibc.symlinkat(target, dir, path) }.map { _ in () }
   }
 
   /// `readlinkat(2)`, returning the target bytes (never NUL-terminated on disk).
-  static func readlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>) -> Result<[UInt8], Errno> {
+  public static func readlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>) -> Result<[UInt8], Errno> {
     readlinkat(dir, path) { Array($0) }
   }
 
   /// `readlinkat(2)`, handing the target bytes to `body` where they were read (on the stack for
   /// the usual short target: `list` reads 10,000s of links and keeps only their keys).
-  static func readlinkat<R>(
+  public static func readlinkat<R>(
     _ dir: CInt, _ path: UnsafePointer<CChar>, _ body: (UnsafeBufferPointer<UInt8>) -> R
   ) -> Result<R, Errno> {
     var capacity = 256
@@ -133,55 +133,55 @@ enum Syscall {
   }
 
   /// `renameat(2)`.
-  static func renameat(
+  public static func renameat(
     _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>
   ) -> Result<Void, Errno> {
     call("renameat") { Glibc.renameat(oldDir, old, newDir, new) }.map { _ in () }
   }
 
   /// `renameat2(2)` with `RENAME_NOREPLACE`.
-  static func renameatNoReplace(
+  public static func renameatNoReplace(
     _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>
   ) -> Result<Void, Errno> {
     call("renameat2") { mcpgen_renameat_noreplace(oldDir, old, newDir, new) }.map { _ in () }
   }
 
   /// `renameat2(2)` with `RENAME_EXCHANGE`: both names exist before, during and after.
-  static func renameatExchange(
+  public static func renameatExchange(
     _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>
   ) -> Result<Void, Errno> {
     call("renameat2") { mcpgen_renameat_exchange(oldDir, old, newDir, new) }.map { _ in () }
   }
 
   /// `unlinkat(2)`; `AT_REMOVEDIR` when `directory`.
-  static func unlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>, directory: Bool) -> Result<Void, Errno> {
+  public static func unlinkat(_ dir: CInt, _ path: UnsafePointer<CChar>, directory: Bool) -> Result<Void, Errno> {
     call("unlinkat") { Glibc.unlinkat(dir, path, directory ? AT_REMOVEDIR : 0) }.map { _ in () }
   }
 
   /// `fchmod(2)`.
-  static func fchmod(_ fd: CInt, _ mode: mode_t) -> Result<Void, Errno> {
+  public static func fchmod(_ fd: CInt, _ mode: mode_t) -> Result<Void, Errno> {
     call("fchmod") { Glibc.fchmod(fd, mode) }.map { _ in () }
   }
 
   /// `fsync(2)`.
-  static func fsync(_ fd: CInt) -> Result<Void, Errno> {
+  public static func fsync(_ fd: CInt) -> Result<Void, Errno> {
     call("fsync") { Glibc.fsync(fd) }.map { _ in () }
   }
 
   /// `syncfs(2)`.
-  static func syncfs(_ fd: CInt) -> Result<Void, Errno> {
+  public static func syncfs(_ fd: CInt) -> Result<Void, Errno> {
     call("syncfs") { mcpgen_syncfs(fd) }.map { _ in () }
   }
 
   /// `sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE`.
-  static func startWriteback(_ fd: CInt, _ offset: Int64, _ length: Int64) -> Result<Void, Errno> {
+  public static func startWriteback(_ fd: CInt, _ offset: Int64, _ length: Int64) -> Result<Void, Errno> {
     call("sync_file_range") { mcpgen_start_writeback(fd, offset, length) }.map { _ in () }
   }
 
   /// Maps in the whole pages of a large fresh buffer with one `madvise(MADV_POPULATE_WRITE)`
   /// (Linux 5.14) instead of one page fault each as a read fills it: a megabytes-long journal
   /// costs a thousand faults otherwise. Only a hint: on older kernels nothing happens.
-  static func populate(_ buffer: UnsafeMutableRawBufferPointer) {
+  public static func populate(_ buffer: UnsafeMutableRawBufferPointer) {
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
     guard buffer.count >= 64 * page, let base = buffer.baseAddress else { return }
     let start = (Int(bitPattern: base) + page - 1) & ~(page - 1)
@@ -196,7 +196,7 @@ enum Syscall {
   /// Raises the soft limit on open descriptors to the hard limit (at most `wanted`) and returns
   /// the soft limit now in force. Many systems start processes at 1,024 with a far higher hard
   /// limit, which exists to be raised by programs that need more.
-  static func raiseOpenFileLimit(to wanted: rlim_t) -> rlim_t {
+  public static func raiseOpenFileLimit(to wanted: rlim_t) -> rlim_t {
     var limit = rlimit()
     guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
     let target = min(wanted, limit.rlim_max)
@@ -209,15 +209,70 @@ enum Syscall {
   }
 
   /// `flock(2)`.
-  static func flock(_ fd: CInt, _ operation: CInt) -> Result<Void, Errno> {
+  public static func flock(_ fd: CInt, _ operation: CInt) -> Result<Void, Errno> {
     call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }
   }
 
   /// `geteuid(2)`; cannot fail.
-  static func effectiveUserID() -> uid_t { Glibc.geteuid() }
+  public static func effectiveUserID() -> uid_t { Glibc.geteuid() }
+
+  /// `getpid(2)`; cannot fail.
+  public static func processID() -> pid_t { Glibc.getpid() }
+
+  /// `getpwuid_r(3)`: the name of user `uid`, nil when it has none.
+  public static func userName(of uid: uid_t) -> String? {
+    var entry = passwd()
+    var result: UnsafeMutablePointer<passwd>? = nil
+    var buffer = [CChar](repeating: 0, count: 1024)
+    if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result, let name = found.pointee.pw_name {
+      return String(cString: name)
+    }
+    return nil
+  }
+
+  /// `kill(2)` with signal 0: whether process `pid` exists (EPERM means it does, owned by
+  /// another user).
+  public static func processExists(_ pid: pid_t) -> Bool {
+    Glibc.kill(pid, 0) == 0 || Glibc.errno == EPERM
+  }
+
+  /// `kill(2)` with signal 0 failed with `ESRCH`: process `pid` is certainly gone (any other
+  /// answer, including EPERM, leaves it possibly alive).
+  public static func processIsGone(_ pid: pid_t) -> Bool {
+    Glibc.kill(pid, 0) != 0 && Glibc.errno == ESRCH
+  }
+
+  /// `getcwd(3)`: the working directory, nil when it cannot be read (removed, too long).
+  public static func currentDirectory() -> [UInt8]? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard Glibc.getcwd(&buffer, buffer.count) != nil else { return nil }
+    return buffer.withUnsafeBufferPointer { cStringBytes($0.baseAddress!) }
+  }
+
+  /// `sysconf(_SC_NPROCESSORS_ONLN)`: the online cores, at least 1.
+  public static func onlineCores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+  /// `mmap(2)` of `length` bytes of `fd` at `offset`, read-only and shared; nil when it fails
+  /// (the caller reads instead).
+  public static func mapReadOnly(_ fd: CInt, offset: Int64, length: Int) -> UnsafeRawPointer? {
+    guard let base = Glibc.mmap(nil, length, PROT_READ, MAP_SHARED, fd, off_t(offset)), base != MAP_FAILED else {
+      return nil
+    }
+    return UnsafeRawPointer(base)
+  }
+
+  /// `munmap(2)` of what `mapReadOnly` returned.
+  public static func unmap(_ base: UnsafeRawPointer, length: Int) {
+    _ = Glibc.munmap(UnsafeMutableRawPointer(mutating: base), length)
+  }
+
+  /// `memfd_create(2)` with `MFD_CLOEXEC`: an in-memory file that collects a child's output.
+  public static func memfd(_ name: String) -> Result<CInt, Errno> {
+    call("memfd_create") { mcpgen_memfd(name) }
+  }
 
   /// `getpwnam_r(3)`: the uid of the user called `name`, nil when there is no such user.
-  static func userID(named name: String) -> Result<uid_t?, Errno> {
+  public static func userID(named name: String) -> Result<uid_t?, Errno> {
     var entry = passwd()
     var found: UnsafeMutablePointer<passwd>? = nil
     var capacity = 1024
@@ -234,7 +289,7 @@ enum Syscall {
   }
 
   /// The names of this process's environment variables (`environ(7)`).
-  static func environmentNames() -> [String] {
+  public static func environmentNames() -> [String] {
     var names: [String] = []
     var p = Glibc.environ
     while let entry = p.pointee {
@@ -246,7 +301,7 @@ enum Syscall {
   }
 
   /// `pipe2(2)` with `O_CLOEXEC`: the read end, then the write end.
-  static func pipe() -> Result<(read: CInt, write: CInt), Errno> {
+  public static func pipe() -> Result<(read: CInt, write: CInt), Errno> {
     var fds: (CInt, CInt) = (-1, -1)
     return call("pipe2") {
       withUnsafeMutableBytes(of: &fds) { mcpgen_pipe_cloexec($0.baseAddress!.assumingMemoryBound(to: CInt.self)) }
@@ -255,38 +310,38 @@ enum Syscall {
 
   /// `sigaction(2)` for SIGINT and SIGTERM (and `pthread_sigmask(3)` to unblock them): from now
   /// on they only set the flag `cancelSignal` reads; the first one restores the default action.
-  static func installCancelHandlers() -> Result<Void, Errno> {
+  public static func installCancelHandlers() -> Result<Void, Errno> {
     call("sigaction") { mcpgen_cancel_install() }.map { _ in () }
   }
 
   /// The cancelling signal the handler recorded, or 0 (an atomic load: no system call).
-  static func cancelSignal() -> CInt { mcpgen_cancel_signal() }
+  public static func cancelSignal() -> CInt { mcpgen_cancel_signal() }
 
   /// `kill(2)` of the process group `group`.
-  static func killGroup(_ group: pid_t, _ signal: CInt) -> Result<Void, Errno> {
+  public static func killGroup(_ group: pid_t, _ signal: CInt) -> Result<Void, Errno> {
     call("kill") { Glibc.kill(-group, signal) }.map { _ in () }
   }
 
   /// `fstatvfs(3)`.
-  static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
+  public static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
     var st = statvfs()
     return call("fstatvfs") { Glibc.fstatvfs(fd, &st) }.map { _ in st }
   }
 
   /// `ioctl(FS_IOC_GETFLAGS)`.
-  static func getInodeFlags(_ fd: CInt) -> Result<CInt, Errno> {
+  public static func getInodeFlags(_ fd: CInt) -> Result<CInt, Errno> {
     var flags: CInt = 0
     return call("ioctl") { mcpgen_get_inode_flags(fd, &flags) }.map { _ in flags }
   }
 
   /// `ioctl(FS_IOC_SETFLAGS)`.
-  static func setInodeFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
+  public static func setInodeFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
     call("ioctl") { mcpgen_set_inode_flags(fd, flags) }.map { _ in () }
   }
 
   /// `fdopendir(3)` + `readdir(3)` + `closedir(3)` on a duplicate of `fd`: every name but
   /// `.` and `..`, as raw bytes, in the order the file system returns them.
-  static func listDirectory(_ fd: CInt) -> Result<[[UInt8]], Errno> {
+  public static func listDirectory(_ fd: CInt) -> Result<[[UInt8]], Errno> {
     var names: [[UInt8]] = []
     return listDirectory(fd) { names.append(Array($0)) }.map { names }
   }
@@ -294,7 +349,7 @@ enum Syscall {
   /// Calls `body` with each name in the directory but `.` and `..`, in the bytes `readdir`
   /// returned (valid only during the call): a directory of 10,000 generations needs no array
   /// per name.
-  static func listDirectory(_ fd: CInt, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Result<Void, Errno> {
+  public static func listDirectory(_ fd: CInt, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Result<Void, Errno> {
     let dupFD: CInt
     switch call("dup", { Glibc.dup(fd) }) {
     case .success(let d): dupFD = d

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// Raw-byte views of `FilePath`: names on disk are bytes, and are hashed, sorted and compared
@@ -71,7 +68,7 @@ public func displayNameBytes(_ bytes: [UInt8]) -> [UInt8] {
       i += 1
       continue
     }
-    let n = JSON.validUTF8SequenceLength(bytes, at: i)
+    let n = validUTF8SequenceLength(bytes, at: i)
     if n == 0 {
       escape(b)
       i += 1
@@ -92,7 +89,7 @@ public func displayNameBytes(_ bytes: [UInt8]) -> [UInt8] {
 /// U+2066-U+2069, the marks U+200E/U+200F and U+061C, zero-width U+200B-U+200D, U+2060-U+2064,
 /// U+FEFF, the soft hyphen U+00AD, tags U+E0000-U+E007F, ...). `bin/mcp\u{202E}lmth.exe` would
 /// otherwise show as another name.
-func isHiddenFormatting(_ scalar: UInt32) -> Bool {
+public func isHiddenFormatting(_ scalar: UInt32) -> Bool {
   if scalar < 0x80 { return false }
   if scalar < 0xA0 { return true }
   guard scalar >= 0xAD, let u = Unicode.Scalar(scalar) else { return false }
@@ -103,7 +100,7 @@ func isHiddenFormatting(_ scalar: UInt32) -> Bool {
 }
 
 /// The code point of the well-formed UTF-8 sequence of `length` bytes at `i`.
-func decodeScalar(_ bytes: [UInt8], at i: Int, length: Int) -> UInt32 {
+public func decodeScalar(_ bytes: [UInt8], at i: Int, length: Int) -> UInt32 {
   switch length {
   case 1: return UInt32(bytes[i])
   case 2: return UInt32(bytes[i] & 0x1F) << 6 | UInt32(bytes[i + 1] & 0x3F)
@@ -120,41 +117,21 @@ extension String {
   }
 }
 
-/// `path` made absolute against the working directory (lexically: `..` and symlinks are kept).
-func absolutePath(_ path: FilePath) -> FilePath {
-  if path.isAbsolute { return path }
-  var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-  guard getcwd(&buffer, buffer.count) != nil else { return path }
-  return FilePath(platformString: buffer).appending(bytes: path.bytes)
-}
-
-/// Calls `body` with `bytes` as a NUL-terminated C string.
-@inline(__always)
-func withCString<R, E: Error>(
-  _ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws(E) -> R
-) throws(E) -> R {
-  // On the stack for the usual short path: this runs once per file opened or statted.
-  let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Result<R, E> in
-    bytes.withUnsafeBytes { source in
-      UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
-    }
-    buffer[bytes.count] = 0
-    do throws(E) {
-      return .success(try body(UnsafePointer(buffer.baseAddress!)))
-    } catch {
-      return .failure(error)
-    }
+/// Length of the well-formed UTF-8 sequence starting at `i`, or 0 if it is not one.
+public func validUTF8SequenceLength(_ s: [UInt8], at i: Int) -> Int {
+  let b0 = s[i]
+  let (n, low, high): (Int, UInt8, UInt8)
+  switch b0 {
+  case 0xC2...0xDF: (n, low, high) = (2, 0x80, 0xBF)
+  case 0xE0: (n, low, high) = (3, 0xA0, 0xBF)
+  case 0xE1...0xEC, 0xEE...0xEF: (n, low, high) = (3, 0x80, 0xBF)
+  case 0xED: (n, low, high) = (3, 0x80, 0x9F)
+  case 0xF0: (n, low, high) = (4, 0x90, 0xBF)
+  case 0xF1...0xF3: (n, low, high) = (4, 0x80, 0xBF)
+  case 0xF4: (n, low, high) = (4, 0x80, 0x8F)
+  default: return 0
   }
-  return try result.get()
-}
-
-/// Splits a relative byte path into its parent (empty for a top-level name) and last component.
-func splitLast(_ path: [UInt8]) -> (parent: [UInt8], name: [UInt8]) {
-  guard let slash = path.lastIndex(of: 0x2F) else { return ([], path) }
-  return (Array(path[..<slash]), Array(path[(slash + 1)...]))
-}
-
-/// The bytes of a NUL-terminated name, without the NUL (no UTF-8 repair, unlike `String(cString:)`).
-func cStringBytes(_ name: UnsafePointer<CChar>) -> [UInt8] {
-  Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+  guard i + n <= s.count, (low...high).contains(s[i + 1]) else { return 0 }
+  for k in 2..<max(2, n) where !(0x80...0xBF).contains(s[i + k]) { return 0 }
+  return n
 }

@@ -19,14 +19,14 @@ public final class DirectoryFD: Sendable {
   public let fd: CInt
   public let path: FilePath
 
-  init(fd: CInt, path: FilePath) {
+  public init(fd: CInt, path: FilePath) {
     self.fd = fd
     self.path = path
   }
 
   deinit { _ = Syscall.close(fd) }
 
-  static let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW
+  public static let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW
 
   /// Opens an absolute or working-directory-relative path as a directory (symlinks followed:
   /// the operator named it).
@@ -142,7 +142,7 @@ public final class DirectoryFD: Sendable {
   /// `openat2(RESOLVE_BENEATH)`. A path or link that leads out fails with `EXDEV`
   /// (`.improperLink`); a kernel without openat2 (before 5.6, or a seccomp filter) with `ENOSYS`
   /// or `EPERM`.
-  func statWithin(_ relative: [UInt8]) -> Result<stat, Errno> {
+  public func statWithin(_ relative: [UInt8]) -> Result<stat, Errno> {
     let opened = withCString(relative) { Syscall.openat2Within(fd, $0, mcpgen_o_path | O_CLOEXEC) }
     switch opened {
     case .failure(let e): return .failure(e)
@@ -196,7 +196,7 @@ public final class DirectoryFD: Sendable {
   }
 
   /// The target of the link `name` handed to `body` in place; nil when there is no such entry.
-  func readSymlinkIfPresent<R>(
+  public func readSymlinkIfPresent<R>(
     _ name: UnsafePointer<CChar>, _ body: (UnsafeBufferPointer<UInt8>) -> R
   ) throws(SystemCallError) -> R? {
     switch Syscall.readlinkat(fd, name, body) {
@@ -231,7 +231,7 @@ public final class DirectoryFD: Sendable {
 
   /// `renameat2(RENAME_EXCHANGE)`: `name` here and `otherName` in `directory` swap places in one
   /// step; a reader of either name never finds it missing.
-  func exchange(_ name: [UInt8], with directory: DirectoryFD, _ otherName: [UInt8]) throws(SystemCallError) {
+  public func exchange(_ name: [UInt8], with directory: DirectoryFD, _ otherName: [UInt8]) throws(SystemCallError) {
     try withCString(name) { (o) throws(SystemCallError) in
       try withCString(otherName) { (n) throws(SystemCallError) in
         try Syscall.renameatExchange(fd, o, directory.fd, n).get("renameat2", directory.path.appending(bytes: otherName))
@@ -251,7 +251,7 @@ public final class DirectoryFD: Sendable {
   }
 
   /// Calls `body` with each name but `.` and `..`, valid only during the call.
-  func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(SystemCallError) {
+  public func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(SystemCallError) {
     try Syscall.listDirectory(fd, body).get("readdir", path)
   }
 
@@ -287,13 +287,13 @@ public final class FileFD: Sendable {
   /// files whose paths are never shown.
   public var path: FilePath { relative.map { base.appending(bytes: $0) } ?? base }
 
-  init(fd: CInt, path: FilePath) {
+  public init(fd: CInt, path: FilePath) {
     self.fd = fd
     self.base = path
     self.relative = nil
   }
 
-  init(fd: CInt, in directory: FilePath, at relative: [UInt8]) {
+  public init(fd: CInt, in directory: FilePath, at relative: [UInt8]) {
     self.fd = fd
     self.base = directory
     self.relative = relative

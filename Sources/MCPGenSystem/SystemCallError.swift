@@ -20,7 +20,7 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
 
 extension Result where Failure == Errno {
   /// Turns an errno into a `SystemCallError` once, where the path is known.
-  func get(_ call: String, _ path: @autoclosure () -> FilePath?) throws(SystemCallError) -> Success {
+  public func get(_ call: String, _ path: @autoclosure () -> FilePath?) throws(SystemCallError) -> Success {
     switch self {
     case .success(let value): return value
     case .failure(let errno): throw SystemCallError(call, path: path(), errno: errno)

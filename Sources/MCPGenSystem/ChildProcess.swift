@@ -12,30 +12,30 @@ import SystemPackage
 ///
 /// Unlike a health check, such a program stays in mcp-gen's process group, so an interrupt from the
 /// terminal stops it together with mcp-gen.
-enum ChildProcess {
-  static let outputLimit = 4096
+public enum ChildProcess {
+  public static let outputLimit = 4096
 
   /// How the program ended: its status and the (bounded) output it wrote.
-  struct Finished: Sendable {
-    var status: TerminationStatus
+  public struct Finished: Sendable {
+    public var status: TerminationStatus
     /// The first `outputLimit` bytes of stdout (empty when stdout went to a descriptor).
-    var output: [UInt8]
+    public var output: [UInt8]
     /// The last `outputLimit` bytes of stderr.
-    var errorOutput: [UInt8]
+    public var errorOutput: [UInt8]
 
-    var succeeded: Bool { status.isSuccess }
+    public var succeeded: Bool { status.isSuccess }
 
     private var errorLines: [ArraySlice<UInt8>] {
       errorOutput.split(separator: 0x0A).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
     }
 
     /// The last non-empty line of stderr, for one-line messages (git ends on its reason).
-    var lastErrorLine: String? { errorLines.last.map { displayName(Array($0)) } }
+    public var lastErrorLine: String? { errorLines.last.map { displayName(Array($0)) } }
 
     /// The first non-empty line of stderr (tar starts with the cause, ends on a summary).
-    var firstErrorLine: String? { errorLines.first.map { displayName(Array($0)) } }
+    public var firstErrorLine: String? { errorLines.first.map { displayName(Array($0)) } }
 
-    var statusText: String {
+    public var statusText: String {
       switch status {
       case .exited(let code): return "exited with status \(code)"
       case .signaled(let signal): return "was killed by signal \(signal)"
@@ -44,7 +44,7 @@ enum ChildProcess {
   }
 
   /// Why the program did not run at all.
-  enum StartFailure: Error, Sendable {
+  public enum StartFailure: Error, Sendable {
     /// No such program on `PATH`.
     case notInstalled(String)
     case couldNotStart(String, String)
@@ -53,14 +53,14 @@ enum ChildProcess {
   /// A descriptor handed to a child as stdin or stdout, closed in this process exactly once:
   /// as soon as the child is started (so the other end of a pipe sees end-of-file when the child
   /// is done), or when starting it failed.
-  final class HandedDescriptor: Sendable {
+  public final class HandedDescriptor: Sendable {
     private let state: Mutex<CInt>
 
-    init(_ fd: CInt) { state = Mutex(fd) }
+    public init(_ fd: CInt) { state = Mutex(fd) }
 
-    var fd: CInt { state.withLock { $0 } }
+    public var fd: CInt { state.withLock { $0 } }
 
-    func close() {
+    public func close() {
       let fd = state.withLock { (fd) -> CInt in
         defer { fd = -1 }
         return fd
@@ -74,7 +74,7 @@ enum ChildProcess {
   /// `input`, when given, becomes stdin (else stdin is empty); `output`, when given, becomes
   /// stdout (else stdout is collected). Both are closed here once the child has started.
   /// The environment is this process's, without `removed`, with `added` set.
-  static func run(
+  public static func run(
     _ program: String, _ arguments: [[UInt8]], input: HandedDescriptor? = nil, output: HandedDescriptor? = nil,
     removingFromEnvironment removed: [String] = [], setting added: [String: String] = [:]
   ) async throws(StartFailure) -> Finished {
@@ -135,7 +135,7 @@ enum ChildProcess {
   }
 
   /// The last `limit` bytes of the file `fd` (output collected in an in-memory file).
-  static func tail(_ fd: CInt, limit: Int = outputLimit) -> [UInt8] {
+  public static func tail(_ fd: CInt, limit: Int = outputLimit) -> [UInt8] {
     guard case .success(let st) = Syscall.fstat(fd), st.st_size > 0 else { return [] }
     let count = min(Int(st.st_size), limit)
     var buffer = [UInt8](repeating: 0, count: count)

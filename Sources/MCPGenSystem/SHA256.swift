@@ -89,7 +89,7 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
   }
 
   /// The first `count` hex digits as a string (a short one, up to 15, needs no allocation).
-  func hexString(_ count: Int) -> String {
+  public func hexString(_ count: Int) -> String {
     String(unsafeUninitializedCapacity: count) { out in
       writeHex(count, into: out.baseAddress!)
       return count
@@ -194,7 +194,7 @@ public final class SHA256 {
 
   /// Hashes mapped file bytes; false when reading them faulted (the file was truncated while
   /// mapped): the hasher is then reset, and what was hashed before is lost.
-  func updateMapped(_ bytes: UnsafeRawBufferPointer) -> Bool {
+  public func updateMapped(_ bytes: UnsafeRawBufferPointer) -> Bool {
     switch mcpgen_digest_update_guarded(context, bytes.baseAddress, bytes.count) {
     case 0: return true
     case -1:
