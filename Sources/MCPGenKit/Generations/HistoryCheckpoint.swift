@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 import Synchronization
 
 /// `<root>/checkpoint.json`: the `History` that the journal's first `offset` bytes replay to, so
@@ -19,14 +17,14 @@ struct HistoryCheckpoint {
   static let tailLines: Int = {
     #if DEBUG
     // Tests (the kill-point harness) get checkpoints on short journals.
-    if let n = getenv("MCP_GEN_DEBUG_CHECKPOINT_LINES").flatMap({ Int(String(cString: $0)) }) { return n }
+    if let n = environmentValue("MCP_GEN_DEBUG_CHECKPOINT_LINES").flatMap({ Int($0) }) { return n }
     #endif
     return 1000
   }()
   static let tailBytes: Int = {
     #if DEBUG
     // With the line count given, it alone decides (a benchmark's "no checkpoint" case).
-    if getenv("MCP_GEN_DEBUG_CHECKPOINT_LINES") != nil { return Int.max }
+    if environmentValue("MCP_GEN_DEBUG_CHECKPOINT_LINES") != nil { return Int.max }
     #endif
     return 1 << 20
   }()
@@ -45,7 +43,7 @@ struct HistoryCheckpoint {
 
   /// The checkpoint of `history` for the journal `file` (`st`) whose first `offset` bytes it
   /// replays.
-  init(_ history: History, offset: Int64, of file: FileFD, _ st: stat) throws(SystemCallError) {
+  init(_ history: History, offset: Int64, of file: FileFD, _ st: FileStat) throws(SystemCallError) {
     self.history = history
     self.offset = offset
     device = UInt64(st.st_dev)
@@ -57,7 +55,7 @@ struct HistoryCheckpoint {
 
   /// Whether it still describes the journal `file` (`st`): the same file, at least `offset`
   /// bytes long, a line ending at `offset`, and the hashed bytes unchanged.
-  func matches(_ file: FileFD, _ st: stat) -> Bool {
+  func matches(_ file: FileFD, _ st: FileStat) -> Bool {
     guard offset > 0, Int64(st.st_size) >= offset, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return false }
     let n = Int(min(HistoryCheckpoint.window, offset))
     guard let last = try? file.read(at: offset - Int64(n), count: n), last.count == n, last.last == 0x0A,
@@ -122,8 +120,8 @@ struct HistoryCheckpoint {
   /// The checkpoint in `root`; nil when there is none or it is not an intact one (never an
   /// error: the journal can always be replayed instead).
   static func load(in root: DirectoryFD) -> HistoryCheckpoint? {
-    guard let file = try? root.openFile(name, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC),
-      let st = try? file.stat(), st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= maximumSize,
+    guard let file = try? root.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking | OpenFlags.noFollow | OpenFlags.closeOnExec),
+      let st = try? file.stat(), st.st_mode & FileType.mask == FileType.regular, Int(st.st_size) <= maximumSize,
       let bytes = try? file.readAll()
     else { return nil }
     return HistoryCheckpoint(parsing: bytes)
@@ -134,7 +132,7 @@ struct HistoryCheckpoint {
   /// temporary file that `audit --repair` removes.
   func write(in root: DirectoryFD) throws(SystemCallError) {
     let temp = Store.temporaryName()
-    let file = try root.openFile(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644)
+    let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.closeOnExec, mode: 0o644)
     do throws(SystemCallError) {
       try file.changeMode(0o644)  // whatever the umask
       try file.writeAll(serialized())

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 extension Store {
   /// The journal's history: the checkpoint's (`HistoryCheckpoint`), when it still describes the
@@ -10,7 +8,7 @@ extension Store {
   /// or `tailBytes` bytes), or a checkpoint was there but not usable, a new one is written for
   /// the journal's whole lines. Failing to write it fails nothing: it is only a cache.
   func history(checkpointing: Bool = false) throws(MCPGenError) -> History {
-    guard let file = try Journal.open(in: root, flags: O_RDONLY) else { return History() }
+    guard let file = try Journal.open(in: root, flags: OpenFlags.readOnly) else { return History() }
     let st = try attempt("read the journal") { () throws(SystemCallError) in try file.stat() }
     var history = History()
     var offset: Int64 = 0
@@ -42,7 +40,7 @@ extension Store {
   /// Writes the checkpoint of the whole journal, whatever the one there was (`audit --repair`).
   /// Nothing when the journal has no whole line.
   func rebuildCheckpoint() throws(MCPGenError) {
-    guard let file = try Journal.open(in: root, flags: O_RDONLY) else { return }
+    guard let file = try Journal.open(in: root, flags: OpenFlags.readOnly) else { return }
     let st = try attempt("read the journal") { () throws(SystemCallError) in try file.stat() }
     let (journal, overlong) = try Journal.read(file, from: 0)
     var history = History()

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import MCPGenSystem
 
 extension Journal {
   /// The journal's lines from byte `offset` (the beginning of a line: a checkpoint's end) to the
