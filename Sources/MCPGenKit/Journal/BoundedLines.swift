@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 
 /// A file of lines read with a cap on each line's length.
@@ -28,7 +25,7 @@ extension FileFD {
     var skipping = false  // inside an over-long line: its bytes are not kept
     // The first read takes a journal of normal size whole, in one buffer sized from fstat.
     // From a checkpoint's offset, only the tail is read: the buffer is sized for it.
-    var want = min(max(Int(try stat().st_size - off_t(start)), 0) + 4096, chunk)
+    var want = min(max(Int(Int64(try stat().st_size) - start), 0) + 4096, chunk)
     if start != 0 { try seek(to: start) }
     while true {
       let part = try readUpTo(want)
@@ -94,13 +91,8 @@ extension FileFD {
 }
 
 extension BoundedLines {
-  /// The index of the first newline in `bytes` at or after `from` (memchr).
+  /// The index of the first newline in `bytes` at or after `from`.
   static func newline(in bytes: [UInt8], _ from: Int) -> Int? {
-    bytes.withUnsafeBufferPointer { buffer in
-      guard from < buffer.count, let base = buffer.baseAddress,
-        let hit = memchr(base + from, 0x0A, buffer.count - from)
-      else { return nil }
-      return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-    }
+    from < bytes.count ? firstIndex(of: 0x0A, in: bytes, from..<bytes.count) : nil
   }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MCPGenSystem
 import SystemPackage
 
@@ -57,7 +54,7 @@ public struct Journal: Sendable {
   }
 
   static func read(in root: DirectoryFD) throws(MCPGenError) -> Journal {
-    guard let file = try open(in: root, flags: O_RDONLY) else { return Journal() }
+    guard let file = try open(in: root, flags: OpenFlags.readOnly) else { return Journal() }
     let lines = try attempt("read the journal") { () throws(SystemCallError) in
       try file.readLines(limit: maximumLineLength)
     }
@@ -66,10 +63,10 @@ public struct Journal: Sendable {
 
   /// The journal, only if it is a regular file (a FIFO in its place would hang every command);
   /// nil when there is none.
-  static func open(in root: DirectoryFD, flags: CInt, mode: mode_t = 0) throws(MCPGenError) -> FileFD? {
+  static func open(in root: DirectoryFD, flags: CInt, mode: UInt32 = 0) throws(MCPGenError) -> FileFD? {
     try root.openRegular(
       name, flags: flags, mode: mode, what: "the journal",
-      doing: flags & O_ACCMODE == O_RDONLY ? "read the journal" : "append to the journal",
+      doing: flags & OpenFlags.accessMode == OpenFlags.readOnly ? "read the journal" : "append to the journal",
       fix: "and run the command again (with no journal, history starts anew)")
   }
 
@@ -165,14 +162,9 @@ public struct Journal: Sendable {
     return ends
   }
 
-  /// The index of the first newline in `bytes[range]` (memchr: journals run to megabytes).
+  /// The index of the first newline in `bytes[range]`.
   private static func newline(in bytes: [UInt8], _ range: Range<Int>) -> Int? {
-    bytes.withUnsafeBufferPointer { buffer in
-      guard !range.isEmpty, let base = buffer.baseAddress,
-        let hit = memchr(base + range.lowerBound, 0x0A, range.count)
-      else { return nil }
-      return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-    }
+    firstIndex(of: 0x0A, in: bytes, range)
   }
 
   /// Appends one record and makes it durable. The line is fitted to `maximumLineLength`
@@ -187,7 +179,7 @@ public struct Journal: Sendable {
     }
     line.append(0x0A)
     // With O_CREAT a missing journal is made, not reported as missing: nil cannot come back.
-    guard let file = try open(in: root, flags: O_RDWR | O_APPEND | O_CREAT, mode: 0o644) else {
+    guard let file = try open(in: root, flags: OpenFlags.readWrite | OpenFlags.append | OpenFlags.create, mode: 0o644) else {
       throw MCPGenError(.notFound, "cannot create \(root.path.appending(bytes: name).displayString); check the root and run the command again")
     }
     try attempt("append to the journal") { () throws(SystemCallError) in
