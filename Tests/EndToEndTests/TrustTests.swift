@@ -4,28 +4,6 @@ import Glibc
 #endif
 import Testing
 
-/// A directory `nobody` can reach but not write into: `/tmp/mcp-gen-test-XXXXXX`, mode 0711,
-/// owned by root (the scratch directory under the checkout may sit below a 0700 parent).
-final class SharedScratch: @unchecked Sendable {
-  let path: String
-
-  init() throws {
-    var template = Array("/tmp/mcp-gen-test-XXXXXX".utf8CString)
-    guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-      throw E2EFailure("mkdtemp: \(String(cString: strerror(errno)))")
-    }
-    path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    chmod(path, 0o711)
-  }
-
-  func at(_ relative: String) -> String { path + "/" + relative }
-
-  func remove() {
-    _ = try? CLI.runProcess("/usr/bin/chattr", ["-R", "-f", "-i", path], environment: nil)
-    _ = try? CLI.runProcess("/bin/rm", ["-rf", "--", path], environment: nil)
-  }
-}
-
 enum AsNobody {
   static let uid: uid_t = 65534
   static var available: Bool { geteuid() == 0 && Rel.setprivPath != nil && GitFixture.git != nil }
@@ -68,7 +46,7 @@ struct TrustTests {
     "add --git and switch --git refuse a repository nobody owns whose smudge filter would run as root; --allow-owner nobody admits it (and the filter then runs)",
     .enabled(if: AsNobody.available, "needs root, setpriv and git"))
   func repositoryOfAnotherUser() throws {
-    let shared = try SharedScratch()
+    let shared = try Scratch(forOtherUsers: true)
     defer { shared.remove() }
     let repo = shared.at("repo")
     let marker = shared.at("marker")
@@ -110,7 +88,7 @@ struct TrustTests {
     "a root-owned repository below a directory nobody owns, or one anyone may write (no sticky bit), is refused",
     .enabled(if: geteuid() == 0 && GitFixture.git != nil, "needs root and git"))
   func repositoryBelowAnUntrustedDirectory() throws {
-    let shared = try SharedScratch()
+    let shared = try Scratch(forOtherUsers: true)
     defer { shared.remove() }
     let root = shared.at("root")
     for (name, setUp, expected) in [
@@ -171,7 +149,7 @@ struct TrustTests {
     "check, switch and rollback refuse to run hooks when config.json or a parent of the root can be changed by another user; nothing switches; doctor names each with its fix",
     .enabled(if: geteuid() == 0, "needs root"))
   func hooksFromAnUntrustedConfig() throws {
-    let shared = try SharedScratch()
+    let shared = try Scratch(forOtherUsers: true)
     defer { shared.remove() }
     let parent = shared.at("parent")
     try Rel.mkdir(Rel.bytes(parent))
@@ -253,7 +231,7 @@ struct TrustTests {
     "the lock is 0600 (an existing 0644 one is tightened), so nobody cannot flock it",
     .enabled(if: geteuid() == 0 && Rel.setprivPath != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/flock"), "needs root, setpriv and flock"))
   func lockIsPrivate() throws {
-    let shared = try SharedScratch()
+    let shared = try Scratch(forOtherUsers: true)
     defer { shared.remove() }
     let root = shared.at("root")
     try Gen.ok(root, "switch", [CLI.fixture("mcp-1.0")])

@@ -8,23 +8,6 @@ import Testing
 /// command that made it.
 @Suite("modes under any umask", .serialized)
 struct UmaskModeTests {
-  /// A fresh directory `/tmp/mcp-gen-test-XXXXXX`, mode 0711: another user can pass through it
-  /// (as through /var/lib) but not list it. The caller removes it.
-  static func traversableScratch() throws -> String {
-    var template = Array("/tmp/mcp-gen-test-XXXXXX".utf8CString)
-    guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-      throw E2EFailure("mkdtemp: \(String(cString: strerror(errno)))")
-    }
-    let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    chmod(path, 0o711)
-    return path
-  }
-
-  static func remove(_ path: String) {
-    _ = try? CLI.runProcess("/usr/bin/chattr", ["-R", "-f", "-i", path], environment: nil)
-    _ = try? CLI.runProcess("/bin/rm", ["-rf", "--", path], environment: nil)
-  }
-
   /// `mcp-gen ARGS` run with `umask MASK`.
   static func run(umask mask: String, _ arguments: [String]) throws -> CLI.Output {
     try CLI.runProcess("/bin/sh", ["-c", "umask \(mask); exec \"$@\"", "sh", CLI.binary] + arguments, environment: Gen.childEnvironment)
@@ -41,8 +24,10 @@ struct UmaskModeTests {
     .enabled(if: geteuid() == 0 && Rel.setprivPath != nil, "needs root and setpriv"),
     arguments: ["077", "000"])
   func modes(mask: String) throws {
-    let scratch = try Self.traversableScratch()
-    defer { Self.remove(scratch) }
+    // Another user passes through it (as through /var/lib) but cannot list it.
+    let other = try Scratch(forOtherUsers: true)
+    defer { other.remove() }
+    let scratch = other.path
     // Two directories above the root that mcp-gen creates itself (mkdir -p).
     let root = scratch + "/srv/mcp/root"
     let k10 = try Gen.key(CLI.fixture("mcp-1.0"))
