@@ -11,6 +11,7 @@ let package = Package(
   name: "mcp-gen",
   products: [
     .executable(name: "mcp-gen", targets: ["mcp-gen"]),
+    .executable(name: "mcp-gen-tuf-client", targets: ["mcp-gen-tuf-client"]),
     .library(name: "MCPGenKit", targets: ["MCPGenKit"]),
   ],
   dependencies: [
@@ -62,11 +63,28 @@ let package = Package(
         .product(name: "Subprocess", package: "swift-subprocess"),
       ]
     ),
+    // Remote releases (TUF): metadata, signatures, the client workflow, publishing, pulling,
+    // and the only HTTP transport (the curl program). Beside the engine, never below it.
+    .target(
+      name: "MCPGenRemote",
+      dependencies: [
+        "MCPGenKit",
+        "MCPGenSystem",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    // The TUF conformance suite's client under test. Linked dynamically on purpose (not by
+    // scripts/build-static.sh): libfaketime must be able to move its clock.
+    .executableTarget(
+      name: "mcp-gen-tuf-client",
+      dependencies: ["MCPGenRemote", "MCPGenTerminal"]
+    ),
     // The face: parses arguments, calls MCPGenKit, prints. Of the OS it sees only MCPGenTerminal.
     .executableTarget(
       name: "mcp-gen",
       dependencies: [
         "MCPGenKit",
+        "MCPGenRemote",
         "MCPGenTerminal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "SystemPackage", package: "swift-system"),
@@ -77,6 +95,13 @@ let package = Package(
       name: "MCPGenKitTests",
       dependencies: [
         "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    .testTarget(
+      name: "RemoteTests",
+      dependencies: [
+        "MCPGenRemote", "MCPGenKit", "MCPGenSystem", "MCPGenTerminal",
+        .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     .testTarget(
