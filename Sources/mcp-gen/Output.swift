@@ -131,6 +131,10 @@ enum ExitStatus {
   static let rollbackFailed: Int32 = 5
   /// `audit --repair` repaired something: the root was damaged.
   static let repaired: Int32 = 6
+  /// A remote failed verification (TUF metadata, a manifest or an object): nothing was stored.
+  static let untrusted: Int32 = 7
+  /// A remote could not be read (network, timeout, HTTP error): trusted state unchanged.
+  static let unreachable: Int32 = 8
   static let usage: Int32 = 64
   /// SIGINT or SIGTERM cancelled the command (128 + SIGINT, as a shell reports an interrupt).
   static let cancelled: Int32 = 130
@@ -142,6 +146,8 @@ enum ExitStatus {
     case .healthCheckFailed: return healthCheckRolledBack
     case .rollbackFailed: return rollbackFailed
     case .cancelled: return cancelled
+    case .untrusted: return untrusted
+    case .unreachable: return unreachable
     default: return failure
     }
   }

@@ -24,6 +24,8 @@ public struct MCPGenError: Error, Sendable, CustomStringConvertible {
       case healthCheckFailed = "health-check-failed"
       case rollbackFailed = "rollback-failed"
       case cancelled
+      case untrusted
+      case unreachable
     }
     private let value: Value
     private init(_ value: Value) { self.value = value }
@@ -58,6 +60,11 @@ public struct MCPGenError: Error, Sendable, CustomStringConvertible {
     public static let rollbackFailed = Code(.rollbackFailed)
     /// SIGINT or SIGTERM stopped the command; what it had begun was undone (the message says what).
     public static let cancelled = Code(.cancelled)
+    /// A remote's metadata or content failed verification (signature, threshold, version,
+    /// expiry, length or hash): nothing from it was trusted, stored or switched.
+    public static let untrusted = Code(.untrusted)
+    /// A remote could not be read (network, timeout, an HTTP error status): trusted state unchanged.
+    public static let unreachable = Code(.unreachable)
 
     public var description: String { value.rawValue }
   }
