@@ -20,7 +20,7 @@ struct MCPGen: ParsableCommand {
       AddCommand.self, SwitchCommand.self, RollbackCommand.self, ListCommand.self, StatusCommand.self,
       ShowCommand.self, DiffCommand.self, LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self,
       PinCommand.self, UnpinCommand.self, BlockCommand.self, UnblockCommand.self, AuditCommand.self, VerifyCommand.self,
-      DoctorCommand.self, HashCommand.self, ExposeCommand.self, RootCommand.self,
+      DoctorCommand.self, HashCommand.self, ExposeCommand.self, RootCommand.self, KeyCommand.self, PublishCommand.self,
     ]
   )
 

@@ -52,6 +52,17 @@ struct JSONShapeTests {
     try FileManager.default.createDirectory(atPath: r.scratch.at("bin"), withIntermediateDirectories: true)
     try record("expose", ["expose", r.scratch.at("bin")])
     try record("check", ["check"] + check)
+    // Signing keys and a remote (store-layout.md section 14), publishing generation 3.
+    let keys = r.scratch.at("keys")
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    try record("key generate", ["key", "generate", keys + "/root"])
+    for name in ["root2", "targets", "online"] { try r.ok(["key", "generate", keys + "/" + name]) }
+    let remote = r.scratch.at("remote")
+    let signing = ["--targets-key", keys + "/targets", "--online-key", keys + "/online"]
+    try record("publish init", ["publish", "init", remote, "--root-key", keys + "/root"] + signing)
+    try record("publish", ["publish", remote, "3"] + signing)
+    try record("publish --refresh", ["publish", remote, "--refresh", "--online-key", keys + "/online"])
+    try record("publish --rotate-root", ["publish", remote, "--rotate-root", "--root-key", keys + "/root", "--new-root-key", keys + "/root2"])
     try r.ok(["pin", "2"])
     // An entry awaiting its switch (kept by --grace) and a leftover of a crashed add (a pid
     // above the kernel's pid_max, so never running).

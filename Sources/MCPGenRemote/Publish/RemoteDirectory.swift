@@ -1,0 +1,159 @@
+import MCPGenKit
+import MCPGenSystem
+import SystemPackage
+
+/// The remote on disk (store-layout.md section 14): `metadata/`, `targets/releases/`,
+/// `objects/<2 hex>/<62 hex>` and `.publish.lock`, reached through descriptors opened once.
+///
+/// Every file is written under a temporary name (`.tmp-<pid>-<hex>`), synced, renamed into
+/// place and its directory synced: a reader (a web server, a client) sees the old file or the
+/// new one, never a part. Only `timestamp.json` is ever replaced; every other name is written
+/// once (`renameat2(RENAME_NOREPLACE)`).
+public final class RemoteDirectory: Sendable {
+  public let path: FilePath
+  let root: DirectoryFD
+  let metadata: DirectoryFD
+  let targets: DirectoryFD
+  let releases: DirectoryFD
+  let objects: DirectoryFD
+
+  static let metadataName = Array("metadata".utf8)
+  static let targetsName = Array("targets".utf8)
+  static let releasesName = Array("releases".utf8)
+  static let objectsName = Array("objects".utf8)
+  static let lockName = Array(".publish.lock".utf8)
+  static let timestampName = Array("timestamp.json".utf8)
+
+  private init(path: FilePath, root: DirectoryFD) throws(MCPGenError) {
+    self.path = path
+    self.root = root
+    (metadata, targets, releases, objects) = try publishStep("open the remote \(path.displayString)") { () throws(SystemCallError) in
+      let targets = try root.openDirectory(RemoteDirectory.targetsName)
+      return (
+        try root.openDirectory(RemoteDirectory.metadataName), targets,
+        try targets.openDirectory(RemoteDirectory.releasesName), try root.openDirectory(RemoteDirectory.objectsName)
+      )
+    }
+  }
+
+  /// Opens an existing remote; one without `metadata/1.root.json` is an error that says how to
+  /// make one.
+  public static func open(_ path: FilePath) throws(MCPGenError) -> RemoteDirectory {
+    let root: DirectoryFD
+    do {
+      root = try DirectoryFD.open(path)
+    } catch {
+      throw MCPGenError(.notFound, "no remote at \(path.displayString) (\(error.errno.description)); create one with mcp-gen publish init", hint: "mcp-gen publish init DIR --root-key K --targets-key K --online-key K", path: path, cause: error)
+    }
+    let initialized = (try? root.statWithin(Array("metadata/1.root.json".utf8)).get()) != nil
+    guard initialized else {
+      throw MCPGenError(.notFound, "\(path.displayString) is not a remote (no metadata/1.root.json); create one with mcp-gen publish init", hint: "mcp-gen publish init DIR --root-key K --targets-key K --online-key K", path: path)
+    }
+    return try RemoteDirectory(path: path, root: root)
+  }
+
+  /// Makes the directory (like `mkdir -p`) and its layout, for `publish init`. Refuses a
+  /// directory that already holds metadata: a remote's first root is made once.
+  public static func create(_ path: FilePath) throws(MCPGenError) -> RemoteDirectory {
+    try makeDirectories(path)
+    let root = try publishStep("open the remote") { () throws(SystemCallError) in try DirectoryFD.open(path) }
+    if let st = try? root.statWithin(Array("metadata".utf8)).get(), st.st_mode & FileType.mask == FileType.directory,
+      let names = try? root.openDirectory(metadataName).list(), !names.isEmpty
+    {
+      throw MCPGenError(.conflict, "\(path.displayString) already holds a remote (metadata/ is not empty); publish to it, or choose an empty directory", path: path)
+    }
+    try publishStep("create the remote layout") { () throws(SystemCallError) in
+      for name in [metadataName, targetsName, objectsName] { try root.ensureDirectory(name, mode: 0o755) }
+      let targets = try root.openDirectory(targetsName)
+      try targets.ensureDirectory(releasesName, mode: 0o755)
+      try targets.sync()
+      try root.sync()
+    }
+    return try RemoteDirectory(path: path, root: root)
+  }
+
+  private static func makeDirectories(_ path: FilePath) throws(MCPGenError) {
+    let bytes = path.bytes
+    var prefixes: [[UInt8]] = []
+    for (i, b) in bytes.enumerated() where b == 0x2F && i > 0 { prefixes.append(Array(bytes[..<i])) }
+    prefixes.append(bytes)
+    for prefix in prefixes {
+      switch withCString(prefix, { Syscall.mkdirat(Syscall.currentDirectoryFD, $0, 0o755) }) {
+      case .success, .failure(.fileExists): continue
+      case .failure(let e): throw MCPGenError(SystemCallError("mkdir", path: FilePath(bytes: prefix), errno: e), doing: "create the remote")
+      }
+    }
+  }
+
+  // MARK: Reading
+
+  /// The bytes of `name` in `directory`, at most `limit`; nil when it does not exist.
+  func read(_ directory: DirectoryFD, _ name: [UInt8], limit: Int = 16 << 20) throws(MCPGenError) -> [UInt8]? {
+    do {
+      guard case .regular(let file) = try directory.openRegularFile(name, flags: OpenFlags.readOnly) else {
+        throw MCPGenError(.integrity, "\(directory.path.appending(bytes: name).displayString) is not a regular file; move it away", path: directory.path.appending(bytes: name))
+      }
+      let bytes = try file.readAll()
+      guard bytes.count <= limit else {
+        throw MCPGenError(.integrity, "\(file.path.displayString) is larger than \(limit) bytes; it cannot be metadata of this remote", path: file.path)
+      }
+      return bytes
+    } catch let e as SystemCallError where e.errno == .noSuchFileOrDirectory {
+      return nil
+    } catch let e as SystemCallError {
+      throw MCPGenError(e, doing: "read the remote")
+    } catch let e as MCPGenError {
+      throw e
+    } catch {
+      throw MCPGenError(.io, "cannot read the remote: \(error)")
+    }
+  }
+
+  /// The versions N of the files `N.<role>.json` in `metadata/`.
+  func versions(of role: String) throws(MCPGenError) -> [Int64] {
+    let suffix = Array(".\(role).json".utf8)
+    let names = try publishStep("list metadata/") { () throws(SystemCallError) in try metadata.list() }
+    return names.compactMap { name -> Int64? in
+      guard name.count > suffix.count, Array(name.suffix(suffix.count)) == suffix else { return nil }
+      let digits = name.prefix(name.count - suffix.count)
+      guard digits.first != 0x30, digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+      return Int64(String(decoding: digits, as: UTF8.self))
+    }.sorted()
+  }
+
+  // MARK: Writing
+
+  /// Writes `bytes` as `name` in `directory`: temporary, fsync, rename, fsync of the directory.
+  /// With `replace` false (every file but timestamp.json) an existing name is an error.
+  func writeDurably(_ directory: DirectoryFD, _ name: [UInt8], _ bytes: [UInt8], replace: Bool, mode: UInt32 = 0o644) throws(MCPGenError) {
+    let temp = RemoteDirectory.temporaryName()
+    do throws(SystemCallError) {
+      let file = try directory.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      do throws(SystemCallError) {
+        try file.writeAll(bytes)
+        try file.changeMode(mode)
+        try file.sync()
+        if replace {
+          try directory.rename(temp, to: directory, as: name)
+        } else {
+          try directory.renameNoReplace(temp, to: directory, as: name)
+        }
+      } catch {
+        try? directory.unlink(temp)
+        throw error
+      }
+      try directory.sync()
+    } catch where error.errno == .fileExists {
+      throw MCPGenError(.conflict, "\(directory.path.appending(bytes: name).displayString) exists already and is never replaced; another publisher wrote it, run the command again", path: directory.path.appending(bytes: name), cause: error)
+    } catch {
+      throw MCPGenError(error, doing: "write \(displayName(name))")
+    }
+  }
+
+  /// `.tmp-<pid>-<16 hex>`: unique, and skipped by every listing of versions or objects.
+  static func temporaryName() -> [UInt8] {
+    var rng = SystemRandomNumberGenerator()
+    let random = String(rng.next() as UInt64, radix: 16)
+    return Array(".tmp-\(Syscall.processID())-\(String(repeating: "0", count: 16 - random.count) + random)".utf8)
+  }
+}

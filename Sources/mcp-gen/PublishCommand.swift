@@ -1,0 +1,207 @@
+import ArgumentParser
+import MCPGenKit
+import MCPGenRemote
+import MCPGenTerminal
+import SystemPackage
+
+/// `mcp-gen publish`: writes a TUF remote (store-layout.md section 14) that any static web server
+/// can serve: `publish init DIR`, `publish DIR RELEASE`, `publish DIR --refresh`,
+/// `publish DIR --rotate-root`.
+struct PublishCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "publish",
+    _superCommandName: superCommand,
+    abstract: "Publish stored releases to a signed remote directory (TUF) for mcp-gen pull.",
+    usage: """
+      mcp-gen publish init <dir> --root-key <file> [--root-key <file> ... --threshold <n>] --targets-key <file> --online-key <file>
+      mcp-gen publish <dir> <release> [--channel <name> ...] --targets-key <file> --online-key <file>
+      mcp-gen publish <dir> --refresh --online-key <file>
+      mcp-gen publish <dir> --rotate-root --root-key <file> ... --new-root-key <file> ... [--new-threshold <n>]
+      """,
+    discussion: """
+      <release> is a stored release of the root: a generation number, a store key or prefix, or \
+      a label. Each publish gives its target a custom.sequence one higher than any before; a \
+      channel (default stable) means its highest-sequence release. Objects are copied only when \
+      the remote lacks them; the timestamp is written last, so a client sees the old release \
+      or the new one. --refresh re-signs snapshot and timestamp (run it from a timer: \
+      contrib/systemd/mcp-gen-publish-refresh.timer). Every publish holds DIR/.publish.lock. A remote \
+      directory literally named init is given as ./init.
+      """
+  )
+
+  @OptionGroup var global: GlobalOptions
+
+  @Argument(help: ArgumentHelp("init DIR, or DIR [RELEASE]: the remote directory and the release (N, key or label) to publish.", valueName: "dir"))
+  var words: [String] = []
+
+  @Option(help: ArgumentHelp("A root key file: with init, the first root's keys (repeat for several); with --rotate-root, the current root keys that sign the new root.", valueName: "file"))
+  var rootKey: [String] = []
+
+  @Option(help: ArgumentHelp("With init: how many root keys must sign a new root (default 1).", valueName: "n"))
+  var threshold: Int = 1
+
+  @Option(help: ArgumentHelp("The targets key file (signs the list of releases).", valueName: "file"))
+  var targetsKey: String?
+
+  @Option(help: ArgumentHelp("The online key file (signs snapshot and timestamp).", valueName: "file"))
+  var onlineKey: String?
+
+  @Option(help: ArgumentHelp("A channel the release is published on (repeat for several; default stable).", valueName: "name"))
+  var channel: [String] = []
+
+  @Flag(help: "Re-sign snapshot and timestamp with fresh expiry dates (needs only --online-key).")
+  var refresh = false
+
+  @Flag(help: "Write the next root version with the keys of --new-root-key, signed by the old and the new root keys.")
+  var rotateRoot = false
+
+  @Option(help: ArgumentHelp("With --rotate-root: a key file of the new root role (repeat for several).", valueName: "file"))
+  var newRootKey: [String] = []
+
+  @Option(help: ArgumentHelp("With --rotate-root: how many new root keys must sign (default: the old threshold, at most the number of new keys).", valueName: "n"))
+  var newThreshold: Int?
+
+  @Option(help: ArgumentHelp("How long a new root stays valid (default 365d).", valueName: "duration"))
+  var rootExpires: String?
+
+  @Option(help: ArgumentHelp("How long new targets metadata stays valid (default 365d).", valueName: "duration"))
+  var targetsExpires: String?
+
+  @Option(help: ArgumentHelp("How long a new snapshot stays valid (default 7d).", valueName: "duration"))
+  var snapshotExpires: String?
+
+  @Option(help: ArgumentHelp("How long a new timestamp stays valid (default 1d; e.g. 12h).", valueName: "duration"))
+  var timestampExpires: String?
+
+  enum Mode { case initialize, publish, refresh, rotateRoot }
+
+  var mode: Mode {
+    if words.first == "init" && words.count == 2 && !refresh && !rotateRoot { return .initialize }
+    if refresh { return .refresh }
+    if rotateRoot { return .rotateRoot }
+    return .publish
+  }
+
+  func validate() throws {
+    if refresh && rotateRoot { throw ValidationError("--refresh and --rotate-root do one thing each; run them one after the other") }
+    switch mode {
+    case .initialize:
+      if rootKey.isEmpty || targetsKey == nil || onlineKey == nil {
+        throw ValidationError("publish init DIR needs --root-key, --targets-key and --online-key")
+      }
+      if threshold < 1 || threshold > rootKey.count {
+        throw ValidationError("--threshold must be between 1 and the number of --root-key files (\(rootKey.count))")
+      }
+    case .publish:
+      guard words.count == 2 else { throw ValidationError("publish takes the remote directory and one release: mcp-gen publish DIR RELEASE") }
+      if targetsKey == nil || onlineKey == nil { throw ValidationError("publish DIR RELEASE needs --targets-key and --online-key") }
+    case .refresh:
+      guard words.count == 1 else { throw ValidationError("publish DIR --refresh takes only the remote directory") }
+      if onlineKey == nil { throw ValidationError("--refresh needs --online-key") }
+    case .rotateRoot:
+      guard words.count == 1 else { throw ValidationError("publish DIR --rotate-root takes only the remote directory") }
+      if rootKey.isEmpty || newRootKey.isEmpty { throw ValidationError("--rotate-root needs --root-key (the current root keys) and --new-root-key") }
+    }
+    if mode != .publish && !channel.isEmpty { throw ValidationError("--channel applies only to publishing a release") }
+    for (name, value) in [("--root-expires", rootExpires), ("--targets-expires", targetsExpires), ("--snapshot-expires", snapshotExpires), ("--timestamp-expires", timestampExpires)] {
+      if let value, (TimeSpec.duration(value) ?? 0) <= 0 {
+        throw ValidationError("\(name) takes a duration such as 7d, 12h or 90m, not '\(value)'")
+      }
+    }
+  }
+
+  var expiry: Expiry {
+    var e = Expiry()
+    if let d = rootExpires.flatMap(TimeSpec.duration) { e.root = d }
+    if let d = targetsExpires.flatMap(TimeSpec.duration) { e.targets = d }
+    if let d = snapshotExpires.flatMap(TimeSpec.duration) { e.snapshot = d }
+    if let d = timestampExpires.flatMap(TimeSpec.duration) { e.timestamp = d }
+    return e
+  }
+
+  func key(_ file: String) throws -> TUFSigner { try KeyFile.load(RawArguments.path(file)) }
+
+  func run() throws {
+    let now = Clock.now()
+    switch mode {
+    case .initialize:
+      let path = RawArguments.path(words[1])
+      let roots = try rootKey.map(key)
+      let targets = try key(targetsKey!), online = try key(onlineKey!)
+      let v = try Publisher.initialize(path, rootKeys: roots, threshold: threshold, targetsKey: targets, onlineKey: online, expiry: expiry, now: now)
+      if global.json {
+        Output.json(.object([
+          ("remote", .string(path.bytes)), ("root", .int(v.root)), ("targets", .int(v.targets)), ("snapshot", .int(v.snapshot)),
+          ("timestamp", .int(v.timestamp)), ("rootKeys", .array(roots.map { .string($0.keyID) })), ("threshold", .int(Int64(threshold))),
+          ("targetsKey", .string(targets.keyID)), ("onlineKey", .string(online.keyID)),
+        ]))
+      } else {
+        Output.line("created remote \(path.displayString): root version 1 (\(roots.count) root keys, threshold \(threshold)), no releases yet")
+      }
+    case .publish:
+      let path = RawArguments.path(words[0])
+      let store = try global.openStore(create: false)
+      let releaseKey = try Self.resolve(words[1], in: store)
+      let targets = try key(targetsKey!), online = try key(onlineKey!)
+      let remote = try RemoteDirectory.open(path)
+      let p = try Publisher(remote: remote, expiry: expiry, lockTimeout: global.lockTimeout, now: now)
+        .publish(releaseKey, from: store, channels: channel, targetsKey: targets, onlineKey: online)
+      if global.json {
+        Output.json(.object([
+          ("remote", .string(path.bytes)), ("key", .string(p.key.hex)), ("target", .string(p.target)),
+          ("label", p.label.map(JSON.string) ?? .null), ("channels", .array(p.channels.map(JSON.string))),
+          ("sequence", .int(p.sequence)), ("size", .int(Int64(clamping: p.size))), ("objects", .int(Int64(p.objects))),
+          ("newObjects", .int(Int64(p.addedObjects))), ("newBytes", .int(Int64(clamping: p.addedBytes))),
+          ("targets", .int(p.targetsVersion)), ("snapshot", .int(p.snapshotVersion)), ("timestamp", .int(p.timestampVersion)),
+        ]))
+      } else {
+        let label = p.label.map { " (\($0))" } ?? ""
+        Output.line("published \(p.key.short)\(label) on \(p.channels.joined(separator: ", ")) as sequence \(p.sequence): \(p.addedObjects) of \(p.objects) objects new (\(Output.bytes(p.addedBytes))); targets \(p.targetsVersion), snapshot \(p.snapshotVersion), timestamp \(p.timestampVersion)")
+      }
+    case .refresh:
+      let path = RawArguments.path(words[0])
+      let online = try key(onlineKey!)
+      let e = expiry
+      let v = try Publisher(remote: try RemoteDirectory.open(path), expiry: e, lockTimeout: global.lockTimeout, now: now).refresh(onlineKey: online)
+      if global.json {
+        Output.json(.object([
+          ("remote", .string(path.bytes)), ("snapshot", .int(v.snapshot)), ("timestamp", .int(v.timestamp)),
+          ("snapshotExpires", .string(Clock.format(now + e.snapshot))), ("timestampExpires", .string(Clock.format(now + e.timestamp))),
+        ]))
+      } else {
+        Output.line("refreshed \(path.displayString): snapshot \(v.snapshot) until \(Clock.format(now + e.snapshot)), timestamp \(v.timestamp) until \(Clock.format(now + e.timestamp))")
+      }
+    case .rotateRoot:
+      let path = RawArguments.path(words[0])
+      let old = try rootKey.map(key), new = try newRootKey.map(key)
+      let v = try Publisher(remote: try RemoteDirectory.open(path), expiry: expiry, lockTimeout: global.lockTimeout, now: now)
+        .rotateRoot(oldRootKeys: old, newRootKeys: new, newThreshold: newThreshold)
+      if global.json {
+        Output.json(.object([
+          ("remote", .string(path.bytes)), ("root", .int(v.root)), ("rootKeys", .array(new.map { .string($0.keyID) })),
+          ("threshold", .int(Int64(v.rootThreshold))),
+        ]))
+      } else {
+        Output.line("wrote root version \(v.root) of \(path.displayString) (\(new.count) root keys, threshold \(v.rootThreshold))")
+      }
+    }
+  }
+
+  /// A stored release named as `show` names one (generation number, key or prefix), else by
+  /// its label.
+  static func resolve(_ text: String, in store: Store) throws(MCPGenError) -> StoreKey {
+    let byName: Result<ReleaseReference, MCPGenError> = Result { () throws(MCPGenError) in try store.release(named: text) }
+    switch byName {
+    case .success(let reference): return reference.key
+    case .failure(let error) where error.code != .invalidInput && error.code != .notFound: throw error
+    case .failure: break
+    }
+    let byLabel: Result<StoreKey, MCPGenError> = Result { () throws(MCPGenError) in try store.key(labelled: text) }
+    switch byLabel {
+    case .success(let key): return key
+    case .failure(let error) where error.code != .notFound: throw error
+    case .failure:
+      throw MCPGenError(.notFound, "no stored release is generation, key or label '\(displayName(Array(text.utf8)))'; see mcp-gen list", hint: "mcp-gen list")
+    }
+  }
+}
