@@ -153,3 +153,54 @@ struct PublishTests {
     #expect(sawOld, "no kill landed before the timestamp was written: the test did not test anything")
   }
 }
+
+/// contrib/systemd/mcp-gen-publish-refresh.{service,timer}: they parse, and the service's command
+/// line refreshes a remote and writes only inside it.
+@Suite("publish: the refresh timer in contrib/systemd")
+struct PublishRefreshUnitTests {
+  static let directory = CLI.packageRoot + "/contrib/systemd"
+  static let units = ["mcp-gen-publish-refresh.service", "mcp-gen-publish-refresh.timer"]
+
+  @Test("systemd-analyze verify accepts both units (ExecStart pointed at the built binary)",
+        .enabled(if: SystemdUnitTests.analyze != nil, "needs systemd-analyze"))
+  func analyzeVerify() throws {
+    let scratch = try Scratch()
+    defer { scratch.remove() }
+    var paths: [String] = []
+    for unit in Self.units {
+      let text = try String(contentsOfFile: Self.directory + "/" + unit, encoding: .utf8)
+      let path = scratch.at(unit)
+      try text.replacingOccurrences(of: SystemdUnitTests.installedBinary, with: CLI.binary).write(toFile: path, atomically: true, encoding: .utf8)
+      paths.append(path)
+    }
+    let out = try CLI.runProcess(SystemdUnitTests.analyze!, ["verify", "--man=no"] + paths, environment: ProcessInfo.processInfo.environment)
+    #expect(out.status == 0 && out.stderrText.isEmpty, "\(out.stderrText)")
+  }
+
+  @Test("the timer runs within the timestamp's one-day validity; the service refreshes the remote it may write", .enabled(if: PubPeer.available, "needs python-tuf"))
+  func refreshes() throws {
+    let timer = try SystemdUnitTests.settings("mcp-gen-publish-refresh.timer")
+    #expect(SystemdUnitTests.value(timer, "OnCalendar") == ["00/6:00"])
+    #expect(SystemdUnitTests.value(timer, "Persistent") == ["true"])
+    #expect(SystemdUnitTests.value(timer, "WantedBy") == ["timers.target"])
+    let service = try SystemdUnitTests.settings("mcp-gen-publish-refresh.service")
+    let exec = try #require(SystemdUnitTests.value(service, "ExecStart").first).split(separator: " ").map(String.init)
+    #expect(exec.first == SystemdUnitTests.installedBinary)
+    let remoteIndex = try #require(exec.firstIndex(of: "publish")) + 1
+    #expect(SystemdUnitTests.value(service, "ReadWritePaths") == [exec[remoteIndex]])
+    #expect(SystemdUnitTests.value(service, "SuccessExitStatus").isEmpty)
+
+    let r = try PubRemote()
+    defer { r.remove() }
+    var arguments = Array(exec.dropFirst())
+    arguments[remoteIndex - 1] = r.remote
+    let keyIndex = try #require(arguments.firstIndex(of: "--online-key")) + 1
+    arguments[keyIndex] = r.key("online")
+    let before = try r.verify()
+    let out = try CLI.run(arguments)
+    #expect(out.status == 0, "\(arguments): \(out.stderrText)")
+    let after = try r.verify()
+    #expect(after["timestamp"] as? Int == (before["timestamp"] as? Int ?? 0) + 1)
+    #expect(after["snapshot"] as? Int == (before["snapshot"] as? Int ?? 0) + 1)
+  }
+}
