@@ -103,6 +103,9 @@ struct PublishCommand: ParsableCommand {
       if rootKey.isEmpty || newRootKey.isEmpty { throw ValidationError("--rotate-root needs --root-key (the current root keys) and --new-root-key") }
     }
     if mode != .publish && !channel.isEmpty { throw ValidationError("--channel applies only to publishing a release") }
+    for name in channel where name.isEmpty || name.utf8.count > 64 || name.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
+      throw ValidationError("--channel takes a name of 1 to 64 bytes without spaces or control characters, not '\(name)'")
+    }
     for (name, value) in [("--root-expires", rootExpires), ("--targets-expires", targetsExpires), ("--snapshot-expires", snapshotExpires), ("--timestamp-expires", timestampExpires)] {
       if let value, (TimeSpec.duration(value) ?? 0) <= 0 {
         throw ValidationError("\(name) takes a duration such as 7d, 12h or 90m, not '\(value)'")

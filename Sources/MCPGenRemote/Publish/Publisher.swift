@@ -64,6 +64,8 @@ public struct Publisher {
     let remote = try RemoteDirectory.create(path)
     let lock = try PublishLock.acquire(remote, timeout: 0)
     defer { withExtendedLifetime(lock) {} }
+    // Again under the lock: another init may have finished since the check in create.
+    try RemoteDirectory.refuseIfPublished(remote.root, path)
     let roles: [(String, RoleKeys)] = [
       ("root", RoleKeys(keyIDs: rootIDs, threshold: threshold)),
       ("snapshot", RoleKeys(keyIDs: [onlineKey.keyID], threshold: 1)),
@@ -72,11 +74,12 @@ public struct Publisher {
     ]
     let keys = rootKeys.map(\.publicKey) + [targetsKey.publicKey, onlineKey.publicKey]
     let root = SignedMetadata.root(version: 1, expires: now + expiry.root, keys: keys, roles: roles)
-    try remote.writeDurably(remote.metadata, Array("1.root.json".utf8), try SignedMetadata.file(root, signers: rootKeys), replace: false)
+    // Replacing: no client has seen any of these before timestamp.json, written last, exists.
+    try remote.writeDurably(remote.metadata, Array("1.root.json".utf8), try SignedMetadata.file(root, signers: rootKeys), replace: true)
     let publisher = Publisher(remote: remote, expiry: expiry, now: now)
-    let targets = try publisher.writeTargets(version: 1, targets: [], signer: targetsKey)
+    let targets = try publisher.writeTargets(version: 1, targets: [], signer: targetsKey, replace: true)
     let (snapshot, timestamp) = try publisher.writeSnapshotAndTimestamp(
-      snapshotVersion: 1, timestampVersion: 1, targetsMeta: targets, signer: onlineKey)
+      snapshotVersion: 1, timestampVersion: 1, targetsMeta: targets, signer: onlineKey, replace: true)
     return Versions(root: 1, rootThreshold: threshold, targets: 1, snapshot: snapshot, timestamp: timestamp)
   }
 
@@ -189,20 +192,22 @@ public struct Publisher {
   // MARK: writing roles
 
   /// Writes `<version>.targets.json`; returns its meta entry for the snapshot.
-  func writeTargets(version: Int64, targets: [(String, JSON)], signer: TUFSigner) throws(MCPGenError) -> JSON {
+  func writeTargets(version: Int64, targets: [(String, JSON)], signer: TUFSigner, replace: Bool = false) throws(MCPGenError) -> JSON {
     let signed = JSON.object(SignedMetadata.header("targets", version: version, expires: now + expiry.targets) + [("targets", .object(targets))])
     let file = try SignedMetadata.file(signed, signers: [signer])
-    try remote.writeDurably(remote.metadata, Array("\(version).targets.json".utf8), file, replace: false)
+    try remote.writeDurably(remote.metadata, Array("\(version).targets.json".utf8), file, replace: replace)
     return SignedMetadata.metaEntry(version: version, file: file)
   }
 
   /// Writes `<snapshotVersion>.snapshot.json` listing `targetsMeta`, then `timestamp.json`.
-  func writeSnapshotAndTimestamp(snapshotVersion: Int64, timestampVersion: Int64, targetsMeta: JSON, signer: TUFSigner) throws(MCPGenError) -> (Int64, Int64) {
+  func writeSnapshotAndTimestamp(
+    snapshotVersion: Int64, timestampVersion: Int64, targetsMeta: JSON, signer: TUFSigner, replace: Bool = false
+  ) throws(MCPGenError) -> (Int64, Int64) {
     let snapshot = JSON.object(SignedMetadata.header("snapshot", version: snapshotVersion, expires: now + expiry.snapshot) + [
       ("meta", .object([("targets.json", targetsMeta)]))
     ])
     let snapshotFile = try SignedMetadata.file(snapshot, signers: [signer])
-    try remote.writeDurably(remote.metadata, Array("\(snapshotVersion).snapshot.json".utf8), snapshotFile, replace: false)
+    try remote.writeDurably(remote.metadata, Array("\(snapshotVersion).snapshot.json".utf8), snapshotFile, replace: replace)
     let timestamp = JSON.object(SignedMetadata.header("timestamp", version: timestampVersion, expires: now + expiry.timestamp) + [
       ("meta", .object([("snapshot.json", SignedMetadata.metaEntry(version: snapshotVersion, file: snapshotFile))]))
     ])

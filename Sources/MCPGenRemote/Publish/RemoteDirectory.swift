@@ -53,23 +53,31 @@ public final class RemoteDirectory: Sendable {
   }
 
   /// Makes the directory (like `mkdir -p`) and its layout, for `publish init`. Refuses a
-  /// directory that already holds metadata: a remote's first root is made once.
+  /// directory that holds a remote already (`metadata/timestamp.json`, which init writes last);
+  /// what an init killed before that left is written over.
   public static func create(_ path: FilePath) throws(MCPGenError) -> RemoteDirectory {
     try makeDirectories(path)
     let root = try publishStep("open the remote") { () throws(SystemCallError) in try DirectoryFD.open(path) }
-    if let st = try? root.statWithin(Array("metadata".utf8)).get(), st.st_mode & FileType.mask == FileType.directory,
-      let names = try? root.openDirectory(metadataName).list(), !names.isEmpty
-    {
-      throw MCPGenError(.conflict, "\(path.displayString) already holds a remote (metadata/ is not empty); publish to it, or choose an empty directory", path: path)
-    }
+    try refuseIfPublished(root, path)
     try publishStep("create the remote layout") { () throws(SystemCallError) in
       for name in [metadataName, targetsName, objectsName] { try root.ensureDirectory(name, mode: 0o755) }
       let targets = try root.openDirectory(targetsName)
       try targets.ensureDirectory(releasesName, mode: 0o755)
       try targets.sync()
       try root.sync()
+      // The remote directory itself is durable only once its parent is synced.
+      let (parent, _) = splitLast(path.bytes)
+      let up = parent.isEmpty ? (path.bytes.first == 0x2F ? [0x2F] : [0x2E]) : parent
+      try DirectoryFD.open(FilePath(bytes: up)).sync()
     }
     return try RemoteDirectory(path: path, root: root)
+  }
+
+  /// `metadata/timestamp.json`, which init writes last, exists: the directory is a remote.
+  static func refuseIfPublished(_ root: DirectoryFD, _ path: FilePath) throws(MCPGenError) {
+    if (try? root.statWithin(Array("metadata/timestamp.json".utf8)).get()) != nil {
+      throw MCPGenError(.conflict, "\(path.displayString) already holds a remote (metadata/timestamp.json exists); publish to it, or choose an empty directory", path: path)
+    }
   }
 
   private static func makeDirectories(_ path: FilePath) throws(MCPGenError) {

@@ -177,4 +177,29 @@ struct PublisherTests {
     try Data("not a key".utf8).write(to: URL(fileURLWithPath: f.dir + "/bad"))
     #expect(throws: MCPGenError.self) { try KeyFile.load(FilePath(f.dir + "/bad")) }
   }
+
+  @Test("a single-file release publishes its one object")
+  func singleFile() throws {
+    let f = try PublishFixture()
+    let file = f.dir + "/tool"
+    try Data("#!/bin/sh\necho tool\n".utf8).write(to: URL(fileURLWithPath: file))
+    let key = try f.store.add(FilePath(file)).key
+    let p = try f.publish(key)
+    #expect(p.objects == 1 && p.addedObjects == 1)
+    let digest = try #require(try f.store.readManifest(key).entries.first?.digest).description
+    let object = f.dir + "/remote/objects/\(digest.prefix(2))/\(digest.dropFirst(2))"
+    #expect(FileManager.default.contents(atPath: object) == Data("#!/bin/sh\necho tool\n".utf8))
+  }
+
+  @Test("init finishes over what a killed init left (no timestamp.json yet)")
+  func initAfterKilledInit() throws {
+    let f = try PublishFixture()
+    let other = FilePath(f.dir + "/other")
+    _ = try Publisher.initialize(other, rootKeys: [f.root], threshold: 1, targetsKey: f.targets, onlineKey: f.online)
+    try FileManager.default.removeItem(atPath: f.dir + "/other/metadata/timestamp.json")
+    let v = try Publisher.initialize(other, rootKeys: [f.targets], threshold: 1, targetsKey: f.targets, onlineKey: f.online)
+    #expect(v.timestamp == 1)
+    let state = try RemoteState.read(try RemoteDirectory.open(other))
+    #expect(state.roles["root"]?.keyIDs == [f.targets.keyID], "the new init's root replaced the unfinished one")
+  }
 }
