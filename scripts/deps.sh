@@ -18,6 +18,8 @@ if [ "${MCP_GEN_DEPS:-build}" = test ]; then
   command -v curl >/dev/null || need+=(curl)
   command -v nginx >/dev/null || need+=(nginx)
   command -v faketime >/dev/null || need+=(faketime)
+  # The openssl program makes the encrypted and off-curve keys the crypto tests refuse.
+  command -v openssl >/dev/null || need+=(openssl)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
