@@ -143,10 +143,10 @@ struct PublishCommand: ParsableCommand {
       }
     case .publish:
       let path = RawArguments.path(words[0])
+      let remote = try RemoteDirectory.open(path)
+      let targets = try key(targetsKey!), online = try key(onlineKey!)
       let store = try global.openStore(create: false)
       let releaseKey = try Self.resolve(words[1], in: store)
-      let targets = try key(targetsKey!), online = try key(onlineKey!)
-      let remote = try RemoteDirectory.open(path)
       let p = try Publisher(remote: remote, expiry: expiry, lockTimeout: global.lockTimeout, now: now)
         .publish(releaseKey, from: store, channels: channel, targetsKey: targets, onlineKey: online)
       if global.json {
