@@ -2,8 +2,9 @@ import MCPGenKit
 import MCPGenSystem
 
 /// Metadata as the publisher writes it: `{"signatures": [...], "signed": {...}}`, each signature
-/// over the canonical JSON of "signed", the file itself canonical JSON too (any JSON would do
-/// for a client; canonical bytes make a file's hash depend on its content alone).
+/// over the canonical JSON of "signed". The file itself is ordinary compact JSON, not canonical:
+/// canonical JSON writes control characters raw (the newlines of a PEM key), which no strict
+/// JSON parser, python's included, accepts.
 enum SignedMetadata {
   /// The TUF specification version the publisher writes.
   static let specVersion = "1.0.31"
@@ -16,7 +17,7 @@ enum SignedMetadata {
     for signer in signers where seen.insert(signer.keyID).inserted {
       signatures.append(try signer.sign(message))
     }
-    return try canonical(.object([("signatures", .array(signatures)), ("signed", signed)]))
+    return JSON.object([("signatures", .array(signatures)), ("signed", signed)]).serialized()
   }
 
   static func canonical(_ value: JSON) throws(MCPGenError) -> [UInt8] {
