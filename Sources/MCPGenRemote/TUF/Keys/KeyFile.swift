@@ -17,8 +17,10 @@ public enum KeyFile {
       throw MCPGenError(.io, "cannot generate a key (\(error.message)); check the libcrypto installation")
     }
     let signer = try TUFSigner(privateKey: key)
-    // Cannot fail: the key object holds only libcrypto's output (hex or PEM), valid UTF-8.
-    guard let pub = try? CanonicalJSON.encode(signer.publicKey.json) else {
+    // Canonical JSON (the contract) for Ed25519. A PEM key's newlines would be written raw by
+    // canonical JSON, which strict parsers refuse: ECDSA and RSA keys get escaped compact JSON.
+    let pub = type == .ed25519 ? ((try? CanonicalJSON.encode(signer.publicKey.json)) ?? []) : signer.publicKey.json.serialized()
+    guard !pub.isEmpty else {
       throw MCPGenError(.io, "cannot encode the public key as canonical JSON; check the libcrypto installation")
     }
     let (directory, name) = try open(path)
