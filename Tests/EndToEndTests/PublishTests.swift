@@ -127,6 +127,32 @@ struct PublishTests {
     #expect(summary["timestamp"] as? Int == 2, "only the patient publish wrote")
   }
 
+  @Test("a publish stopped by a failing rename, fsync or syncfs at any step leaves the old release served, and the next one completes")
+  func failureAtEveryStep() throws {
+    let r = try PubRemote()
+    defer { r.remove() }
+    try r.ok(["add", try r.release("rel0", version: "0.1", files: 3)])
+    try r.ok(r.publishArguments("0.1"))
+    for (k, call) in ["renameat", "renameat2", "fsync", "syncfs"].enumerated() {
+      try r.ok(["add", try r.release("rel\(k + 1)", version: "1.\(k)", files: 3, seed: call)])
+      let before = (try r.verify()["releases"] as? [String: Any])?.count ?? -1
+      var failures = 0
+      for n in 1...60 {
+        let out = try CLI.run(r.publishArguments("1.\(k)") + ["--root", r.root], environment: ["MCP_GEN_FAULT": "\(call):EIO:\(n)"])
+        let served = (try r.verify()["releases"] as? [String: Any])?.count ?? -1
+        if out.status == 0 {
+          #expect(served == before + 1, "\(call) #\(n): published, yet not served")
+          break
+        }
+        failures += 1
+        #expect(out.stderrText.hasPrefix("error: ") && !out.stderrText.contains("Fatal"), "\(call) #\(n): \(out.stderrText)")
+        // A failure after the timestamp's rename would be the only way to serve the new one.
+        #expect(served == before || (call == "fsync" && served == before + 1), "\(call) #\(n): \(before) releases before, \(served) after")
+      }
+      #expect(failures >= (call == "syncfs" ? 2 : 2), "\(call): the fault never hit the publish")
+    }
+  }
+
   @Test("a publish killed at any moment leaves the remote verifiable, serving the old release or the new one")
   func killDuringPublish() throws {
     let r = try PubRemote()
