@@ -15,8 +15,11 @@ struct TrustedMetadataSet {
   private(set) var root: TUFRoot
   private(set) var timestamp: TUFTimestamp?
   private(set) var snapshot: TUFSnapshot?
-  /// Top-level `targets` and every delegated role loaded, by role name.
-  private(set) var targets: [String: TUFTargets] = [:]
+  /// Top-level `targets` and every delegated role loaded, by the bytes of the role name (String
+  /// equality would merge canonically equivalent names: two roles, one trusted copy).
+  private var targetsByRole: [[UInt8]: TUFTargets] = [:]
+
+  func targets(_ role: String) -> TUFTargets? { targetsByRole[Array(role.utf8)] }
 
   /// Loads the trusted root, checked only against itself: it is where trust starts.
   init(root bytes: [UInt8], now: Int64, verifier: any SignatureVerifying) throws(MCPGenError) {
@@ -89,7 +92,7 @@ struct TrustedMetadataSet {
   /// these checks when it was stored: its hashes are not held against the current timestamp, so
   /// it still serves for rollback protection after timestamp moved on.
   mutating func updateSnapshot(_ bytes: [UInt8], file: String, trustedCopy: Bool = false) throws(MCPGenError) {
-    precondition(timestamp != nil && targets.isEmpty, "snapshot is updated after timestamp and before targets")
+    precondition(timestamp != nil && targetsByRole.isEmpty, "snapshot is updated after timestamp and before targets")
     try checkFinalTimestamp()
     let meta = timestamp!.snapshotMeta
     if !trustedCopy { try meta.verify(bytes, file: file) }
@@ -132,12 +135,12 @@ struct TrustedMetadataSet {
     if delegator == "root" {
       (keys, roleKeys) = root.delegation(for: role)!
     } else {
-      guard let parent = targets[delegator], let delegations = parent.delegations,
-        let delegated = delegations.roles.first(where: { $0.name == role })
+      guard let parent = targets(delegator), let delegations = parent.delegations,
+        let delegated = delegations.roles.first(where: { $0.name.utf8.elementsEqual(role.utf8) })
       else { preconditionFailure("a delegated role is loaded after its delegator") }
       (keys, roleKeys) = (delegations.keys, delegated.keys)
     }
-    guard let meta = snapshot!.meta["\(role).json"] else {
+    guard let meta = snapshot!.meta(forRole: role) else {
       throw Untrusted.error("snapshot.json does not list \(role).json, so no version of it can be trusted")
     }
     try meta.verify(bytes, file: file)
@@ -149,6 +152,6 @@ struct TrustedMetadataSet {
     if new.envelope.isExpired(at: now) {
       throw Untrusted.error("\(file) (version \(new.version)) expired at \(Clock.format(new.envelope.expires)), a possible freeze attack")
     }
-    targets[role] = new
+    targetsByRole[Array(role.utf8)] = new
   }
 }

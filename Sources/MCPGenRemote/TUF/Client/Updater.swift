@@ -128,24 +128,24 @@ public struct Updater: TrustedTargetSource {
 
   /// 5.6 for `role`: the trusted copy when snapshot still names it, else the remote one.
   func loadTargets(_ set: inout TrustedMetadataSet, role: String, delegator: String) throws(MCPGenError) -> TUFTargets {
-    if let loaded = set.targets[role] { return loaded }
+    if let loaded = set.targets(role) { return loaded }
     let local = RoleFileName.local(role)
     if let bytes = try directory.read(local) {
       do {
         try set.updateTargets(bytes, role: role, delegator: delegator, file: "trusted \(local)")
-        return set.targets[role]!
+        return set.targets(role)!
       } catch {
         // Outdated or no longer valid: fetch the version snapshot names.
       }
     }
-    guard let meta = set.snapshot!.meta["\(role).json"] else {
+    guard let meta = set.snapshot!.meta(forRole: role) else {
       throw Untrusted.error("role \"\(role)\" is delegated but snapshot.json does not list \(role).json")
     }
     let name = RoleFileName.remote(role, version: set.root.consistentSnapshot ? meta.version : nil)
     let bytes = try fetch(name, maxLength: meta.length ?? limits.targetsMaxLength)
     try set.updateTargets(bytes, role: role, delegator: delegator, file: name)
     try directory.write(local, bytes)
-    return set.targets[role]!
+    return set.targets(role)!
   }
 
   // MARK: - Targets (sections 5.6.7 and 5.7)
@@ -153,16 +153,16 @@ public struct Updater: TrustedTargetSource {
   /// 5.6.7: a pre-order depth-first search of the delegations, from the top-level targets role,
   /// visiting each role once and at most `limits.maxDelegations` roles.
   public mutating func target(named name: String) throws(MCPGenError) -> TrustedTarget? {
-    if trusted?.targets["targets"] == nil { try refresh() }
+    if trusted?.targets("targets") == nil { try refresh() }
     var set = trusted!
     defer { trusted = set }
     var toVisit: [(role: String, delegator: String)] = [("targets", "root")]
-    var visited = Set<String>()
+    var visited = Set<[UInt8]>()  // bytes: see TrustedMetadataSet.targets
     while visited.count <= limits.maxDelegations, let (role, delegator) = toVisit.popLast() {
-      if visited.contains(role) { continue }
+      if visited.contains(Array(role.utf8)) { continue }
       let metadata = try loadTargets(&set, role: role, delegator: delegator)
       if let found = metadata.target(name) { return found.trusted }
-      visited.insert(role)
+      visited.insert(Array(role.utf8))
       guard let delegations = metadata.delegations else { continue }
       var children: [(role: String, delegator: String)] = []
       for child in delegations.roles(for: name) {
@@ -179,13 +179,13 @@ public struct Updater: TrustedTargetSource {
   }
 
   public func topLevelTargets() -> [TrustedTarget] {
-    trusted?.targets["targets"]?.targets.map(\.trusted) ?? []
+    trusted?.targets("targets")?.targets.map(\.trusted) ?? []
   }
 
   /// 5.7: the target's bytes, downloaded up to its signed length and checked against its length
   /// and every signed hash. With consistent snapshots the served name is `<hash>.<basename>`.
   public func download(_ target: TrustedTarget) throws(MCPGenError) -> [UInt8] {
-    guard let set = trusted, set.targets["targets"] != nil else {
+    guard let set = trusted, set.targets("targets") != nil else {
       throw MCPGenError(.invalidInput, "a target was asked for before the trusted metadata was refreshed; refresh first")
     }
     var path = target.name

@@ -75,4 +75,10 @@ public struct TUFSnapshot: Sendable {
   }
 
   public var version: Int64 { envelope.version }
+
+  /// The entry `<role>.json`, matched byte for byte.
+  public func meta(forRole role: String) -> TUFMetaFile? {
+    let name = Array("\(role).json".utf8)
+    return meta.first { $0.key.utf8.elementsEqual(name) }?.value
+  }
 }

@@ -45,7 +45,9 @@ public struct TUFTargets: Sendable {
 
   public var version: Int64 { envelope.version }
 
-  public func target(_ path: String) -> TUFTargetFile? { targets.first { $0.path == path } }
+  /// The target whose path is `path` byte for byte (String equality would also match a
+  /// canonically equivalent path that was never signed).
+  public func target(_ path: String) -> TUFTargetFile? { targets.first { $0.path.utf8.elementsEqual(path.utf8) } }
 }
 
 /// A targets role's `delegations`: the keys, and the roles in order of trust.
