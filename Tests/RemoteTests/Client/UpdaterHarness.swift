@@ -1,6 +1,7 @@
 import Foundation
 import MCPGenKit
 import MCPGenRemote
+import MCPGenSystem
 import SystemPackage
 
 /// One client against one python-tuf repository: its trusted metadata directory, the fetcher
@@ -31,6 +32,9 @@ final class UpdaterHarness: @unchecked Sendable {
   }
 
   var trusted: [String: [UInt8]] { (try? directoryContents(metadataDirectory)) ?? [:] }
+
+  /// The trusted files by SHA-256: what "unchanged" compares (and prints when it fails).
+  var digests: [String: String] { trusted.mapValues { SHA256.hash($0).hexString(12) } }
 
   func served(_ state: String, _ path: String) -> [UInt8]? {
     (try? Data(contentsOf: URL(fileURLWithPath: fixture.state(state) + "/" + path))).map(Array.init)

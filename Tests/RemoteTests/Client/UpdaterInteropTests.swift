@@ -85,6 +85,20 @@ struct UpdaterInteropTests {
     #expect(h.trusted["timestamp.json"] != oldTimestamp)
   }
 
+  @Test("after a timestamp fast-forward to version 100, rotating the timestamp key lets version 1 in again")
+  func fastForwardRecovery() throws {
+    let h = try UpdaterHarness("rotation")
+    defer { h.remove() }
+    try h.refresh()
+    h.serve("fast-forward")
+    try h.refresh()
+    #expect(h.version("timestamp.json") == 100)
+    h.serve("s2")
+    try h.refresh()
+    #expect(h.version("root.json") == 2)
+    #expect(h.version("timestamp.json") == 1)
+  }
+
   @Test("a key listed under two ids and a second key meet a threshold of 2 (the control of the attack)")
   func distinctKeysMeetThreshold() throws {
     let h = try UpdaterHarness("dupkey", state: "good")

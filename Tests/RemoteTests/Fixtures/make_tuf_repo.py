@@ -189,6 +189,20 @@ def basic(out: str, now: datetime) -> None:
         **s2, "metadata/3.targets.json": served, "metadata/3.snapshot.json": snap_data,
         "metadata/timestamp.json": repo.sign(ts, repo.signers["timestamp"])})
 
+    # Mix and match of snapshot: timestamp v3 names snapshot v3 by the hash of one snapshot,
+    # the server gives another (same version and length, validly signed, other expiry).
+    snap = copy.deepcopy(repo.snapshot)
+    snap.signed.version = 3
+    listed = repo.sign(snap, repo.signers["snapshot"])
+    snap.signed.expires = snap.signed.expires - DAY
+    served = repo.sign(snap, repo.signers["snapshot"])
+    ts = copy.deepcopy(repo.timestamp)
+    ts.signed.version = 3
+    ts.signed.snapshot_meta = meta_for(3, listed)
+    repo.write_state(out, "mix-and-match-snapshot", {
+        **s2, "metadata/3.snapshot.json": served,
+        "metadata/timestamp.json": repo.sign(ts, repo.signers["timestamp"])})
+
     # 3.snapshot.json whose content says version 4 (timestamp v3 names version 3 and has no
     # hash for it, so only the version inside can give it away).
     snap = copy.deepcopy(repo.snapshot)
@@ -224,6 +238,11 @@ def rotation(out: str, now: datetime) -> None:
         f.write(repo.files["metadata/1.root.json"])
     repo.write_state(out, "s1")
     s1 = dict(repo.files)
+
+    # An attacker with the old timestamp key pushes timestamp to version 100 (fast-forward).
+    ff = copy.deepcopy(repo.timestamp)
+    ff.signed.version = 100
+    repo.write_state(out, "fast-forward", {**s1, "metadata/timestamp.json": repo.sign(ff, repo.signers["timestamp"])})
 
     old_root = repo.signers["root"]
     new_root = [CryptoSigner.generate_ed25519(), CryptoSigner.generate_ed25519()]
