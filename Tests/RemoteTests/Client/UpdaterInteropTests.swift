@@ -58,6 +58,20 @@ struct UpdaterInteropTests {
     #expect(h.fetcher.requests.last == DirectoryFetcher.base + "/targets/releases/\(target.hashes["sha256"]!).a")
   }
 
+  @Test("without consistent snapshots, metadata and targets are fetched under their plain names")
+  func plainNames() throws {
+    let h = try UpdaterHarness("plain")
+    defer { h.remove() }
+    var u = h.updater()
+    let target = try #require(try u.target(named: "delegated/file.txt"))
+    #expect(try u.download(target) == Array("delegated file\n".utf8))
+    let base = DirectoryFetcher.base
+    #expect(h.fetcher.requests == [
+      base + "/metadata/2.root.json", base + "/metadata/timestamp.json", base + "/metadata/snapshot.json",
+      base + "/metadata/targets.json", base + "/metadata/delegated.json", base + "/targets/delegated/file.txt",
+    ])
+  }
+
   @Test("a target of a delegated role is found through the delegation and its metadata is stored")
   func delegation() throws {
     let h = try UpdaterHarness("basic")

@@ -95,18 +95,22 @@ class Repo:
             self.timestamp.signed.version += 1
         for name, md in self.delegated.items():
             data = self.sign(md, self.delegated_signers[name])
-            self.files[f"metadata/{md.signed.version}.{name}.json"] = data
+            self.files[self.name(name, md.signed.version)] = data
             self.snapshot.signed.meta[f"{name}.json"] = meta_for(md.signed.version, data)
         data = self.sign(self.targets, self.signers["targets"])
-        self.files[f"metadata/{self.targets.signed.version}.targets.json"] = data
+        self.files[self.name("targets", self.targets.signed.version)] = data
         self.snapshot.signed.meta["targets.json"] = meta_for(self.targets.signed.version, data)
         self.publish_snapshot_and_timestamp()
 
     def publish_snapshot_and_timestamp(self):
         data = self.sign(self.snapshot, self.signers["snapshot"])
-        self.files[f"metadata/{self.snapshot.signed.version}.snapshot.json"] = data
+        self.files[self.name("snapshot", self.snapshot.signed.version)] = data
         self.timestamp.signed.snapshot_meta = meta_for(self.snapshot.signed.version, data)
         self.files["metadata/timestamp.json"] = self.sign(self.timestamp, self.signers["timestamp"])
+
+    def name(self, role: str, version: int) -> str:
+        """The served name: versioned with consistent snapshots, plain without."""
+        return f"metadata/{version}.{role}.json" if self.consistent else f"metadata/{role}.json"
 
     def write_state(self, out: str, name: str, files=None):
         for path, data in (files or self.files).items():
@@ -229,6 +233,15 @@ def basic(out: str, now: datetime) -> None:
     repo.write_state(out, "target-tampered", tampered)
 
 
+def plain(out: str, now: datetime) -> None:
+    """Without consistent snapshots: snapshot.json, targets.json, targets by their path."""
+    repo = Repo(now, consistent=False)
+    initial(repo)
+    with open(os.path.join(out, "root.json"), "wb") as f:
+        f.write(repo.files["metadata/1.root.json"])
+    repo.write_state(out, "s1")
+
+
 def rotation(out: str, now: datetime) -> None:
     """Root v1 with one root key, then root v2 with two new root keys and threshold 2 and a new
     timestamp key (signed by the old root key and both new ones)."""
@@ -310,7 +323,7 @@ def main() -> None:
     scenario, out, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
     when = datetime.fromtimestamp(now, tz=timezone.utc).replace(microsecond=0)
     os.makedirs(out, exist_ok=True)
-    {"basic": basic, "rotation": rotation, "dupkey": dupkey}[scenario](out, when)
+    {"basic": basic, "plain": plain, "rotation": rotation, "dupkey": dupkey}[scenario](out, when)
 
 
 if __name__ == "__main__":
