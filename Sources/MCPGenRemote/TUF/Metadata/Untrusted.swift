@@ -7,7 +7,7 @@ enum Untrusted {
   static func error(_ what: String) -> MCPGenError {
     MCPGenError(
       .untrusted,
-      "\(what); nothing from the remote was trusted or stored: check the remote URL, or ask its publisher to republish")
+      "\(what); it was refused and nothing of it stored: check the remote URL, or ask its publisher to republish")
   }
 
   /// A metadata file whose shape is wrong (not JSON, a missing or mistyped field).
