@@ -1,0 +1,73 @@
+import Foundation
+
+/// python-tuf and securesystemslib in .build-venv (scripts/python-tuf.sh makes it): the
+/// independent implementation the remote tests compare against.
+enum PythonPeer {
+  static let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return url.path
+  }()
+
+  /// The venv's python, or nil when it cannot be made (no network for pip, no python3).
+  static let python: String? = {
+    guard let result = try? run("/bin/bash", [packageRoot + "/scripts/python-tuf.sh"]), result.status == 0 else { return nil }
+    let path = String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return path.isEmpty ? nil : path
+  }()
+
+  static var available: Bool { python != nil }
+
+  struct Result {
+    var status: Int32
+    var stdout: [UInt8]
+    var stderr: String
+  }
+
+  /// Runs `program` with `arguments`, stdin from `input`; collects both outputs.
+  static func run(_ program: String, _ arguments: [String], input: [UInt8] = [], directory: String? = nil) throws -> Result {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+    process.standardInput = inPipe
+    process.standardOutput = outPipe
+    process.standardError = errPipe
+    try process.run()
+    let writer = Thread {
+      inPipe.fileHandleForWriting.write(Data(input))
+      try? inPipe.fileHandleForWriting.close()
+    }
+    writer.start()
+    let errData = Collected()
+    let done = DispatchSemaphore(value: 0)
+    let errReader = Thread {
+      errData.data = errPipe.fileHandleForReading.readDataToEndOfFile()
+      done.signal()
+    }
+    errReader.start()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    done.wait()
+    return Result(status: process.terminationStatus, stdout: Array(out), stderr: String(decoding: errData.data, as: UTF8.self))
+  }
+
+  /// Runs a python program (the script text) with `arguments`; throws on a non-zero exit.
+  static func script(_ text: String, _ arguments: [String] = [], input: [UInt8] = []) throws -> [UInt8] {
+    guard let python else { throw PeerFailure("python-tuf is not available") }
+    let result = try run(python, ["-c", text] + arguments, input: input)
+    guard result.status == 0 else { throw PeerFailure("python exited \(result.status): \(result.stderr)") }
+    return result.stdout
+  }
+}
+
+/// What a reader thread collected; read only after it signalled.
+final class Collected: @unchecked Sendable {
+  var data = Data()
+}
+
+struct PeerFailure: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
