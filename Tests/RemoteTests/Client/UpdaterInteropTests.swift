@@ -58,6 +58,19 @@ struct UpdaterInteropTests {
     #expect(h.fetcher.requests.last == DirectoryFetcher.base + "/targets/releases/\(target.hashes["sha256"]!).a")
   }
 
+  @Test("ECDSA P-256 (root, targets), RSA-PSS-SHA256 (timestamp) and Ed25519 (snapshot) keys verify")
+  func keyTypes() throws {
+    let h = try UpdaterHarness("keytypes")
+    defer { h.remove() }
+    var u = h.updater()
+    let target = try #require(try u.target(named: "releases/a"))
+    #expect(try u.download(target) == Array("release a\n".utf8))
+    let root = try JSON(parsing: h.trusted["root.json"] ?? [])
+    guard case .object(let keys)? = root["signed"]?["keys"] else { Issue.record("root has no keys"); return }
+    let types = Set(keys.compactMap { $0.1["keytype"]?.stringValue })
+    #expect(types.isSuperset(of: ["ecdsa", "rsa", "ed25519"]))
+  }
+
   @Test("without consistent snapshots, metadata and targets are fetched under their plain names")
   func plainNames() throws {
     let h = try UpdaterHarness("plain")

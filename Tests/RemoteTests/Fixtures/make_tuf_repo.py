@@ -37,10 +37,13 @@ class Repo:
     """Top-level roles, one Ed25519 signer each (more where a scenario says), and every
     metadata and target file published so far, by path below the state directory."""
 
-    def __init__(self, now: datetime, consistent: bool = True):
+    def __init__(self, now: datetime, consistent: bool = True, kinds=None):
         self.now = now
         self.consistent = consistent
-        self.signers = {r: [CryptoSigner.generate_ed25519()] for r in ("root", "timestamp", "snapshot", "targets")}
+        kinds = kinds or {}
+        self.signers = {
+            r: [kinds.get(r, CryptoSigner.generate_ed25519)()] for r in ("root", "timestamp", "snapshot", "targets")
+        }
         self.files: dict[str, bytes] = {}
         root = Root(expires=now + 365 * DAY, consistent_snapshot=consistent)
         for role, signers in self.signers.items():
@@ -242,6 +245,18 @@ def plain(out: str, now: datetime) -> None:
     repo.write_state(out, "s1")
 
 
+def keytypes(out: str, now: datetime) -> None:
+    """Root and targets signed with ECDSA P-256, timestamp with RSA-PSS-SHA256, snapshot with
+    Ed25519 (securesystemslib's key objects and signatures for each)."""
+    repo = Repo(now, kinds={
+        "root": CryptoSigner.generate_ecdsa, "targets": CryptoSigner.generate_ecdsa,
+        "timestamp": CryptoSigner.generate_rsa})
+    initial(repo)
+    with open(os.path.join(out, "root.json"), "wb") as f:
+        f.write(repo.files["metadata/1.root.json"])
+    repo.write_state(out, "s1")
+
+
 def rotation(out: str, now: datetime) -> None:
     """Root v1 with one root key, then root v2 with two new root keys and threshold 2 and a new
     timestamp key (signed by the old root key and both new ones)."""
@@ -323,7 +338,7 @@ def main() -> None:
     scenario, out, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
     when = datetime.fromtimestamp(now, tz=timezone.utc).replace(microsecond=0)
     os.makedirs(out, exist_ok=True)
-    {"basic": basic, "plain": plain, "rotation": rotation, "dupkey": dupkey}[scenario](out, when)
+    {"basic": basic, "plain": plain, "keytypes": keytypes, "rotation": rotation, "dupkey": dupkey}[scenario](out, when)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 import MCPGenKit
+import MCPGenSystem
 
 /// A metadata file as served, parsed but not yet trusted: `signed`, `signatures`, and the fields
 /// every role has (`_type`, `spec_version`, `version`, `expires`). The exact bytes are kept:
@@ -41,7 +42,7 @@ public struct TUFEnvelope: Sendable {
       let hex = try s.string("sig")
       // A signature that is not hex is one that verifies nothing; the metadata stays readable
       // so that the other signatures can still meet the threshold.
-      signatures.append(TUFSignature(keyid: keyid, signature: Hex.decode(hex) ?? []))
+      signatures.append(TUFSignature(keyid: keyid, signature: decodeHex(Array(hex.utf8)) ?? []))
     }
     let type = try fields.string("_type")
     guard type == expectedType else {
@@ -75,40 +76,4 @@ public struct TUFEnvelope: Sendable {
   /// Whether the metadata is expired at `now`: the specification's "expiration MUST be higher
   /// than the fixed update start time", so an expiry equal to now is expired.
   public func isExpired(at now: Int64) -> Bool { expires <= now }
-}
-
-/// Lowercase hexadecimal, as TUF writes hashes and signatures.
-enum Hex {
-  static func decode(_ text: String) -> [UInt8]? {
-    let b = Array(text.utf8)
-    guard b.count % 2 == 0 else { return nil }
-    func nibble(_ c: UInt8) -> UInt8? {
-      switch c {
-      case 0x30...0x39: return c - 0x30
-      case 0x61...0x66: return c - 0x61 + 10
-      case 0x41...0x46: return c - 0x41 + 10
-      default: return nil
-      }
-    }
-    var out: [UInt8] = []
-    out.reserveCapacity(b.count / 2)
-    var i = 0
-    while i < b.count {
-      guard let hi = nibble(b[i]), let lo = nibble(b[i + 1]) else { return nil }
-      out.append(hi << 4 | lo)
-      i += 2
-    }
-    return out
-  }
-
-  static func encode(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-      out.append(digits[Int(b >> 4)])
-      out.append(digits[Int(b & 0xF)])
-    }
-    return String(decoding: out, as: UTF8.self)
-  }
 }
