@@ -58,7 +58,7 @@ struct UpdaterAttackTests {
   func timestampRollback() throws {
     let e = try attack("basic", baseline: ["s1", "s2"], attack: "ts-rollback")
     #expect(e?.code == .untrusted)
-    #expect(e?.message.contains("rollback") == true)
+    #expect(e?.message.contains("timestamp.json is version 1, older than the trusted version 2") == true)
   }
 
   @Test("a new timestamp naming an older snapshot version is refused (rollback)")
