@@ -120,6 +120,27 @@ struct ConformanceClientTests {
     #expect(try TUFClientBinary.run(arguments).status == 1)
   }
 
+  @Test("each trusted file is written temp, fsync, rename, fsync of the directory",
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace")))
+  func durableWrites() throws {
+    let s = try Setup()
+    defer { s.remove() }
+    _ = try s.initialize()
+    let trace = s.fixture.path + "/strace.txt"
+    let out = try TUFProcess.run("/usr/bin/strace", [
+      "-f", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
+      TUFClientBinary.path, "--metadata-dir", s.metadata, "--metadata-url", s.url("s1", "metadata"), "refresh",
+    ])
+    #expect(out.status == 0, "\(out.stderrText)")
+    let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+      .map { $0.drop { $0 != " " }.drop { $0 == " " } }  // without the pid
+    for name in ["timestamp.json", "snapshot.json", "targets.json"] {
+      let i = try #require(calls.firstIndex { $0.hasPrefix("rename") && $0.contains("\"\(name)\")") }, "no rename to \(name)")
+      #expect(i > 0 && calls[i - 1].hasPrefix("fsync("), "\(name): no fsync of the file before its rename")
+      #expect(i + 1 < calls.count && calls[i + 1].hasPrefix("fsync("), "\(name): no fsync of the directory after its rename")
+    }
+  }
+
   @Test("with libfaketime moving the clock 2 days on, the expired timestamp makes refresh exit 1",
     .enabled(if: TUFClientBinary.libfaketime != nil))
   func expiryUnderFaketime() throws {
