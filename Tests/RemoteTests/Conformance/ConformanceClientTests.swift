@@ -101,14 +101,17 @@ struct ConformanceClientTests {
     #expect(s.downloaded.isEmpty)
   }
 
-  @Test("an attack on refresh exits 1 and leaves the trusted files as they were")
-  func refreshAttack() throws {
+  @Test("an attack on refresh exits 1 and leaves the trusted files as they were",
+    arguments: ["ts-rollback", "ts-unsigned", "oversized"])
+  func refreshAttack(state: String) throws {
     let s = try Setup()
     defer { s.remove() }
     _ = try s.initialize()
     #expect(try s.refresh("s2").status == 0)
     let before = s.trusted
-    #expect(try s.refresh("ts-rollback").status == 1)
+    let out = try s.refresh(state)
+    #expect(out.status == 1)
+    #expect(out.stderrText.hasPrefix("mcp-gen-tuf-client: "))
     #expect(s.trusted == before)
   }
 
