@@ -86,9 +86,13 @@ func arguments() -> [String] {
 
 let options = parse(arguments())
 let now = Clock.now()
-let fetcher = FileURLFetcher()
 
 do throws(MCPGenError) {
+  // The transport of pull (the curl program), without retries: the suite serves from
+  // localhost, and a failed request must fail the command as the reference clients' do.
+  var transport = CurlFetcher.Options()
+  transport.retries = 0
+  let fetcher = try CurlFetcher(options: transport)
   switch options.verb {
   case "init":
     guard options.operands.count == 1 else { fail("init takes one trusted root file\n\(usage)") }
