@@ -82,6 +82,17 @@ struct UpdaterAttackTests {
     #expect(e?.message.contains("freeze") == true)
   }
 
+  @Test("after an expired timestamp nothing more is fetched, even with a trusted snapshot on disk")
+  func freezeStopsAtTimestamp() throws {
+    let h = try UpdaterHarness("basic")
+    defer { h.remove() }
+    try h.refresh()
+    let before = h.fetcher.requests.count
+    let e = failure { () throws(MCPGenError) in try h.refresh(now: TUFFixture.fixedNow + 2 * 86400) }
+    #expect(e?.code == .untrusted)
+    #expect(Array(h.fetcher.requests[before...]).map { $0.split(separator: "/").last! } == ["2.root.json", "timestamp.json"])
+  }
+
   @Test("targets metadata that snapshot did not list by its hash is refused (mix and match)")
   func mixAndMatchTargets() throws {
     let e = try attack("basic", baseline: ["s1", "s2"], attack: "mix-and-match", mayAdvance: ["timestamp.json", "snapshot.json"])

@@ -15,7 +15,6 @@ struct ConformanceClientTests {
 
     init() throws {
       fixture = try TUFFixture("basic", now: Int64(Date().timeIntervalSince1970))
-      try FileManager.default.createDirectory(atPath: fixture.path + "/targets", withIntermediateDirectories: true)
     }
 
     func url(_ state: String, _ sub: String) -> String { "file://" + fixture.state(state) + "/" + sub }
@@ -61,6 +60,7 @@ struct ConformanceClientTests {
     _ = try s.initialize()
     let out = try s.download(["releases/a", "delegated/file.txt"])
     #expect(out.status == 0, "\(out.stderrText)")
+    // --target-dir did not exist: the client made it.
     #expect(s.downloaded == ["releases%2Fa": Array("release a\n".utf8), "delegated%2Ffile.txt": Array("delegated file\n".utf8)])
     #expect(s.trusted.keys.contains("delegated.json"))
   }

@@ -10,14 +10,18 @@ public enum ConformanceFiles {
   /// durably. No check, as the protocol says: the first refresh verifies it against itself.
   public static func initialize(metadataDirectory: FilePath, trustedRoot: FilePath) throws(MCPGenError) {
     let bytes = try readFile(trustedRoot)
-    if let last = metadataDirectory.lastComponent {
-      do {
-        try DirectoryFD.open(parent(of: metadataDirectory)).ensureDirectory(Array(last.string.utf8), mode: 0o755)
-      } catch {
-        throw MCPGenError(error, doing: "create the metadata directory")
-      }
-    }
+    try ensureDirectory(metadataDirectory, "the metadata directory")
     try MetadataDirectory(path: metadataDirectory).write("root.json", bytes)
+  }
+
+  /// Makes `path` (its last component; the parent must exist) unless it is a directory already.
+  static func ensureDirectory(_ path: FilePath, _ what: String) throws(MCPGenError) {
+    guard let last = path.lastComponent else { return }
+    do {
+      try DirectoryFD.open(parent(of: path)).ensureDirectory(Array(last.string.utf8), mode: 0o755)
+    } catch {
+      throw MCPGenError(error, doing: "create \(what)")
+    }
   }
 
   /// The whole of a local file named by the operator.
@@ -54,7 +58,9 @@ public struct TargetDirectory {
     return Updater.matches(bytes, target)
   }
 
+  /// Writes `bytes` as `target` (the target directory is made if missing).
   public func store(_ bytes: [UInt8], for target: TrustedTarget) throws(MCPGenError) {
+    try ConformanceFiles.ensureDirectory(files.path, "the target directory")
     try files.write(TargetDirectory.fileName(target), bytes)
   }
 }

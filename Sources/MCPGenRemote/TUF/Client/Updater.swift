@@ -110,6 +110,8 @@ public struct Updater: TrustedTargetSource {
 
   /// 5.5: the trusted snapshot when it is still the one timestamp names, else the remote one.
   func updateSnapshot(_ set: inout TrustedMetadataSet) throws(MCPGenError) {
+    // An expired timestamp ends the cycle here, before any snapshot is read or fetched.
+    try set.checkFinalTimestamp()
     if let local = try directory.read("snapshot.json") {
       do {
         try set.updateSnapshot(local, file: "trusted snapshot.json", trustedCopy: true)
@@ -129,6 +131,8 @@ public struct Updater: TrustedTargetSource {
   /// 5.6 for `role`: the trusted copy when snapshot still names it, else the remote one.
   func loadTargets(_ set: inout TrustedMetadataSet, role: String, delegator: String) throws(MCPGenError) -> TUFTargets {
     if let loaded = set.targets(role) { return loaded }
+    // An expired or mismatched snapshot ends the cycle here, before any targets are fetched.
+    try set.checkFinalSnapshot()
     let local = RoleFileName.local(role)
     if let bytes = try directory.read(local) {
       do {
