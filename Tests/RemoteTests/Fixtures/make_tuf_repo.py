@@ -79,15 +79,19 @@ class Repo:
         else:
             self.files[f"targets/{path}"] = content
 
-    def delegate(self, name: str, paths, terminating=False):
-        signer = CryptoSigner.generate_ed25519()
-        self.delegated_signers[name] = [signer]
-        if self.targets.signed.delegations is None:
-            self.targets.signed.delegations = Delegations(keys={}, roles={})
-        dl = self.targets.signed.delegations
+    def delegate(self, name: str, paths, terminating=False, delegator="targets"):
+        """`delegator` (targets or a delegated role) delegates `paths` to `name`, a new role
+        with a key of its own, or an existing one (a second delegation, a cycle)."""
+        if name not in self.delegated_signers:
+            self.delegated_signers[name] = [CryptoSigner.generate_ed25519()]
+            self.delegated[name] = Metadata(Targets(expires=self.now + 365 * DAY))
+        signer = self.delegated_signers[name][0]
+        parent = self.targets if delegator == "targets" else self.delegated[delegator]
+        if parent.signed.delegations is None:
+            parent.signed.delegations = Delegations(keys={}, roles={})
+        dl = parent.signed.delegations
         dl.keys[signer.public_key.keyid] = signer.public_key
         dl.roles[name] = DelegatedRole(name, [signer.public_key.keyid], 1, terminating, paths)
-        self.delegated[name] = Metadata(Targets(expires=self.now + 365 * DAY))
 
     def publish(self, bump: bool = True):
         """New targets (and delegated), snapshot and timestamp versions, with lengths and
@@ -257,6 +261,34 @@ def keytypes(out: str, now: datetime) -> None:
     repo.write_state(out, "s1")
 
 
+def graph(out: str, now: datetime) -> None:
+    """Delegation graphs of the tuf-conformance suite's traversal tests, one state each, all
+    under one root: (delegator, role, terminating, paths)."""
+    base = Repo(now)
+    base.publish_root()
+    with open(os.path.join(out, "root.json"), "wb") as f:
+        f.write(base.files["metadata/1.root.json"])
+    cases = {
+        "dfs": [("targets", "A"), ("targets", "B"), ("A", "C"), ("A", "D")],
+        "terminating": [("targets", "A"), ("targets", "B"), ("A", "C", True), ("A", "D")],
+        "cycle": [("targets", "A"), ("targets", "B"), ("B", "C"), ("C", "D"), ("D", "B")],
+        "paths": [("targets", "A", False, ["*.py"]), ("targets", "B"), ("A", "C")],
+        "shared": [("targets", "A"), ("targets", "B"), ("B", "C"), ("A", "C")],
+    }
+    for case, delegations in cases.items():
+        repo = Repo(now)
+        repo.signers = base.signers
+        repo.root = base.root
+        repo.files = {"metadata/1.root.json": base.files["metadata/1.root.json"]}
+        for d in delegations:
+            delegator, role = d[0], d[1]
+            terminating = d[2] if len(d) > 2 else False
+            paths = d[3] if len(d) > 3 else ["*"]
+            repo.delegate(role, paths, terminating, delegator)
+        repo.publish(bump=False)
+        repo.write_state(out, case)
+
+
 def rotation(out: str, now: datetime) -> None:
     """Root v1 with one root key, then root v2 with two new root keys and threshold 2 and a new
     timestamp key (signed by the old root key and both new ones)."""
@@ -338,7 +370,7 @@ def main() -> None:
     scenario, out, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
     when = datetime.fromtimestamp(now, tz=timezone.utc).replace(microsecond=0)
     os.makedirs(out, exist_ok=True)
-    {"basic": basic, "plain": plain, "keytypes": keytypes, "rotation": rotation, "dupkey": dupkey}[scenario](out, when)
+    {"basic": basic, "plain": plain, "keytypes": keytypes, "graph": graph, "rotation": rotation, "dupkey": dupkey}[scenario](out, when)
 
 
 if __name__ == "__main__":
