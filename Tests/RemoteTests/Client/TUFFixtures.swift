@@ -4,7 +4,7 @@ import MCPGenRemote
 import SystemPackage
 
 /// Repositories written and signed by python-tuf's Metadata API
-/// (Tests/RemoteTests/Fixtures/make_tuf_repo.py), in a scratch directory of their own.
+/// (fixtures/tuf/make_tuf_repo.py), in a scratch directory of their own.
 ///
 /// Expiry is counted from `now`: the unit tests pass a fixed time and give the `Updater` the
 /// same one, the end-to-end tests pass the real time.
@@ -33,7 +33,7 @@ final class TUFFixture: @unchecked Sendable {
   init(_ scenario: String, now: Int64 = TUFFixture.fixedNow) throws {
     path = try TUFScratch.make("tuf-\(scenario)")
     guard let python = TUFFixture.python else { throw TUFTestFailure("python-tuf is not installed: run scripts/python-tuf.sh") }
-    let script = TUFFixture.packageRoot + "/Tests/RemoteTests/Fixtures/make_tuf_repo.py"
+    let script = TUFFixture.packageRoot + "/fixtures/tuf/make_tuf_repo.py"
     let out = try TUFProcess.run(python, [script, scenario, path + "/repo", String(now)])
     guard out.status == 0 else { throw TUFTestFailure("make_tuf_repo.py \(scenario) failed: \(out.stderrText)") }
   }
