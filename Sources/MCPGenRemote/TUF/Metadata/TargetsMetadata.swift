@@ -1,0 +1,114 @@
+import MCPGenKit
+
+/// A target as a targets role signs it.
+public struct TUFTargetFile: Sendable, Equatable {
+  public var path: String
+  public var length: Int
+  public var hashes: [String: String]
+  public var custom: JSON?
+
+  static func parse(path: String, _ value: JSON, file: String) throws(MCPGenError) -> TUFTargetFile {
+    let f = try JSONFields(value, file: file, context: "signed.targets.\(path)")
+    let length = try f.int("length")
+    guard length >= 0, length <= Int64(Int.max / 2) else { throw f.fail("\(f.context).length is out of range") }
+    let hashes = try Hashes.parse(try f.object("hashes"))
+    return TUFTargetFile(path: path, length: Int(length), hashes: hashes, custom: f.value("custom"))
+  }
+
+  public var trusted: TrustedTarget { TrustedTarget(name: path, length: length, hashes: hashes, custom: custom) }
+}
+
+/// `targets.json` or a delegated role's metadata: targets, and optionally delegations.
+public struct TUFTargets: Sendable {
+  public var envelope: TUFEnvelope
+  /// In the order signed.
+  public var targets: [TUFTargetFile]
+  public var delegations: TUFDelegations?
+
+  public init(parsing bytes: [UInt8], file: String) throws(MCPGenError) {
+    let envelope = try TUFEnvelope(parsing: bytes, file: file, expectedType: "targets")
+    let f = envelope.fields
+    let targetsFields = try f.object("targets")
+    var targets: [TUFTargetFile] = []
+    targets.reserveCapacity(targetsFields.members.count)
+    for (path, value) in targetsFields.members {
+      targets.append(try TUFTargetFile.parse(path: path, value, file: file))
+    }
+    self.targets = targets
+    if f.value("delegations") != nil {
+      delegations = try TUFDelegations.parse(try f.object("delegations"))
+    } else {
+      delegations = nil
+    }
+    self.envelope = envelope
+  }
+
+  public var version: Int64 { envelope.version }
+
+  /// The target whose path is `path` byte for byte (String equality would also match a
+  /// canonically equivalent path that was never signed).
+  public func target(_ path: String) -> TUFTargetFile? { targets.first { $0.path.utf8.elementsEqual(path.utf8) } }
+}
+
+/// A targets role's `delegations`: the keys, and the roles in order of trust.
+public struct TUFDelegations: Sendable {
+  public var keys: [String: TUFMetadataKey]
+  public var roles: [TUFDelegatedRole]
+
+  static func parse(_ f: JSONFields) throws(MCPGenError) -> TUFDelegations {
+    let keys = try TUFMetadataKey.parseKeys(try f.object("keys"))
+    guard let items = try f.optionalArray("roles") else {
+      // TAP 15's succinct roles are not implemented: refusing beats ignoring a delegation.
+      throw f.fail("\(f.context) has no \"roles\" (succinct hash bin delegations are not supported)")
+    }
+    var roles: [TUFDelegatedRole] = []
+    var names = Set<String>()
+    for item in items {
+      let role = try TUFDelegatedRole.parse(try JSONFields(item, file: f.file, context: "\(f.context).roles[]"))
+      guard names.insert(role.name).inserted else { throw f.fail("\(f.context).roles names \"\(role.name)\" twice") }
+      guard !TUFRoot.topLevelRoles.contains(role.name) else {
+        throw f.fail("\(f.context).roles delegates to the top-level role name \"\(role.name)\"")
+      }
+      roles.append(role)
+    }
+    return TUFDelegations(keys: keys, roles: roles)
+  }
+
+  /// The delegated roles trusted for `target`, in order, each with whether it terminates the
+  /// search (the specification's section 5.6.7.2).
+  func roles(for target: String) -> [TUFDelegatedRole] { roles.filter { $0.isTrusted(for: target) } }
+}
+
+/// One delegation: a role name, its keys and threshold, and the target paths it is trusted for.
+public struct TUFDelegatedRole: Sendable, Equatable {
+  public var name: String
+  public var keys: TUFRoleKeys
+  public var terminating: Bool
+  public var paths: [String]?
+  public var pathHashPrefixes: [String]?
+
+  static func parse(_ f: JSONFields) throws(MCPGenError) -> TUFDelegatedRole {
+    let name = try f.string("name")
+    guard !name.isEmpty else { throw f.fail("\(f.context).name is empty") }
+    let keys = try TUFRoleKeys.parse(f)
+    let terminating = try f.optionalBool("terminating") ?? false
+    let paths = try f.optionalStrings("paths")
+    let prefixes = try f.optionalStrings("path_hash_prefixes")
+    // Exactly one of the two, as python-tuf requires: with both, which one limits the role?
+    guard (paths == nil) != (prefixes == nil) else {
+      throw f.fail("\(f.context) \"\(name)\" must have exactly one of paths and path_hash_prefixes")
+    }
+    return TUFDelegatedRole(name: name, keys: keys, terminating: terminating, paths: paths, pathHashPrefixes: prefixes)
+  }
+
+  /// Whether this role may sign `target`: a path pattern matches it, or the SHA-256 of the path
+  /// starts with one of the hash prefixes.
+  public func isTrusted(for target: String) -> Bool {
+    if let paths { return paths.contains { PathPattern.matches(target: target, pattern: $0) } }
+    if let pathHashPrefixes {
+      let digest = Hashes.digest("sha256", Array(target.utf8)) ?? ""
+      return pathHashPrefixes.contains { digest.hasPrefix($0) }
+    }
+    return false
+  }
+}

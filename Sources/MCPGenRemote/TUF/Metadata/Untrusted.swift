@@ -1,0 +1,17 @@
+import MCPGenKit
+
+/// The one way the TUF client reports metadata or content it refuses: code `.untrusted`, a
+/// message that names the file and the failed check, and what to do about it. Trusted state is
+/// never changed on this path (the checks run before anything is persisted).
+enum Untrusted {
+  static func error(_ what: String) -> MCPGenError {
+    MCPGenError(
+      .untrusted,
+      "\(what); it was refused and nothing of it stored: check the remote URL, or ask its publisher to republish")
+  }
+
+  /// A metadata file whose shape is wrong (not JSON, a missing or mistyped field).
+  static func malformed(_ file: String, _ what: String) -> MCPGenError {
+    error("\(file) is malformed (\(what))")
+  }
+}
