@@ -55,6 +55,7 @@ struct PullCommand: ParsableCommand {
     // Ctrl-C or SIGTERM stops the downloads (verified ones are kept) or undoes the switch.
     try Cancellation.install()
     let config = switchAfter ? try health.effective(store) : Config()
+    _ = try RemoteRegistry(store: store).open(name)  // An unknown remote is named as such first.
     let puller = Puller(store: store, fetcher: try PullCommand.fetcher(), makeSource: PullCommand.trustedSource)
     let result = try puller.pull(PullRequest(remote: name, selector: selector, switchAfter: switchAfter, config: config))
     try PullReport.print(result, store: store, json: global.json)

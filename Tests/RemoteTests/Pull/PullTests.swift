@@ -191,6 +191,23 @@ struct PullTests {
     #expect(try f.store.keys().isEmpty)
   }
 
+  @Test("a release whose assembled tree does not hash to the signed key is refused by the add, nothing stored")
+  func assembledKeyMismatch() throws {
+    let f = try PullFixture()
+    defer { f.scratch.remove() }
+    // An empty file whose digest is not that of no bytes: the manifest parses, every object
+    // verifies (there is none), but the tree made from it has another key.
+    let wrong = SHA256.hash(Array("not empty".utf8)).hexString(64)
+    let manifest = Array("mcp-gen manifest 1\n".utf8) + Array("d 0 - .".utf8) + [0, 0] + Array("f 0 \(wrong) empty".utf8) + [0, 0]
+    let key = try f.remote.publish(manifest: manifest, size: 0)
+
+    let error = #expect(throws: MCPGenError.self) { _ = try f.pull() }
+    #expect(error?.code == .untrusted)
+    #expect(error?.message.contains("not \(key.short) as signed") == true)
+    #expect(try f.store.keys().isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: f.scratch.at("root/store")).isEmpty, "the add's copy is removed")
+  }
+
   @Test("a pull interrupted after some objects continues without downloading a verified object again")
   func resume() throws {
     let f = try PullFixture()
