@@ -199,8 +199,13 @@ struct DirectoryTargetSource: TrustedTargetSource, @unchecked Sendable {
 final class FileFetcher: RemoteFetcher, @unchecked Sendable {
   let log = Mutex<[String]>([])
   let failAfter: Int?
+  /// Runs before every object fetch (on the fetching thread).
+  let beforeObject: (@Sendable () -> Void)?
 
-  init(failAfter: Int? = nil) { self.failAfter = failAfter }
+  init(failAfter: Int? = nil, beforeObject: (@Sendable () -> Void)? = nil) {
+    self.failAfter = failAfter
+    self.beforeObject = beforeObject
+  }
 
   var fetched: [String] { log.withLock { $0 } }
   var objectFetches: [String] { fetched.filter { $0.contains("/objects/") } }
@@ -210,6 +215,7 @@ final class FileFetcher: RemoteFetcher, @unchecked Sendable {
       l.append(url)
       return l.filter { $0.contains("/objects/") }.count
     }
+    if url.contains("/objects/") { beforeObject?() }
     if let failAfter, n > failAfter { throw .unreachable(url: url, reason: "connection cut (test)") }
     guard url.hasPrefix("file://") else { throw .unreachable(url: url, reason: "not a file URL") }
     guard let data = FileManager.default.contents(atPath: String(url.dropFirst(7))) else { throw .notFound(url: url) }

@@ -5,6 +5,7 @@ import Glibc
 import MCPGenKit
 import MCPGenRemote
 import MCPGenSystem
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -277,6 +278,25 @@ struct PullTests {
 
     let again = try f.pull(switching: true)
     #expect(!again.changed && !again.switched)
+  }
+
+  @Test("the root's lock is held while objects download: another change (a gc, an add) waits for the pull")
+  func lockHeldThroughout() throws {
+    let f = try PullFixture()
+    defer { f.scratch.remove() }
+    let key = try f.remote.publish(try f.scratch.release("r1", ["a": "a\n"]))
+    let root = FilePath(f.scratch.at("root"))
+    let seen = Mutex<[MCPGenError.Code?]>([])
+    let fetcher = FileFetcher(beforeObject: {
+      let other = try? Store.open(root, create: false, options: StoreOptions(lockTimeout: 0))
+      let code = errorCode { try other?.withLock { () throws(MCPGenError) in } }
+      seen.withLock { $0.append(code) }
+    })
+
+    #expect(try f.pull(fetcher: fetcher).key == key)
+    #expect(seen.withLock { $0 } == [.lockTimeout])
+    // And free again afterwards.
+    #expect(errorCode { try Store.open(root, create: false, options: StoreOptions(lockTimeout: 0)).withLock { () throws(MCPGenError) in } } == nil)
   }
 
   @Test("gc leaves the partial/ of a running pull alone and removes a dead one's")
