@@ -5,11 +5,11 @@ import SystemPackage
 /// directory: the first trusted root is the anchor of every later verification, so it must at
 /// least be a TUF root.
 ///
-/// LEAD: this is the one function to switch to h20-client's metadata parser once merged, so
-/// that the root must also be signed by its own threshold of its own root keys (specification
-/// 5.3: a root is trusted only through its signatures):
-///     `return try checkTrustedRootStructure(bytes, file: file)` becomes a call to the client's
-///     root parsing and self-verification, returning the root's version.
+/// LEAD: this is the one function to switch to h20-client's metadata code once merged, so that
+/// the root must be signed by its own threshold of its own root keys, signatures verified
+/// (where trust starts, as the client's `TrustedMetadataSet(root:)` loads it). Its body becomes:
+///     `_ = try checkTrustedRootStructure(bytes, file: file)`
+///     `return try TrustedMetadataSet(root: bytes, now: Clock.now(), verifier: LibCryptoVerifier()).root.version`
 public func checkTrustedRoot(_ bytes: [UInt8], file: FilePath) throws(MCPGenError) -> Int64 {
   try checkTrustedRootStructure(bytes, file: file)
 }
