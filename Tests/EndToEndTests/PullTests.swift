@@ -9,14 +9,14 @@ import Testing
 /// to add when they are wired in (`Tests/RemoteTests/Pull/` tests the pull itself with doubles).
 @Suite("remote add, list and remove (end to end)")
 struct RemoteCommandTests {
-  /// A root document as far as the structural check reads one.
-  static let rootJSON = """
-    {"signatures":[{"keyid":"k1","sig":"00"}],"signed":{"_type":"root","consistent_snapshot":true,\
-    "expires":"2030-01-01T00:00:00Z","keys":{"k1":{"keytype":"ed25519","keyval":{"public":"00"},"scheme":"ed25519"}},\
-    "roles":{"root":{"keyids":["k1"],"threshold":1},"snapshot":{"keyids":["k1"],"threshold":1},\
-    "targets":{"keyids":["k1"],"threshold":1},"timestamp":{"keyids":["k1"],"threshold":1}},\
-    "spec_version":"1.0.31","version":1}}
-    """
+  /// A TUF root signed by its own key (fixtures/remote/make-root.py made it).
+  static let rootJSON = (try? String(contentsOfFile: CLI.fixture("remote/1.root.json"), encoding: .utf8)) ?? ""
+
+  /// The same root without its signature.
+  static var unsignedRootJSON: String {
+    guard let start = rootJSON.range(of: #""signatures":["#), let end = rootJSON.range(of: #"],"signed""#) else { return rootJSON }
+    return rootJSON.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "")
+  }
 
   static func writeRoot(_ scratch: Scratch, _ text: String = rootJSON) throws -> String {
     let path = scratch.at("1.root.json")
@@ -83,7 +83,8 @@ struct RemoteCommandTests {
     let wrong = try CLI.run(["remote", "add", "other", "https://example.org", "--trust", notRoot, "--root", root])
     #expect(wrong.status == 7)
     #expect(wrong.stderrText.contains("is not a TUF root"))
-    let unsigned = try Self.writeRoot(scratch, Self.rootJSON.replacingOccurrences(of: #"{"keyid":"k1","sig":"00"}"#, with: ""))
+    #expect(Self.unsignedRootJSON.contains(#""signatures":[],"signed""#))
+    let unsigned = try Self.writeRoot(scratch, Self.unsignedRootJSON)
     #expect(try CLI.run(["remote", "add", "other", "https://example.org", "--trust", unsigned, "--root", root]).status == 7)
     #expect(!FileManager.default.fileExists(atPath: root + "/remotes/other"))
     #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/remotes") == ["origin"])

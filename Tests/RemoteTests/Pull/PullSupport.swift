@@ -241,14 +241,12 @@ struct PullFixture {
     try RemoteRegistry(store: store).add(name, url: try RemoteURL(remote.url), trust: FilePath(trust))
   }
 
-  /// A TUF root as far as `checkTrustedRootStructure` reads one (signatures are not verified here).
-  static let rootJSON = """
-    {"signatures":[{"keyid":"k1","sig":"00"}],"signed":{"_type":"root","consistent_snapshot":true,"expires":"2030-01-01T00:00:00Z",\
-    "keys":{"k1":{"keytype":"ed25519","keyval":{"public":"00"},"scheme":"ed25519"}},\
-    "roles":{"root":{"keyids":["k1"],"threshold":1},"snapshot":{"keyids":["k1"],"threshold":1},\
-    "targets":{"keyids":["k1"],"threshold":1},"timestamp":{"keyids":["k1"],"threshold":1}},\
-    "spec_version":"1.0.31","version":1}}
-    """
+  /// A TUF root signed by its own key (fixtures/remote/make-root.py made it).
+  static let rootJSON: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return (try? String(contentsOfFile: url.path + "/fixtures/remote/1.root.json", encoding: .utf8)) ?? ""
+  }()
 
   func puller(_ fetcher: FileFetcher, verifying: Bool = true, refreshes: Counter? = nil) -> Puller {
     Puller(store: store, fetcher: fetcher, makeSource: remote.factory(verifying: verifying, refreshes: refreshes))
