@@ -39,9 +39,7 @@ struct PullCommand: ParsableCommand {
 
   /// LEAD: the one line that wires h20-client's TUF client (`Updater`) in:
   ///     static let trustedSource: TrustedSourceFactory = { remote, fetcher, now in Updater(metadataDirectory: remote.directory, metadataURL: remote.url.metadataURL, targetsURL: remote.url.targetsURL, fetcher: fetcher, now: now) }
-  static let trustedSource: TrustedSourceFactory = { _, _, _ throws(MCPGenError) in
-    throw MCPGenError(.untrusted, "this build of mcp-gen has no TUF client, so nothing from a remote can be verified; nothing was pulled, use a build that has one")
-  }
+  static let trustedSource: TrustedSourceFactory = { _, _, _ throws(MCPGenError) in throw MCPGenError(.untrusted, "this build of mcp-gen has no TUF client, so nothing from a remote can be verified; nothing was pulled, use a build that has one") }
 
   /// LEAD: h20-transport's fetcher (`CurlFetcher()`), once merged.
   static func fetcher() throws(MCPGenError) -> any RemoteFetcher {
