@@ -322,6 +322,11 @@ public enum Syscall {
     call("kill") { Glibc.kill(-group, signal) }.map { _ in () }
   }
 
+  /// `kill(2)` of the one process `pid`.
+  public static func kill(_ pid: pid_t, _ signal: CInt) -> Result<Void, Errno> {
+    call("kill") { Glibc.kill(pid, signal) }.map { _ in () }
+  }
+
   /// `fstatvfs(3)`.
   public static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
     var st = statvfs()

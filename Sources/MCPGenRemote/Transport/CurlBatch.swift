@@ -1,0 +1,321 @@
+import Dispatch
+import MCPGenKit
+import MCPGenSystem
+import Synchronization
+import SystemPackage
+
+extension CurlFetcher {
+  /// Runs every request from ONE curl process: `curl --parallel --parallel-max N --config -`,
+  /// whose configuration (on stdin, from an in-memory file) has one operation per request (its
+  /// `url`, `output`, `max-filesize`, the options of every transfer, `--retry`) and a
+  /// `--write-out` line per transfer on stderr (unbuffered: each arrives when its transfer
+  /// ends; stdout would hold them in a buffer until curl exits): its index, curl's exit code, the HTTP status and
+  /// the size. A reader thread turns those lines into events; this thread checks each finished
+  /// file (status, size on disk against the report and the cap) and hands it to `completed`
+  /// while curl goes on with the others.
+  ///
+  /// The cap: `--max-filesize` refuses an announced length above it; a body without a length is
+  /// watched instead: every 100 ms the files of the transfers that can be running (curl starts
+  /// them in order, so they are among the first unfinished ones) are measured, and one past its
+  /// cap kills curl. The overshoot is what arrives in 100 ms. The batch's other unfinished
+  /// requests then fail too (curl serves them all).
+  ///
+  /// Retries are curl's own here (`--retry`, transient errors only, waiting 1 s then twice as
+  /// long each time): it truncates a file before it tries again.
+  public func fetchAll(
+    _ requests: [FetchRequest], progress: ((FetchProgress) -> Void)?,
+    completed: (Int, Result<Int, FetchError>) -> Bool
+  ) throws(FetchError) {
+    if requests.isEmpty { return }
+    if cancelled() { throw .cancelled }
+    // A stale file would read as progress, or as a body past its cap, before curl replaces it.
+    for request in requests { FetchedFile.remove(request.destination) }
+
+    let config: CInt
+    switch Self.configuration(requests, options) {
+    case .success(let fd): config = fd
+    case .failure(let error): throw error
+    }
+    let arguments = [
+      "-q", "--no-progress-meter", "--silent", "--parallel", "--parallel-immediate", "--parallel-max", String(max(1, options.parallel)), "--config", "-",
+    ]
+    let run = try CurlRun(program, arguments, input: config, readingErrors: true, cancelled: cancelled)
+    let events = BatchEvents()
+    DispatchQueue.global().async { events.read(run) }
+
+    var batch = BatchState(requests)
+    var stopped = false
+    var overLimit: Int? = nil
+    var lastTick = monotonicSeconds()
+    var rate = RateMeter(started: lastTick)
+    receiving: while true {
+      let (reports, ended) = events.next(timeout: 0.1)
+      for report in reports {
+        guard report.index >= 0, report.index < requests.count, !batch.done[report.index] else { continue }
+        let result = check(report, requests[report.index])
+        batch.finish(report.index, result)
+        if !completed(report.index, result) {
+          stopped = true
+          run.kill()
+          break receiving
+        }
+      }
+      if ended { break }
+      let now = monotonicSeconds()
+      if now - lastTick >= 0.1 {
+        lastTick = now
+        let (running, offender) = batch.measureRunning(window: 2 * max(1, options.parallel) + 16)
+        if let offender, overLimit == nil {
+          overLimit = offender
+          run.kill()
+        }
+        let bytes = batch.finishedBytes + running
+        progress?(FetchProgress(
+          files: batch.finishedCount, totalFiles: requests.count, bytes: bytes,
+          bytesPerSecond: rate.add(bytes, at: now), seconds: now - rate.started))
+      }
+    }
+    // curl has ended or was killed: the reader sees the end of its stdout, then the pipe closes.
+    events.drainAndWait()
+    let finished = run.wait()
+    if run.wasCancelled && !stopped {
+      batch.removeUnfinished()
+      throw .cancelled
+    }
+    if stopped {
+      batch.removeUnfinished()
+      return
+    }
+    // Whatever curl did not report: the request that went past its cap, and the ones it took
+    // down with it, or curl died.
+    let why: String
+    switch finished {
+    case .failure(let start):
+      why = start.fetchError("").reasonText
+    case .success(let done):
+      if let overLimit {
+        why = "stopped with \(requests[overLimit].url), which sent more than \(requests[overLimit].maxLength) bytes"
+      } else {
+        why = "curl \(done.statusText) before finishing it" + (done.lastErrorLine.map { ": \($0)" } ?? "")
+      }
+    }
+    let now = monotonicSeconds()
+    for index in requests.indices where !batch.done[index] {
+      let request = requests[index]
+      FetchedFile.remove(request.destination)
+      let result: Result<Int, FetchError> = index == overLimit
+        ? .failure(.tooLong(url: request.url, limit: request.maxLength))
+        : .failure(.unreachable(url: request.url, reason: why))
+      batch.finish(index, result)
+      if !completed(index, result) {
+        batch.removeUnfinished()
+        return
+      }
+    }
+    progress?(FetchProgress(
+      files: batch.finishedCount, totalFiles: requests.count, bytes: batch.finishedBytes,
+      bytesPerSecond: rate.add(batch.finishedBytes, at: now), seconds: now - rate.started))
+  }
+
+  /// The verdict on one finished transfer: curl's report, then the file itself.
+  private func check(_ report: CurlReport, _ request: FetchRequest) -> Result<Int, FetchError> {
+    if let (error, _) = report.failure(url: request.url, maxLength: request.maxLength) {
+      FetchedFile.remove(request.destination)
+      return .failure(error)
+    }
+    // curl creates the file at the first byte: an empty body leaves none.
+    if report.size == 0 && FetchedFile.size(request.destination) == nil {
+      if case .failure(let error) = FetchedFile.write([], to: request.destination, url: request.url) { return .failure(error) }
+    }
+    guard let size = FetchedFile.size(request.destination) else {
+      return .failure(.unreachable(url: request.url, reason: "curl reported \(report.size) bytes but wrote no file"))
+    }
+    if size > request.maxLength {
+      FetchedFile.remove(request.destination)
+      return .failure(.tooLong(url: request.url, limit: request.maxLength))
+    }
+    guard size == report.size else {
+      FetchedFile.remove(request.destination)
+      return .failure(.unreachable(url: request.url, reason: "curl reported \(report.size) bytes, the file has \(size)"))
+    }
+    return .success(size)
+  }
+
+  /// The configuration curl reads from stdin, in an in-memory file (a pipe could not hold
+  /// thousands of transfers before curl reads them).
+  static func configuration(_ requests: [FetchRequest], _ options: Options) -> Result<CInt, FetchError> {
+    var text: [UInt8] = []
+    text.reserveCapacity(requests.count * 400)
+    func line(_ name: String, _ value: [UInt8]?) {
+      text += Array(name.utf8)
+      if let value { text += Array(" = \"".utf8) + quoted(value) + [0x22] }
+      text.append(0x0A)
+    }
+    let common = CurlProgram.transferOptions(options)
+    for (index, request) in requests.enumerated() {
+      if index > 0 { line("next", nil) }
+      // Without show-error: the reports carry curl's reasons, nothing else is on stderr.
+      for (name, value) in common where name != "show-error" { line(name, value.map { Array($0.utf8) }) }
+      line("retry", Array(String(max(0, options.retries)).utf8))
+      line("max-filesize", Array(String(max(request.maxLength, 1)).utf8))
+      // Not quoted again: curl's own escapes (\t, \n) are what it must read.
+      text += Array("write-out = \"%{stderr}\(CurlReport.format)\"\n".utf8)
+      line("url", Array(request.url.utf8))
+      line("output", request.destination.bytes)
+    }
+    let fd: CInt
+    switch Syscall.memfd("mcp-gen-curl-config") {
+    case .success(let f): fd = f
+    case .failure(let e): return .failure(.unreachable(url: "", reason: "memfd_create: \(e.description)"))
+    }
+    var offset = 0
+    while offset < text.count {
+      // pwrite leaves the file offset at 0, where curl starts reading.
+      let n = text[offset...].withUnsafeBytes { Syscall.pwrite(fd, $0.baseAddress!, $0.count, .init(offset)) }
+      switch n {
+      case .success(let n): offset += n
+      case .failure(let e):
+        _ = Syscall.close(fd)
+        return .failure(.unreachable(url: "", reason: "cannot write curl's configuration: \(e.description)"))
+      }
+    }
+    return .success(fd)
+  }
+
+  /// A value inside double quotes of a curl configuration file.
+  static func quoted(_ value: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(value.count)
+    for byte in value {
+      switch byte {
+      case 0x5C: out += [0x5C, 0x5C]
+      case 0x22: out += [0x5C, 0x22]
+      case 0x0A: out += [0x5C, 0x6E]
+      case 0x0D: out += [0x5C, 0x72]
+      case 0x09: out += [0x5C, 0x74]
+      case 0x0B: out += [0x5C, 0x76]
+      default: out.append(byte)
+      }
+    }
+    return out
+  }
+}
+
+extension FetchError {
+  /// The reason of an `.unreachable`, else a short description.
+  var reasonText: String {
+    switch self {
+    case .unreachable(_, let reason): return reason
+    case .notFound(let url): return "\(url) was not found"
+    case .status(let url, let code): return "\(url) answered HTTP \(code)"
+    case .tooLong(let url, let limit): return "\(url) sent more than \(limit) bytes"
+    case .cancelled: return "cancelled"
+    }
+  }
+}
+
+/// Which requests of a batch are finished, and how many bytes they hold.
+private struct BatchState {
+  let requests: [FetchRequest]
+  var done: [Bool]
+  var finishedCount = 0
+  var finishedBytes: UInt64 = 0
+  /// Every request before this index is finished.
+  var firstUnfinished = 0
+
+  init(_ requests: [FetchRequest]) {
+    self.requests = requests
+    done = Array(repeating: false, count: requests.count)
+  }
+
+  mutating func finish(_ index: Int, _ result: Result<Int, FetchError>) {
+    done[index] = true
+    finishedCount += 1
+    if case .success(let size) = result { finishedBytes += UInt64(size) }
+    while firstUnfinished < done.count && done[firstUnfinished] { firstUnfinished += 1 }
+  }
+
+  /// Bytes in the files of the first `window` unfinished requests, and the first of them past
+  /// its cap.
+  func measureRunning(window: Int) -> (bytes: UInt64, overLimit: Int?) {
+    var bytes: UInt64 = 0
+    var overLimit: Int? = nil
+    var seen = 0
+    var index = firstUnfinished
+    while index < requests.count && seen < window {
+      if !done[index] {
+        seen += 1
+        if let size = FetchedFile.size(requests[index].destination) {
+          bytes += UInt64(size)
+          if size > requests[index].maxLength && overLimit == nil { overLimit = index }
+        }
+      }
+      index += 1
+    }
+    return (bytes, overLimit)
+  }
+
+  func removeUnfinished() {
+    for index in requests.indices where !done[index] { FetchedFile.remove(requests[index].destination) }
+  }
+}
+
+/// Bytes per second over the last three seconds.
+private struct RateMeter {
+  let started: Double
+  private var samples: [(time: Double, bytes: UInt64)] = []
+
+  init(started: Double) {
+    self.started = started
+    samples = [(started, 0)]
+  }
+
+  mutating func add(_ bytes: UInt64, at time: Double) -> Double {
+    samples.append((time, bytes))
+    while samples.count > 2 && time - samples[1].time >= 3 { samples.removeFirst() }
+    let first = samples[0]
+    let seconds = time - first.time
+    return seconds > 0 && bytes >= first.bytes ? Double(bytes - first.bytes) / seconds : 0
+  }
+}
+
+/// The report lines of a batch's curl (its stderr), read on their own thread so that curl never blocks on a
+/// full pipe while `completed` works (curl is one thread: a blocked write stops every transfer).
+private final class BatchEvents: Sendable {
+  private let state = Mutex<(reports: [CurlReport], ended: Bool)>(([], false))
+  private let available = DispatchSemaphore(value: 0)
+  private let finished = DispatchSemaphore(value: 0)
+
+  func read(_ run: CurlRun) {
+    var pending: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { run.read(into: $0) }
+      guard case .success(let count) = n, count > 0 else { break }
+      pending += buffer[0..<count]
+      guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
+      let reports = pending[..<lastNewline].split(separator: 0x0A).compactMap { CurlReport(line: $0) }
+      pending.removeSubrange(...lastNewline)
+      if !reports.isEmpty {
+        state.withLock { $0.reports += reports }
+        available.signal()
+      }
+    }
+    state.withLock { $0.ended = true }
+    available.signal()
+    finished.signal()
+  }
+
+  /// The reports that arrived, waiting up to `timeout` seconds for one; `ended` once curl's
+  /// stdout is closed (these are then the last).
+  func next(timeout: Double) -> (reports: [CurlReport], ended: Bool) {
+    _ = available.wait(timeout: .now() + .milliseconds(Int(timeout * 1000)))
+    return state.withLock { s in
+      defer { s.reports = [] }
+      return (s.reports, s.ended)
+    }
+  }
+
+  /// Waits for the reader to reach the end of curl's stdout.
+  func drainAndWait() { finished.wait() }
+}

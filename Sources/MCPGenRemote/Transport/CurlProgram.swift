@@ -1,0 +1,74 @@
+import MCPGenKit
+import MCPGenSystem
+import SystemPackage
+
+/// The `curl` program mcp-gen runs, and how it runs it.
+///
+/// mcp-gen runs as root, so the curl it runs is found only in fixed system directories (never
+/// through the caller's `PATH`) and must pass `TrustedPath` like git's configuration does: a curl
+/// that another user can replace would run as root. It gets a clean environment (only the proxy
+/// variables pass: they are how an operator reaches the remote) and `-q` first, so no `.curlrc`
+/// can add options; `--proto` keeps it to http, https and file (a redirect: http and https only).
+public struct CurlProgram: Sendable {
+  /// Where curl is looked for, in order.
+  public static let searchPath: [FilePath] = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"]
+
+  /// The environment variables handed to curl: the proxy settings, nothing else. curl ignores an
+  /// upper-case `HTTP_PROXY` on purpose (a CGI request header could set it), so that stays out.
+  public static let proxyVariables = ["http_proxy", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "ALL_PROXY", "all_proxy"]
+
+  public let path: FilePath
+
+  /// The first trusted curl of `searchPath`, or the one at `path`, checked.
+  public init(path: FilePath? = nil, owners: TrustedOwners = .current) throws(MCPGenError) {
+    let candidates = path.map { [$0] } ?? Self.searchPath
+    for candidate in candidates {
+      let problem: TrustProblem?
+      do {
+        problem = try TrustedPath.problem(candidate, owners: owners)
+      } catch where error.errno == .noSuchFileOrDirectory && path == nil {
+        continue
+      } catch {
+        throw MCPGenError(error, doing: "check the curl program \(candidate.displayString)")
+      }
+      if let problem {
+        throw MCPGenError(
+          .permission,
+          "refusing to run \(candidate.displayString): \(problem); it would run as \(Clock.userName(Syscall.effectiveUserID())); reinstall curl (apt-get install --reinstall curl)",
+          hint: problem.fix, path: problem.path)
+      }
+      self.path = candidate
+      return
+    }
+    throw MCPGenError(
+      .notFound, "curl is not installed (no \(Self.searchPath.map(\.string).joined(separator: ", "))); install it to reach a remote",
+      hint: "apt-get install curl")
+  }
+
+  /// The proxy variables of this process's environment that are set.
+  static func environment() -> [String: String] {
+    var env: [String: String] = [:]
+    for name in proxyVariables {
+      if let value = environmentValue(name) { env[name] = value }
+    }
+    return env
+  }
+
+  /// Options of every transfer, as (long option name, value) pairs: on the command line of a
+  /// single fetch, and in the configuration of each transfer of a batch. `-q`, which must be the
+  /// very first argument to skip `.curlrc`, is not one of them.
+  static func transferOptions(_ options: CurlFetcher.Options) -> [(String, String?)] {
+    [
+      ("silent", nil), ("show-error", nil), ("fail", nil), ("location", nil), ("max-redirs", "5"),
+      ("proto", "=http,https,file"), ("proto-redir", "=http,https"),
+      ("connect-timeout", String(options.connectTimeout)),
+      ("speed-limit", String(options.lowSpeedLimit)), ("speed-time", String(options.lowSpeedTime)),
+      ("globoff", nil),
+    ]
+  }
+
+  /// `transferOptions` as command-line arguments, after `-q`.
+  static func commandLine(_ options: CurlFetcher.Options) -> [String] {
+    ["-q", "--no-progress-meter"] + transferOptions(options).flatMap { name, value in ["--" + name] + (value.map { [$0] } ?? []) }
+  }
+}

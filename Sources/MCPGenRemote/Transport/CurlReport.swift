@@ -1,0 +1,91 @@
+/// What curl says about one finished transfer through `--write-out` (one line), and how that maps
+/// to a `FetchError`.
+///
+/// The line is `%{urlnum}\t%{exitcode}\t%{http_code}\t%{size_download}\t%{errormsg}`: the index of
+/// the transfer (in the order given), curl's exit code for it (0, or CURLE_*), the last HTTP
+/// status (000 for `file://`), the bytes written, and curl's one-line reason.
+struct CurlReport: Sendable, Equatable {
+  var index: Int
+  var exitCode: Int
+  var httpCode: Int
+  var size: Int
+  var reason: String
+
+  static let format = "%{urlnum}\\t%{exitcode}\\t%{http_code}\\t%{size_download}\\t%{errormsg}\\n"
+
+  /// Parses one line (without its newline); nil when it is not such a line.
+  init?(line: ArraySlice<UInt8>) {
+    let fields = line.split(separator: 0x09, maxSplits: 4, omittingEmptySubsequences: false)
+    guard fields.count >= 4,
+      let index = Int(String(decoding: fields[0], as: UTF8.self)),
+      let exitCode = Int(String(decoding: fields[1], as: UTF8.self)),
+      let httpCode = Int(String(decoding: fields[2], as: UTF8.self)),
+      let size = Int(String(decoding: fields[3], as: UTF8.self))
+    else { return nil }
+    self.index = index
+    self.exitCode = exitCode
+    self.httpCode = httpCode
+    self.size = size
+    reason = fields.count > 4 ? String(decoding: fields[4], as: UTF8.self) : ""
+  }
+
+  /// The last report line of `bytes` (curl's stderr, where a single fetch sends it).
+  static func last(in bytes: [UInt8]) -> CurlReport? {
+    for line in bytes.split(separator: 0x0A).reversed() {
+      if let report = CurlReport(line: line) { return report }
+    }
+    return nil
+  }
+
+  /// curl exit codes (CURLE_*) this code tells apart.
+  enum Exit {
+    static let couldNotResolveProxy = 5
+    static let couldNotResolveHost = 6
+    static let couldNotConnect = 7
+    static let partialFile = 18
+    static let httpError = 22  // --fail: a status of 400 or more
+    static let operationTimedOut = 28
+    static let fileNotFound = 37  // CURLE_FILE_COULDNT_READ_FILE
+    static let gotNothing = 52
+    static let sendError = 55
+    static let receiveError = 56
+    static let fileTooLarge = 63  // --max-filesize, from the announced length
+  }
+
+  /// HTTP statuses worth another try (the ones curl's own `--retry` retries).
+  static let transientStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
+
+  /// nil when the transfer succeeded (exit 0 with a 2xx status, or no status for `file://`),
+  /// else the failure of `url` (whose cap was `maxLength`) and whether trying again may help.
+  func failure(url: String, maxLength: Int) -> (error: FetchError, transient: Bool)? {
+    // An error status first, whatever curl's exit code: `--max-filesize` (exit 63) can stop a
+    // 404 before `--fail` (exit 22) does, when the error page is longer than the cap.
+    if httpCode >= 400 && exitCode != 0 {
+      if httpCode == 404 || httpCode == 403 { return (.notFound(url: url), false) }
+      return (.status(url: url, code: httpCode), Self.transientStatuses.contains(httpCode))
+    }
+    switch exitCode {
+    case 0:
+      if httpCode == 0 || (200..<300).contains(httpCode) {
+        return size > maxLength ? (.tooLong(url: url, limit: maxLength), false) : nil
+      }
+      return (.status(url: url, code: httpCode), false)  // A 3xx that was not followed.
+    case Exit.httpError:
+      return (.unreachable(url: url, reason: reasonText), false)
+    case Exit.fileNotFound:
+      return (.notFound(url: url), false)
+    case Exit.fileTooLarge:
+      return (.tooLong(url: url, limit: maxLength), false)
+    case Exit.couldNotResolveProxy, Exit.couldNotResolveHost, Exit.couldNotConnect, Exit.partialFile,
+      Exit.operationTimedOut, Exit.gotNothing, Exit.sendError, Exit.receiveError:
+      return (.unreachable(url: url, reason: reasonText), true)
+    default:
+      return (.unreachable(url: url, reason: reasonText), false)
+    }
+  }
+
+  /// curl's reason, or its exit code when it gave none.
+  var reasonText: String {
+    reason.isEmpty ? "curl failed with exit code \(exitCode)" : "\(reason) (curl exit code \(exitCode))"
+  }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import MCPGenKit
+import MCPGenRemote
+import SystemPackage
+import Testing
+
+/// Which curl runs, with which environment.
+@Suite("curl program", .enabled(if: TransportSupport.curlInstalled, "needs curl"))
+struct CurlProgramTests {
+  @Test("the system's curl is found at a fixed path, never through PATH")
+  func foundAtFixedPath() throws {
+    let program = try CurlProgram()
+    #expect(CurlProgram.searchPath.contains(program.path))
+  }
+
+  @Test("a curl that another user could replace is refused")
+  func untrustedCurlRefused() throws {
+    let scratch = try RemoteScratch("curl")
+    defer { scratch.remove() }
+    try scratch.write("bin/curl", Array("#!/bin/sh\n".utf8))
+    chmod(scratch.at("bin/curl"), 0o755)
+    chmod(scratch.at("bin"), 0o777)  // Anyone may replace what is in it.
+    let error = #expect(throws: MCPGenError.self) { try CurlProgram(path: FilePath(scratch.at("bin/curl"))) }
+    #expect(error?.code == .permission)
+    #expect(error?.message.contains("refusing to run") == true)
+    chmod(scratch.at("bin"), 0o755)
+    chmod(scratch.at("bin/curl"), 0o777)
+    #expect(throws: MCPGenError.self) { try CurlProgram(path: FilePath(scratch.at("bin/curl"))) }
+  }
+
+  @Test("curl's environment is the proxy variables and nothing else")
+  func onlyProxyVariablesPass() async throws {
+    let scratch = try RemoteScratch("env")
+    defer { scratch.remove() }
+    // A curl that writes down its environment and arguments (root-owned, 0755, in 0755
+    // directories: trusted).
+    let seen = scratch.at("seen")
+    try scratch.write("bin/curl", Array("#!/bin/sh\n/usr/bin/env > \(seen)\necho \"$@\" > \(seen).args\n".utf8))
+    chmod(scratch.at("bin/curl"), 0o755)
+    let program = try CurlProgram(path: FilePath(scratch.at("bin/curl")))
+    let fetcher = CurlFetcher(program: program, options: CurlFetcher.Options(), cancelled: { false })
+    let names = ["https_proxy", "HTTPS_PROXY", "CURL_HOME", "SSLKEYLOGFILE", "HTTP_PROXY"]
+    let saved = names.map { ($0, ProcessInfo.processInfo.environment[$0]) }
+    defer {
+      for (name, value) in saved {
+        if let value { setenv(name, value, 1) } else { unsetenv(name) }
+      }
+    }
+    setenv("CURL_HOME", "/nonexistent", 1)
+    setenv("SSLKEYLOGFILE", "/tmp/keys", 1)
+    setenv("HTTP_PROXY", "http://127.0.0.1:9/", 1)
+    setenv("HTTPS_PROXY", "http://127.0.0.1:8/", 1)
+
+    // The fake curl reports nothing: a failure, not an empty success.
+    let result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }
+    guard case .failure(.unreachable) = result else {
+      Issue.record("expected unreachable, got \(result)")
+      return
+    }
+    var environment: [String: String] = [:]
+    for line in (try String(contentsOfFile: seen, encoding: .utf8)).split(separator: "\n") {
+      if let eq = line.firstIndex(of: "=") { environment[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
+    }
+    #expect(environment["HTTPS_PROXY"] == "http://127.0.0.1:8/")
+    #expect(environment["HTTP_PROXY"] == nil)  // curl ignores it on purpose; so do we.
+    #expect(environment["CURL_HOME"] == nil)
+    #expect(environment["SSLKEYLOGFILE"] == nil)
+    #expect(environment["HOME"] == nil)
+    #expect(environment["PATH"] == nil)
+    // /bin/sh sets PWD (and may set SHLVL, _) itself: those are the shell's, not ours.
+    let ours = Set(environment.keys).subtracting(["PWD", "SHLVL", "_", "OLDPWD"])
+    #expect(ours.isSubset(of: Set(CurlProgram.proxyVariables)), "\(ours)")
+    // -q first, so that no .curlrc is read; only http, https and file.
+    let arguments = try String(contentsOfFile: seen + ".args", encoding: .utf8)
+    #expect(arguments.hasPrefix("-q "))
+    #expect(arguments.contains("--proto =http,https,file"))
+    #expect(arguments.contains("--proto-redir =http,https"))
+  }
+}
