@@ -41,9 +41,9 @@ struct PullCommand: ParsableCommand {
   ///     static let trustedSource: TrustedSourceFactory = { remote, fetcher, now in Updater(metadataDirectory: remote.directory, metadataURL: remote.url.metadataURL, targetsURL: remote.url.targetsURL, fetcher: fetcher, now: now) }
   static let trustedSource: TrustedSourceFactory = { _, _, _ throws(MCPGenError) in throw MCPGenError(.untrusted, "this build of mcp-gen has no TUF client, so nothing from a remote can be verified; nothing was pulled, use a build that has one") }
 
-  /// LEAD: h20-transport's fetcher (`CurlFetcher()`), once merged.
+  /// The transport: the curl program, many transfers from one process (h20-transport).
   static func fetcher() throws(MCPGenError) -> any RemoteFetcher {
-    throw MCPGenError(.unreachable, "this build of mcp-gen has no transport, so no remote can be read; nothing was pulled, use a build that has one")
+    try CurlFetcher()
   }
 
   func run() throws {

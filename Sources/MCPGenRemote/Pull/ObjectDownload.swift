@@ -1,6 +1,6 @@
 import MCPGenKit
 import MCPGenSystem
-import Synchronization
+import SystemPackage
 
 /// One object a pull must download: `U/objects/<2 hex>/<62 hex>`, exactly `size` bytes whose
 /// SHA-256 is `digest` (both from the verified manifest).
@@ -9,63 +9,87 @@ struct ObjectRequest: Sendable {
   var size: UInt64
 }
 
-/// Downloads objects into `partial/objects/`, several transfers at once.
+/// Downloads objects into `partial/objects/` as one batch of the transport (`fetchAll`: many
+/// transfers from one curl process), verifying each as soon as it is reported done.
 ///
-/// Each download is capped at the object's size (the transport stops past it: an endless or
-/// oversized body is `tooLong`), then hashed; only bytes that hash to the digest are written, and
-/// renamed to it. A mismatch is `.untrusted`: a mirror that serves wrong or substituted content
-/// (another release's object under this name) gets nothing stored.
+/// Each download goes to `objects/.tmp-<pid>-<64 hex>`, capped at the object's size (the
+/// transport stops past it: an endless or oversized body is `tooLong`); it is then hashed from
+/// the file, and renamed to its digest only when its size and hash match. A mismatch is
+/// `.untrusted` and stops the batch: a mirror that serves wrong or substituted content (another
+/// release's object under this name) gets nothing stored. Objects verified before a failure
+/// keep their names for the next pull.
 enum ObjectDownload {
-  /// Transfers in flight: enough to hide a round trip per object on loopback and LAN.
-  static let parallel = 8
-
   static func run(
     _ requests: [ObjectRequest], url: RemoteURL, fetcher: any RemoteFetcher, into partial: PartialDirectory,
     progress: ProgressCounters?
   ) throws(MCPGenError) {
     guard !requests.isEmpty else { return }
-    let shared = Shared()
-    let threads = min(parallel, requests.count)
-    runOnThreads(threads) { _ in
-      while shared.failure.withLock({ $0 == nil }) {
-        let i = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard i < requests.count else { return }
-        do throws(MCPGenError) {
-          if Cancellation.requested { throw MCPGenError(.cancelled, Puller.cancelledMessage) }
-          try fetchOne(requests[i], url: url, fetcher: fetcher, into: partial)
-          progress?.add(files: 1)
-          progress?.add(bytes: requests[i].size)
-        } catch {
-          shared.failure.withLock { if $0 == nil { $0 = error } }
-          return
-        }
-      }
+    let directory = absolutePath(partial.objects.path)
+    let prefix = DurableFile.temporaryName()
+    let temporaries = requests.map { prefix + [0x2D] + $0.digest.hexBytes }
+    let batch = requests.indices.map { i in
+      FetchRequest(
+        url: url.objectURL(requests[i].digest.hexString(64)), destination: directory.appending(bytes: temporaries[i]),
+        maxLength: Int(requests[i].size))
     }
-    if let error = shared.failure.withLock({ $0 }) { throw error }
-  }
-
-  /// What the transfer threads share: the next request to take, and the first failure (which
-  /// stops the others after their current transfer).
-  private final class Shared: Sendable {
-    let next = Atomic<Int>(0)
-    let failure = Mutex<MCPGenError?>(nil)
-  }
-
-  static func fetchOne(_ r: ObjectRequest, url: RemoteURL, fetcher: any RemoteFetcher, into partial: PartialDirectory) throws(MCPGenError) {
-    let hex = r.digest.hexString(64)
-    let address = url.objectURL(hex)
-    let bytes: [UInt8]
+    let counted = CountedBytes()
+    var failure: MCPGenError? = nil
     do {
-      bytes = try fetcher.fetch(address, maxLength: Int(r.size))
+      try fetcher.fetchAll(
+        batch,
+        progress: { p in
+          // The transport counts bytes of transfers still running: the line moves during a
+          // large object too.
+          if let progress, p.bytes > counted.bytes {
+            progress.add(bytes: p.bytes - counted.bytes)
+            counted.bytes = p.bytes
+          }
+        },
+        completed: { i, result in
+          do throws(MCPGenError) {
+            switch result {
+            case .failure(let error):
+              throw FetchFailure.error(error, url: batch[i].url, what: "object \(requests[i].digest.hexString(12))")
+            case .success:
+              try verify(requests[i], temporaries[i], url: batch[i].url, in: partial)
+            }
+            progress?.add(files: 1)
+            return true
+          } catch {
+            try? partial.objects.unlink(temporaries[i])
+            failure = error
+            return false
+          }
+        })
     } catch {
-      throw FetchFailure.error(error, url: address, what: "object \(hex.prefix(12))")
+      throw FetchFailure.error(error, url: url.objectsURL, what: "objects")
     }
-    guard UInt64(bytes.count) == r.size, SHA256.hash(bytes) == r.digest else {
+    // A batch stopped early leaves files of transfers that never reported; the next pull
+    // removes any such temporary too.
+    for name in temporaries { try? partial.objects.unlink(name) }
+    if let failure { throw failure }
+  }
+
+  /// The downloaded file must be the object: its size and SHA-256, read back from the file.
+  static func verify(_ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory) throws(MCPGenError) {
+    let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
+      let file = try partial.objects.openFile(temporary, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let read = try StreamCopy.run(from: file, into: nil, limit: r.size, progress: nil)
+      return !read.overflow && read.size == r.size && read.digest == r.digest
+    }
+    guard matches else {
       throw MCPGenError(
         .untrusted,
-        "object \(hex.prefix(12)) from \(address) does not match the digest and size its signed manifest gives; the remote or a mirror serves wrong content, nothing was stored")
+        "object \(r.digest.hexString(12)) from \(url) does not match the digest and size its signed manifest gives; the remote or a mirror serves wrong content, nothing was stored")
     }
-    try attempting("store a downloaded object") { () throws(SystemCallError) in try partial.store(bytes, r.digest) }
+    try attempting("keep a downloaded object") { () throws(SystemCallError) in
+      try partial.objects.rename(temporary, to: partial.objects, as: r.digest.hexBytes)
+    }
+  }
+
+  /// Bytes already counted into the progress line (the transport reports running totals).
+  private final class CountedBytes {
+    var bytes: UInt64 = 0
   }
 }
 

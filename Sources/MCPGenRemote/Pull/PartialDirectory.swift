@@ -81,20 +81,6 @@ final class PartialDirectory: @unchecked Sendable {
     }
   }
 
-  /// Writes downloaded bytes, already checked against the object's digest, as `objects/<digest>`.
-  func store(_ bytes: [UInt8], _ digest: Digest) throws(SystemCallError) {
-    let temp = DurableFile.temporaryName()
-    do throws(SystemCallError) {
-      let file = try objects.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
-      try file.writeAll(bytes)
-      try file.changeMode(0o644)
-      try objects.rename(temp, to: objects, as: digest.hexBytes)
-    } catch {
-      try? objects.unlink(temp)
-      throw error
-    }
-  }
-
   /// Removes `partial/` entirely (the pull is over), then fsyncs the remote's directory.
   func remove() {
     _ = try? Store.removeTree(Store.partialName, in: remote)

@@ -138,7 +138,7 @@ final class TestRemote: @unchecked Sendable {
   }
 
   /// A factory the `Puller` calls; `refreshes` counts calls of `refresh`.
-  func factory(verifying: Bool = true, refreshes: Counter? = nil) -> TrustedSourceFactory {
+  func factory(verifying: Bool = true, refreshes: CallCounter? = nil) -> TrustedSourceFactory {
     let remote = self
     return { _, _, _ throws(MCPGenError) -> any TrustedTargetSource in
       var s = DirectoryTargetSource(remote: remote, verifying: verifying)
@@ -148,7 +148,7 @@ final class TestRemote: @unchecked Sendable {
   }
 }
 
-final class Counter: @unchecked Sendable {
+final class CallCounter: @unchecked Sendable {
   let value = Mutex(0)
   func add() { value.withLock { $0 += 1 } }
   var count: Int { value.withLock { $0 } }
@@ -160,7 +160,7 @@ final class Counter: @unchecked Sendable {
 struct DirectoryTargetSource: TrustedTargetSource, @unchecked Sendable {
   let remote: TestRemote
   let verifying: Bool
-  var refreshes: Counter?
+  var refreshes: CallCounter?
   private var trusted: [TrustedTarget] = []
 
   init(remote: TestRemote, verifying: Bool) {
@@ -248,12 +248,12 @@ struct PullFixture {
     return (try? String(contentsOfFile: url.path + "/fixtures/remote/1.root.json", encoding: .utf8)) ?? ""
   }()
 
-  func puller(_ fetcher: FileFetcher, verifying: Bool = true, refreshes: Counter? = nil) -> Puller {
+  func puller(_ fetcher: any RemoteFetcher, verifying: Bool = true, refreshes: CallCounter? = nil) -> Puller {
     Puller(store: store, fetcher: fetcher, makeSource: remote.factory(verifying: verifying, refreshes: refreshes))
   }
 
   func pull(
-    _ selector: ReleaseSelector = .channel("stable"), fetcher: FileFetcher = FileFetcher(), verifying: Bool = true,
+    _ selector: ReleaseSelector = .channel("stable"), fetcher: any RemoteFetcher = FileFetcher(), verifying: Bool = true,
     switching: Bool = false
   ) throws -> PullResult {
     try puller(fetcher, verifying: verifying).pull(PullRequest(remote: name, selector: selector, switchAfter: switching))

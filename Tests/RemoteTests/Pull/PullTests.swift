@@ -57,6 +57,35 @@ struct PullTests {
     #expect(try FileManager.default.destinationOfSymbolicLink(atPath: f.scratch.at("root/store/\(key.hex)/share/link")) == "a.txt")
   }
 
+  @Test(
+    "through the curl transport (one curl process for all objects, file://): a full pull, then a tampered object refused",
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
+  func throughCurl() throws {
+    let f = try PullFixture()
+    defer { f.scratch.remove() }
+    var files: [String: String] = [:]
+    for i in 0..<50 { files["lib/f\(i)"] = "file \(i)\n" + String(repeating: "y", count: i * 100) }
+    let key = try f.remote.publish(try f.scratch.release("r1", files))
+    let result = try f.pull(fetcher: try CurlFetcher())
+    #expect(result.key == key)
+    #expect(result.downloadedObjects == 50)
+    #expect(try f.store.contains(key))
+
+    files["lib/f7"] = "changed\n"
+    let key2 = try f.remote.publish(try f.scratch.release("r2", files))
+    try f.remote.replaceObject(SHA256.hash(Array("changed\n".utf8)), with: Array("chanGed\n".utf8))
+    #expect(errorCode { _ = try f.pull(fetcher: try CurlFetcher()) } == .untrusted)
+    #expect(try !f.store.contains(key2))
+    // An object longer than its signed size is cut by the transport: refused too.
+    try f.remote.replaceObject(SHA256.hash(Array("changed\n".utf8)), with: Array("changed\n and more".utf8))
+    #expect(errorCode { _ = try f.pull(fetcher: try CurlFetcher()) } == .untrusted)
+    try f.remote.replaceObject(SHA256.hash(Array("changed\n".utf8)), with: Array("changed\n".utf8))
+    let fixed = try f.pull(fetcher: try CurlFetcher())
+    #expect(fixed.key == key2)
+    #expect(fixed.downloadedObjects == 1)
+    #expect(fixed.resumedObjects == 49, "copied from the store by the refused pulls, kept in partial/")
+  }
+
   @Test("a second pull of the same release changes nothing and downloads no object")
   func secondPullUnchanged() throws {
     let f = try PullFixture()
