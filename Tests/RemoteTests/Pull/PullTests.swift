@@ -347,6 +347,8 @@ struct PullTests {
 
     let dry = try f.store.collectGarbage(keep: 5, dryRun: true)
     #expect(dry.leftovers.contains(Array("remotes/origin/partial".utf8)))
+    let doctor = Doctor.examine(FilePath(f.scratch.at("root")), source: "test").first { $0.check == "leftovers" }
+    #expect(doctor?.message.contains("remotes/origin/partial") == true, "\(String(describing: doctor))")
     let real = try f.store.collectGarbage(keep: 5)
     #expect(real.leftovers.contains(Array("remotes/origin/partial".utf8)))
     #expect(!FileManager.default.fileExists(atPath: f.partial))
