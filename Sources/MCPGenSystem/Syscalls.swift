@@ -383,7 +383,7 @@ public enum Syscall {
     }
   }
 
-  private static func call<I: FixedWidthInteger>(
+  static func call<I: FixedWidthInteger>(
     _ name: StaticString, retry: Bool = true, _ body: () -> I
   ) -> Result<I, Errno> {
     #if DEBUG

@@ -54,8 +54,16 @@ extension MCPGen {
     let rest = arguments[k...]
     guard let first = rest.first else { throw UsageError.bare }
     if first.hasPrefix("-") || first == "help" { return globals.isEmpty ? arguments : Array(rest) }
-    guard subcommand(named: first) != nil else { throw UsageError.unknown(first, suggestion: nearestName(to: first)) }
-    return [first] + globals + rest.dropFirst()
+    guard let command = subcommand(named: first) else { throw UsageError.unknown(first, suggestion: nearestName(to: first)) }
+    // A group (`remote add`): the global options go after the nested subcommand's name, where
+    // it declares them.
+    var head = [first]
+    var tail = rest.dropFirst()
+    if let word = tail.first, command.configuration.subcommands.contains(where: { $0.configuration.commandName == word }) {
+      head.append(word)
+      tail = tail.dropFirst()
+    }
+    return head + globals + tail
   }
 
   /// Every name a subcommand answers to, `help` included.

@@ -13,6 +13,7 @@ struct MCPGen: ParsableCommand {
       damaged); 3 lock timeout; 4 health check failed (after \
       switch or rollback the previous generation was restored; after check nothing changed); \
       5 health check failed and restoring failed too; 6 audit --repair repaired something; \
+      7 a remote failed verification (nothing from it was stored); 8 a remote could not be read; \
       64 usage error; 130 cancelled by SIGINT or SIGTERM (what had begun was undone).
       """,
     version: Version.text,
@@ -21,6 +22,7 @@ struct MCPGen: ParsableCommand {
       ShowCommand.self, DiffCommand.self, LogCommand.self, CheckCommand.self, ConfigCommand.self, GCCommand.self,
       PinCommand.self, UnpinCommand.self, BlockCommand.self, UnblockCommand.self, AuditCommand.self, VerifyCommand.self,
       DoctorCommand.self, HashCommand.self, ExposeCommand.self, RootCommand.self, KeyCommand.self, PublishCommand.self,
+      RemoteCommand.self, PullCommand.self,
     ]
   )
 

@@ -81,7 +81,16 @@ struct JSONShapeTests {
     try record("doctor", ["doctor"])  // warnings (no recorded audit) exit 0
     try record("errors", ["show", "99"], status: 1)
 
-    #expect(Set(printed.keys) == Set(documented.keys), "sections of docs/json.md and commands tested differ")
+    let trust = r.scratch.at("1.root.json")
+    try Data(RemoteCommandTests.rootJSON.utf8).write(to: URL(fileURLWithPath: trust))
+    try record("remote add", ["remote", "add", "origin", "https://example.org/mcp", "--trust", trust])
+    try record("remote list", ["remote", "list"])
+    try record("remote remove", ["remote", "remove", "origin"])
+
+    // `pull` needs a real TUF client and transport: RemoteTests' PullTests.jsonShape checks its
+    // document against the same example meanwhile.
+    let notRunHere: Set<String> = []
+    #expect(Set(printed.keys) == Set(documented.keys).subtracting(notRunHere), "sections of docs/json.md and commands tested differ")
     for (section, actual) in printed.sorted(by: { $0.key < $1.key }) {
       guard let example = documented[section] else { continue }
       let differences = JSONShape.differences(documented: example, printed: actual, at: section)

@@ -1,7 +1,8 @@
 import MCPGenSystem
 
 /// Leftovers of crashed runs that `gc` removes: temporary copies in `store/` whose `add` is gone,
-/// temporary manifests, stray temporary links in the root, and half-deleted entries in `garbage/`.
+/// temporary manifests, stray temporary links in the root, half-deleted entries in `garbage/`,
+/// and the `partial/` of a pull that died (`remoteLeftovers`).
 ///
 /// A temporary copy whose `add` is still running is no leftover (`isLive`, as `gc` and `audit`
 /// decide it).
@@ -26,6 +27,8 @@ enum LeftoverCheck {
     if let garbage = try? store.root.openDirectory(Store.garbageName), let left = try? garbage.list(), !left.isEmpty {
       found.append("garbage/ (\(left.count) half-deleted entr\(left.count == 1 ? "y" : "ies"))")
     }
+    // A pull that died: its partial/ (running the pull again continues it; gc removes it).
+    found += ((try? store.remoteLeftovers(remove: false)) ?? []).map { displayName($0) }
     let running = inProgress == 0 ? "" : "; \(inProgress) add\(inProgress == 1 ? "" : "s") in progress"
     guard !found.isEmpty else {
       return DoctorFinding("leftovers", .ok, "no leftovers of crashed runs\(running)")

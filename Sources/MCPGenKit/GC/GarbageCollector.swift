@@ -170,7 +170,8 @@ extension Store {
   }
 
   /// Removes what crashed runs left: unlocked `store/.tmp-*` copies, `manifests/.tmp-*`,
-  /// `.tmp-*` links in the root, manifests without an entry, and everything in `garbage/`.
+  /// `.tmp-*` links in the root, manifests without an entry, everything in `garbage/`, and the
+  /// `remotes/NAME/partial/` of pulls no longer running (`remoteLeftovers`).
   /// Returns how many.
   func removeLeftovers() throws(MCPGenError) -> Int { try leftovers(remove: true).count }
 
@@ -205,6 +206,7 @@ extension Store {
           removed.append(Store.garbageName + [0x2F] + name)
         }
       }
+      removed += try remoteLeftovers(remove: !dryRun)
       return removed
     }
   }

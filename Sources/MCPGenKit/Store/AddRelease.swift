@@ -48,11 +48,23 @@ extension Store {
     try add(source, journaled: journaled, recordedSource: nil, label: label)
   }
 
+  /// Stores a release that must have the key `expected` (a pulled release, whose key the remote
+  /// signed): one that hashes to any other key is refused with `.untrusted` before it is stored,
+  /// its temporary copy removed. The journal records `recordedSource` as its source. Usable
+  /// while the caller holds the lock (`withLock` nests).
+  public func add(
+    _ source: FilePath, expecting expected: StoreKey, recordedSource: [UInt8], label: ReleaseLabel?
+  ) throws(MCPGenError) -> AddResult {
+    try add(source, journaled: true, recordedSource: recordedSource, label: label, expecting: expected)
+  }
+
   /// `recordedSource` replaces the path as the source the journal records.
-  func add(_ source: FilePath, journaled: Bool, recordedSource: [UInt8]?, label: ReleaseLabel? = nil) throws(MCPGenError) -> AddResult {
+  func add(
+    _ source: FilePath, journaled: Bool, recordedSource: [UInt8]?, label: ReleaseLabel? = nil, expecting expected: StoreKey? = nil
+  ) throws(MCPGenError) -> AddResult {
     let release = try TreeScanner.scan(source)
     try Store.requirePublic(release)
-    let result = try add(scanned: release, journaled: journaled, recordedSource: recordedSource, label: label)
+    let result = try add(scanned: release, journaled: journaled, recordedSource: recordedSource, label: label, expecting: expected)
     if journaled, !result.isNew {
       try recordLabelOfStored(result.key, given: label, source: recordedSource ?? absolute(source).bytes)
     }
@@ -90,7 +102,8 @@ extension Store {
 
   /// Stores a release scanned earlier; every file must still be as the scan saw it.
   func add(
-    scanned release: ScannedRelease, journaled: Bool = true, recordedSource: [UInt8]? = nil, label: ReleaseLabel? = nil
+    scanned release: ScannedRelease, journaled: Bool = true, recordedSource: [UInt8]? = nil, label: ReleaseLabel? = nil,
+    expecting expectedKey: StoreKey? = nil
   ) throws(MCPGenError) -> AddResult {
     let source = release.path
     // Hashing before copying costs a whole extra read of the release. It is only worth it when
@@ -107,6 +120,7 @@ extension Store {
       } catch where Cancellation.requested {
         throw MCPGenError(.cancelled, Store.nothingAdded)
       }
+      try Store.requireKey(manifest.key, expectedKey, release.path)
       if try contains(manifest.key) {
         // A crash between the rename and sealing left the entry root without its flag: seal it now.
         _ = try? sealRoot(of: manifest.key, manifest, Immutability())
@@ -127,6 +141,7 @@ extension Store {
       // The copy is whole and durable, but not stored yet: a cancel still undoes all of it.
       try Cancellation.check(Store.nothingAdded)
       let key = manifest.key
+      try Store.requireKey(key, expectedKey, release.path)
       var result = AddResult(
         key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
       try withLock { () throws(MCPGenError) in
@@ -185,6 +200,15 @@ extension Store {
   }
 
   static let nothingAdded = "cancelled: nothing was added"
+
+  /// A release whose key was signed elsewhere (a pull) must hash to exactly that key.
+  static func requireKey(_ key: StoreKey, _ expected: StoreKey?, _ source: FilePath) throws(MCPGenError) {
+    guard let expected, key != expected else { return }
+    throw MCPGenError(
+      .untrusted,
+      "the release assembled in \(source.displayString) has the key \(key.short), not \(expected.short) as signed; nothing was stored, run the pull again",
+      path: source)
+  }
 
   /// Whether some stored manifest is exactly as long as `release`'s manifest will be.
   func mayHold(_ release: ScannedRelease) throws(MCPGenError) -> Bool {

@@ -1,4 +1,5 @@
 import MCPGenSystem
+import Synchronization
 import SystemPackage
 
 /// A root directory holding the content-addressed store (layout in store-layout.md).
@@ -11,6 +12,8 @@ public final class Store: Sendable {
   let entries: DirectoryFD
   let manifests: DirectoryFD
   public let options: StoreOptions
+  /// The thread holding the root's lock through this value, and how deeply (`withLock` nests).
+  private let holder = Mutex<(thread: UInt, depth: Int)>((0, 0))
 
   static let storeName = Array("store".utf8)
   static let manifestsName = Array("manifests".utf8)
@@ -120,10 +123,35 @@ public final class Store: Sendable {
 
   /// Takes the root's lock for the duration of `body`, waiting up to `options.lockTimeout`; the
   /// lock file names this process and `options.commandLine` meanwhile.
+  ///
+  /// Nested calls on the thread that holds it run `body` at once: a command that holds the lock
+  /// for a longer change (`pull`, which adds and switches inside it) uses the engine's own
+  /// `add` and `switch`, which take the lock themselves. A second `flock` on another open file
+  /// of the lock would wait for this process's own first one.
   public func withLock<R>(_ body: () throws(MCPGenError) -> R) throws(MCPGenError) -> R {
+    let me = Syscall.currentThread()
+    let nested = holder.withLock { (h) -> Bool in
+      guard h.depth > 0, h.thread == me else { return false }
+      h.depth += 1
+      return true
+    }
+    if nested {
+      defer { holder.withLock { $0.depth -= 1 } }
+      return try body()
+    }
     let lock = try StoreLock.acquire(in: root, timeout: options.lockTimeout, commandLine: options.commandLine)
-    defer { lock.release() }
+    holder.withLock { $0 = (me, 1) }
+    defer {
+      holder.withLock { $0 = (0, 0) }
+      lock.release()
+    }
     return try body()
+  }
+
+  /// Whether the calling thread holds the root's lock through `withLock`.
+  public var holdsLock: Bool {
+    let me = Syscall.currentThread()
+    return holder.withLock { $0.depth > 0 && $0.thread == me }
   }
 
   /// A fresh temporary name: `<prefix><pid>-<random>` (`.tmp-` unless told otherwise); creation

@@ -1,0 +1,54 @@
+import MCPGenSystem
+import SystemPackage
+
+/// What `pull` (MCPGenRemote) needs of the root beside `add` and `switch`: the `remotes/`
+/// directory (store-layout.md section 15), read access to stored files so that a file already
+/// in some release is copied locally instead of downloaded, and the removal of trees it made.
+extension Store {
+  /// `<root>/remotes`: one directory per remote (`remotes/NAME/`).
+  public static let remotesName = Array("remotes".utf8)
+  /// `remotes/NAME/partial`: a pull's downloads in flight; gc removes it when no pull holds it.
+  public static let partialName = Array("partial".utf8)
+
+  /// `<root>/remotes`; with `create`, made (0755, durable) when missing; nil when missing and
+  /// not created.
+  public func remotesDirectory(create: Bool) throws(MCPGenError) -> DirectoryFD? {
+    try attempt("open \(path.appending(bytes: Store.remotesName).displayString)") { () throws(SystemCallError) -> DirectoryFD? in
+      if create { try root.ensureDirectory(Store.remotesName, mode: 0o755) }
+      do throws(SystemCallError) {
+        return try root.openDirectory(Store.remotesName)
+      } catch where error.errno == .noSuchFileOrDirectory && !create {
+        return nil
+      }
+    }
+  }
+
+  /// Opens the stored file `path` of release `key` for reading (`.` names a single-file
+  /// release itself); no symlink is followed on the way.
+  public func openStoredFile(_ key: StoreKey, _ path: [UInt8]) throws(SystemCallError) -> FileFD {
+    let name = path == ManifestEntry.rootPath ? key.bytes : key.bytes + [0x2F] + path
+    return try entries.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+  }
+
+  /// Every stored release with its manifest (checked against its key); a release whose
+  /// manifest cannot be read is left out (audit reports it).
+  public func storedManifests() throws(MCPGenError) -> [(key: StoreKey, manifest: Manifest)] {
+    var out: [(key: StoreKey, manifest: Manifest)] = []
+    for key in try keys() {
+      guard let manifest = try? readManifest(key) else { continue }
+      out.append((key, manifest))
+    }
+    return out
+  }
+
+  /// Removes `name` in `parent` and everything below it (made read-only or immutable by mcp-gen
+  /// or not); nothing when it is missing.
+  public static func removeTree(_ name: [UInt8], in parent: DirectoryFD) throws(SystemCallError) {
+    try TreeRemover.remove(name, in: parent)
+  }
+
+  /// Whether some other open file holds `flock` on `name` in `dir` (a running pull's partial/).
+  public func isHeld(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
+    try isLive(name, in: dir)
+  }
+}

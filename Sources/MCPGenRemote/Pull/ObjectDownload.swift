@@ -1,0 +1,112 @@
+import MCPGenKit
+import MCPGenSystem
+import SystemPackage
+
+/// One object a pull must download: `U/objects/<2 hex>/<62 hex>`, exactly `size` bytes whose
+/// SHA-256 is `digest` (both from the verified manifest).
+struct ObjectRequest: Sendable {
+  var digest: Digest
+  var size: UInt64
+}
+
+/// Downloads objects into `partial/objects/` as one batch of the transport (`fetchAll`: many
+/// transfers from one curl process), verifying each as soon as it is reported done.
+///
+/// Each download goes to `objects/.tmp-<pid>-<64 hex>`, capped at the object's size (the
+/// transport stops past it: an endless or oversized body is `tooLong`); it is then hashed from
+/// the file, and renamed to its digest only when its size and hash match. A mismatch is
+/// `.untrusted` and stops the batch: a mirror that serves wrong or substituted content (another
+/// release's object under this name) gets nothing stored. Objects verified before a failure
+/// keep their names for the next pull.
+enum ObjectDownload {
+  static func run(
+    _ requests: [ObjectRequest], url: RemoteURL, fetcher: any RemoteFetcher, into partial: PartialDirectory,
+    progress: ProgressCounters?
+  ) throws(MCPGenError) {
+    guard !requests.isEmpty else { return }
+    let directory = absolutePath(partial.objects.path)
+    let prefix = DurableFile.temporaryName()
+    let temporaries = requests.map { prefix + [0x2D] + $0.digest.hexBytes }
+    let batch = requests.indices.map { i in
+      FetchRequest(
+        url: url.objectURL(requests[i].digest.hexString(64)), destination: directory.appending(bytes: temporaries[i]),
+        maxLength: Int(requests[i].size))
+    }
+    let counted = CountedBytes()
+    var failure: MCPGenError? = nil
+    do {
+      try fetcher.fetchAll(
+        batch,
+        progress: { p in
+          // The transport counts bytes of transfers still running: the line moves during a
+          // large object too.
+          if let progress, p.bytes > counted.bytes {
+            progress.add(bytes: p.bytes - counted.bytes)
+            counted.bytes = p.bytes
+          }
+        },
+        completed: { i, result in
+          do throws(MCPGenError) {
+            switch result {
+            case .failure(let error):
+              throw FetchFailure.error(error, url: batch[i].url, what: "object \(requests[i].digest.hexString(12))")
+            case .success:
+              try verify(requests[i], temporaries[i], url: batch[i].url, in: partial)
+            }
+            progress?.add(files: 1)
+            return true
+          } catch {
+            try? partial.objects.unlink(temporaries[i])
+            failure = error
+            return false
+          }
+        })
+    } catch {
+      throw FetchFailure.error(error, url: url.objectsURL, what: "objects")
+    }
+    // A batch stopped early leaves files of transfers that never reported; the next pull
+    // removes any such temporary too.
+    for name in temporaries { try? partial.objects.unlink(name) }
+    if let failure { throw failure }
+  }
+
+  /// The downloaded file must be the object: its size and SHA-256, read back from the file.
+  static func verify(_ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory) throws(MCPGenError) {
+    let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
+      let file = try partial.objects.openFile(temporary, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let read = try StreamCopy.run(from: file, into: nil, limit: r.size, progress: nil)
+      return !read.overflow && read.size == r.size && read.digest == r.digest
+    }
+    guard matches else {
+      throw MCPGenError(
+        .untrusted,
+        "object \(r.digest.hexString(12)) from \(url) does not match the digest and size its signed manifest gives; the remote or a mirror serves wrong content, nothing was stored")
+    }
+    try attempting("keep a downloaded object") { () throws(SystemCallError) in
+      try partial.objects.rename(temporary, to: partial.objects, as: r.digest.hexBytes)
+    }
+  }
+
+  /// Bytes already counted into the progress line (the transport reports running totals).
+  private final class CountedBytes {
+    var bytes: UInt64 = 0
+  }
+}
+
+/// `FetchError` as the codes a remote failure has (`.unreachable`, `.untrusted`, `.cancelled`).
+enum FetchFailure {
+  static func error(_ error: FetchError, url: String, what: String) -> MCPGenError {
+    switch error {
+    case .notFound:
+      return MCPGenError(.unreachable, "the remote has no \(what) (\(url) not found); nothing was stored, check the remote's URL or ask its publisher")
+    case .status(_, let code):
+      return MCPGenError(.unreachable, "the remote answered HTTP \(code) for \(what) (\(url)); nothing was stored, run the pull again later")
+    case .tooLong(_, let limit):
+      return MCPGenError(.untrusted, "\(url) sent more than the \(limit) bytes \(what) has; the remote or a mirror serves wrong content, nothing was stored")
+    case .unreachable(_, let reason):
+      return MCPGenError(.unreachable, "cannot download \(what) from \(url): \(reason); nothing was stored, run the pull again later (verified downloads are kept)")
+    case .cancelled:
+      return MCPGenError(.cancelled, Puller.cancelledMessage)
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import MCPGenKit
+import MCPGenSystem
+import SystemPackage
+
+/// Makes the TUF client of a remote: the trusted-metadata directory is `remote.directory`,
+/// metadata and targets come from `remote.url`, every byte through `fetcher`, and `now` is the
+/// workflow's fixed start time (unix seconds).
+public typealias TrustedSourceFactory =
+  @Sendable (_ remote: Remote, _ fetcher: any RemoteFetcher, _ now: Int64) throws(MCPGenError) -> any TrustedTargetSource
+
+/// `pull`: a release of a remote, verified end to end, stored with the engine's crash-safe add,
+/// and with `--switch` made current.
+///
+/// All of it under the root's lock (a gc or another pull waits; the lock is taken once and the
+/// engine's add and switch run inside it):
+/// 1. refresh the trusted metadata (the TUF client workflow) and choose the release target;
+/// 2. stored already (and current, with `--switch`): stop, `changed: false`;
+/// 3. download the manifest target, checked against its signed length and hash, which is the
+///    key; parse it (hostile paths and sizes refused);
+/// 4. in `remotes/NAME/partial/`: keep objects an interrupted pull verified, copy files some
+///    stored release has, download only the rest; every object hashed before it gets its name;
+/// 5. assemble the tree and store it with `add`, which must find the signed key;
+/// 6. with `--switch`, the switch with its health checks and automatic rollback;
+/// 7. remove `partial/`.
+///
+/// A failure or kill before 5 stores nothing and leaves only verified objects in `partial/`
+/// for the next pull; 5 is the engine's add (store-layout.md section 4), all or nothing.
+public struct Puller {
+  public let store: Store
+  public let fetcher: any RemoteFetcher
+  public let makeSource: TrustedSourceFactory
+  public let now: Int64
+
+  static let cancelledMessage = "cancelled: nothing was stored (objects verified so far are kept for the next pull)"
+
+  public init(store: Store, fetcher: any RemoteFetcher, makeSource: @escaping TrustedSourceFactory, now: Int64 = Clock.now()) {
+    self.store = store
+    self.fetcher = fetcher
+    self.makeSource = makeSource
+    self.now = now
+  }
+
+  public func pull(_ request: PullRequest) throws(MCPGenError) -> PullResult {
+    try store.withLock { () throws(MCPGenError) -> PullResult in try pullLocked(request) }
+  }
+
+  private func pullLocked(_ request: PullRequest) throws(MCPGenError) -> PullResult {
+    let (remote, directory) = try RemoteRegistry(store: store).open(request.remote)
+    var source = try makeSource(remote, fetcher, now)
+    try source.refresh()
+    let release = try choose(&source, request.selector, remote: remote)
+    var result = PullResult(
+      remote: remote.name, channel: { if case .channel(let c) = request.selector { return c } else { return nil } }(),
+      key: release.key, label: release.label, changed: false, switched: false)
+
+    if try !store.contains(release.key) {
+      try fetch(release, from: remote, source: source, directory: directory, into: &result)
+      result.changed = true
+    }
+    if request.switchAfter {
+      let current = try store.current().number.flatMap { (n) throws(MCPGenError) in try store.generation(n)?.key }
+      if current != release.key {
+        let outcome = try store.switchTo(.key(release.key.hex), config: request.config)
+        result.switchOutcome = outcome
+        result.switched = outcome.health.failure == nil && !outcome.alreadyCurrent
+        result.changed = result.changed || result.switched
+      } else {
+        result.switched = false
+      }
+    }
+    return result
+  }
+
+  /// The target the selector names; a full key not among the top-level targets is also looked
+  /// up through delegations.
+  private func choose(_ source: inout any TrustedTargetSource, _ selector: ReleaseSelector, remote: Remote) throws(MCPGenError) -> RemoteRelease {
+    do {
+      return try RemoteRelease.choose(source.topLevelTargets(), selector, remote: remote.name.text)
+    } catch where error.code == .notFound {
+      if case .release(let text) = selector, let key = StoreKey(text),
+        let target = try source.target(named: RemoteRelease.prefix + key.hex), let release = RemoteRelease(target)
+      {
+        return release
+      }
+      throw error
+    }
+  }
+
+  /// Steps 3 to 5 and 7: the release is stored when this returns.
+  private func fetch(
+    _ release: RemoteRelease, from remote: Remote, source: any TrustedTargetSource, directory: DirectoryFD,
+    into result: inout PullResult
+  ) throws(MCPGenError) {
+    let manifest = try downloadManifest(release, source: source)
+    let partial = try PartialDirectory(in: directory)
+    let progress = store.options.progress
+
+    var needed: [Digest: UInt64] = [:]
+    var firstUse: [Digest: Int] = [:]
+    for (i, e) in manifest.entries.enumerated() where e.kind.isRegularFile && e.size > 0 {
+      guard let d = e.digest else { continue }
+      if needed[d] == nil { firstUse[d] = i }
+      needed[d] = e.size
+    }
+    // The same content named with two sizes cannot be: one of them would never verify.
+    for e in manifest.entries where e.kind.isRegularFile && e.size > 0 && needed[e.digest!] != e.size {
+      throw MCPGenError(.untrusted, "the manifest of release \(release.key.short) gives one content two sizes; nothing was stored, ask the remote's publisher")
+    }
+
+    let resumed = try phase("checking", needed.count, needed.values.reduce(0, +), progress) { () throws(MCPGenError) in
+      try partial.verifiedObjects(needed: needed, progress: progress)
+    }
+    result.resumedObjects = resumed.count
+    var missing = needed.filter { !resumed.contains($0.key) }
+
+    // Files some stored release has are copied from it, hashed on the way (a stored file
+    // that does not match is downloaded instead).
+    let local = try localCopies(of: missing)
+    let localBytes = local.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
+    try phase("copying", local.count, localBytes, progress) { () throws(MCPGenError) in
+      for source in local {
+        try Puller.checkCancelled()
+        let size = missing[source.digest]!
+        let copied = try attempting("copy a stored file") { () throws(SystemCallError) -> Bool in
+          guard let file = try? store.openStoredFile(source.key, source.path) else { return false }
+          return try partial.copyIn(from: file, source.digest, size: size, progress: progress)
+        }
+        progress?.add(files: 1)
+        if copied {
+          missing[source.digest] = nil
+          result.copiedFiles += 1
+          result.copiedBytes += size
+        }
+      }
+    }
+
+    // In manifest order: a resumed pull then finds the earlier files done.
+    let requests = missing.map { ObjectRequest(digest: $0.key, size: $0.value) }
+      .sorted { firstUse[$0.digest]! < firstUse[$1.digest]! }
+    let downloadBytes = requests.reduce(UInt64(0)) { $0 + $1.size }
+    try phase("downloading", requests.count, downloadBytes, progress) { () throws(MCPGenError) in
+      try ObjectDownload.run(requests, url: remote.url, fetcher: fetcher, into: partial, progress: progress)
+    }
+    result.downloadedObjects = requests.count
+    result.downloadedBytes = downloadBytes
+
+    try Puller.checkCancelled()
+    let tree = try TreeAssembly.build(manifest, in: partial)
+    let label = release.label.flatMap { try? ReleaseLabel(given: $0) }
+    let recorded = Array("remote \(remote.name) (\(remote.url.text))".utf8)
+    result.added = try store.add(tree, expecting: release.key, recordedSource: recorded, label: label)
+    partial.remove()
+  }
+
+  /// The manifest target, checked against its signed length and SHA-256 (which is the key) by
+  /// the TUF client and once more here, then parsed and checked (`ManifestLimits`).
+  private func downloadManifest(_ release: RemoteRelease, source: any TrustedTargetSource) throws(MCPGenError) -> Manifest {
+    guard release.target.length >= 0, release.target.length <= ManifestLimits.maximumManifestBytes else {
+      throw MCPGenError(.untrusted, "the manifest of release \(release.key.short) is signed as \(release.target.length) bytes, more than any manifest mcp-gen reads; nothing was stored")
+    }
+    let bytes = try source.download(release.target)
+    guard bytes.count == release.target.length, SHA256.hash(bytes) == release.key.digest else {
+      throw MCPGenError(
+        .untrusted,
+        "the manifest downloaded for release \(release.key.short) does not hash to its key; the remote or a mirror serves wrong content, nothing was stored")
+    }
+    let manifest: Manifest
+    do {
+      manifest = try Manifest(parsing: bytes)
+    } catch {
+      throw MCPGenError(.untrusted, "the manifest of release \(release.key.short) is malformed (\(error)); nothing was stored, ask the remote's publisher")
+    }
+    try ManifestLimits.check(manifest, release)
+    return manifest
+  }
+
+  /// For each wanted digest some stored release has, one stored file holding it.
+  private func localCopies(of wanted: [Digest: UInt64]) throws(MCPGenError) -> [(digest: Digest, key: StoreKey, path: [UInt8])] {
+    guard !wanted.isEmpty else { return [] }
+    var found: [Digest: (key: StoreKey, path: [UInt8])] = [:]
+    for (key, manifest) in try store.storedManifests() {
+      for e in manifest.entries where e.kind.isRegularFile {
+        guard let d = e.digest, found[d] == nil, wanted[d] == e.size else { continue }
+        found[d] = (key, e.path)
+      }
+      if found.count == wanted.count { break }
+    }
+    return found.map { ($0.key, $0.value.key, $0.value.path) }.sorted { $0.digest < $1.digest }
+  }
+
+  /// Ctrl-C or SIGTERM (when the CLI installed the handlers) before anything is stored.
+  static func checkCancelled() throws(MCPGenError) {
+    if Cancellation.requested { throw MCPGenError(.cancelled, cancelledMessage) }
+  }
+
+  /// Runs `body` as a progress phase (the progress line shows files, bytes and rate).
+  private func phase<R>(
+    _ name: String, _ files: Int, _ bytes: UInt64, _ progress: ProgressCounters?, _ body: () throws(MCPGenError) -> R
+  ) throws(MCPGenError) -> R {
+    guard let progress, files > 0, progress.begin(name, files: files, bytes: bytes) else { return try body() }
+    defer { progress.end() }
+    return try body()
+  }
+}

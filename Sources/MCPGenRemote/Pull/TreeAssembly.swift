@@ -1,0 +1,77 @@
+import MCPGenKit
+import MCPGenSystem
+import SystemPackage
+
+/// Builds the release a manifest describes in `partial/tree` from verified objects, for the
+/// engine's `add` to store: directories (0755), symlinks with their targets, files as hard
+/// links to their objects (0644, or 0755 with the manifest's execute bit). Two files with the
+/// same content but different execute bits cannot share an inode: the second is a copy.
+///
+/// Every name comes from a manifest that passed `Manifest(parsing:)` (sorted, no `..`, no
+/// empty or absolute component) and is created relative to its parent's descriptor, opened
+/// without following symlinks, so a symlink of the release can never redirect a later entry.
+/// An earlier tree (a pull killed after assembling) is removed first.
+enum TreeAssembly {
+  static func build(_ manifest: Manifest, in partial: PartialDirectory) throws(MCPGenError) -> FilePath {
+    let tree = partial.dir.path.appending(bytes: PartialDirectory.treeName)
+    try attempting("assemble \(tree.displayString)") { () throws(SystemCallError) in
+      try Store.removeTree(PartialDirectory.treeName, in: partial.dir)
+      var modes: [Digest: UInt32] = [:]
+      let root = manifest.entries[0]
+      if root.kind != .directory {
+        try place(root, as: PartialDirectory.treeName, in: partial.dir, partial, &modes)
+        return
+      }
+      try partial.dir.makeDirectory(PartialDirectory.treeName, mode: 0o700)
+      let top = try partial.dir.openDirectory(PartialDirectory.treeName)
+      try top.changeMode(0o755)
+      var open: [[UInt8]: DirectoryFD] = [[]: top]
+      for e in manifest.entries.dropFirst() {
+        let (parentPath, name) = splitLast(e.path)
+        let parent: DirectoryFD
+        if let d = open[parentPath] {
+          parent = d
+        } else {
+          parent = try top.openDirectory(parentPath)
+        }
+        switch e.kind {
+        case .directory:
+          try parent.makeDirectory(name, mode: 0o700)
+          let d = try parent.openDirectory(name)
+          try d.changeMode(0o755)
+          if open.count < 512 { open[e.path] = d }
+        case .symlink:
+          try parent.makeSymlink(name, target: e.target)
+        case .file, .executable:
+          try place(e, as: name, in: parent, partial, &modes)
+        }
+      }
+    }
+    return tree
+  }
+
+  private static func place(
+    _ e: ManifestEntry, as name: [UInt8], in parent: DirectoryFD, _ partial: PartialDirectory, _ modes: inout [Digest: UInt32]
+  ) throws(SystemCallError) {
+    let mode: UInt32 = e.kind == .executable ? 0o755 : 0o644
+    guard let digest = e.digest, e.size > 0 else {
+      let file = try parent.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      try file.changeMode(mode)
+      return
+    }
+    let object = digest.hexBytes
+    switch modes[digest] {
+    case nil:
+      try partial.objects.openFile(object, flags: OpenFlags.readOnly | OpenFlags.nonBlocking).changeMode(mode)
+      try partial.objects.link(object, to: parent, as: name)
+      modes[digest] = mode
+    case mode?:
+      try partial.objects.link(object, to: parent, as: name)
+    default:
+      let source = try partial.objects.openFile(object, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let file = try parent.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      _ = try StreamCopy.run(from: source, into: file, limit: e.size, progress: nil)
+      try file.changeMode(mode)
+    }
+  }
+}
