@@ -118,16 +118,11 @@ public struct CurlFetcher: RemoteFetcher {
         break reading
       }
     }
-    let finished = run.wait()
+    let done = run.wait()
     if run.wasCancelled { return .failure(Failure(error: .cancelled, transient: false)) }
     if tooLong { return .failure(Failure(error: .tooLong(url: url, limit: maxLength), transient: false)) }
     if let readError {
       return .failure(Failure(error: .unreachable(url: url, reason: "cannot read from curl: \(readError.description)"), transient: false))
-    }
-    let done: ChildProcess.Finished
-    switch finished {
-    case .success(let f): done = f
-    case .failure(let start): return .failure(Failure(error: start.fetchError(url), transient: false))
     }
     guard let report = CurlReport.last(in: done.errorOutput) else {
       let why = done.lastErrorLine.map { "curl \(done.statusText): \($0)" } ?? "curl \(done.statusText) without a report"

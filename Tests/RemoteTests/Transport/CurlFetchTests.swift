@@ -190,3 +190,29 @@ struct CurlFetchTests {
   }
 }
 
+
+/// The fetcher blocks its caller. Called from threads of Swift's cooperative pool (async code, or
+/// a test), it must not need that pool to start and reap curl: with every thread of the pool
+/// blocked in a fetch, a fetcher that did would never finish.
+@Suite("curl fetch from the cooperative pool", .enabled(if: TransportSupport.curlInstalled, "needs curl"))
+struct CurlPoolTests {
+  @Test("more blocking fetches at once than the pool has threads all finish")
+  func saturatedPool() async throws {
+    let site = try RemoteScratch("site")
+    defer { site.remove() }
+    try site.write("x", patternBytes(1000))
+    let fetcher = try TransportSupport.fetcher()
+    let url = "file://" + site.at("x")
+    let fetched = Counter()
+    let width = 4 * ProcessInfo.processInfo.activeProcessorCount
+    await withTaskGroup(of: Void.self) { group in
+      for _ in 0..<width {
+        group.addTask {
+          // Synchronously, on a pool thread: each blocks one of them until its curl is reaped.
+          if (try? fetcher.fetch(url, maxLength: 1000)) == patternBytes(1000) { fetched.add() }
+        }
+      }
+    }
+    #expect(fetched.value == width)
+  }
+}
