@@ -185,7 +185,7 @@ struct CurlFetchTests {
     let (result, ended) = await timedOutcome { try fetcher.fetch(url, maxLength: 1000) }
     #expect(result == .failure(.cancelled))
     #expect(raised.wasRunning)
-    #expect(ended.timeIntervalSince(raised.at) < 60)  // Not the 600 s of the stall.
+    #expect(ended.timeIntervalSince(raised.at) < 10)  // Not the 600 s of the stall.
     #expect(TransportSupport.curlProcesses(containing: url).isEmpty)
   }
 }
