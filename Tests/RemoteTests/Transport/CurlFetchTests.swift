@@ -216,3 +216,44 @@ struct CurlPoolTests {
     #expect(fetched.value == width)
   }
 }
+
+/// The fault server in front of nginx: what other suites use to break a real remote's answers.
+@Suite("fault proxy in front of nginx", .enabled(if: TransportSupport.serverTools, "needs curl, nginx and python3"))
+struct FaultProxyTests {
+  @Test("rules change the answers for matching paths, the rest passes through unchanged")
+  func rules() async throws {
+    let site = try RemoteScratch("site")
+    defer { site.remove() }
+    try site.write("metadata/timestamp.json", Array("{\"t\":1}".utf8))
+    try site.write("objects/ab/cd", patternBytes(5000))
+    let nginx = try await Nginx.start(serving: site.path)
+    defer { nginx.stop() }
+    let fault = try await FaultServer.start(upstream: nginx.url)
+    defer { fault.stop() }
+    let fetcher = try TransportSupport.fetcher(speedTime: 2, speedLimit: 50)
+    let object = fault.url + "/objects/ab/cd"
+    let timestamp = fault.url + "/metadata/timestamp.json"
+
+    var result = await outcome { try fetcher.fetch(object, maxLength: 5000) }
+    #expect(result == .success(patternBytes(5000)))
+    try fault.setRules([("objects/", "wrong")])
+    result = await outcome { try fetcher.fetch(object, maxLength: 5000) }
+    #expect(result == .success(patternBytes(5000).map { $0 ^ 0xFF }))
+    result = await outcome { try fetcher.fetch(timestamp, maxLength: 100) }
+    #expect(result == .success(Array("{\"t\":1}".utf8)))
+    try fault.setRules([("timestamp", "500"), ("objects/", "cut")])
+    result = await outcome { try fetcher.fetch(timestamp, maxLength: 100) }
+    #expect(result == .failure(.status(url: timestamp, code: 500)))
+    result = await outcome { try fetcher.fetch(object, maxLength: 5000) }
+    guard case .failure(.unreachable) = result else {
+      Issue.record("a cut object must fail: \(result)")
+      return
+    }
+    try fault.setRules([("objects/", "endless")])
+    result = await outcome { try fetcher.fetch(object, maxLength: 5000) }
+    #expect(result == .failure(.tooLong(url: object, limit: 5000)))
+    try fault.setRules([])
+    result = await outcome { try fetcher.fetch(fault.url + "/metadata/2.root.json", maxLength: 100) }
+    #expect(result == .failure(.notFound(url: fault.url + "/metadata/2.root.json")))
+  }
+}
