@@ -78,50 +78,13 @@ public enum ChildProcess {
     _ program: String, _ arguments: [[UInt8]], input: HandedDescriptor? = nil, output: HandedDescriptor? = nil,
     removingFromEnvironment removed: [String] = [], setting added: [String: String] = [:]
   ) async throws(StartFailure) -> Finished {
-    var overrides: [Environment.Key: String?] = [:]
-    for name in removed { overrides[Environment.Key(stringLiteral: name)] = .some(nil) }
-    for (name, value) in added { overrides[Environment.Key(stringLiteral: name)] = .some(value) }
-    return try await run(
-      .name(program), label: program, arguments, input: input, output: output, errorOutput: nil,
-      environment: Environment.inherit.updating(overrides), started: nil)
-  }
-
-  /// Runs the program at the absolute path `executable` (no `PATH` lookup) with exactly the
-  /// environment `environment` (nothing inherited), and waits for it.
-  ///
-  /// `started` is called with the child's pid as soon as it runs, so that the caller can stop it
-  /// (`signal`) while it still runs: curl reading an endless body is killed by its reader.
-  /// `input` and `output` are handled as by `run(_:_:...)`; `errorOutput`, when given, becomes
-  /// stderr (closed here once the child has started; `Finished.errorOutput` is then empty).
-  public static func run(
-    executable: FilePath, _ arguments: [[UInt8]], input: HandedDescriptor? = nil, output: HandedDescriptor? = nil,
-    errorOutput: HandedDescriptor? = nil, environment: [String: String], started: (@Sendable (Int32) -> Void)? = nil
-  ) async throws(StartFailure) -> Finished {
-    var exact: [Environment.Key: String] = [:]
-    for (name, value) in environment { exact[Environment.Key(stringLiteral: name)] = value }
-    return try await run(
-      .path(executable), label: executable.lastComponent?.string ?? executable.string, arguments, input: input,
-      output: output, errorOutput: errorOutput, environment: .custom(exact), started: started)
-  }
-
-  /// `kill(2)`: sends `signal` to the child `pid` that `started` reported.
-  public static func signal(_ pid: Int32, _ signal: CInt) -> Result<Void, Errno> {
-    Syscall.kill(pid, signal)
-  }
-
-  private static func run(
-    _ executable: Executable, label program: String, _ arguments: [[UInt8]], input: HandedDescriptor?,
-    output: HandedDescriptor?, errorOutput: HandedDescriptor?, environment: Environment,
-    started: (@Sendable (Int32) -> Void)?
-  ) async throws(StartFailure) -> Finished {
     defer {
       input?.close()
       output?.close()
-      errorOutput?.close()
     }
-    let errorFD = errorOutput == nil ? mcpgen_memfd("mcp-gen-\(program)-stderr") : -1
-    guard errorOutput != nil || errorFD >= 0 else { throw .couldNotStart(program, "memfd_create: \(Errno(rawValue: errno))") }
-    defer { if errorFD >= 0 { _ = Syscall.close(errorFD) } }
+    let errorFD = mcpgen_memfd("mcp-gen-\(program)-stderr")
+    guard errorFD >= 0 else { throw .couldNotStart(program, "memfd_create: \(Errno(rawValue: errno))") }
+    defer { _ = Syscall.close(errorFD) }
     let outputFD = output == nil ? mcpgen_memfd("mcp-gen-\(program)-stdout") : -1
     guard output != nil || outputFD >= 0 else { throw .couldNotStart(program, "memfd_create: \(Errno(rawValue: errno))") }
     defer { if outputFD >= 0 { _ = Syscall.close(outputFD) } }
@@ -132,24 +95,26 @@ public enum ChildProcess {
     defer { if nullFD >= 0 { _ = Syscall.close(nullFD) } }
     guard input != nil || nullFD >= 0 else { throw .couldNotStart(program, "cannot open /dev/null") }
 
+    var overrides: [Environment.Key: String?] = [:]
+    for name in removed { overrides[Environment.Key(stringLiteral: name)] = .some(nil) }
+    for (name, value) in added { overrides[Environment.Key(stringLiteral: name)] = .some(value) }
+    let environment = Environment.inherit.updating(overrides)
     let stdin = FileDescriptor(rawValue: input?.fd ?? nullFD)
     let stdout = FileDescriptor(rawValue: output?.fd ?? outputFD)
-    let stderr = FileDescriptor(rawValue: errorOutput?.fd ?? errorFD)
+    let stderr = FileDescriptor(rawValue: errorFD)
 
     // Raw-byte arguments reach the child through strdup(3): each needs its own terminating NUL.
     let argv = Arguments(arguments.map { $0 + [0] })
     let status: TerminationStatus
     do {
       let execution = try await Subprocess.run(
-        executable, arguments: argv, environment: environment,
+        .name(program), arguments: argv, environment: environment,
         input: .fileDescriptor(stdin, closeAfterSpawningProcess: false),
         output: .fileDescriptor(stdout, closeAfterSpawningProcess: false),
         error: .fileDescriptor(stderr, closeAfterSpawningProcess: false)
-      ) { execution in
+      ) { _ in
         input?.close()
         output?.close()
-        errorOutput?.close()
-        started?(execution.processIdentifier.value)
       }
       status = execution.terminationStatus
     } catch let e as SubprocessError where e.code == .executableNotFound {
@@ -158,7 +123,7 @@ public enum ChildProcess {
       throw .couldNotStart(program, "\(error)")
     }
     return Finished(
-      status: status, output: outputFD >= 0 ? head(outputFD) : [], errorOutput: errorFD >= 0 ? tail(errorFD) : [])
+      status: status, output: outputFD >= 0 ? head(outputFD) : [], errorOutput: tail(errorFD))
   }
 
   private static func head(_ fd: CInt) -> [UInt8] {

@@ -398,3 +398,63 @@ public enum Syscall {
     }
   }
 }
+
+extension Syscall {
+  /// `posix_spawn(3)` of `path` with `argv` and `envp`, stdin, stdout and stderr made from the
+  /// given descriptors (`posix_spawn_file_actions_adddup2`), an empty signal mask and default
+  /// actions for SIGPIPE, SIGINT, SIGTERM and SIGQUIT (`posix_spawnattr_setsigmask`,
+  /// `posix_spawnattr_setsigdefault`). Returns the child's pid.
+  public static func spawn(
+    _ path: [UInt8], _ argv: [[UInt8]], _ envp: [[UInt8]], stdin: CInt, stdout: CInt, stderr: CInt
+  ) -> Result<pid_t, Errno> {
+    #if DEBUG
+    if let forced = FaultInjection.shared.fault(for: "posix_spawn") { return .failure(forced) }
+    #endif
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+    posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+    posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+    // Each string its own NUL-terminated copy; the arrays end with a null pointer.
+    let cArguments = argv.map { bytes in bytes.withUnsafeBufferPointer { cString($0) } } + [nil]
+    let cEnvironment = envp.map { bytes in bytes.withUnsafeBufferPointer { cString($0) } } + [nil]
+    defer { for p in cArguments + cEnvironment { free(p) } }
+    var pid: pid_t = 0
+    let rc = withCString(path) { p in posix_spawn(&pid, p, &actions, &attributes, cArguments, cEnvironment) }
+    return rc == 0 ? .success(pid) : .failure(Errno(rawValue: rc))
+  }
+
+  /// `waitid(2)` with `P_PID`, `WEXITED | WNOWAIT`: returns once `pid` has ended, leaving it to
+  /// be reaped.
+  public static func waitForExit(_ pid: pid_t) -> Result<Void, Errno> {
+    var info = siginfo_t()
+    return call("waitid") { waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) }.map { _ in () }
+  }
+
+  /// `waitpid(2)`: reaps `pid` and returns its raw wait status.
+  public static func reap(_ pid: pid_t) -> Result<Int32, Errno> {
+    var status: Int32 = 0
+    return call("waitpid") { waitpid(pid, &status, 0) }.map { _ in status }
+  }
+}
+
+/// A malloc'd NUL-terminated copy of `bytes` (freed by the caller).
+private func cString(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar>? {
+  let p = malloc(bytes.count + 1)!.assumingMemoryBound(to: CChar.self)
+  if let base = bytes.baseAddress { memcpy(p, base, bytes.count) }
+  p[bytes.count] = 0
+  return p
+}

@@ -89,15 +89,10 @@ extension CurlFetcher {
     // Whatever curl did not report: the request that went past its cap, and the ones it took
     // down with it, or curl died.
     let why: String
-    switch finished {
-    case .failure(let start):
-      why = start.fetchError("").reasonText
-    case .success(let done):
-      if let overLimit {
-        why = "stopped with \(requests[overLimit].url), which sent more than \(requests[overLimit].maxLength) bytes"
-      } else {
-        why = "curl \(done.statusText) before finishing it" + (done.lastErrorLine.map { ": \($0)" } ?? "")
-      }
+    if let overLimit {
+      why = "stopped with \(requests[overLimit].url), which sent more than \(requests[overLimit].maxLength) bytes"
+    } else {
+      why = "curl \(finished.statusText) before finishing it"
     }
     let now = monotonicSeconds()
     for index in requests.indices where !batch.done[index] {

@@ -9,6 +9,10 @@ import SystemPackage
 /// linking libcurl would make every command dynamic. One curl process drives many transfers
 /// (`fetchAll`), so a pull pays one process start, not one per object.
 ///
+/// Both calls block the calling thread until curl is done; curl is started and reaped on that
+/// thread (`posix_spawn`, `waitpid`), so any thread may call them, one of Swift's cooperative
+/// pool included.
+///
 /// A single `fetch` streams curl's stdout through a pipe and stops reading at `maxLength + 1`
 /// bytes, killing curl: an endless body (the specification's endless-data attack) costs at most
 /// that much memory, whatever the server announced. `--max-filesize` refuses an announced length
@@ -23,7 +27,8 @@ public struct CurlFetcher: RemoteFetcher {
     public var lowSpeedLimit: Int = 1
     public var lowSpeedTime: Int = 30
     /// Further attempts after a transient failure (timeout, refused or cut connection, 408, 429,
-    /// 5xx), waiting `retryDelay`, then twice as long each time.
+    /// 500, 502, 503, 504). `fetch` waits `retryDelay`, then twice as long each time; `fetchAll`
+    /// leaves them to curl's `--retry` (transient errors only, 1 s, then twice as long).
     public var retries: Int = 3
     public var retryDelay: Double = 1
     /// Transfers one curl runs at once in `fetchAll` (`--parallel-max`).
@@ -118,16 +123,11 @@ public struct CurlFetcher: RemoteFetcher {
         break reading
       }
     }
-    let finished = run.wait()
+    let done = run.wait()
     if run.wasCancelled { return .failure(Failure(error: .cancelled, transient: false)) }
     if tooLong { return .failure(Failure(error: .tooLong(url: url, limit: maxLength), transient: false)) }
     if let readError {
       return .failure(Failure(error: .unreachable(url: url, reason: "cannot read from curl: \(readError.description)"), transient: false))
-    }
-    let done: ChildProcess.Finished
-    switch finished {
-    case .success(let f): done = f
-    case .failure(let start): return .failure(Failure(error: start.fetchError(url), transient: false))
     }
     guard let report = CurlReport.last(in: done.errorOutput) else {
       let why = done.lastErrorLine.map { "curl \(done.statusText): \($0)" } ?? "curl \(done.statusText) without a report"

@@ -36,7 +36,8 @@ public enum FetchError: Error, Equatable, Sendable {
 }
 
 /// One download of a batch (`RemoteFetcher.fetchAll`): the body of `url` into the file
-/// `destination` (an absolute path; whatever was there is replaced), at most `maxLength` bytes.
+/// `destination` (an absolute path in an existing directory; whatever was there is replaced),
+/// at most `maxLength` bytes.
 public struct FetchRequest: Sendable, Equatable {
   public var url: String
   public var destination: FilePath

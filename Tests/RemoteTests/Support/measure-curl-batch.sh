@@ -56,7 +56,7 @@ run() {  # name, command...
   rm -rf "$scratch/out"; mkdir "$scratch/out"
   local start end
   start=$(date +%s.%N)
-  "${@:2}" > /dev/null
+  "${@:2}" > /dev/null 2>&1 || true
   end=$(date +%s.%N)
   printf '%-44s %6.2f s  (%s files)\n' "$1" "$(echo "$end - $start" | bc)" "$(find "$scratch/out" -type f | wc -l)"
 }
