@@ -26,11 +26,7 @@ final class GARoot: @unchecked Sendable {
   /// Runs and requires exit status 0.
   @discardableResult
   func ok(_ arguments: [String]) throws -> CLI.Output {
-    let out = try run(arguments)
-    guard out.status == 0 else {
-      throw E2EFailure("mcp-gen \(arguments.joined(separator: " ")) exited \(out.status): \(out.stderrText)\(out.stdoutText)")
-    }
-    return out
+    try run(arguments).requireSuccess("mcp-gen \(arguments.joined(separator: " "))")
   }
 
   /// A release tree at `<scratch>/<name>`:
@@ -99,7 +95,7 @@ final class GARoot: @unchecked Sendable {
   }
 
   static func object(_ out: CLI.Output) throws -> [String: Any] {
-    guard let object = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any] else {
+    guard let object = try Gen.json(out) as? [String: Any] else {
       throw E2EFailure("not a JSON object: \(out.stdoutText)")
     }
     return object
@@ -113,9 +109,8 @@ final class GARoot: @unchecked Sendable {
 
   @discardableResult
   static func sh(_ script: String, _ arguments: [String]) throws -> CLI.Output {
-    let out = try ProcessRunner.run("/bin/sh", ["-c", script, "sh"] + arguments, environment: CLI.environment())
-    guard out.status == 0 else { throw E2EFailure("sh -c \(script) exited \(out.status): \(out.stderrText)") }
-    return out
+    try ProcessRunner.run("/bin/sh", ["-c", script, "sh"] + arguments, environment: CLI.environment())
+      .requireSuccess("sh -c \(script)")
   }
 
   /// Starts `/bin/sh -c script sh ARGS...` with stdio on /dev/null and returns at once; the

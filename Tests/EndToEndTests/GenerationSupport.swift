@@ -17,11 +17,7 @@ enum Gen {
   /// Like `run`, but fails with stdout and stderr in the message unless the exit status is 0.
   @discardableResult
   static func ok(_ root: String, _ subcommand: String, _ rest: [String] = []) throws -> CLI.Output {
-    let out = try run(root, subcommand, rest)
-    guard out.status == 0 else {
-      throw E2EFailure("mcp-gen \(subcommand) \(rest) exited \(out.status)\nstdout: \(out.stdoutText)\nstderr: \(out.stderrText)")
-    }
-    return out
+    try run(root, subcommand, rest).requireSuccess("mcp-gen \(subcommand) \(rest)")
   }
 
   /// The key `mcp-gen` gives the release at `path` (via `hash`, one line).
@@ -74,10 +70,7 @@ enum Gen {
 
   /// The target of the symlink at `path`, or nil when there is no symlink there.
   static func readlink(_ path: String) -> String? {
-    var buffer = [CChar](repeating: 0, count: 4097)
-    let n = Glibc.readlink(path, &buffer, buffer.count - 1)
-    guard n >= 0 else { return nil }
-    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    Rel.readlink(Rel.bytes(path)).map { String(decoding: $0, as: UTF8.self) }
   }
 
   /// The generation number `current` points at, or nil.

@@ -262,11 +262,7 @@ enum Rel {
   /// Runs a helper program, failing unless it exits 0.
   @discardableResult
   static func must(_ executable: String, _ arguments: [String]) throws -> CLI.Output {
-    let out = try ProcessRunner.run(executable, arguments)
-    guard out.status == 0 else {
-      throw E2EFailure("\(executable) \(arguments.joined(separator: " ")) exited \(out.status): \(out.stderrText)")
-    }
-    return out
+    try ProcessRunner.run(executable, arguments).requireSuccess("\(executable) \(arguments.joined(separator: " "))")
   }
 
   static func tool(_ candidates: [String]) -> String? { TestEnvironment.tool(candidates) }

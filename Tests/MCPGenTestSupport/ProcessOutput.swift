@@ -23,10 +23,24 @@ public struct ProcessOutput: Sendable, CustomStringConvertible {
     self.stderr = stderr
   }
 
+  /// An output with an exit status of its own making (a shell status: 128 + N is signal N).
+  public init(status: Int32, stdout: [UInt8], stderr: [UInt8]) {
+    self.init(exitCode: status, signal: nil, stdout: stdout, stderr: stderr)
+  }
+
   public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
   public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
   /// stderr split into lines, without the final empty one.
   public var stderrLines: [Substring] { stderrText.split(separator: "\n", omittingEmptySubsequences: false).dropLast() }
+
+  /// Itself when the status is 0; otherwise a failure naming `what`, the status and both outputs.
+  @discardableResult
+  public func requireSuccess(_ what: @autoclosure () -> String) throws -> ProcessOutput {
+    guard status == 0 else {
+      throw TestFailure("\(what()) exited \(status)\nstdout: \(stdoutText)\nstderr: \(stderrText)")
+    }
+    return self
+  }
 
   public var description: String {
     let time = (seconds * 100).rounded() / 100

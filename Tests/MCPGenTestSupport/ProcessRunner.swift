@@ -120,6 +120,7 @@ public enum ProcessRunner {
 }
 
 /// A child started by `ProcessRunner.start`, its output collecting in unlinked files.
+/// `@unchecked Sendable` for the same reason as `TestProcess`, whose state is its only mutable part.
 public final class RunningProcess: @unchecked Sendable {
   public let child: TestProcess
   public let started: Double

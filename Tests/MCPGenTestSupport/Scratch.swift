@@ -28,7 +28,7 @@ extension FilePath: ScratchPath {
 /// `remove()` walks the tree through descriptors, clearing the immutable and append-only flags
 /// that stored entries carry when the tests run as root, so it also removes trees whose paths are
 /// longer than PATH_MAX (where `chattr -R` and `rm -rf` give up).
-public final class ScratchDirectory<Path: ScratchPath>: @unchecked Sendable {
+public final class ScratchDirectory<Path: ScratchPath>: Sendable {
   public let path: Path
   /// The same directory as bytes, whatever `Path` is.
   public let location: FilePath

@@ -7,6 +7,9 @@ import Glibc
 /// be timed to the millisecond, and no pipes, so a grandchild that keeps a descriptor open cannot
 /// make a test wait forever. Signals start at their defaults and unblocked, whatever the test
 /// thread's mask was. `ProcessRunner` builds on it; tests that time kills use it directly.
+///
+/// `@unchecked Sendable`: `reaped` is written by whoever waits, and a test waits for its child on
+/// one thread (a child shared between threads would need a lock around the wait).
 public final class TestProcess: @unchecked Sendable {
   public let pid: pid_t
   private var reaped: Int32? = nil

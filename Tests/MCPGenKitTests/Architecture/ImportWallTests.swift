@@ -7,9 +7,7 @@ import Testing
 /// document and the check cannot disagree.
 @Suite("import walls")
 struct ImportWallTests {
-  /// The package root: three levels above this file (Tests/MCPGenKitTests/Architecture/).
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  static let root = URL(fileURLWithPath: TestEnvironment.packageRoot)
 
   /// The standard library's own modules, which every file may import.
   static let implicit: Set<String> = ["Swift", "_Concurrency", "_StringProcessing"]
