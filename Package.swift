@@ -90,24 +90,34 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    // What every test target shares: the one process runner, the one scratch directory, the
+    // coreutils oracle, where the built binaries and fixtures are. Imports none of our targets,
+    // so the oracle stays independent of the engine it checks.
+    .target(
+      name: "MCPGenTestSupport",
+      dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+      path: "Tests/MCPGenTestSupport"
+    ),
     // Tests may import any target (white-box tests of the engine use @testable).
     .testTarget(
       name: "MCPGenKitTests",
       dependencies: [
-        "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", .product(name: "SystemPackage", package: "swift-system"),
+        "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", "MCPGenTestSupport",
+        .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     .testTarget(
       name: "RemoteTests",
       dependencies: [
-        "MCPGenRemote", "MCPGenKit", "MCPGenSystem", "MCPGenTerminal",
+        "MCPGenRemote", "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", "MCPGenTestSupport",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     .testTarget(
       name: "EndToEndTests",
       dependencies: [
-        "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", .product(name: "SystemPackage", package: "swift-system"),
+        "MCPGenKit", "MCPGenSystem", "MCPGenTerminal", "MCPGenTestSupport",
+        .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
   ]

@@ -55,10 +55,10 @@ struct FaultInjectionTests {
           && (calls[n - 1].contains("write(1,") || calls[n - 1].contains("write(2,") || run.stderr.isEmpty)
         if !scenario.expectedStatus.contains(run.status) && !terminal {
           failedCleanly += 1
-          let lines = run.stderr.split(separator: "\n")
+          let lines = run.stderrText.split(separator: "\n")
           #expect(run.status != 0, "\(context)")
-          #expect(lines.first?.hasPrefix("error: ") == true && lines.count <= 2, "\(context): \(run.stderr)")
-          #expect(lines.first?.contains("/") == true, "\(context): error names no path: \(run.stderr)")
+          #expect(lines.first?.hasPrefix("error: ") == true && lines.count <= 2, "\(context): \(run.stderrText)")
+          #expect(lines.first?.contains("/") == true, "\(context): error names no path: \(run.stderrText)")
           #expect(try Self.currentKey(work) == before, "\(context): current changed although the command failed")
         }
         KillPoints.wipe(work)

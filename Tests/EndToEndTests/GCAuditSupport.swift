@@ -26,11 +26,7 @@ final class GARoot: @unchecked Sendable {
   /// Runs and requires exit status 0.
   @discardableResult
   func ok(_ arguments: [String]) throws -> CLI.Output {
-    let out = try run(arguments)
-    guard out.status == 0 else {
-      throw E2EFailure("mcp-gen \(arguments.joined(separator: " ")) exited \(out.status): \(out.stderrText)\(out.stdoutText)")
-    }
-    return out
+    try run(arguments).requireSuccess("mcp-gen \(arguments.joined(separator: " "))")
   }
 
   /// A release tree at `<scratch>/<name>`:
@@ -71,7 +67,7 @@ final class GARoot: @unchecked Sendable {
   }
 
   /// The store key of a release (the coreutils oracle).
-  func key(_ dir: String) throws -> String { try CLI.oracleKey(dir) }
+  func key(_ dir: String) throws -> String { try Oracle.key(dir) }
 
   func entry(_ key: String) -> String { root + "/store/" + key }
 
@@ -99,7 +95,7 @@ final class GARoot: @unchecked Sendable {
   }
 
   static func object(_ out: CLI.Output) throws -> [String: Any] {
-    guard let object = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any] else {
+    guard let object = try Gen.json(out) as? [String: Any] else {
       throw E2EFailure("not a JSON object: \(out.stdoutText)")
     }
     return object
@@ -113,30 +109,14 @@ final class GARoot: @unchecked Sendable {
 
   @discardableResult
   static func sh(_ script: String, _ arguments: [String]) throws -> CLI.Output {
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MCP_GEN_ROOT")
-    env.removeValue(forKey: "MCP_GEN_FAULT")
-    let out = try CLI.runProcess("/bin/sh", ["-c", script, "sh"] + arguments, environment: env)
-    guard out.status == 0 else { throw E2EFailure("sh -c \(script) exited \(out.status): \(out.stderrText)") }
-    return out
+    try ProcessRunner.run("/bin/sh", ["-c", script, "sh"] + arguments, environment: CLI.environment())
+      .requireSuccess("sh -c \(script)")
   }
 
-  /// Starts `/bin/sh -c script sh ARGS...` with no pipes (stdio on /dev/null) and returns at
-  /// once; the caller waits with `waitUntilExit()`. Scripts must not use `&` and `wait`: children
-  /// of this test process may inherit a signal mask under which dash's `wait` never wakes.
-  static func start(_ script: String, _ arguments: [String]) throws -> Process {
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MCP_GEN_ROOT")
-    env.removeValue(forKey: "MCP_GEN_FAULT")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script, "sh"] + arguments
-    process.environment = env
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return process
+  /// Starts `/bin/sh -c script sh ARGS...` with stdio on /dev/null and returns at once; the
+  /// caller waits with `wait()`.
+  static func start(_ script: String, _ arguments: [String]) throws -> TestProcess {
+    try TestProcess("/bin/sh", ["-c", script, "sh"] + arguments)
   }
 
   /// Makes a stored path changeable by root: clears the immutable flag and adds owner write

@@ -126,9 +126,9 @@ struct GCCommandTests {
       done
       """, [CLI.binary, r.root, out] + fresh)
     let started = Date()
-    gcLoop.waitUntilExit()
-    switchLoop.waitUntilExit()
-    #expect(gcLoop.terminationStatus == 0 && switchLoop.terminationStatus == 0)
+    let gcStatus = gcLoop.wait()
+    let switchStatus = switchLoop.wait()
+    #expect(TestProcess.exitCode(gcStatus) == 0 && TestProcess.exitCode(switchStatus) == 0)
     #expect(Date().timeIntervalSince(started) < 90)
 
     func read(_ name: String) throws -> String { try String(contentsOfFile: out + "/" + name, encoding: .utf8) }
@@ -374,9 +374,9 @@ struct GCCommandTests {
     while !(try r.storeNames()).contains(where: { $0.hasPrefix(".tmp-") }) && Date() < deadline { usleep(20_000) }
     #expect(try r.storeNames().contains { $0.hasPrefix(".tmp-") })
     let gc = try r.ok(["gc"])  // default grace: nothing young is touched
-    add.waitUntilExit()
+    let addStatus = add.wait()
     let stderr = (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? ""
-    #expect(add.terminationStatus == 0, "\(stderr)")
+    #expect(TestProcess.exitCode(addStatus) == 0, "\(stderr)")
     #expect(!gc.stdoutText.contains("leftovers"))
     #expect(try r.storeNames().contains(kb))
   }

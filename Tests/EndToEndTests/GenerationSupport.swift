@@ -17,11 +17,7 @@ enum Gen {
   /// Like `run`, but fails with stdout and stderr in the message unless the exit status is 0.
   @discardableResult
   static func ok(_ root: String, _ subcommand: String, _ rest: [String] = []) throws -> CLI.Output {
-    let out = try run(root, subcommand, rest)
-    guard out.status == 0 else {
-      throw E2EFailure("mcp-gen \(subcommand) \(rest) exited \(out.status)\nstdout: \(out.stdoutText)\nstderr: \(out.stderrText)")
-    }
-    return out
+    try run(root, subcommand, rest).requireSuccess("mcp-gen \(subcommand) \(rest)")
   }
 
   /// The key `mcp-gen` gives the release at `path` (via `hash`, one line).
@@ -74,10 +70,7 @@ enum Gen {
 
   /// The target of the symlink at `path`, or nil when there is no symlink there.
   static func readlink(_ path: String) -> String? {
-    var buffer = [CChar](repeating: 0, count: 4097)
-    let n = Glibc.readlink(path, &buffer, buffer.count - 1)
-    guard n >= 0 else { return nil }
-    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    Rel.readlink(Rel.bytes(path)).map { String(decoding: $0, as: UTF8.self) }
   }
 
   /// The generation number `current` points at, or nil.
@@ -176,12 +169,7 @@ enum Gen {
   // MARK: Processes
 
   /// This process's environment without the variables that would steer `mcp-gen`.
-  static var childEnvironment: [String: String] {
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MCP_GEN_ROOT")
-    env.removeValue(forKey: "MCP_GEN_FAULT")
-    return env
-  }
+  static var childEnvironment: [String: String] { CLI.environment() }
 
   static let python: String = {
     for p in ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
@@ -192,18 +180,9 @@ enum Gen {
 
   static var pythonPrefix: [String] { python == "/usr/bin/env" ? ["python3"] : [] }
 
-  /// Seconds on the monotonic clock.
-  static func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-  }
+  static func now() -> Double { TestClock.now() }
 
-  static func sleep(_ seconds: Double) {
-    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-    var remaining = timespec()
-    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
-  }
+  static func sleep(_ seconds: Double) { TestClock.sleep(seconds) }
 
   /// Whether process `pid` is still running (a zombie or a vanished pid is not).
   static func isRunning(_ pid: Int32) -> Bool {
@@ -215,64 +194,5 @@ enum Gen {
   }
 }
 
-/// A child process started with `posix_spawn` (no Foundation machinery in the way, so a kill can
-/// be timed to the millisecond), stdout and stderr into files.
-final class GenChild {
-  let pid: pid_t
-  private var reaped: Int32? = nil
-
-  init(_ executable: String, _ arguments: [String], stdout: String = "/dev/null", stderr: String = "/dev/null",
-       environment: [String: String] = Gen.childEnvironment) throws {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      for p in argv { free(p) }
-      for p in envp { free(p) }
-    }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-    guard rc == 0 else { throw E2EFailure("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-    self.pid = pid
-  }
-
-  func kill(_ signal: Int32 = SIGKILL) { _ = Glibc.kill(pid, signal) }
-
-  /// Waits for the child; the raw wait status.
-  @discardableResult
-  func wait() -> Int32 {
-    if let reaped { return reaped }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    reaped = status
-    return status
-  }
-
-  /// Whether the child has exited (reaping it if so), without blocking.
-  func poll() -> Bool {
-    if reaped != nil { return true }
-    var status: Int32 = 0
-    let r = waitpid(pid, &status, WNOHANG)
-    if r == pid { reaped = status; return true }
-    return false
-  }
-
-  /// Exit code, or nil when it was killed by a signal.
-  static func exitCode(_ status: Int32) -> Int32? { status & 0x7f == 0 ? (status >> 8) & 0xff : nil }
-  static func signal(_ status: Int32) -> Int32? {
-    let s = status & 0x7f
-    return s != 0 && s != 0x7f ? s : nil
-  }
-
-  deinit {
-    if reaped == nil {
-      kill()
-      wait()
-    }
-  }
-}
+/// The end-to-end tests' name for the spawned child of the shared support.
+typealias GenChild = TestProcess

@@ -91,15 +91,8 @@ struct GenerationsTests {
 
     let stop = scratch.at("stop")
     let ready = scratch.at("ready")
-    let reader = Process()
-    reader.executableURL = URL(fileURLWithPath: Gen.python)
-    reader.arguments = Gen.pythonPrefix + ["-c", Self.readerScript, root, stop, ready, relA, relB]
-    let pipe = Pipe()
-    let errPipe = Pipe()
-    reader.standardOutput = pipe
-    reader.standardError = errPipe
-    reader.standardInput = FileHandle.nullDevice
-    try reader.run()
+    let reader = try ProcessRunner.start(
+      Gen.python, Gen.pythonPrefix + ["-c", Self.readerScript, root, stop, ready, relA, relB], outputIn: scratch.path)
     let waitStart = Gen.now()
     while !FileManager.default.fileExists(atPath: ready) {
       guard reader.isRunning, Gen.now() - waitStart < 30 else { break }
@@ -123,12 +116,11 @@ struct GenerationsTests {
     }
     let switching = Gen.now() - started
     try Data().write(to: URL(fileURLWithPath: stop))
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    let errors = errPipe.fileHandleForReading.readDataToEndOfFile()
-    reader.waitUntilExit()
+    let read = reader.finish()
+    let output = Data(read.stdout)
 
     #expect(wrong.isEmpty, "\(wrong.prefix(5))")
-    #expect(reader.terminationStatus == 0, "\(String(decoding: errors, as: UTF8.self))")
+    #expect(read.status == 0, "\(read.stderrText)")
     let counts = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
     print("reader during 500 switches (\(String(format: "%.1f", switching)) s): \(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .newlines))")
     #expect(Gen.int(counts["failures"]) == 0, "\(counts["errors"] ?? "")")

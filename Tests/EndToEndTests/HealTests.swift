@@ -145,7 +145,7 @@ struct HealTests {
         let run = try KillPoints.runUnderStrace(arguments(work), syscall: syscall, when: n)
         let context = "killed at \(syscall)#\(n)"
         if !run.killed {
-          #expect(run.status == 0, "\(context): completed with \(run.status): \(run.stderr)")
+          #expect(run.status == 0, "\(context): completed with \(run.status): \(run.stderrText)")
           KillPoints.wipe(work)
           break
         }
@@ -169,8 +169,7 @@ struct HealTests {
 extension KillPoints {
   /// The calls of `syscalls` that `args` makes when nothing fails, in the order they were made.
   static func traceInOrder(_ args: [String], _ syscalls: [String]) throws -> [Substring] {
-    let out = try CLI.runProcess(
-      stracePath!, ["-f", "-qq", "-e", "trace=\(syscalls.joined(separator: ","))", "-o", "/dev/stderr", CLI.binary] + args, environment: nil)
-    return out.stderrText.split(separator: "\n").filter { line in syscalls.contains { line.contains($0 + "(") } }
+    let log = try straceLog(["-e", "trace=\(syscalls.joined(separator: ","))"], args)
+    return log.split(separator: "\n").filter { line in syscalls.contains { line.contains($0 + "(") } }
   }
 }

@@ -32,7 +32,7 @@ struct KillPointTests {
         try KillPoints.copy(baseline, to: work)
         let run = try KillPoints.runUnderStrace(scenario.arguments(work), syscall: syscall, when: n, environment: scenario.environment)
         if !run.killed {
-          #expect(scenario.expectedStatus.contains(run.status), "\(scenario) \(syscall)#\(n): exit \(run.status): \(run.stderr)")
+          #expect(scenario.expectedStatus.contains(run.status), "\(scenario) \(syscall)#\(n): exit \(run.status): \(run.stderrText)")
           completedAt[syscall] = n - 1
           KillPoints.wipe(work)
           break
@@ -54,6 +54,11 @@ struct KillPointTests {
   }
 }
 
+extension ProcessOutput {
+  /// Ended by a signal: strace re-raises the one that killed its tracee.
+  var killed: Bool { signal != nil || status == 128 + SIGKILL }
+}
+
 enum KillPoints {
   /// Every call that changes the file system, plus every open (strace cannot select O_CREAT).
   static let syscalls = [
@@ -63,12 +68,11 @@ enum KillPoints {
 
   /// How many `openat` calls the dynamic loader makes before `main` (from `mcp-gen root`).
   static let loaderOpens: Int = {
-    guard let strace = stracePath,
-      let out = try? CLI.runProcess(strace, ["-f", "-qq", "-e", "trace=openat", "-o", "/dev/stderr", CLI.binary, "root", "--root", "/nonexistent"], environment: nil)
+    guard stracePath != nil, let log = try? straceLog(["-e", "trace=openat"], ["root", "--root", "/nonexistent"])
     else { return 1 }
     // The loader's and the Swift runtime's opens (shared libraries, /proc/self/maps, the CPU
     // list) come before `main`; the first open after the last of them is mcp-gen's own.
-    let opens = out.stderrText.split(separator: "\n").filter { $0.contains("openat(") }
+    let opens = log.split(separator: "\n").filter { $0.contains("openat(") }
     let runtime = opens.lastIndex { line in
       line.contains(".so") || line.contains("/proc/self/") || line.contains("/sys/devices/system/cpu/")
     }
@@ -157,39 +161,33 @@ enum KillPoints {
     }
   }
 
-  struct Run {
-    var killed: Bool
-    var status: Int32
-    var stderr: String
+  /// A run under strace: the runner's result (`killed` says whether the injected signal hit).
+  typealias Run = ProcessOutput
+
+  /// The log of `strace -f -qq OPTIONS -o LOG mcp-gen ARGS`: strace writes it to a file of its
+  /// own (the runner's stderr is a file too, and two writers at their own offsets would clobber
+  /// each other).
+  static func straceLog(_ options: [String], _ args: [String]) throws -> String {
+    let log = TestEnvironment.scratchRoot + "/strace-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
+    defer { unlink(log) }
+    _ = try ProcessRunner.run(stracePath!, ["-f", "-qq"] + options + ["-o", log, CLI.binary] + args)
+    return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
   }
 
   /// The calls `args` makes of `syscall` when nothing fails (all threads), in order, as strace
   /// prints them.
   static func calls(_ args: [String], _ syscall: String) throws -> [Substring] {
-    let out = try CLI.runProcess(stracePath!, ["-f", "-qq", "-e", "trace=\(syscall)", "-o", "/dev/stderr", CLI.binary] + args, environment: nil)
-    return out.stderrText.split(separator: "\n").filter { $0.contains(syscall + "(") }
+    try straceLog(["-e", "trace=\(syscall)"], args).split(separator: "\n").filter { $0.contains(syscall + "(") }
   }
 
   static func runUnderStrace(
     _ args: [String], syscall: String, when n: Int, action: String = "signal=SIGKILL", environment: [String: String] = [:]
   ) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: stracePath!)
-    process.arguments = ["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)",
-                         "-e", "inject=\(syscall):\(action):when=\(n)", CLI.binary] + args
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MCP_GEN_ROOT")
-    env.merge(environment) { $1 }
-    process.environment = env
-    let err = Pipe()
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let killed = process.terminationReason == .uncaughtSignal || process.terminationStatus == 128 + SIGKILL
-    return Run(killed: killed, status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+    try ProcessRunner.run(
+      stracePath!,
+      ["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)", "-e", "inject=\(syscall):\(action):when=\(n)", CLI.binary]
+        + args,
+      environment: CLI.environment(environment))
   }
 
   static func checkInvariants(_ root: String, allowed: Set<String>, except: Set<StoreKey>, context: String) throws {

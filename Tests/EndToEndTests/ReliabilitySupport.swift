@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,83 +14,29 @@ enum Rel {
 
   // MARK: Running the binary with a deadline
 
-  struct Run: CustomStringConvertible {
-    /// nil when the process was killed by a signal (a crash, or our kill after the deadline).
-    var exitCode: Int32?
-    var signal: Int32?
-    var timedOut: Bool
-    var stdout: [UInt8]
-    var stderr: [UInt8]
-    var seconds: Double
-
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    var description: String {
-      "exit \(exitCode.map(String.init) ?? "-") signal \(signal.map(String.init) ?? "-")\(timedOut ? " TIMED OUT" : "") after \(String(format: "%.2f", seconds)) s; stderr: \(stderrText.debugDescription)"
-    }
-
-    /// Ended by itself with a documented exit status (no signal, no hang, no 134/139).
-    var endedCleanly: Bool {
-      !timedOut && signal == nil && exitCode.map { Rel.documentedStatuses.contains($0) } == true
-    }
-  }
+  /// A finished run: the shared runner's one result type.
+  typealias Run = ProcessOutput
 
   /// A child started by `spawn`; `finish` waits for it with a deadline.
-  final class Spawned {
-    let child: GenChild
-    let outPath: String
-    let errPath: String
-    let started: Double
-    init(child: GenChild, outPath: String, errPath: String, started: Double) {
-      self.child = child
-      self.outPath = outPath
-      self.errPath = errPath
-      self.started = started
-    }
-    var pid: pid_t { child.pid }
-  }
+  typealias Spawned = RunningProcess
 
-  /// Starts `executable ARGS` (default: mcp-gen) with stdout and stderr going to files in `dir`.
+  /// Starts `executable ARGS` (default: mcp-gen); its output collects in unlinked files in `dir`.
   static func spawn(
     _ arguments: [String], outputIn dir: String, executable: String = CLI.binary,
     environment: [String: String] = Gen.childEnvironment
   ) throws -> Spawned {
-    let tag = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    let out = dir + "/.rel-out-" + tag
-    let err = dir + "/.rel-err-" + tag
-    let child = try GenChild(executable, arguments, stdout: out, stderr: err, environment: environment)
-    return Spawned(child: child, outPath: out, errPath: err, started: Gen.now())
+    try ProcessRunner.start(executable, arguments, environment: environment, outputIn: dir)
   }
 
   /// Waits for `s`, killing it (SIGKILL) once `timeout` seconds have passed since it started.
-  static func finish(_ s: Spawned, timeout: Double = 60) -> Run {
-    var timedOut = false
-    while !s.child.poll() {
-      if Gen.now() - s.started > timeout {
-        timedOut = true
-        s.child.kill()
-        s.child.wait()
-        break
-      }
-      Gen.sleep(0.002)
-    }
-    let status = s.child.wait()
-    let seconds = Gen.now() - s.started
-    let out = FileManager.default.contents(atPath: s.outPath).map { Array($0) } ?? []
-    let err = FileManager.default.contents(atPath: s.errPath).map { Array($0) } ?? []
-    unlink(s.outPath)
-    unlink(s.errPath)
-    return Run(
-      exitCode: GenChild.exitCode(status), signal: GenChild.signal(status), timedOut: timedOut,
-      stdout: out, stderr: err, seconds: seconds)
-  }
+  static func finish(_ s: Spawned, timeout: Double = 60) -> Run { s.finish(timeout: timeout) }
 
   /// Runs mcp-gen (or `executable`) to completion or the deadline.
   static func run(
     _ arguments: [String], outputIn dir: String, timeout: Double = 60, executable: String = CLI.binary,
     environment: [String: String] = Gen.childEnvironment
   ) throws -> Run {
-    finish(try spawn(arguments, outputIn: dir, executable: executable, environment: environment), timeout: timeout)
+    try ProcessRunner.run(executable, arguments, environment: environment, timeout: timeout, outputIn: dir)
   }
 
   // MARK: Shape of the output and of the root afterwards
@@ -235,21 +182,7 @@ enum Rel {
   }
 
   /// Lists and closes `fd`.
-  static func listNames(fd: CInt) -> [[UInt8]] {
-    guard let dir = fdopendir(fd) else { close(fd); return [] }
-    defer { closedir(dir) }
-    var names: [[UInt8]] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
-        tuple.withMemoryRebound(to: UInt8.self, capacity: 256) { p in
-          Array(UnsafeBufferPointer(start: p, count: strlen(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self))))
-        }
-      }
-      if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-      names.append(name)
-    }
-    return names.sorted { $0.lexicographicallyPrecedes($1) }
-  }
+  static func listNames(fd: CInt) -> [[UInt8]] { RawDirectory.names(fd: fd) }
 
   /// Every path below `root` (relative, raw bytes) with its type letter, walked through
   /// descriptors so paths longer than PATH_MAX work: `[(path, "d"|"f"|"l"|"?", size)]`.
@@ -306,52 +239,8 @@ enum Rel {
     try writeAll(file, content, leaf)
   }
 
-  /// Deletes `path` and everything below it through descriptors, clearing the immutable flag of
-  /// each inode first: unlike `Scratch.remove` (`chattr -R`, `rm -rf`), this works for trees
-  /// whose paths are longer than PATH_MAX.
-  static func removeTree(_ path: String) {
-    let slash = path.lastIndex(of: "/") ?? path.startIndex
-    let parent = slash == path.startIndex ? "/" : String(path[..<slash])
-    let name = bytes(String(path[path.index(after: slash)...]))
-    let fd = withCPath(bytes(parent)) { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-    guard fd >= 0 else { return }
-    removeEntry(fd, name)
-    close(fd)
-  }
-
-  private static func clearImmutable(_ fd: CInt) {
-    guard geteuid() == 0 else { return }
-    var flags: CLong = 0
-    let getFlags: UInt = 0x8008_6601  // FS_IOC_GETFLAGS
-    let setFlags: UInt = 0x4008_6602  // FS_IOC_SETFLAGS
-    guard ioctl(fd, getFlags, &flags) == 0, flags & 0x10 != 0 else { return }  // FS_IMMUTABLE_FL
-    flags &= ~0x10
-    _ = ioctl(fd, setFlags, &flags)
-  }
-
-  private static func removeEntry(_ dir: CInt, _ name: [UInt8]) {
-    var st = stat()
-    guard withCPath(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else { return }
-    switch st.st_mode & S_IFMT {
-    case S_IFDIR:
-      let fd = withCPath(name) { openat(dir, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-      guard fd >= 0 else { return }
-      clearImmutable(fd)
-      fchmod(fd, 0o700)
-      for child in listNames(fd: Glibc.dup(fd)) { removeEntry(fd, child) }
-      close(fd)
-      _ = withCPath(name) { unlinkat(dir, $0, AT_REMOVEDIR) }
-    case S_IFREG:
-      let fd = withCPath(name) { openat(dir, $0, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) }
-      if fd >= 0 {
-        clearImmutable(fd)
-        close(fd)
-      }
-      _ = withCPath(name) { unlinkat(dir, $0, 0) }
-    default:
-      _ = withCPath(name) { unlinkat(dir, $0, 0) }
-    }
-  }
+  /// Deletes `path` and everything below it, also past PATH_MAX (`Scratch.removeTree`).
+  static func removeTree(_ path: String) { Scratch.removeTree(FilePath(path)) }
 
   /// `count` bytes from /dev/urandom written to `path` in 4 MiB chunks.
   static func writeRandom(_ path: String, count: Int) throws {
@@ -373,21 +262,14 @@ enum Rel {
   /// Runs a helper program, failing unless it exits 0.
   @discardableResult
   static func must(_ executable: String, _ arguments: [String]) throws -> CLI.Output {
-    let out = try CLI.runProcess(executable, arguments, environment: nil)
-    guard out.status == 0 else {
-      throw E2EFailure("\(executable) \(arguments.joined(separator: " ")) exited \(out.status): \(out.stderrText)")
-    }
-    return out
+    try ProcessRunner.run(executable, arguments).requireSuccess("\(executable) \(arguments.joined(separator: " "))")
   }
 
-  /// Whether `executable` is where `path` can be found by `name` … (first existing of paths).
-  static func tool(_ candidates: [String]) -> String? {
-    candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-  }
+  static func tool(_ candidates: [String]) -> String? { TestEnvironment.tool(candidates) }
 
   static let mountPath = tool(["/usr/bin/mount", "/bin/mount"])
   static let umountPath = tool(["/usr/bin/umount", "/bin/umount"])
-  static let setprivPath = tool(["/usr/bin/setpriv", "/bin/setpriv"])
+  static let setprivPath = ProcessRunner.setpriv
 
   /// Polls every 0.5 ms until `condition` holds or `timeout` passes; whether it held.
   static func poll(timeout: Double, while running: () -> Bool = { true }, _ condition: () -> Bool) -> Bool {
@@ -412,6 +294,13 @@ enum Rel {
       if let target = readlink(bytes(dir) + [0x2F] + name), target == bytes(path) { return true }
     }
     return false
+  }
+}
+
+extension ProcessOutput {
+  /// Ended by itself with a documented exit status (no signal, no hang, no 134/139).
+  var endedCleanly: Bool {
+    !timedOut && signal == nil && exitCode.map { Rel.documentedStatuses.contains($0) } == true
   }
 }
 

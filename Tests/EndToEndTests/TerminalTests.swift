@@ -126,7 +126,7 @@ enum Terminal {
     // (asm-generic/ioctls.h: TIOCGPTN = _IOR('T', 0x30, int), TIOCSPTLCK = _IOW('T', 0x31, int)).
     let getPTYNumber: UInt = 0x8004_5430
     let setPTYLock: UInt = 0x4004_5431
-    let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+    let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
     guard master >= 0 else { throw E2EFailure("no pseudo-terminal: \(String(cString: strerror(errno)))") }
     defer { close(master) }
     var unlock: Int32 = 0
@@ -135,24 +135,24 @@ enum Terminal {
       withUnsafeMutablePointer(to: &number, { ioctl(master, getPTYNumber, $0) }) == 0
     else { throw E2EFailure("cannot set up a pseudo-terminal: \(String(cString: strerror(errno)))") }
     let name = "/dev/pts/\(number)"
-    let slave = open(name, O_RDWR | O_NOCTTY)
+    let slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)
     guard slave >= 0 else { throw E2EFailure("cannot open \(name): \(String(cString: strerror(errno)))") }
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MCP_GEN_ROOT")
-    env.removeValue(forKey: "MCP_GEN_FAULT")
+    var env = CLI.environment()
     env.removeValue(forKey: "MCP_GEN_PROGRESS")
     env["TERM"] = "xterm"
     env.merge(extra) { _, new in new }
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CLI.binary)
-    process.arguments = arguments
-    process.environment = env
-    let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = terminal
-    process.standardError = terminal
-    try process.run()
+    let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    defer { close(input) }
+    let process: TestProcess
+    do {
+      process = try TestProcess(
+        executable: Array(CLI.binary.utf8), arguments: arguments.map { Array($0.utf8) }, stdin: input, stdout: slave,
+        stderr: slave, environment: env)
+    } catch {
+      close(slave)
+      throw error
+    }
     close(slave)  // the child holds its own copies; reading then ends when it exits
 
     var bytes: [UInt8] = []
@@ -163,8 +163,8 @@ enum Terminal {
       if n < 0 && errno == EINTR { continue }
       break  // EIO: every copy of the terminal's other end is closed
     }
-    process.waitUntilExit()
+    let status = process.wait()
     let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
-    return Output(status: process.terminationStatus, text: text)
+    return Output(status: TestProcess.exitCode(status) ?? 128 + (TestProcess.signal(status) ?? 0), text: text)
   }
 }

@@ -10,29 +10,17 @@ import Testing
 /// `TrustedPath`: the StrictModes rule, walked one component at a time.
 @Suite("trusted paths", .serialized)
 struct TrustedPathTests {
-  /// A fresh root-owned 0711 directory under /tmp (sticky, so acceptable as a parent).
-  final class Dir {
-    let path: String
-    init() throws {
-      var template = Array("/tmp/mcp-gen-test-XXXXXX".utf8CString)
-      guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw Errno(rawValue: errno) }
-      path = String(cString: template)
-      chmod(path, 0o711)
-    }
-    func at(_ name: String) -> String { path + "/" + name }
-    func mkdir(_ name: String, _ mode: mode_t = 0o755) { Glibc.mkdir(at(name), mode); chmod(at(name), mode) }
-    deinit { _ = try? FileManager.default.removeItem(atPath: path) }
-  }
-
   static func problem(_ path: String, owners: TrustedOwners = .current) throws -> TrustProblem? {
     try TrustedPath.problem(FilePath(path), owners: owners)
   }
 
   @Test("a path owned by root down from /, mode 0755/0644, passes; so does one reached through .. and a relative symlink")
   func trusted() throws {
-    let d = try Dir()
-    d.mkdir("a")
-    d.mkdir("a/b")
+    // Under /tmp, root-owned 0711 (/tmp is sticky, so acceptable as a parent).
+    let d = try Scratch(forOtherUsers: true)
+    defer { d.remove() }
+    try d.makeDirectory("a")
+    try d.makeDirectory("a/b")
     FileManager.default.createFile(atPath: d.at("a/b/file"), contents: Data())
     chmod(d.at("a/b/file"), 0o644)
     symlink("a/b", d.at("link"))
@@ -45,17 +33,19 @@ struct TrustedPathTests {
 
   @Test("writable by group or others: refused, except a parent directory with the sticky bit; the last component never gets that exception")
   func writable() throws {
-    let d = try Dir()
-    d.mkdir("open", 0o777)
-    d.mkdir("open/x")
+    // Under /tmp, root-owned 0711 (/tmp is sticky, so acceptable as a parent).
+    let d = try Scratch(forOtherUsers: true)
+    defer { d.remove() }
+    try d.makeDirectory("open", mode: 0o777)
+    try d.makeDirectory("open/x")
     var p = try #require(try Self.problem(d.at("open/x")))
     #expect(p.kind == .writable && p.path == FilePath(d.at("open")))
     #expect(p.fix == "chmod go-w \(d.at("open"))")
-    d.mkdir("group", 0o775)
+    try d.makeDirectory("group", mode: 0o775)
     p = try #require(try Self.problem(d.at("group")))
     #expect(p.description == "\(d.at("group")) is writable by its group (owner root, mode 0775, no sticky bit)")
-    d.mkdir("sticky", 0o1777)
-    d.mkdir("sticky/x")
+    try d.makeDirectory("sticky", mode: 0o1777)
+    try d.makeDirectory("sticky/x")
     #expect(try Self.problem(d.at("sticky/x")) == nil)
     #expect(try Self.problem(d.at("sticky"))?.kind == .writable)
   }
@@ -64,9 +54,11 @@ struct TrustedPathTests {
     "owned by another user: the file, a parent, a symlink on the way, or a parent of a symlink's target; --allow-owner admits that user",
     .enabled(if: geteuid() == 0, "needs root to chown"))
   func owners() throws {
-    let d = try Dir()
-    d.mkdir("theirs")
-    d.mkdir("theirs/dir")
+    // Under /tmp, root-owned 0711 (/tmp is sticky, so acceptable as a parent).
+    let d = try Scratch(forOtherUsers: true)
+    defer { d.remove() }
+    try d.makeDirectory("theirs")
+    try d.makeDirectory("theirs/dir")
     chown(d.at("theirs"), 65534, 65534)
     var p = try #require(try Self.problem(d.at("theirs/dir")))
     #expect(p.kind == .owner && p.path == FilePath(d.at("theirs")) && p.uid == 65534)
@@ -80,8 +72,8 @@ struct TrustedPathTests {
     #expect(p.path == FilePath(d.at("theirs")))
 
     // A symlink nobody owns (it could replace it in a sticky directory) to a trusted directory.
-    d.mkdir("mine")
-    d.mkdir("sticky", 0o1777)
+    try d.makeDirectory("mine")
+    try d.makeDirectory("sticky", mode: 0o1777)
     symlink(d.at("mine"), d.at("sticky/link"))
     lchown(d.at("sticky/link"), 65534, 65534)
     p = try #require(try Self.problem(d.at("sticky/link")))
@@ -91,7 +83,9 @@ struct TrustedPathTests {
 
   @Test("a symlink loop ends in ELOOP, not a hang")
   func loop() throws {
-    let d = try Dir()
+    // Under /tmp, root-owned 0711 (/tmp is sticky, so acceptable as a parent).
+    let d = try Scratch(forOtherUsers: true)
+    defer { d.remove() }
     symlink("b", d.at("a"))
     symlink("a", d.at("b"))
     #expect {

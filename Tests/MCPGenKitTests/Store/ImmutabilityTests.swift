@@ -49,8 +49,8 @@ struct ImmutabilityTests {
     let renamed = withCPath(entry) { from in withCPath(dir.at("root/store/moved")) { rename(from, $0) } }
     #expect(renamed == -1)
     #expect(try Store.hash(entry).key == result.key)
-    #expect(try lsattrFlags(entry.appending("bin/mcp")).contains("i"))
-    #expect(try lsattrFlags(entry).contains("i"))
+    #expect(try TestEnvironment.isImmutable(entry.appending("bin/mcp").string))
+    #expect(try TestEnvironment.isImmutable(entry.string))
   }
 
   @Test("a single-file entry is immutable at its final name")
@@ -64,7 +64,7 @@ struct ImmutabilityTests {
     #expect(fd == -1)
     #expect(saved == EPERM)
     if fd >= 0 { close(fd) }
-    #expect(try lsattrFlags(result.path).contains("i"))
+    #expect(try TestEnvironment.isImmutable(result.path.string))
   }
 
   @Test("running a Python release from the store as root writes no __pycache__ into it")
@@ -90,12 +90,5 @@ struct ImmutabilityTests {
     #expect(!TestDirectory.exists(entry.appending("__pycache__")))
     #expect(try TestDirectory.list(entry) == [Array("helper.py".utf8), Array("script.py".utf8)])
     #expect(try Store.hash(entry).key == result.key)
-  }
-
-  /// The flag letters lsattr shows for `path` (the field before the first space).
-  private func lsattrFlags(_ path: FilePath) throws -> String {
-    let out = try ProcessRunner.run("/usr/bin/lsattr", ["-d", path.string])
-    guard out.status == 0 else { throw TestFailure("lsattr \(path): \(out.stderrText)") }
-    return String(out.stdoutText.split(separator: " ").first ?? "")
   }
 }
