@@ -132,6 +132,20 @@ public enum Syscall {
     }
   }
 
+  /// `linkat(2)` of the open file `fd` (an `O_TMPFILE` one) as `name` in `dir`: with
+  /// `AT_EMPTY_PATH`, which needs `CAP_DAC_READ_SEARCH`, else through `/proc/self/fd/N` with
+  /// `AT_SYMLINK_FOLLOW` (libglnx does the same). Fails with `EEXIST` when `name` exists.
+  public static func linkOpenFile(_ fd: CInt, _ dir: CInt, _ name: UnsafePointer<CChar>) -> Result<Void, Errno> {
+    let direct = call("linkat") { Glibc.linkat(fd, "", dir, name, mcpgen_at_empty_path) }
+    switch direct {
+    case .success: return .success(())
+    case .failure(let e) where e == .noSuchFileOrDirectory || e == .notPermitted || e == .permissionDenied
+      || e == .invalidArgument:
+      return call("linkat") { Glibc.linkat(AT_FDCWD, "/proc/self/fd/\(fd)", dir, name, AT_SYMLINK_FOLLOW) }.map { _ in () }
+    case .failure(let e): return .failure(e)
+    }
+  }
+
   /// `renameat(2)`.
   public static func renameat(
     _ oldDir: CInt, _ old: UnsafePointer<CChar>, _ newDir: CInt, _ new: UnsafePointer<CChar>

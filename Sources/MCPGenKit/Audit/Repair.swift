@@ -180,13 +180,7 @@ extension Store {
       }
       try copy.sync()
       try q.sync()
-      let temp = Store.temporaryName()
-      let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
-      try file.changeMode(0o644)  // whatever the umask
-      try file.writeAll(good)
-      try file.sync()
-      try root.rename(temp, to: root, as: Journal.name)
-      try root.sync()
+      try TemporaryFile.write(good, mode: 0o644, in: root, as: Journal.name, replacing: true) { Store.temporaryName() }
     }
   }
 }

@@ -127,22 +127,14 @@ struct HistoryCheckpoint {
     return HistoryCheckpoint(parsing: bytes)
   }
 
-  /// Replaces the checkpoint in `root` atomically and durably: a temporary file, fsync, rename,
-  /// fsync of the root. A crash leaves the old checkpoint or the new one, and a leftover
-  /// temporary file that `audit --repair` removes.
+  /// Replaces the checkpoint in `root` atomically and durably (`TemporaryFile`): an unnamed
+  /// file, fsync, linked as a `.tmp-` name and renamed over it, fsync of the root. A crash leaves
+  /// the old checkpoint or the new one, and perhaps a leftover temporary file that
+  /// `audit --repair` removes.
   func write(in root: DirectoryFD) throws(SystemCallError) {
-    let temp = Store.temporaryName()
-    let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.closeOnExec, mode: 0o644)
-    do throws(SystemCallError) {
-      try file.changeMode(0o644)  // whatever the umask
-      try file.writeAll(serialized())
-      try file.sync()
-      try root.rename(temp, to: root, as: HistoryCheckpoint.name)
-    } catch {
-      try? root.unlink(temp)
-      throw error
+    try TemporaryFile.write(serialized(), mode: 0o644, in: root, as: HistoryCheckpoint.name, replacing: true) {
+      Store.temporaryName()
     }
-    try root.sync()
   }
 }
 
