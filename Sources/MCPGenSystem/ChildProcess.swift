@@ -196,7 +196,7 @@ public enum ChildProcess {
     defer { if outputFD >= 0 { _ = Syscall.close(outputFD) } }
     var nullFD: CInt = -1
     if spec.input == nil {
-      switch withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, O_RDONLY | O_CLOEXEC) }) {
+      switch withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, [.readOnly, .closeOnExec]) }) {
       case .success(let fd): nullFD = fd
       case .failure(let e): return .failure(.couldNotStart(name, "cannot open /dev/null: \(e)"))
       }
@@ -263,11 +263,11 @@ public enum ChildProcess {
 
   /// The last `limit` bytes of the file `fd` (output collected in an in-memory file).
   static func tail(_ fd: CInt, limit: Int = outputLimit) -> [UInt8] {
-    guard case .success(let st) = Syscall.fstat(fd), st.st_size > 0 else { return [] }
-    let count = min(Int(st.st_size), limit)
+    guard case .success(let st) = Syscall.fstat(fd), st.size > 0 else { return [] }
+    let count = min(Int(st.size), limit)
     var buffer = [UInt8](repeating: 0, count: count)
     let n = buffer.withUnsafeMutableBytes { raw in
-      (try? Syscall.pread(fd, raw.baseAddress!, count, st.st_size - off_t(count)).get()) ?? 0
+      (try? Syscall.pread(fd, raw.baseAddress!, count, off_t(st.size) - off_t(count)).get()) ?? 0
     }
     return Array(buffer[0..<n])
   }

@@ -37,7 +37,7 @@ public final class TemporaryFile {
     self.directory = directory
     self.temporaryName = temporaryName
     let unnamed = tryUnnamed
-      ? withCString([0x2E]) { Syscall.openat(directory.fd, $0, O_WRONLY | mcpgen_o_tmpfile | O_CLOEXEC, mode) }
+      ? withCString([0x2E]) { Syscall.openat(directory.fd, $0, [.writeOnly, OpenFlags(rawValue: mcpgen_o_tmpfile), .closeOnExec], mode) }
       : .failure(.notSupported)
     switch unnamed {
     case .success(let fd):
@@ -46,7 +46,7 @@ public final class TemporaryFile {
     // does not know the flag.
     case .failure(let e) where e == .notSupported || e == .isDirectory || e == .invalidArgument:
       let name = temporaryName()
-      file = try directory.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+      file = try directory.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: mode)
       named = name
     case .failure(let e):
       throw SystemCallError("openat", path: directory.path, errno: e)
