@@ -37,7 +37,7 @@ public final class TemporaryFile {
     self.directory = directory
     self.temporaryName = temporaryName
     let unnamed = tryUnnamed
-      ? withCString([0x2E]) { Syscall.openat(directory.fd, $0, [.writeOnly, OpenFlags(rawValue: mcpgen_o_tmpfile), .closeOnExec], mode) }
+      ? withCString([0x2E]) { Syscall.openat(directory.fd, $0, [.writeOnly, OpenFlags(rawValue: mcpgen_o_tmpfile), .closeOnExec, .noFollow], mode) }
       : .failure(.notSupported)
     switch unnamed {
     case .success(let fd):
