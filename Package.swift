@@ -31,11 +31,14 @@ let package = Package(
     // Linux calls that Swift cannot import directly (ioctl request macros, raw syscalls).
     // Also SHA-256 over mapped bytes with a SIGBUS guard, which must run in C (siglongjmp).
     .target(name: "CMCPGenShims", dependencies: ["CLibCrypto"]),
+    // The SIGINT/SIGTERM handler (async-signal-safe, so C) behind MCPGenTerminal's CancelSignals.
+    .target(name: "CMCPGenSignals"),
     // The bottom: what the CLI may ask of the OS (is this a terminal, how wide, an environment
-    // variable, write and exit, the monotonic clock) and byte names made safe to print.
+    // variable, write and exit, the monotonic clock, Ctrl-C as a cancel request) and byte names
+    // made safe to print.
     .target(
       name: "MCPGenTerminal",
-      dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+      dependencies: ["CMCPGenSignals", .product(name: "SystemPackage", package: "swift-system")]
     ),
     // Every system call: Syscall (Result<_, Errno>, EINTR retried), DirectoryFD, fault
     // injection, clocks, threads, the one child-process runner (git, tar, health checks), SHA-256 over libcrypto, and

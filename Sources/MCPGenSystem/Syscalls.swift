@@ -322,15 +322,6 @@ public enum Syscall {
     }.map { _ in (fds.0, fds.1) }
   }
 
-  /// `sigaction(2)` for SIGINT and SIGTERM (and `pthread_sigmask(3)` to unblock them): from now
-  /// on they only set the flag `cancelSignal` reads; the first one restores the default action.
-  public static func installCancelHandlers() -> Result<Void, Errno> {
-    call("sigaction") { mcpgen_cancel_install() }.map { _ in () }
-  }
-
-  /// The cancelling signal the handler recorded, or 0 (an atomic load: no system call).
-  public static func cancelSignal() -> CInt { mcpgen_cancel_signal() }
-
   /// `kill(2)` of the process group `group`.
   public static func killGroup(_ group: pid_t, _ signal: CInt) -> Result<Void, Errno> {
     call("kill") { Glibc.kill(-group, signal) }.map { _ in () }
