@@ -151,7 +151,8 @@ public enum ChildProcess {
   }
 
   /// Runs `spec` and waits for it (blocking the calling thread: the engine is synchronous and
-  /// may hold the root's lock meanwhile).
+  /// may hold the root's lock meanwhile). Not for a Swift concurrency task's thread: the runner's
+  /// own tasks need the cooperative pool, which blocked callers could use up.
   public static func run(_ spec: Spec) -> Result<Finished, StartFailure> {
     run([spec])[0]
   }
