@@ -44,9 +44,9 @@ struct ChildProcessTests {
     spec.ownProcessGroup = true
     spec.errorIntoOutput = true
     spec.timeout = 0.5
-    let started = monotonicSeconds()
+    // No bound on the time taken: the runner's tasks share the cooperative pool with every other
+    // test running at once. A shell that was not killed ends with status 0 after its sleep.
     let run = try await Self.run(spec).get()
-    #expect(monotonicSeconds() - started < 10)
     #expect(run.timedOut)
     #expect(run.status == .signaled(SIGKILL))
     let grandchild = Int32(String(decoding: run.errorOutput.filter { $0 != 0x0A }, as: UTF8.self)) ?? 0
