@@ -17,7 +17,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-    // Health checks and the restart hook; without the Foundation trait (start-up time).
+    // The one child-process runner (MCPGenSystem's ChildProcess: git, tar, health checks, the
+    // restart hook); without the Foundation trait (start-up time).
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
   ],
   targets: [
@@ -30,14 +31,17 @@ let package = Package(
     // Linux calls that Swift cannot import directly (ioctl request macros, raw syscalls).
     // Also SHA-256 over mapped bytes with a SIGBUS guard, which must run in C (siglongjmp).
     .target(name: "CMCPGenShims", dependencies: ["CLibCrypto"]),
+    // The SIGINT/SIGTERM handler (async-signal-safe, so C) behind MCPGenTerminal's CancelSignals.
+    .target(name: "CMCPGenSignals"),
     // The bottom: what the CLI may ask of the OS (is this a terminal, how wide, an environment
-    // variable, write and exit, the monotonic clock) and byte names made safe to print.
+    // variable, write and exit, the monotonic clock, Ctrl-C as a cancel request) and byte names
+    // made safe to print.
     .target(
       name: "MCPGenTerminal",
-      dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+      dependencies: ["CMCPGenSignals", .product(name: "SystemPackage", package: "swift-system")]
     ),
     // Every system call: Syscall (Result<_, Errno>, EINTR retried), DirectoryFD, fault
-    // injection, clocks, threads, the git/tar child-process runner, SHA-256 over libcrypto, and
+    // injection, clocks, threads, the one child-process runner (git, tar, health checks), SHA-256 over libcrypto, and
     // Swift names for the C constants the engine passes (OpenFlags, FileType, ...). Knows
     // nothing about stores. It re-exports MCPGenTerminal (byte paths and their display).
     .target(
@@ -53,14 +57,12 @@ let package = Package(
     // The engine: store, hashing, journal, generations, health, gc, audit, diff, expose, doctor.
     // No command-line knowledge. Reaches the OS only through MCPGenSystem, except the files on
     // the "to be removed" list of ARCHITECTURE.md, which still import Glibc for C types.
-    // Subprocess: the health-check runner (CheckRunner), not yet moved below.
     .target(
       name: "MCPGenKit",
       dependencies: [
         "MCPGenSystem",
         "MCPGenTerminal",
         .product(name: "SystemPackage", package: "swift-system"),
-        .product(name: "Subprocess", package: "swift-subprocess"),
       ]
     ),
     // Remote releases (TUF): metadata, signatures, the client workflow, publishing, pulling,

@@ -56,6 +56,8 @@ int mcpgen_renameat_exchange(int olddirfd, const char *oldpath, int newdirfd, co
 }
 
 const int mcpgen_o_path = O_PATH;
+const int mcpgen_o_tmpfile = O_TMPFILE;
+const int mcpgen_at_empty_path = AT_EMPTY_PATH;
 
 int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }
 

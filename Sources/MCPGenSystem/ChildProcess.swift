@@ -1,29 +1,102 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMCPGenShims
+import Dispatch
 import Subprocess
 import Synchronization
 import SystemPackage
 
-/// Runs an external program (git, tar) to completion with swift-subprocess: no shell, arguments as
-/// bytes, stdout and stderr collected into in-memory files and kept only up to `outputLimit`
-/// bytes each, or wired to a descriptor the caller owns (one end of a pipe).
+/// The one runner of external programs: git and tar for `add --git`, the health checks and the
+/// restart command. Built on swift-subprocess: no shell, arguments as bytes, stdin from
+/// /dev/null unless a descriptor is handed in, stdout and stderr collected into in-memory files
+/// (a service left running by a restart command can never block us on a full pipe) and kept
+/// only up to `outputLimit` bytes each, or wired to a descriptor the caller owns.
 ///
-/// Unlike a health check, such a program stays in mcp-gen's process group, so an interrupt from the
-/// terminal stops it together with mcp-gen.
+/// What differs between the two uses is in `Spec`: a check runs in a process group of its own
+/// with a timeout, so the whole tree it started can be killed, and gets mcp-gen's cancelling
+/// signal forwarded to that group; git and tar stay in mcp-gen's process group, so an interrupt
+/// from the terminal stops them together with mcp-gen.
 public enum ChildProcess {
   public static let outputLimit = 4096
 
+  /// What to run and how.
+  public struct Spec: Sendable {
+    public enum Program: Sendable {
+      /// Looked up on `PATH`.
+      case name(String)
+      case path(FilePath)
+    }
+
+    public var program: Program
+    /// Without the program name (argv[0] is the program as given).
+    public var arguments: [[UInt8]]
+    /// Where it starts; nil: mcp-gen's working directory.
+    public var workingDirectory: FilePath? = nil
+    /// The environment is this process's, without these names, with `settingEnvironment` set.
+    public var removingFromEnvironment: [String] = []
+    public var settingEnvironment: [String: String] = [:]
+    /// Its stdin; nil: /dev/null, never mcp-gen's own (a prompt must not wait on it).
+    public var input: HandedDescriptor? = nil
+    /// Its stdout; nil: collected (`Finished.output`).
+    public var output: HandedDescriptor? = nil
+    /// Stdout and stderr into one collected file, interleaved as written (`Finished.errorOutput`).
+    public var errorIntoOutput = false
+    /// A process group of its own (`setpgid(0, 0)` in the child), which the timeout and a
+    /// forwarded cancel signal to as a whole.
+    public var ownProcessGroup = false
+    /// Seconds after which its process group gets SIGKILL (only with `ownProcessGroup`).
+    public var timeout: Double? = nil
+    /// Forwarding of mcp-gen's cancelling signal to its process group (only with
+    /// `ownProcessGroup`).
+    public var cancellation: CancelForwarding? = nil
+
+    public init(_ program: Program, _ arguments: [[UInt8]]) {
+      self.program = program
+      self.arguments = arguments
+    }
+
+    var shownName: String {
+      switch program {
+      case .name(let name): return name
+      case .path(let path): return path.lastComponent.map { $0.string } ?? path.displayString
+      }
+    }
+  }
+
+  /// How a cancel reaches a child in its own process group: `signal` is polled every `poll`
+  /// seconds (a signal handler may only set a flag); the first signal it returns is sent to the
+  /// group once the child's pid is known, and SIGKILL follows `grace` seconds later if it still
+  /// runs.
+  public struct CancelForwarding: Sendable {
+    public var signal: @Sendable () -> Int32?
+    public var grace: Double
+    public var poll: Double
+
+    public init(grace: Double, poll: Double = 0.02, signal: @escaping @Sendable () -> Int32?) {
+      (self.signal, self.grace, self.poll) = (signal, grace, poll)
+    }
+  }
+
+  /// How the program ended.
+  public enum Termination: Sendable, Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+  }
+
   /// How the program ended: its status and the (bounded) output it wrote.
   public struct Finished: Sendable {
-    public var status: TerminationStatus
-    /// The first `outputLimit` bytes of stdout (empty when stdout went to a descriptor).
+    public var status: Termination
+    /// Killed by the watchdog when its timeout passed.
+    public var timedOut: Bool
+    /// The cancelling signal that was forwarded to its process group, if one was.
+    public var cancelledBy: Int32?
+    /// The first `outputLimit` bytes of stdout (empty when stdout went to a descriptor, or into
+    /// `errorOutput`).
     public var output: [UInt8]
-    /// The last `outputLimit` bytes of stderr.
+    /// The last `outputLimit` bytes of stderr (of stdout and stderr with `errorIntoOutput`).
     public var errorOutput: [UInt8]
 
-    public var succeeded: Bool { status.isSuccess }
+    public var succeeded: Bool { status == .exited(0) }
 
     private var errorLines: [ArraySlice<UInt8>] {
       errorOutput.split(separator: 0x0A).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
@@ -45,9 +118,17 @@ public enum ChildProcess {
 
   /// Why the program did not run at all.
   public enum StartFailure: Error, Sendable {
-    /// No such program on `PATH`.
+    /// No such program on `PATH` (or at the path), or not executable.
     case notInstalled(String)
     case couldNotStart(String, String)
+
+    /// `program: why`, for one-line reports.
+    public var reason: String {
+      switch self {
+      case .notInstalled(let program): return "\(program): not found, or not executable"
+      case .couldNotStart(let program, let why): return "\(program): \(why)"
+      }
+    }
   }
 
   /// A descriptor handed to a child as stdin or stdout, closed in this process exactly once:
@@ -69,61 +150,108 @@ public enum ChildProcess {
     }
   }
 
-  /// Runs `program` (looked up on `PATH`) and waits for it.
-  ///
-  /// `input`, when given, becomes stdin (else stdin is empty); `output`, when given, becomes
-  /// stdout (else stdout is collected). Both are closed here once the child has started.
-  /// The environment is this process's, without `removed`, with `added` set.
-  public static func run(
-    _ program: String, _ arguments: [[UInt8]], input: HandedDescriptor? = nil, output: HandedDescriptor? = nil,
-    removingFromEnvironment removed: [String] = [], setting added: [String: String] = [:]
-  ) async throws(StartFailure) -> Finished {
-    defer {
-      input?.close()
-      output?.close()
-    }
-    let errorFD = mcpgen_memfd("mcp-gen-\(program)-stderr")
-    guard errorFD >= 0 else { throw .couldNotStart(program, "memfd_create: \(Errno(rawValue: errno))") }
-    defer { _ = Syscall.close(errorFD) }
-    let outputFD = output == nil ? mcpgen_memfd("mcp-gen-\(program)-stdout") : -1
-    guard output != nil || outputFD >= 0 else { throw .couldNotStart(program, "memfd_create: \(Errno(rawValue: errno))") }
-    defer { if outputFD >= 0 { _ = Syscall.close(outputFD) } }
+  /// Runs `spec` and waits for it (blocking the calling thread: the engine is synchronous and
+  /// may hold the root's lock meanwhile). Not for a Swift concurrency task's thread: the runner's
+  /// own tasks need the cooperative pool, which blocked callers could use up.
+  public static func run(_ spec: Spec) -> Result<Finished, StartFailure> {
+    run([spec])[0]
+  }
 
-    // No input given: stdin is /dev/null, never mcp-gen's own (a prompt must not wait for it).
-    let nullFD = input == nil
-      ? (try? withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, O_RDONLY | O_CLOEXEC) }).get()) ?? -1 : -1
+  /// Runs all of `specs` at the same time (a pipeline: `git archive | tar -x`) and waits for
+  /// all of them.
+  public static func run(_ specs: [Spec]) -> [Result<Finished, StartFailure>] {
+    blockingAwait {
+      await withTaskGroup(of: (Int, Result<Finished, StartFailure>).self) { group in
+        for (i, spec) in specs.enumerated() {
+          group.addTask { (i, await launch(spec)) }
+        }
+        var results = [Result<Finished, StartFailure>?](repeating: nil, count: specs.count)
+        for await (i, r) in group { results[i] = r }
+        return results.map { $0! }
+      }
+    }
+  }
+
+  private static func launch(_ spec: Spec) async -> Result<Finished, StartFailure> {
+    defer {
+      spec.input?.close()
+      spec.output?.close()
+    }
+    let name = spec.shownName
+    if spec.ownProcessGroup, let signal = spec.cancellation?.signal() {
+      return .success(Finished(status: .signaled(signal), timedOut: false, cancelledBy: signal, output: [], errorOutput: []))
+    }
+    let errorFD: CInt
+    switch Syscall.memfd("mcp-gen-\(name)-stderr") {
+    case .success(let fd): errorFD = fd
+    case .failure(let e): return .failure(.couldNotStart(name, "memfd_create: \(e)"))
+    }
+    defer { _ = Syscall.close(errorFD) }
+    var outputFD: CInt = -1
+    if spec.output == nil && !spec.errorIntoOutput {
+      switch Syscall.memfd("mcp-gen-\(name)-stdout") {
+      case .success(let fd): outputFD = fd
+      case .failure(let e): return .failure(.couldNotStart(name, "memfd_create: \(e)"))
+      }
+    }
+    defer { if outputFD >= 0 { _ = Syscall.close(outputFD) } }
+    var nullFD: CInt = -1
+    if spec.input == nil {
+      switch withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, [.readOnly, .closeOnExec]) }) {
+      case .success(let fd): nullFD = fd
+      case .failure(let e): return .failure(.couldNotStart(name, "cannot open /dev/null: \(e)"))
+      }
+    }
     defer { if nullFD >= 0 { _ = Syscall.close(nullFD) } }
-    guard input != nil || nullFD >= 0 else { throw .couldNotStart(program, "cannot open /dev/null") }
 
     var overrides: [Environment.Key: String?] = [:]
-    for name in removed { overrides[Environment.Key(stringLiteral: name)] = .some(nil) }
-    for (name, value) in added { overrides[Environment.Key(stringLiteral: name)] = .some(value) }
+    for key in spec.removingFromEnvironment { overrides[Environment.Key(stringLiteral: key)] = .some(nil) }
+    for (key, value) in spec.settingEnvironment { overrides[Environment.Key(stringLiteral: key)] = .some(value) }
     let environment = Environment.inherit.updating(overrides)
-    let stdin = FileDescriptor(rawValue: input?.fd ?? nullFD)
-    let stdout = FileDescriptor(rawValue: output?.fd ?? outputFD)
+    let stdin = FileDescriptor(rawValue: spec.input?.fd ?? nullFD)
+    let stdout = FileDescriptor(rawValue: spec.output?.fd ?? (spec.errorIntoOutput ? errorFD : outputFD))
     let stderr = FileDescriptor(rawValue: errorFD)
-
+    let executable: Executable
+    switch spec.program {
+    case .name(let program): executable = .name(program)
+    case .path(let path): executable = .path(path)
+    }
     // Raw-byte arguments reach the child through strdup(3): each needs its own terminating NUL.
-    let argv = Arguments(arguments.map { $0 + [0] })
+    let arguments = Arguments(spec.arguments.map { $0 + [0] })
+    var platformOptions = PlatformOptions()
+    if spec.ownProcessGroup { platformOptions.processGroupID = 0 }
+    let watch = spec.ownProcessGroup ? Watchdog(timeout: spec.timeout, cancellation: spec.cancellation) : nil
+
     let status: TerminationStatus
     do {
       let execution = try await Subprocess.run(
-        .name(program), arguments: argv, environment: environment,
+        executable, arguments: arguments, environment: environment, workingDirectory: spec.workingDirectory,
+        platformOptions: platformOptions,
         input: .fileDescriptor(stdin, closeAfterSpawningProcess: false),
         output: .fileDescriptor(stdout, closeAfterSpawningProcess: false),
         error: .fileDescriptor(stderr, closeAfterSpawningProcess: false)
-      ) { _ in
-        input?.close()
-        output?.close()
+      ) { execution in
+        spec.input?.close()
+        spec.output?.close()
+        await watch?.started(execution.processIdentifier.value)
       }
       status = execution.terminationStatus
     } catch let e as SubprocessError where e.code == .executableNotFound {
-      throw .notInstalled(program)
+      watch?.finish()
+      return .failure(.notInstalled(name))
     } catch {
-      throw .couldNotStart(program, "\(error)")
+      watch?.finish()
+      return .failure(.couldNotStart(name, "\(error)"))
     }
-    return Finished(
-      status: status, output: outputFD >= 0 ? head(outputFD) : [], errorOutput: tail(errorFD))
+    watch?.finish()
+    let termination: Termination
+    switch status {
+    case .exited(let code): termination = .exited(code)
+    case .signaled(let signal): termination = .signaled(signal)
+    }
+    return .success(Finished(
+      status: termination, timedOut: watch?.timedOut ?? false, cancelledBy: watch?.forwardedSignal,
+      output: outputFD >= 0 ? head(outputFD) : [], errorOutput: tail(errorFD)))
   }
 
   private static func head(_ fd: CInt) -> [UInt8] {
@@ -135,13 +263,26 @@ public enum ChildProcess {
   }
 
   /// The last `limit` bytes of the file `fd` (output collected in an in-memory file).
-  public static func tail(_ fd: CInt, limit: Int = outputLimit) -> [UInt8] {
-    guard case .success(let st) = Syscall.fstat(fd), st.st_size > 0 else { return [] }
-    let count = min(Int(st.st_size), limit)
+  static func tail(_ fd: CInt, limit: Int = outputLimit) -> [UInt8] {
+    guard case .success(let st) = Syscall.fstat(fd), st.size > 0 else { return [] }
+    let count = min(Int(st.size), limit)
     var buffer = [UInt8](repeating: 0, count: count)
     let n = buffer.withUnsafeMutableBytes { raw in
-      (try? Syscall.pread(fd, raw.baseAddress!, count, st.st_size - off_t(count)).get()) ?? 0
+      (try? Syscall.pread(fd, raw.baseAddress!, count, off_t(st.size) - off_t(count)).get()) ?? 0
     }
     return Array(buffer[0..<n])
   }
+}
+
+/// Runs async work to completion from synchronous code (the engine, which holds the root's lock).
+func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+  let done = DispatchSemaphore(value: 0)
+  let box = Mutex<T?>(nil)
+  Task {
+    let r = await body()
+    box.withLock { $0 = r }
+    done.signal()
+  }
+  done.wait()
+  return box.withLock { $0! }
 }

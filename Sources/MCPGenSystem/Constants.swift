@@ -3,58 +3,43 @@ import Glibc
 #endif
 import CMCPGenShims
 
-// Swift names for the C constants and types the engine passes to and reads from this target, so
-// that no engine file needs to import Glibc for them. Each value is the C one, unchanged.
+// Swift names for the C constants the engine passes to this target, as option sets, so that no
+// engine file needs to import Glibc for them. Each raw value is the C one, unchanged. What the
+// engine reads back has Swift types too (FileInfo, FileKind, FileSystemInfo).
 
-/// The kernel's `struct stat` under a Swift name. Engine code reads its `st_` fields; a struct of
-/// Swift fields (kind, mode, size, inode, device, uid, change time) is the next step.
-public typealias FileStat = stat
+/// `open(2)` flags (`O_*`). `readOnly` is the empty set (`O_RDONLY` is 0).
+public struct OpenFlags: OptionSet, Sendable, Hashable {
+  public let rawValue: CInt
+  @inlinable public init(rawValue: CInt) { self.rawValue = rawValue }
 
-/// The file type bits of `st_mode` (`S_IFMT` and its values).
-public enum FileType {
-  @inlinable public static var mask: UInt32 { S_IFMT }
-  @inlinable public static var regular: UInt32 { S_IFREG }
-  @inlinable public static var directory: UInt32 { S_IFDIR }
-  @inlinable public static var symlink: UInt32 { S_IFLNK }
-  @inlinable public static var fifo: UInt32 { S_IFIFO }
-  @inlinable public static var socket: UInt32 { S_IFSOCK }
-  @inlinable public static var characterDevice: UInt32 { S_IFCHR }
-  @inlinable public static var blockDevice: UInt32 { S_IFBLK }
-}
-
-/// Permission bits of `st_mode` the engine tests (`S_IXUSR`, `S_IROTH`, `S_IXOTH`, `S_ISVTX`).
-public enum PermissionBits {
-  @inlinable public static var ownerExecute: UInt32 { S_IXUSR }
-  @inlinable public static var otherRead: UInt32 { S_IROTH }
-  @inlinable public static var otherExecute: UInt32 { S_IXOTH }
-  @inlinable public static var sticky: UInt32 { S_ISVTX }
-}
-
-/// `open(2)` flags (`O_*`), combined with `|` as in C.
-public enum OpenFlags {
-  @inlinable public static var readOnly: CInt { O_RDONLY }
-  @inlinable public static var writeOnly: CInt { O_WRONLY }
-  @inlinable public static var readWrite: CInt { O_RDWR }
-  @inlinable public static var accessMode: CInt { O_ACCMODE }
-  @inlinable public static var create: CInt { O_CREAT }
-  @inlinable public static var exclusive: CInt { O_EXCL }
-  @inlinable public static var truncate: CInt { O_TRUNC }
-  @inlinable public static var append: CInt { O_APPEND }
-  @inlinable public static var noFollow: CInt { O_NOFOLLOW }
-  @inlinable public static var nonBlocking: CInt { O_NONBLOCK }
-  @inlinable public static var closeOnExec: CInt { O_CLOEXEC }
-  @inlinable public static var directory: CInt { O_DIRECTORY }
-  @inlinable public static var noControllingTerminal: CInt { O_NOCTTY }
+  @inlinable public static var readOnly: OpenFlags { OpenFlags([]) }
+  @inlinable public static var writeOnly: OpenFlags { OpenFlags(rawValue: O_WRONLY) }
+  @inlinable public static var readWrite: OpenFlags { OpenFlags(rawValue: O_RDWR) }
+  @inlinable public static var create: OpenFlags { OpenFlags(rawValue: O_CREAT) }
+  @inlinable public static var exclusive: OpenFlags { OpenFlags(rawValue: O_EXCL) }
+  @inlinable public static var truncate: OpenFlags { OpenFlags(rawValue: O_TRUNC) }
+  @inlinable public static var append: OpenFlags { OpenFlags(rawValue: O_APPEND) }
+  @inlinable public static var noFollow: OpenFlags { OpenFlags(rawValue: O_NOFOLLOW) }
+  @inlinable public static var nonBlocking: OpenFlags { OpenFlags(rawValue: O_NONBLOCK) }
+  @inlinable public static var closeOnExec: OpenFlags { OpenFlags(rawValue: O_CLOEXEC) }
+  @inlinable public static var directory: OpenFlags { OpenFlags(rawValue: O_DIRECTORY) }
+  @inlinable public static var noControllingTerminal: OpenFlags { OpenFlags(rawValue: O_NOCTTY) }
   /// `O_PATH`, which Swift's Glibc module does not import.
-  @inlinable public static var pathOnly: CInt { mcpgen_o_path }
+  @inlinable public static var pathOnly: OpenFlags { OpenFlags(rawValue: mcpgen_o_path) }
+
+  /// Whether these flags open for reading only (`flags & O_ACCMODE == O_RDONLY`).
+  public var isReadOnly: Bool { rawValue & O_ACCMODE == O_RDONLY }
 }
 
-/// `flock(2)` operations (`LOCK_*`), combined with `|` as in C.
-public enum LockOperation {
-  @inlinable public static var shared: CInt { LOCK_SH }
-  @inlinable public static var exclusive: CInt { LOCK_EX }
-  @inlinable public static var unlock: CInt { LOCK_UN }
-  @inlinable public static var nonBlocking: CInt { LOCK_NB }
+/// `flock(2)` operations (`LOCK_*`).
+public struct LockOperation: OptionSet, Sendable, Hashable {
+  public let rawValue: CInt
+  @inlinable public init(rawValue: CInt) { self.rawValue = rawValue }
+
+  @inlinable public static var shared: LockOperation { LockOperation(rawValue: LOCK_SH) }
+  @inlinable public static var exclusive: LockOperation { LockOperation(rawValue: LOCK_EX) }
+  @inlinable public static var unlock: LockOperation { LockOperation(rawValue: LOCK_UN) }
+  @inlinable public static var nonBlocking: LockOperation { LockOperation(rawValue: LOCK_NB) }
 }
 
 /// The signals the engine sends or names.
@@ -69,14 +54,11 @@ extension Syscall {
   @inlinable public static var currentDirectoryFD: CInt { AT_FDCWD }
 }
 
-/// Flags of `statvfs.f_flag`.
-public enum FileSystemFlags {
-  /// `ST_RDONLY`: mounted read-only.
-  @inlinable public static var readOnly: UInt { UInt(ST_RDONLY) }
-}
+/// Inode flags of `FS_IOC_GETFLAGS` / `FS_IOC_SETFLAGS` (`chattr`).
+public struct InodeFlags: OptionSet, Sendable, Hashable {
+  public let rawValue: CInt
+  @inlinable public init(rawValue: CInt) { self.rawValue = rawValue }
 
-/// Inode flags of `FS_IOC_GETFLAGS` / `FS_IOC_SETFLAGS`.
-public enum InodeFlags {
   /// `FS_IMMUTABLE_FL` (`chattr +i`).
-  @inlinable public static var immutable: CInt { mcpgen_fs_immutable_fl }
+  @inlinable public static var immutable: InodeFlags { InodeFlags(rawValue: mcpgen_fs_immutable_fl) }
 }

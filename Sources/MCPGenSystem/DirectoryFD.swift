@@ -26,13 +26,13 @@ public final class DirectoryFD: Sendable {
 
   deinit { _ = Syscall.close(fd) }
 
-  public static let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW
+  public static let directoryFlags: OpenFlags = [.readOnly, .directory, .closeOnExec, .noFollow]
 
   /// Opens an absolute or working-directory-relative path as a directory (symlinks followed:
   /// the operator named it).
   public static func open(_ path: FilePath) throws(SystemCallError) -> DirectoryFD {
     let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
-      try Syscall.openat(AT_FDCWD, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC).get("open", path)
+      try Syscall.openat(AT_FDCWD, p, [.readOnly, .directory, .closeOnExec]).get("open", path)
     }
     return DirectoryFD(fd: fd, path: path)
   }
@@ -50,16 +50,16 @@ public final class DirectoryFD: Sendable {
   }
 
   /// Opens a file below this one (`O_NOFOLLOW` on every component); the caller owns the result.
-  public func openFile(_ relative: [UInt8], flags: CInt, mode: mode_t = 0) throws(SystemCallError) -> FileFD {
-    let fd = try openBeneath(relative, flags | O_CLOEXEC | O_NOFOLLOW, mode)
+  public func openFile(_ relative: [UInt8], flags: OpenFlags, mode: mode_t = 0) throws(SystemCallError) -> FileFD {
+    let fd = try openBeneath(relative, flags.union([.closeOnExec, .noFollow]), mode)
     return FileFD(fd: fd, in: path, at: relative)
   }
 
   /// What `openRegularFile` found at a name.
   public enum RegularFileOpening {
     case regular(FileFD)
-    /// Something else: its `S_IFMT` bits (`S_IFLNK` for a symbolic link, which is never followed).
-    case other(mode_t)
+    /// Something else (`.symlink` for a symbolic link, which is never followed).
+    case other(FileKind)
   }
 
   /// Opens `relative` only if it is a regular file, for files in the root that every command
@@ -70,22 +70,22 @@ public final class DirectoryFD: Sendable {
   /// the open return at once whatever is there, `fstat` says what it is, and only a regular file
   /// is handed back, with `O_NONBLOCK` cleared again. A symbolic link is never followed
   /// (`O_NOFOLLOW`; `ELOOP` is told apart from other failures by an `fstatat`).
-  public func openRegularFile(_ relative: [UInt8], flags: CInt, mode: mode_t = 0) throws(SystemCallError) -> RegularFileOpening {
+  public func openRegularFile(_ relative: [UInt8], flags: OpenFlags, mode: mode_t = 0) throws(SystemCallError) -> RegularFileOpening {
     let file: FileFD
     do {
-      file = try openFile(relative, flags: flags | O_NONBLOCK, mode: mode)
+      file = try openFile(relative, flags: flags.union(.nonBlocking), mode: mode)
     } catch where error.errno == .tooManySymbolicLinkLevels {
-      if let st = try? stat(relative), st.st_mode & S_IFMT == S_IFLNK { return .other(S_IFLNK) }
+      if let st = try? stat(relative), st.type == .symlink { return .other(.symlink) }
       throw error
     }
     let st = try file.stat()
-    guard st.st_mode & S_IFMT == S_IFREG else { return .other(st.st_mode & S_IFMT) }
+    guard st.type == .regular else { return .other(st.type) }
     let status = try Syscall.getStatusFlags(file.fd).get("fcntl", file.path)
-    try Syscall.setStatusFlags(file.fd, status & ~O_NONBLOCK).get("fcntl", file.path)
+    try Syscall.setStatusFlags(file.fd, status.subtracting(.nonBlocking)).get("fcntl", file.path)
     return .regular(file)
   }
 
-  private func openBeneath(_ relative: [UInt8], _ flags: CInt, _ mode: mode_t) throws(SystemCallError) -> CInt {
+  private func openBeneath(_ relative: [UInt8], _ flags: OpenFlags, _ mode: mode_t) throws(SystemCallError) -> CInt {
     let fast = withCString(relative) { Syscall.openat2Beneath(fd, $0, flags, mode) }
     switch fast {
     case .success(let fd): return fd
@@ -98,7 +98,7 @@ public final class DirectoryFD: Sendable {
   }
 
   /// The fallback: one `openat(O_NOFOLLOW)` per component.
-  private func openByComponents(_ relative: [UInt8], _ flags: CInt, _ mode: mode_t) throws(SystemCallError) -> CInt {
+  private func openByComponents(_ relative: [UInt8], _ flags: OpenFlags, _ mode: mode_t) throws(SystemCallError) -> CInt {
     let components = relative.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
     var current: CInt = -1
     defer { if current >= 0 { _ = Syscall.close(current) } }
@@ -122,14 +122,14 @@ public final class DirectoryFD: Sendable {
 
   /// `fstatat` without following a final symlink. Intermediate components must be directories
   /// this process created or verified; use `openDirectory` first for untrusted paths.
-  public func stat(_ name: [UInt8]) throws(SystemCallError) -> stat {
+  public func stat(_ name: [UInt8]) throws(SystemCallError) -> FileInfo {
     try withCString(name) { (p) throws(SystemCallError) in
       try Syscall.fstatat(fd, p).get("fstatat", path.appending(bytes: name))
     }
   }
 
   /// Like `stat`, but a missing entry is an answer (`nil`), not an error.
-  public func statIfPresent(_ name: [UInt8]) throws(SystemCallError) -> stat? {
+  public func statIfPresent(_ name: [UInt8]) throws(SystemCallError) -> FileInfo? {
     switch withCString(name, { Syscall.fstatat(fd, $0) }) {
     case .success(let st): return st
     case .failure(let e) where e == .noSuchFileOrDirectory: return nil
@@ -142,8 +142,8 @@ public final class DirectoryFD: Sendable {
   /// `openat2(RESOLVE_BENEATH)`. A path or link that leads out fails with `EXDEV`
   /// (`.improperLink`); a kernel without openat2 (before 5.6, or a seccomp filter) with `ENOSYS`
   /// or `EPERM`.
-  public func statWithin(_ relative: [UInt8]) -> Result<stat, Errno> {
-    let opened = withCString(relative) { Syscall.openat2Within(fd, $0, mcpgen_o_path | O_CLOEXEC) }
+  public func statWithin(_ relative: [UInt8]) -> Result<FileInfo, Errno> {
+    let opened = withCString(relative) { Syscall.openat2Within(fd, $0, [.pathOnly, .closeOnExec]) }
     switch opened {
     case .failure(let e): return .failure(e)
     case .success(let file):
@@ -152,7 +152,7 @@ public final class DirectoryFD: Sendable {
     }
   }
 
-  public func fstat() throws(SystemCallError) -> stat {
+  public func fstat() throws(SystemCallError) -> FileInfo {
     try Syscall.fstat(fd).get("fstat", path)
   }
 
@@ -174,7 +174,7 @@ public final class DirectoryFD: Sendable {
       try sync()
     case .failure(let e) where e == .fileExists:
       let st = try stat(name)
-      if st.st_mode & S_IFMT != S_IFDIR {
+      if st.type != .directory {
         throw SystemCallError("mkdirat", path: path.appending(bytes: name), errno: .notDirectory)
       }
     case .failure(let e): throw SystemCallError("mkdirat", path: path.appending(bytes: name), errno: e)
@@ -269,7 +269,7 @@ public final class DirectoryFD: Sendable {
     try Syscall.fchmod(fd, mode).get("fchmod", path)
   }
 
-  public func fileSystemStats() throws(SystemCallError) -> statvfs {
+  public func fileSystemStats() throws(SystemCallError) -> FileSystemInfo {
     try Syscall.fstatvfs(fd).get("fstatvfs", path)
   }
 }
@@ -301,7 +301,7 @@ public final class FileFD: Sendable {
 
   deinit { _ = Syscall.close(fd) }
 
-  public func stat() throws(SystemCallError) -> stat {
+  public func stat() throws(SystemCallError) -> FileInfo {
     try Syscall.fstat(fd).get("fstat", path)
   }
 
@@ -367,7 +367,7 @@ public final class FileFD: Sendable {
   /// buffer sized from `fstat`, growing only if the file grows meanwhile.
   public func readAll() throws(SystemCallError) -> [UInt8] {
     var out: [UInt8] = []
-    var capacity = max(Int(try stat().st_size), 0) + 4096
+    var capacity = max(Int(try stat().size), 0) + 4096
     while true {
       var failure: SystemCallError? = nil
       var filledUp = false

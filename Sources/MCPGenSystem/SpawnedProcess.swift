@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Subprocess
 import Synchronization
 import SystemPackage
 
@@ -55,7 +54,7 @@ extension ChildProcess {
       if let input {
         stdin = input.fd
       } else {
-        switch withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, O_RDONLY | O_CLOEXEC) }) {
+        switch withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, [.readOnly, .closeOnExec]) }) {
         case .success(let fd):
           opened.append(fd)
           stdin = fd
@@ -104,7 +103,7 @@ extension ChildProcess {
     public func wait() -> Finished {
       // Wait without reaping, then reap under the lock: `signal` never sees a reused pid.
       _ = Syscall.waitForExit(pid)
-      let status = reaped.withLock { done -> TerminationStatus in
+      let status = reaped.withLock { done -> Termination in
         done = true
         switch Syscall.reap(pid) {
         case .success(let raw):
@@ -113,7 +112,7 @@ extension ChildProcess {
           return .signaled(SIGKILL)
         }
       }
-      return Finished(status: status, output: [], errorOutput: errorFD >= 0 ? ChildProcess.tail(errorFD) : [])
+      return Finished(status: status, timedOut: false, cancelledBy: nil, output: [], errorOutput: errorFD >= 0 ? ChildProcess.tail(errorFD) : [])
     }
   }
 }

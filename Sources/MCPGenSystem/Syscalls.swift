@@ -15,22 +15,22 @@ import SystemPackage
 public enum Syscall {
   /// `openat(2)`.
   public static func openat(
-    _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t = 0
+    _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: OpenFlags, _ mode: mode_t = 0
   ) -> Result<CInt, Errno> {
-    call("openat") { Glibc.openat(dir, path, flags, mode) }
+    call("openat") { Glibc.openat(dir, path, flags.rawValue, mode) }
   }
 
   /// `openat2(2)` with `RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH`.
   public static func openat2Beneath(
-    _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t = 0
+    _ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: OpenFlags, _ mode: mode_t = 0
   ) -> Result<CInt, Errno> {
-    call("openat2") { mcpgen_openat2_beneath(dir, path, flags, mode) }
+    call("openat2") { mcpgen_openat2_beneath(dir, path, flags.rawValue, mode) }
   }
 
   /// `openat2(2)` with `RESOLVE_BENEATH` alone: symlinks inside `dir` are followed, a path or
   /// link that leads out of it fails with `EXDEV`.
-  public static func openat2Within(_ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt) -> Result<CInt, Errno> {
-    call("openat2") { mcpgen_openat2_within(dir, path, flags) }
+  public static func openat2Within(_ dir: CInt, _ path: UnsafePointer<CChar>, _ flags: OpenFlags) -> Result<CInt, Errno> {
+    call("openat2") { mcpgen_openat2_within(dir, path, flags.rawValue) }
   }
 
   /// `close(2)`; never retried.
@@ -73,26 +73,26 @@ public enum Syscall {
   }
 
   /// `fstat(2)`.
-  public static func fstat(_ fd: CInt) -> Result<stat, Errno> {
+  public static func fstat(_ fd: CInt) -> Result<FileInfo, Errno> {
     var st = stat()
-    return call("fstat") { Glibc.fstat(fd, &st) }.map { _ in st }
+    return call("fstat") { Glibc.fstat(fd, &st) }.map { _ in FileInfo(st) }
   }
 
   /// `fcntl(2)` with `F_GETFL`: the file status flags of an open descriptor.
-  public static func getStatusFlags(_ fd: CInt) -> Result<CInt, Errno> {
-    call("fcntl") { Glibc.fcntl(fd, F_GETFL) }
+  public static func getStatusFlags(_ fd: CInt) -> Result<OpenFlags, Errno> {
+    call("fcntl") { Glibc.fcntl(fd, F_GETFL) }.map { OpenFlags(rawValue: $0) }
   }
 
   /// `fcntl(2)` with `F_SETFL`.
-  public static func setStatusFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
-    call("fcntl") { Glibc.fcntl(fd, F_SETFL, flags) }.map { _ in () }
+  public static func setStatusFlags(_ fd: CInt, _ flags: OpenFlags) -> Result<Void, Errno> {
+    call("fcntl") { Glibc.fcntl(fd, F_SETFL, flags.rawValue) }.map { _ in () }
   }
 
   /// `fstatat(2)`; `AT_SYMLINK_NOFOLLOW` unless `follow`.
-  public static func fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, follow: Bool = false) -> Result<stat, Errno> {
+  public static func fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, follow: Bool = false) -> Result<FileInfo, Errno> {
     var st = stat()
     let flags = follow ? 0 : AT_SYMLINK_NOFOLLOW
-    return call("fstatat") { Glibc.fstatat(dir, path, &st, flags) }.map { _ in st }
+    return call("fstatat") { Glibc.fstatat(dir, path, &st, flags) }.map { _ in FileInfo(st) }
   }
 
   /// `mkdirat(2)`.
@@ -129,6 +129,20 @@ public enum Syscall {
       case .success(let value?): return .success(value)
       case .success(nil): capacity *= 4  // Possibly truncated: read again with room to spare.
       }
+    }
+  }
+
+  /// `linkat(2)` of the open file `fd` (an `O_TMPFILE` one) as `name` in `dir`: with
+  /// `AT_EMPTY_PATH`, which needs `CAP_DAC_READ_SEARCH`, else through `/proc/self/fd/N` with
+  /// `AT_SYMLINK_FOLLOW` (libglnx does the same). Fails with `EEXIST` when `name` exists.
+  public static func linkOpenFile(_ fd: CInt, _ dir: CInt, _ name: UnsafePointer<CChar>) -> Result<Void, Errno> {
+    let direct = call("linkat") { Glibc.linkat(fd, "", dir, name, mcpgen_at_empty_path) }
+    switch direct {
+    case .success: return .success(())
+    case .failure(let e) where e == .noSuchFileOrDirectory || e == .notPermitted || e == .permissionDenied
+      || e == .invalidArgument:
+      return call("linkat") { Glibc.linkat(AT_FDCWD, "/proc/self/fd/\(fd)", dir, name, AT_SYMLINK_FOLLOW) }.map { _ in () }
+    case .failure(let e): return .failure(e)
     }
   }
 
@@ -209,8 +223,8 @@ public enum Syscall {
   }
 
   /// `flock(2)`.
-  public static func flock(_ fd: CInt, _ operation: CInt) -> Result<Void, Errno> {
-    call("flock") { mcpgen_flock(fd, operation) }.map { _ in () }
+  public static func flock(_ fd: CInt, _ operation: LockOperation) -> Result<Void, Errno> {
+    call("flock") { mcpgen_flock(fd, operation.rawValue) }.map { _ in () }
   }
 
   /// `geteuid(2)`; cannot fail.
@@ -308,15 +322,6 @@ public enum Syscall {
     }.map { _ in (fds.0, fds.1) }
   }
 
-  /// `sigaction(2)` for SIGINT and SIGTERM (and `pthread_sigmask(3)` to unblock them): from now
-  /// on they only set the flag `cancelSignal` reads; the first one restores the default action.
-  public static func installCancelHandlers() -> Result<Void, Errno> {
-    call("sigaction") { mcpgen_cancel_install() }.map { _ in () }
-  }
-
-  /// The cancelling signal the handler recorded, or 0 (an atomic load: no system call).
-  public static func cancelSignal() -> CInt { mcpgen_cancel_signal() }
-
   /// `kill(2)` of the process group `group`.
   public static func killGroup(_ group: pid_t, _ signal: CInt) -> Result<Void, Errno> {
     call("kill") { Glibc.kill(-group, signal) }.map { _ in () }
@@ -328,20 +333,20 @@ public enum Syscall {
   }
 
   /// `fstatvfs(3)`.
-  public static func fstatvfs(_ fd: CInt) -> Result<statvfs, Errno> {
+  public static func fstatvfs(_ fd: CInt) -> Result<FileSystemInfo, Errno> {
     var st = statvfs()
-    return call("fstatvfs") { Glibc.fstatvfs(fd, &st) }.map { _ in st }
+    return call("fstatvfs") { Glibc.fstatvfs(fd, &st) }.map { _ in FileSystemInfo(st) }
   }
 
   /// `ioctl(FS_IOC_GETFLAGS)`.
-  public static func getInodeFlags(_ fd: CInt) -> Result<CInt, Errno> {
+  public static func getInodeFlags(_ fd: CInt) -> Result<InodeFlags, Errno> {
     var flags: CInt = 0
-    return call("ioctl") { mcpgen_get_inode_flags(fd, &flags) }.map { _ in flags }
+    return call("ioctl") { mcpgen_get_inode_flags(fd, &flags) }.map { _ in InodeFlags(rawValue: flags) }
   }
 
   /// `ioctl(FS_IOC_SETFLAGS)`.
-  public static func setInodeFlags(_ fd: CInt, _ flags: CInt) -> Result<Void, Errno> {
-    call("ioctl") { mcpgen_set_inode_flags(fd, flags) }.map { _ in () }
+  public static func setInodeFlags(_ fd: CInt, _ flags: InodeFlags) -> Result<Void, Errno> {
+    call("ioctl") { mcpgen_set_inode_flags(fd, flags.rawValue) }.map { _ in () }
   }
 
   /// `fdopendir(3)` + `readdir(3)` + `closedir(3)` on a duplicate of `fd`: every name but

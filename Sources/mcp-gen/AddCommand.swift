@@ -44,7 +44,7 @@ struct AddCommand: ParsableCommand {
     // A git release is resolved before the root is touched: a bad repository or ref creates nothing.
     let release = try git.map { try GitRelease.resolve(repository: RawArguments.path($0), ref: path, owners: GitOwnerOption.owners(allowOwner)) }
     let store = try global.openStore(create: true, progress: true)
-    try Cancellation.install()  // Ctrl-C removes the partial copy: "cancelled: nothing was added", exit 130.
+    try installCancelSignals()  // Ctrl-C removes the partial copy: "cancelled: nothing was added", exit 130.
     let result = try release.map { try store.add($0, label: label) } ?? store.add(RawArguments.path(path), label: label)
     if global.json {
       let recorded = try store.labels()[result.key]

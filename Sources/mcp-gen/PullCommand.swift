@@ -50,7 +50,7 @@ struct PullCommand: ParsableCommand {
     let selector: ReleaseSelector = release.map(ReleaseSelector.release) ?? .channel(channel ?? ReleaseSelector.defaultChannel)
     let store = try global.openStore(create: false, progress: true)
     // Ctrl-C or SIGTERM stops the downloads (verified ones are kept) or undoes the switch.
-    try Cancellation.install()
+    try installCancelSignals()
     let config = switchAfter ? try health.effective(store) : Config()
     _ = try RemoteRegistry(store: store).open(name)  // An unknown remote is named as such first.
     let puller = Puller(store: store, fetcher: try PullCommand.fetcher(), makeSource: PullCommand.trustedSource)

@@ -23,7 +23,7 @@ struct RollbackCommand: ParsableCommand {
   var generation: GenerationNumber?
 
   func run() throws {
-    try Cancellation.install()  // As for switch: a cancel during the checks puts current back.
+    try installCancelSignals()  // As for switch: a cancel during the checks puts current back.
     let store = try global.openStore(create: false, progress: true)
     let outcome = try store.rollback(to: generation?.value, dryRun: dryRun, config: try health.effective(store), force: force)
     try SwitchReport.print(outcome, store: store, json: global.json)

@@ -58,7 +58,7 @@ struct SwitchCommand: ParsableCommand {
   func run() throws {
     let label = try self.label.map { (text) throws(MCPGenError) in try ReleaseLabel(given: text) }
     // Ctrl-C or SIGTERM undoes the switch (or stops the add before it) and exits 130.
-    try Cancellation.install()
+    try installCancelSignals()
     if let git {
       // Resolved before the root is touched: a bad repository or ref creates nothing.
       let release = try GitRelease.resolve(repository: RawArguments.path(git), ref: target!, owners: GitOwnerOption.owners(allowOwner))
@@ -99,9 +99,9 @@ enum SwitchReport {
   /// Prints the outcome; a health-check failure exits 4 (rolled back) or 5 (rollback failed).
   static func print(_ outcome: SwitchOutcome, store: Store, json: Bool) throws {
     report(outcome, store: store, json: json)
-    if let signal = Cancellation.signal, movedCurrent(outcome), !outcome.dryRun {
+    if let signal = CancelSignals.received, movedCurrent(outcome), !outcome.dryRun {
       // Too late to cancel: the change was complete and journaled when the signal came.
-      Output.note("note: \(Cancellation.name(signal)) came after the change was recorded, so it stands; undo it with mcp-gen rollback")
+      Output.note("note: \(CancelSignals.name(signal)) came after the change was recorded, so it stands; undo it with mcp-gen rollback")
     }
     let health = outcome.health
     if health.failure != nil {

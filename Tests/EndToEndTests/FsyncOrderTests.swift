@@ -9,7 +9,7 @@ import Testing
 /// descriptor, so each event is identified by path).
 @Suite("fsync order", .enabled(if: KillPoints.stracePath != nil, "strace is not installed"))
 struct FsyncOrderTests {
-  static let trace = "write,pwrite64,fsync,fdatasync,syncfs,rename,renameat,renameat2,symlinkat,openat,openat2"
+  static let trace = "write,pwrite64,fsync,fdatasync,syncfs,rename,renameat,renameat2,symlinkat,linkat,openat,openat2"
 
   /// Index of the first call after `after` matching `predicate`; records a failure when none.
   static func first(
@@ -26,6 +26,15 @@ struct FsyncOrderTests {
   static func isTemp(_ path: String?, in dir: String) -> Bool {
     guard let path else { return false }
     return path.hasPrefix(dir + "/.tmp-") && !path.dropFirst(dir.count + 1).contains("/")
+  }
+
+  /// A file being written before it has a name: an unnamed `O_TMPFILE` one (`dir/#inode`, as
+  /// strace -y shows it) or, where the file system has none, a `.tmp-` one.
+  static func isTempFile(_ path: String?, in dir: String) -> Bool {
+    guard let path else { return false }
+    if isTemp(path, in: dir) { return true }
+    let rest = path.dropFirst(dir.count + 2)
+    return path.hasPrefix(dir + "/#") && !rest.isEmpty && rest.allSatisfy(\.isNumber)
   }
 
   /// The call after the rename into `store/` that makes it durable: fsync store/, or, when the
@@ -71,10 +80,18 @@ struct FsyncOrderTests {
     let sealed = try CLI.isImmutable(store + "/" + key)
     #expect(calls.filter { $0.name == "syncfs" }.count == (sealed ? 2 : 1), "one syncfs, two when the entry is sealed")
     let manifestWrite = Self.first(calls, after: syncfs, "write of manifests/.tmp-*") {
-      $0.name == "write" && Self.isTemp($0.descriptor(0), in: manifests)
+      $0.name == "write" && Self.isTempFile($0.descriptor(0), in: manifests)
     }
     let manifestFsync = Self.first(calls, after: manifestWrite, "fsync of manifests/.tmp-*") {
-      $0.name == "fsync" && Self.isTemp($0.descriptor(0), in: manifests)
+      $0.name == "fsync" && Self.isTempFile($0.descriptor(0), in: manifests)
+    }
+    // An unnamed manifest gets a name (linkat) only once its data is durable.
+    if let unnamed = calls.first(where: { $0.index == manifestWrite })?.descriptor(0), !Self.isTemp(unnamed, in: manifests) {
+      let link = Self.first(calls, after: manifestFsync, "linkat of the unnamed manifest") {
+        $0.name == "linkat" && Self.isTemp($0.resolvedPaths.last, in: manifests)
+      }
+      #expect(!calls.contains { $0.name == "linkat" && $0.index < manifestFsync && $0.resolvedPaths.last?.hasPrefix(manifests + "/") == true })
+      #expect(link < Int.max / 2)
     }
     let manifestRename = Self.first(calls, after: manifestFsync, "rename to manifests/<key>") {
       ($0.name == "renameat" || $0.name == "renameat2") && $0.descriptor(0) == manifests && $0.resolvedPaths.last == manifests + "/" + key

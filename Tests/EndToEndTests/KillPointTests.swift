@@ -63,7 +63,7 @@ enum KillPoints {
   /// Every call that changes the file system, plus every open (strace cannot select O_CREAT).
   static let syscalls = [
     "openat", "openat2", "write", "pwrite64", "fsync", "fdatasync", "syncfs", "rename", "renameat",
-    "renameat2", "symlinkat", "unlinkat", "mkdirat", "fchmod", "ioctl", "ftruncate",
+    "renameat2", "symlinkat", "linkat", "unlinkat", "mkdirat", "fchmod", "ioctl", "ftruncate",
   ]
 
   /// How many `openat` calls the dynamic loader makes before `main` (from `mcp-gen root`).

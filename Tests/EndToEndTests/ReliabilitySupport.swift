@@ -349,6 +349,8 @@ struct RelCall: CustomStringConvertible {
 
   /// The path a descriptor argument stands for (`3</a/b>` or `AT_FDCWD</cwd>`), if `field` is one.
   static func descriptorPath(_ field: String) -> String? {
+    // An unnamed (O_TMPFILE) or removed file: `4</dir/#inode>(deleted)`.
+    let field = field.hasSuffix(">(deleted)") ? String(field.dropLast("(deleted)".count)) : field
     guard let open = field.firstIndex(of: "<"), field.hasSuffix(">") else { return nil }
     let head = field[..<open]
     guard head == "AT_FDCWD" || (!head.isEmpty && head.allSatisfy(\.isNumber)) else { return nil }

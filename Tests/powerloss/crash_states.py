@@ -52,6 +52,7 @@ def joined(log):
 
 def parse(log, root):
     ops = []
+    unnamed = {}  # descriptor number -> the O_TMPFILE file it is ("dir/#inode")
     for raw in joined(log):
         m = LINE.match(raw)
         if not m:
@@ -63,10 +64,26 @@ def parse(log, root):
         strs = STR.findall(args)
         def rel(p):
             return os.path.relpath(p, root) if p == root or p.startswith(root + "/") else None
-        if call in ("openat", "openat2") and "O_CREAT" in args and retpath:
+        if call in ("openat", "openat2") and "O_TMPFILE" in args and retpath:
+            # An unnamed file (TemporaryFile): data and fsyncs, but no name until a linkat.
+            p = rel(retpath)
+            if p is not None:
+                unnamed[ret] = p
+                ops.append(("tmpfile", p))
+        elif call in ("openat", "openat2") and "O_CREAT" in args and retpath:
             p = rel(retpath)
             if p is not None:
                 ops.append(("create", p))
+        elif call == "linkat" and len(fds) >= 2 and len(strs) >= 2:
+            # linkat(FD, "", DIR, NAME, AT_EMPTY_PATH) or linkat(AT_FDCWD, "/proc/self/fd/N", ...).
+            if "AT_EMPTY_PATH" in args:
+                src = rel(fds[0])
+            else:
+                m = re.match(r"/proc/self/fd/(\d+)$", strs[0])
+                src = unnamed.get(int(m.group(1))) if m else None
+            b = rel(os.path.join(fds[1], strs[1]))
+            if src is not None and b is not None:
+                ops.append(("link", src, b))
         elif call in ("write", "pwrite64") and fds:
             p = rel(fds[0])
             if p is not None and p != "lock":
@@ -145,6 +162,15 @@ def annotate(ops, baseline, skip_fsync=None):
             existed = op[1] in model.ids
             fid = model.id(op[1])
             info.append({"data": [], "names": [] if existed else [model.id(parent(op[1]))], "file": fid})
+        elif kind == "tmpfile":
+            # A new inode without a name (an inode number can come back for a later one).
+            model.ids[op[1]] = model.new()
+            info.append({"data": [], "names": [], "file": model.ids[op[1]]})
+        elif kind == "link":
+            fid = model.id(op[1])
+            del model.ids[op[1]]
+            model.ids[op[2]] = fid
+            info.append({"data": [], "names": [model.id(parent(op[2]))], "file": fid})
         elif kind in ("write", "chmod"):
             info.append({"data": [model.id(op[1])], "names": [], "file": model.id(op[1])})
         elif kind in ("mkdir", "symlink"):
@@ -222,6 +248,11 @@ def materialize(state_dir, baseline, final_root, ops, info, final_paths, keep_op
             elif kind == "symlink":
                 os.symlink(op[2], target(op[1]))
                 model.ids[op[1]] = fid
+            elif kind == "link":
+                # The unnamed file gets its name; its contents are filled in below.
+                if not os.path.lexists(target(op[2])):
+                    open(target(op[2]), "wb").close()
+                    model.ids[op[2]] = fid
             elif kind == "rename":
                 os.rename(target(op[1]), target(op[2]))
                 model.rename(op[1], op[2])
@@ -316,7 +347,7 @@ def check(binary, state, allowed, finished=None):
 
 
 def states(ops, durable, k):
-    all_ns = {i for i in range(k + 1) if ops[i][0] in ("create", "mkdir", "symlink", "rename", "unlink")}
+    all_ns = {i for i in range(k + 1) if ops[i][0] in ("create", "mkdir", "symlink", "rename", "unlink", "link")}
     all_data = {i for i in range(k + 1) if ops[i][0] in ("write", "chmod")}
     volatile_ns = {i for i in all_ns if durable[i] is None or durable[i] > k}
     durable_data = {i for i in all_data if durable[i] is not None and durable[i] <= k}
@@ -358,6 +389,12 @@ def is_checkpoint_sync(ops, f):
         return False
     if any(o[0] == "rename" and o[1] == op[1] and o[2] == CHECKPOINT for o in ops[f + 1:]):
         return True
+    # An unnamed file linked under a temporary name that is then renamed to checkpoint.json.
+    for i, o in enumerate(ops[f + 1:], f + 1):
+        if o[0] == "link" and o[1] == op[1]:
+            if any(r[0] == "rename" and r[1] == o[2] and r[2] == CHECKPOINT for r in ops[i + 1:]):
+                return True
+            break
     return op[1] == "." and f > 0 and ops[f - 1][0] == "rename" and ops[f - 1][2] == CHECKPOINT
 
 
@@ -374,7 +411,7 @@ def main():
     subprocess.run(["cp", "-a", baseline, ref], check=True)
     log = os.path.join(work, "trace.log")
     run = subprocess.run(["strace", "-f", "-y", "-s", "0", "-qq", "-o", log, "-e",
-                          "trace=openat,openat2,write,pwrite64,fsync,fdatasync,syncfs,rename,renameat,renameat2,symlinkat,unlinkat,mkdirat,fchmod",
+                          "trace=openat,openat2,write,pwrite64,fsync,fdatasync,syncfs,rename,renameat,renameat2,symlinkat,linkat,unlinkat,mkdirat,fchmod",
                           binary] + [a.replace("{root}", ref) for a in command], capture_output=True, text=True)
     if run.returncode not in (0, 4):
         print("reference run failed:", run.stderr, file=sys.stderr)

@@ -28,6 +28,11 @@ int mcpgen_renameat_exchange(int olddirfd, const char *oldpath, int newdirfd, co
 // O_PATH needs _GNU_SOURCE, which Swift's Glibc import does not define.
 extern const int mcpgen_o_path;
 
+// O_TMPFILE (an unnamed file in a directory, linked in later) and linkat's AT_EMPTY_PATH: both
+// need _GNU_SOURCE too.
+extern const int mcpgen_o_tmpfile;
+extern const int mcpgen_at_empty_path;
+
 // flock(2): Swift resolves the name to `struct flock` from <fcntl.h>.
 int mcpgen_flock(int fd, int operation);
 

@@ -145,7 +145,7 @@ extension Store {
           let d = try entries.openDirectory(relative)
           (fd, holder) = (d.fd, d)
         } else {
-          let f = try entries.openFile(relative, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+          let f = try entries.openFile(relative, flags: [.readOnly, .nonBlocking])
           (fd, holder) = (f.fd, f)
         }
         Immutability.clear(fd)
@@ -169,7 +169,7 @@ extension Store {
       try root.ensureDirectory(Store.quarantineName, mode: 0o700)
       let q = try root.openDirectory(Store.quarantineName)
       let saved = Array("journal-\(stamp).jsonl".utf8)
-      let copy = try q.openFile(saved, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate, mode: 0o600)
+      let copy = try q.openFile(saved, flags: [.writeOnly, .create, .truncate], mode: 0o600)
       var buffer = [UInt8](repeating: 0, count: 1 << 20)
       while true {
         let n = try buffer.withUnsafeMutableBytes { raw in
@@ -180,13 +180,7 @@ extension Store {
       }
       try copy.sync()
       try q.sync()
-      let temp = Store.temporaryName()
-      let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
-      try file.changeMode(0o644)  // whatever the umask
-      try file.writeAll(good)
-      try file.sync()
-      try root.rename(temp, to: root, as: Journal.name)
-      try root.sync()
+      try TemporaryFile.write(good, mode: 0o644, in: root, as: Journal.name, replacing: true) { Store.temporaryName() }
     }
   }
 }

@@ -30,8 +30,8 @@ enum ConfigCheck {
     let bytes: [UInt8]
     do {
       // O_NONBLOCK: a FIFO put there must not hang the doctor.
-      let file = try root.openFile(Config.fileName, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
-      guard try file.stat().st_mode & FileType.mask == FileType.regular else {
+      let file = try root.openFile(Config.fileName, flags: [.readOnly, .nonBlocking])
+      guard try file.stat().type == .regular else {
         return DoctorFinding("config", .problem, "\(path.displayString) is not a regular file",
                              hint: "mv \(Doctor.shellWord(path)) \(Doctor.shellWord(path)).broken; mcp-gen config --init")
       }

@@ -14,21 +14,21 @@ enum DiskCheck {
       return DoctorFinding("disk", .warning, "cannot read the free space of \(root.path.displayString)'s file system",
                            hint: "df -h \(Doctor.shellWord(root.path))")
     }
-    let free = UInt64(st.f_bavail) * UInt64(st.f_frsize)
-    let size = UInt64(st.f_blocks) * UInt64(st.f_frsize)
+    let free = st.availableBytes
+    let size = st.totalBytes
     let percent = size > 0 ? Double(free) / Double(size) * 100 : 100
-    let inodes = st.f_files > 0 ? ", \(st.f_favail) inodes free" : ""
+    let inodes = st.totalInodes > 0 ? ", \(st.availableInodes) inodes free" : ""
     let summary = "\(bytes(free)) free of \(bytes(size)) (\(Int(percent))%)\(inodes)"
     let threshold = min(warnBytes, UInt64(Double(size) * warnFraction))
     let thresholdText = threshold == warnBytes ? "1 GB" : "5% of the file system"
-    if free < 1 << 20 || (st.f_files > 0 && st.f_favail < 16) {
+    if free < 1 << 20 || (st.totalInodes > 0 && st.availableInodes < 16) {
       return DoctorFinding("disk", .problem, "\(summary): too little to change anything (switch refuses below 1 MiB or 16 inodes)",
                            hint: "mcp-gen gc, or free space on that file system")
     }
     if free < threshold {
       return DoctorFinding("disk", .warning, "\(summary): below the warning threshold of \(thresholdText)", hint: "mcp-gen gc")
     }
-    if st.f_files > 0 && Double(st.f_favail) < Double(st.f_files) * warnFraction {
+    if st.totalInodes > 0 && Double(st.availableInodes) < Double(st.totalInodes) * warnFraction {
       return DoctorFinding("disk", .warning, "\(summary): fewer than 5% of the inodes are free", hint: "mcp-gen gc")
     }
     return DoctorFinding("disk", .ok, summary)

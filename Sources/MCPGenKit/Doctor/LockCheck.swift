@@ -18,7 +18,7 @@ enum LockCheck {
     let file: FileFD
     do {
       // O_NONBLOCK: a FIFO put there must not hang the doctor.
-      file = try root.openFile(StoreLock.name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      file = try root.openFile(StoreLock.name, flags: [.readOnly, .nonBlocking])
     } catch let e where e.errno == .noSuchFileOrDirectory {
       return DoctorFinding("lock", .ok, "free (no command has taken it yet)")
     } catch let e where e.errno == .tooManySymbolicLinkLevels {
@@ -26,7 +26,7 @@ enum LockCheck {
     } catch let e where e.errno == .permissionDenied {
       // The lock is 0600 so that no other user can hold it; only its owner can test it.
       return DoctorFinding("lock", .warning, "cannot tell who holds \(path.displayString): only its owner may open it",
-                           hint: "run mcp-gen doctor as \((try? root.stat(StoreLock.name)).map { Clock.userName($0.st_uid) } ?? "root")")
+                           hint: "run mcp-gen doctor as \((try? root.stat(StoreLock.name)).map { Clock.userName($0.uid) } ?? "root")")
     } catch {
       return DoctorFinding("lock", .problem, "cannot open \(path.displayString): \(error.errno.description)",
                            hint: "run as a user who may read the root")
@@ -34,14 +34,14 @@ enum LockCheck {
     guard let st = try? file.stat() else {
       return DoctorFinding("lock", .problem, "cannot read \(path.displayString)", hint: "run as a user who may read the root")
     }
-    guard st.st_mode & FileType.mask == FileType.regular else { return notRegular(path) }
+    guard st.type == .regular else { return notRegular(path) }
 
-    switch Syscall.flock(file.fd, LockOperation.shared | LockOperation.nonBlocking) {
+    switch Syscall.flock(file.fd, [.shared, .nonBlocking]) {
     case .success:
       _ = Syscall.flock(file.fd, LockOperation.unlock)
       return DoctorFinding("lock", .ok, "free")
     case .failure(let e) where e == .wouldBlock:
-      return held(file, since: Int64(st.st_mtim.tv_sec), now: now)
+      return held(file, since: Int64(st.modified.seconds), now: now)
     case .failure(let e):
       return DoctorFinding("lock", .problem, "cannot test \(path.displayString): flock: \(e.description)",
                            hint: "check the file system of the root")

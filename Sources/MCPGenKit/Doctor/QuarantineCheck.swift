@@ -22,7 +22,7 @@ enum QuarantineCheck {
     }
     guard !names.isEmpty else { return DoctorFinding("quarantine", .ok, "nothing quarantined") }
     let sorted = names.sorted { $0.lexicographicallyPrecedes($1) }
-    let newest = sorted.compactMap { try? directory.stat($0) }.map { Int64($0.st_mtim.tv_sec) }.max()
+    let newest = sorted.compactMap { try? directory.stat($0) }.map { Int64($0.modified.seconds) }.max()
     let since = newest.map { ", the newest set aside \(Doctor.age(now - $0)) ago" } ?? ""
     let listed = sorted.prefix(3).map(displayName).joined(separator: ", ") + (sorted.count > 3 ? ", and \(sorted.count - 3) more" : "")
     let word = Doctor.shellWord(path)

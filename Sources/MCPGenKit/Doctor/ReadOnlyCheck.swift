@@ -12,7 +12,7 @@ enum ReadOnlyCheck {
       return DoctorFinding("writable", .warning, "cannot tell whether \(shown)'s file system is read-only",
                            hint: "findmnt -T \(Doctor.shellWord(root.path))")
     }
-    guard st.f_flag & FileSystemFlags.readOnly != 0 else {
+    guard st.isReadOnly else {
       return DoctorFinding("writable", .ok, "\(shown) is on a writable file system")
     }
     return DoctorFinding("writable", .problem,

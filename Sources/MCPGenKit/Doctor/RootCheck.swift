@@ -33,7 +33,7 @@ enum RootCheck {
     for name in files {
       guard let fst = try? root.statIfPresent(name) else { continue }
       let path = root.path.appending(bytes: name)
-      if fst.st_mode & FileType.mask != FileType.regular {
+      if fst.type != .regular {
         rootIssues.append("\(displayName(name)) is not a regular file")
         fixes.moveAside.append(path)
         continue
@@ -42,7 +42,7 @@ enum RootCheck {
     }
     var findings: [DoctorFinding] = []
     if rootIssues.isEmpty {
-      findings.append(DoctorFinding("root", .ok, "\(shown): owned by \(Clock.userName(st.st_uid)), mode \(Doctor.octal(st.st_mode))"))
+      findings.append(DoctorFinding("root", .ok, "\(shown): owned by \(Clock.userName(st.uid)), mode \(Doctor.octal(st.mode))"))
     } else {
       findings.append(DoctorFinding("root", .problem, "\(shown): \(rootIssues.joined(separator: "; "))", hint: fixes.command))
     }
@@ -56,7 +56,7 @@ enum RootCheck {
         missing.append(displayName(name) + "/")
         continue
       }
-      if dst.st_mode & FileType.mask != FileType.directory {
+      if dst.type != .directory {
         layoutIssues.append("\(displayName(name)) is not a directory")
         layoutFixes.moveAside.append(path)
         continue
@@ -85,20 +85,20 @@ enum RootCheck {
     var recreate = false
 
     /// Owner and mode of one inode; returns what is wrong with it.
-    mutating func inspect(_ st: FileStat, _ path: FilePath, name: String, directory: Bool) -> [String] {
+    mutating func inspect(_ st: FileInfo, _ path: FilePath, name: String, directory: Bool) -> [String] {
       var issues: [String] = []
       let me = Syscall.effectiveUserID()
-      if st.st_uid != me && st.st_uid != 0 {
-        issues.append("\(name) is owned by \(Clock.userName(st.st_uid)), not by \(Clock.userName(me)) or root")
+      if st.uid != me && st.uid != 0 {
+        issues.append("\(name) is owned by \(Clock.userName(st.uid)), not by \(Clock.userName(me)) or root")
         chown.append(path)
       }
-      if st.st_mode & 0o022 != 0 {
-        issues.append("\(name) is writable by \(st.st_mode & 0o020 != 0 && st.st_mode & 0o002 != 0 ? "group and others" : (st.st_mode & 0o020 != 0 ? "group" : "others")) (mode \(Doctor.octal(st.st_mode)))")
+      if st.mode & 0o022 != 0 {
+        issues.append("\(name) is writable by \(st.mode & 0o020 != 0 && st.mode & 0o002 != 0 ? "group and others" : (st.mode & 0o020 != 0 ? "group" : "others")) (mode \(Doctor.octal(st.mode)))")
         groupOthersWrite.append(path)
       }
       let needed: UInt32 = directory ? 0o700 : 0o600
-      if st.st_mode & needed != needed {
-        issues.append("\(name) lacks owner \(directory ? "rwx" : "rw") (mode \(Doctor.octal(st.st_mode)))")
+      if st.mode & needed != needed {
+        issues.append("\(name) lacks owner \(directory ? "rwx" : "rw") (mode \(Doctor.octal(st.mode)))")
         ownerAccess.append(path)
       }
       return issues

@@ -7,12 +7,12 @@ extension DirectoryFD {
   /// command, a symbolic link that could point it at another file, a directory, a device) is an
   /// error that names the path, says what is there, and says to move it away.
   func openRegular(
-    _ name: [UInt8], flags: CInt, mode: UInt32 = 0, what: String, doing action: String, fix: String
+    _ name: [UInt8], flags: OpenFlags, mode: UInt32 = 0, what: String, doing action: String, fix: String
   ) throws(MCPGenError) -> FileFD? {
     let opened: RegularFileOpening
     do {
       opened = try openRegularFile(name, flags: flags, mode: mode)
-    } catch where error.errno == .noSuchFileOrDirectory && flags & OpenFlags.create == 0 {
+    } catch where error.errno == .noSuchFileOrDirectory && !flags.contains(.create) {
       return nil
     } catch {
       throw MCPGenError(error, doing: action)
@@ -25,11 +25,11 @@ extension DirectoryFD {
 }
 
 extension MCPGenError {
-  /// `path` should be `what`, a regular file, but is a file of type `type` (`S_IFMT` bits).
-  static func notRegularFile(_ path: FilePath, _ type: UInt32, what: String, fix: String) -> MCPGenError {
+  /// `path` should be `what`, a regular file, but is a file of type `type`.
+  static func notRegularFile(_ path: FilePath, _ type: FileKind, what: String, fix: String) -> MCPGenError {
     let shown = path.displayString
     let aside = "mv \(Doctor.shellWord(path)) \(Doctor.shellWord(FilePath(bytes: path.bytes + Array(".broken".utf8))))"
-    if type == FileType.symlink {
+    if type == .symlink {
       return MCPGenError(
         .unsupportedFileType,
         "\(shown) is a symbolic link, and mcp-gen does not follow links there (\(what) must be a regular file in the root); put the file itself in its place, or move the link away, \(fix)",
@@ -37,11 +37,11 @@ extension MCPGenError {
     }
     let kind: String
     switch type {
-    case FileType.fifo: kind = "a FIFO (named pipe)"
-    case FileType.directory: kind = "a directory"
-    case FileType.socket: kind = "a socket"
-    case FileType.characterDevice: kind = "a character device"
-    case FileType.blockDevice: kind = "a block device"
+    case .fifo: kind = "a FIFO (named pipe)"
+    case .directory: kind = "a directory"
+    case .socket: kind = "a socket"
+    case .characterDevice: kind = "a character device"
+    case .blockDevice: kind = "a block device"
     default: kind = "a file of an unknown type"
     }
     return MCPGenError(

@@ -88,14 +88,14 @@ extension Store {
         let target = prefix + p
         let existing: Existing = try attempt("read \(shown)") { () throws(SystemCallError) -> Existing in
           guard let st = try dir.statIfPresent(name) else { return .nothing }
-          switch st.st_mode & FileType.mask {
-          case FileType.symlink:
+          switch st.type {
+          case .symlink:
             let now = try dir.readSymlink(name)
             if now == target { return .same }
             return isExposedLink(name, now) ? .ours : .foreign("a symlink to \(displayName(now))")
-          case FileType.directory:
+          case .directory:
             return .directory
-          case FileType.regular:
+          case .regular:
             return .foreign("a file")
           default:
             return .foreign("a special file")
@@ -236,7 +236,7 @@ extension Store {
       var removed: [ExposedLink] = []
       var changed = false
       for name in try dir.list().sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-        guard let st = try dir.statIfPresent(name), st.st_mode & FileType.mask == FileType.symlink else { continue }
+        guard let st = try dir.statIfPresent(name), st.type == .symlink else { continue }
         let target = try dir.readSymlink(name)
         if name.starts(with: Store.exposeTempPrefix) && target.starts(with: prefix) {
           try dir.unlink(name)

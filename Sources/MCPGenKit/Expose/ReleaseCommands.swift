@@ -93,7 +93,7 @@ extension Store {
     for _ in 0..<8 {
       switch release.statWithin(path) {
       case .success(let st):
-        return st.st_mode & FileType.mask == FileType.regular && st.st_mode & 0o111 != 0 ? .executable : .notExecutable
+        return st.type == .regular && st.mode & 0o111 != 0 ? .executable : .notExecutable
       case .failure(let e) where e == .improperLink:
         return .outside
       case .failure(let e) where e == .noSuchFileOrDirectory || e == .tooManySymbolicLinkLevels || e == .notDirectory:

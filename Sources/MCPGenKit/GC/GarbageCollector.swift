@@ -66,7 +66,7 @@ extension Store {
         let links = try self.generationsDirectory()
         for g in generations where !kept.contains(g.number) {
           let created = history.creation(of: g.number)
-            ?? links.flatMap { try? $0.stat(Array(String(g.number).utf8)) }.map { Int64($0.st_mtim.tv_sec) }
+            ?? links.flatMap { try? $0.stat(Array(String(g.number).utf8)) }.map { Int64($0.modified.seconds) }
           guard let created, now - created < olderThan else { continue }
           report.keptByAge.append(g.number)
           kept.insert(g.number)
@@ -81,7 +81,7 @@ extension Store {
       for key in try self.keys() where !reachable.contains(key) {
         guard let st = try attempt("read the store", { () throws(SystemCallError) in try self.entries.statIfPresent(key.bytes) })
         else { continue }
-        let age = now - Int64(max(st.st_mtim.tv_sec, st.st_ctim.tv_sec))
+        let age = now - Int64(max(st.modified.seconds, st.changed.seconds))
         if Double(age) < grace && !referenced.contains(key) {
           report.keptByGrace.append((key, age))
           continue
@@ -158,12 +158,12 @@ extension Store {
   /// An immutable inode cannot be renamed: clear the flag on the entry's own inode first.
   func unfreezeRoot(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) {
     guard Syscall.effectiveUserID() == 0, let st = try dir.statIfPresent(name) else { return }
-    switch st.st_mode & FileType.mask {
-    case FileType.directory:
+    switch st.type {
+    case .directory:
       let d = try dir.openDirectory(name)
       Immutability.clear(d.fd)
-    case FileType.regular:
-      let f = try dir.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+    case .regular:
+      let f = try dir.openFile(name, flags: [.readOnly, .nonBlocking])
       Immutability.clear(f.fd)
     default: break
     }
@@ -190,7 +190,7 @@ extension Store {
       for name in try manifests.list() {
         let isTemp = name.starts(with: Store.tempPrefix)
         guard isTemp || (StoreKey(bytes: name) != nil && !live.contains(name)) else { continue }
-        if !isTemp, let st = try manifests.statIfPresent(name), Double(Clock.now() - Int64(st.st_mtim.tv_sec)) < 3600 {
+        if !isTemp, let st = try manifests.statIfPresent(name), Double(Clock.now() - Int64(st.modified.seconds)) < 3600 {
           continue  // A manifest written just before its entry: an add in flight.
         }
         if !dryRun { try manifests.unlink(name) }
@@ -221,15 +221,15 @@ extension Store {
     if let pid = Store.creatorPID(name), pid != Syscall.processID(), Syscall.processExists(pid) { return true }
     let probe: CInt
     let holder: AnyObject
-    if st.st_mode & FileType.mask == FileType.directory {
+    if st.type == .directory {
       let d = try dir.openDirectory(name)
       (probe, holder) = (d.fd, d)
     } else {
-      let f = try dir.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let f = try dir.openFile(name, flags: [.readOnly, .nonBlocking])
       (probe, holder) = (f.fd, f)
     }
     defer { withExtendedLifetime(holder) {} }
-    switch Syscall.flock(probe, LockOperation.exclusive | LockOperation.nonBlocking) {
+    switch Syscall.flock(probe, [.exclusive, .nonBlocking]) {
     case .success: return false
     case .failure(let e) where e == .wouldBlock: return true
     case .failure(let e): throw SystemCallError("flock", path: dir.path.appending(bytes: name), errno: e)

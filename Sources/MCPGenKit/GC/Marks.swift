@@ -65,7 +65,7 @@ extension Store {
       let present = try dir.statIfPresent(name) != nil
       if present == on { return false }
       if on {
-        try dir.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644).changeMode(0o644)  // whatever the umask
+        try dir.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o644).changeMode(0o644)  // whatever the umask
       } else {
         try dir.unlink(name)
       }

@@ -21,9 +21,9 @@ extension Store {
         found.append(shown)
         continue
       }
-      guard let st = try remotes.statIfPresent(name), st.st_mode & FileType.mask == FileType.directory,
+      guard let st = try remotes.statIfPresent(name), st.type == .directory,
         let remote = try? remotes.openDirectory(name),
-        let partial = try remote.statIfPresent(Store.partialName), partial.st_mode & FileType.mask == FileType.directory
+        let partial = try remote.statIfPresent(Store.partialName), partial.type == .directory
       else { continue }
       guard try !isLive(Store.partialName, in: remote) else { continue }
       if remove {

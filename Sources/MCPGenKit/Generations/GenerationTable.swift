@@ -55,7 +55,7 @@ extension Store {
     @Sendable func row(_ g: Generation) -> GenerationRow {
       var created = history.creation(of: g.number)
       if created == nil, let dir {
-        created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.st_mtim.tv_sec) }
+        created = (try? dir.stat(Array(String(g.number).utf8))).map { Int64($0.modified.seconds) }
       }
       return GenerationRow(
         generation: g, created: created, source: history.source(of: g.number), label: g.key.flatMap { history.labels[$0] },

@@ -125,7 +125,7 @@ extension Store {
       }
     }
     let entry = try attempt("confirm current") { () throws(SystemCallError) in try entries.stat(key.bytes) }
-    guard try current() == .generation(n), resolved.st_dev == entry.st_dev, resolved.st_ino == entry.st_ino else {
+    guard try current() == .generation(n), resolved.device == entry.device, resolved.inode == entry.inode else {
       throw MCPGenError(
         .integrity,
         "after switching, \(path.appending(bytes: CurrentState.name).displayString) does not resolve to \(key.short); run mcp-gen audit",

@@ -43,11 +43,11 @@ struct HistoryCheckpoint {
 
   /// The checkpoint of `history` for the journal `file` (`st`) whose first `offset` bytes it
   /// replays.
-  init(_ history: History, offset: Int64, of file: FileFD, _ st: FileStat) throws(SystemCallError) {
+  init(_ history: History, offset: Int64, of file: FileFD, _ st: FileInfo) throws(SystemCallError) {
     self.history = history
     self.offset = offset
-    device = UInt64(st.st_dev)
-    inode = UInt64(st.st_ino)
+    device = UInt64(st.device)
+    inode = UInt64(st.inode)
     let n = Int(min(HistoryCheckpoint.window, offset))
     head = SHA256.hash(try file.read(at: 0, count: n))
     tail = SHA256.hash(try file.read(at: offset - Int64(n), count: n))
@@ -55,8 +55,8 @@ struct HistoryCheckpoint {
 
   /// Whether it still describes the journal `file` (`st`): the same file, at least `offset`
   /// bytes long, a line ending at `offset`, and the hashed bytes unchanged.
-  func matches(_ file: FileFD, _ st: FileStat) -> Bool {
-    guard offset > 0, Int64(st.st_size) >= offset, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return false }
+  func matches(_ file: FileFD, _ st: FileInfo) -> Bool {
+    guard offset > 0, Int64(st.size) >= offset, UInt64(st.device) == device, UInt64(st.inode) == inode else { return false }
     let n = Int(min(HistoryCheckpoint.window, offset))
     guard let last = try? file.read(at: offset - Int64(n), count: n), last.count == n, last.last == 0x0A,
       SHA256.hash(last) == tail, let first = try? file.read(at: 0, count: n), SHA256.hash(first) == head
@@ -120,29 +120,21 @@ struct HistoryCheckpoint {
   /// The checkpoint in `root`; nil when there is none or it is not an intact one (never an
   /// error: the journal can always be replayed instead).
   static func load(in root: DirectoryFD) -> HistoryCheckpoint? {
-    guard let file = try? root.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking | OpenFlags.noFollow | OpenFlags.closeOnExec),
-      let st = try? file.stat(), st.st_mode & FileType.mask == FileType.regular, Int(st.st_size) <= maximumSize,
+    guard let file = try? root.openFile(name, flags: [.readOnly, .nonBlocking, .noFollow, .closeOnExec]),
+      let st = try? file.stat(), st.type == .regular, Int(st.size) <= maximumSize,
       let bytes = try? file.readAll()
     else { return nil }
     return HistoryCheckpoint(parsing: bytes)
   }
 
-  /// Replaces the checkpoint in `root` atomically and durably: a temporary file, fsync, rename,
-  /// fsync of the root. A crash leaves the old checkpoint or the new one, and a leftover
-  /// temporary file that `audit --repair` removes.
+  /// Replaces the checkpoint in `root` atomically and durably (`TemporaryFile`): an unnamed
+  /// file, fsync, linked as a `.tmp-` name and renamed over it, fsync of the root. A crash leaves
+  /// the old checkpoint or the new one, and perhaps a leftover temporary file that
+  /// `audit --repair` removes.
   func write(in root: DirectoryFD) throws(SystemCallError) {
-    let temp = Store.temporaryName()
-    let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.closeOnExec, mode: 0o644)
-    do throws(SystemCallError) {
-      try file.changeMode(0o644)  // whatever the umask
-      try file.writeAll(serialized())
-      try file.sync()
-      try root.rename(temp, to: root, as: HistoryCheckpoint.name)
-    } catch {
-      try? root.unlink(temp)
-      throw error
+    try TemporaryFile.write(serialized(), mode: 0o644, in: root, as: HistoryCheckpoint.name, replacing: true) {
+      Store.temporaryName()
     }
-    try root.sync()
   }
 }
 

@@ -78,6 +78,6 @@ extension Store {
     }
     if let line { return line.time }
     let st = try attempt("read manifest") { () throws(SystemCallError) in try manifests.statIfPresent(key.bytes) }
-    return st.map { Int64($0.st_mtim.tv_sec) }
+    return st.map { Int64($0.modified.seconds) }
   }
 }

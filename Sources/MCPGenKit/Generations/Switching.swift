@@ -361,11 +361,11 @@ extension Store {
   /// Refuses to start a change that could not finish for want of space.
   func requireFreeSpace() throws(MCPGenError) {
     let st = try attempt("check free space") { () throws(SystemCallError) in try root.fileSystemStats() }
-    let bytes = UInt64(st.f_bavail) * UInt64(st.f_frsize)
-    if bytes < 1 << 20 || (st.f_files > 0 && st.f_favail < 16) {
+    let bytes = st.availableBytes
+    if bytes < 1 << 20 || (st.totalInodes > 0 && st.availableInodes < 16) {
       throw MCPGenError(
         .noSpace,
-        "the file system of \(path.displayString) is full (\(bytes / 1024) KiB, \(st.f_favail) inodes free); free space and run the command again; nothing was changed",
+        "the file system of \(path.displayString) is full (\(bytes / 1024) KiB, \(st.availableInodes) inodes free); free space and run the command again; nothing was changed",
         hint: "mcp-gen gc")
     }
   }

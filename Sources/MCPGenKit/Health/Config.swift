@@ -177,24 +177,15 @@ extension Store {
   /// Writes the commented example as `<root>/config.json` (durably); refuses to overwrite.
   public func writeExampleConfig() throws(MCPGenError) -> FilePath {
     let where_ = path.appending(bytes: Config.fileName)
-    let temp = Store.temporaryName()
     try withLock { () throws(MCPGenError) in
-      do {
-        let file = try root.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
-        try file.changeMode(0o644)  // whatever the umask
-        try file.writeAll(Array(Config.example.utf8))
-        try file.sync()
-        try root.renameNoReplace(temp, to: root, as: Config.fileName)
-        try root.sync()
-      } catch let e as SystemCallError where e.errno == .fileExists {
-        try? root.unlink(temp)
+      do throws(SystemCallError) {
+        try TemporaryFile.write(Array(Config.example.utf8), mode: 0o644, in: root, as: Config.fileName, replacing: false) {
+          Store.temporaryName()
+        }
+      } catch where error.errno == .fileExists {
         throw MCPGenError(.conflict, "\(where_.displayString) exists already; edit it, or move it away and run the command again", path: where_)
-      } catch let e as SystemCallError {
-        try? root.unlink(temp)
-        throw MCPGenError(e, doing: "write the configuration")
       } catch {
-        try? root.unlink(temp)
-        throw MCPGenError(.io, "cannot write \(where_.displayString): \(error)")
+        throw MCPGenError(error, doing: "write the configuration")
       }
     }
     return where_

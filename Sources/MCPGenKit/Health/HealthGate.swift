@@ -4,7 +4,7 @@ import SystemPackage
 extension Store {
   func checkContext(_ generation: Int64, _ key: StoreKey) -> CheckContext {
     let release = entryPath(key)
-    let isDirectory = (try? entries.stat(key.bytes)).map { $0.st_mode & FileType.mask == FileType.directory } ?? true
+    let isDirectory = (try? entries.stat(key.bytes)).map { $0.type == .directory } ?? true
     return CheckContext(root: path, release: release, generation: generation, key: key,
                         workingDirectory: isDirectory ? release : path)
   }

@@ -25,7 +25,7 @@ extension FileFD {
     var skipping = false  // inside an over-long line: its bytes are not kept
     // The first read takes a journal of normal size whole, in one buffer sized from fstat.
     // From a checkpoint's offset, only the tail is read: the buffer is sized for it.
-    var want = min(max(Int(Int64(try stat().st_size) - start), 0) + 4096, chunk)
+    var want = min(max(Int(Int64(try stat().size) - start), 0) + 4096, chunk)
     if start != 0 { try seek(to: start) }
     while true {
       let part = try readUpTo(want)

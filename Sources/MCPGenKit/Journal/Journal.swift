@@ -63,10 +63,10 @@ public struct Journal: Sendable {
 
   /// The journal, only if it is a regular file (a FIFO in its place would hang every command);
   /// nil when there is none.
-  static func open(in root: DirectoryFD, flags: CInt, mode: UInt32 = 0) throws(MCPGenError) -> FileFD? {
+  static func open(in root: DirectoryFD, flags: OpenFlags, mode: UInt32 = 0) throws(MCPGenError) -> FileFD? {
     try root.openRegular(
       name, flags: flags, mode: mode, what: "the journal",
-      doing: flags & OpenFlags.accessMode == OpenFlags.readOnly ? "read the journal" : "append to the journal",
+      doing: flags.isReadOnly ? "read the journal" : "append to the journal",
       fix: "and run the command again (with no journal, history starts anew)")
   }
 
@@ -179,21 +179,21 @@ public struct Journal: Sendable {
     }
     line.append(0x0A)
     // With O_CREAT a missing journal is made, not reported as missing: nil cannot come back.
-    guard let file = try open(in: root, flags: OpenFlags.readWrite | OpenFlags.append | OpenFlags.create, mode: 0o644) else {
+    guard let file = try open(in: root, flags: [.readWrite, .append, .create], mode: 0o644) else {
       throw MCPGenError(.notFound, "cannot create \(root.path.appending(bytes: name).displayString); check the root and run the command again")
     }
     try attempt("append to the journal") { () throws(SystemCallError) in
       let st = try file.stat()
       // A new journal gets the layout's mode, not whatever the umask left of it.
-      if st.st_size == 0 && st.st_mode & 0o7777 != 0o644 { try file.changeMode(0o644) }
-      if st.st_size > 0 {
+      if st.size == 0 && st.permissions.rawValue != 0o644 { try file.changeMode(0o644) }
+      if st.size > 0 {
         var last: UInt8 = 0
-        _ = try Syscall.pread(file.fd, &last, 1, st.st_size - 1).get("read", file.path)
+        _ = try Syscall.pread(file.fd, &last, 1, Int(st.size - 1)).get("read", file.path)
         if last != 0x0A { line.insert(0x0A, at: 0) }  // Seal off a torn line.
       }
       try file.writeAll(line)
       try file.sync()
-      if st.st_size == 0 { try root.sync() }  // A new journal's name must be durable too.
+      if st.size == 0 { try root.sync() }  // A new journal's name must be durable too.
     }
   }
 }

@@ -97,9 +97,9 @@ extension Store {
   private static func readLabelFile(_ directory: DirectoryFD, _ name: String, whole: Bool) -> [UInt8]? {
     do throws(SystemCallError) {
       // O_NONBLOCK: were it a FIFO, opening it would not wait for a writer.
-      let file = try directory.openFile(Array(name.utf8), flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let file = try directory.openFile(Array(name.utf8), flags: [.readOnly, .nonBlocking])
       let st = try file.stat()
-      guard st.st_mode & FileType.mask == FileType.regular, !whole || st.st_size <= labelFileLimit else { return nil }
+      guard st.type == .regular, !whole || st.size <= labelFileLimit else { return nil }
       let limit = labelFileLimit
       var failure: SystemCallError? = nil
       let bytes = [UInt8](unsafeUninitializedCapacity: limit) { buffer, count in

@@ -15,10 +15,10 @@ public struct LockHolder: Sendable, Equatable {
   /// exactly when a changing command holds the exclusive lock. Takes no lock beyond that instant.
   static func current(in root: DirectoryFD) -> LockHolder? {
     // O_NONBLOCK: a FIFO put in place of the lock must not hang `status`.
-    guard let file = try? root.openFile(StoreLock.name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking | OpenFlags.noFollow),
-      let st = try? file.stat(), st.st_mode & FileType.mask == FileType.regular
+    guard let file = try? root.openFile(StoreLock.name, flags: [.readOnly, .nonBlocking, .noFollow]),
+      let st = try? file.stat(), st.type == .regular
     else { return nil }
-    switch Syscall.flock(file.fd, LockOperation.shared | LockOperation.nonBlocking) {
+    switch Syscall.flock(file.fd, [.shared, .nonBlocking]) {
     case .success:
       _ = Syscall.flock(file.fd, LockOperation.unlock)
       return nil

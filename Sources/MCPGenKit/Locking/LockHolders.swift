@@ -16,15 +16,15 @@ enum LockHolders {
 
   /// The processes holding a flock on the file with status `st`, lowest pid first; empty when
   /// /proc cannot be read.
-  static func holders(of st: FileStat) -> [Holder] {
+  static func holders(of st: FileInfo) -> [Holder] {
     guard let proc = try? DirectoryFD.open(FilePath("/proc")),
       let table = try? proc.openFile(Array("locks".utf8), flags: OpenFlags.readOnly).readAll()
     else { return [] }
-    return pids(in: table, device: st.st_dev, inode: st.st_ino).map { Holder(pid: $0, command: command(of: $0, in: proc)) }
+    return pids(in: table, device: st.device, inode: st.inode).map { Holder(pid: $0, command: command(of: $0, in: proc)) }
   }
 
   /// The holders' pids in a `/proc/locks` text.
-  static func pids(in table: [UInt8], device: UInt, inode: UInt) -> [Int32] {
+  static func pids(in table: [UInt8], device: UInt64, inode: UInt64) -> [Int32] {
     let major = UInt64((device >> 8) & 0xfff) | UInt64((device >> 32) & ~0xfff)
     let minor = UInt64(device & 0xff) | UInt64((device >> 12) & ~0xff)
     var found: [Int32] = []

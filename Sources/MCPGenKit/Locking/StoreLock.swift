@@ -20,25 +20,25 @@ public final class StoreLock {
     let file: FileFD
     do {
       // 0600: a user who can open the lock can flock it and so block every change.
-      file = try root.openFile(name, flags: OpenFlags.readWrite | OpenFlags.create, mode: mode)
+      file = try root.openFile(name, flags: [.readWrite, .create], mode: mode)
     } catch let e where e.errno == .isDirectory || e.errno == .tooManySymbolicLinkLevels {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path, cause: e)
     } catch {
       throw MCPGenError(error, doing: "open the lock")
     }
     let st = try attempt("open the lock") { () throws(SystemCallError) in try file.stat() }
-    if st.st_mode & FileType.mask != FileType.regular {
+    if st.type != .regular {
       throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it out of the way and run the command again", path: path)
     }
     // A lock made by an older mcp-gen (0644), or under another umask: tighten it, when ours.
     // The mode, not the umask, decides (open's mode is masked by it; fchmod's is not).
-    if st.st_uid == Syscall.effectiveUserID() && st.st_mode & 0o7777 != mode {
+    if st.uid == Syscall.effectiveUserID() && st.permissions.rawValue != mode {
       try attempt("make the lock private") { () throws(SystemCallError) in try file.changeMode(mode) }
     }
     let deadline = monotonicSeconds() + max(0, timeout)
     var pause = 0.002
     while true {
-      switch Syscall.flock(file.fd, LockOperation.exclusive | LockOperation.nonBlocking) {
+      switch Syscall.flock(file.fd, [.exclusive, .nonBlocking]) {
       case .success:
         let lock = StoreLock(file: file)
         lock.recordHolder(commandLine)

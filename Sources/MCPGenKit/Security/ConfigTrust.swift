@@ -14,15 +14,15 @@ public enum ConfigTrust {
   /// meanwhile.
   public static func problems(_ root: DirectoryFD) throws(MCPGenError) -> [TrustProblem] {
     let doing = "check who may change the configuration of \(root.path.displayString)"
-    let walked: (problems: [TrustProblem], resolved: FileStat)
-    let held: FileStat
+    let walked: (problems: [TrustProblem], resolved: FileInfo)
+    let held: FileInfo
     do throws(SystemCallError) {
       walked = try TrustedPath.walk(root.path)
       held = try root.fstat()
     } catch {
       throw MCPGenError(error, doing: doing)
     }
-    if walked.problems.isEmpty && (walked.resolved.st_dev != held.st_dev || walked.resolved.st_ino != held.st_ino) {
+    if walked.problems.isEmpty && (walked.resolved.device != held.device || walked.resolved.inode != held.inode) {
       throw MCPGenError(
         .conflict, "\(root.path.displayString) was replaced while mcp-gen used it; nothing was run or changed, find out who moved it",
         path: root.path)

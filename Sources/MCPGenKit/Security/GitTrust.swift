@@ -28,7 +28,7 @@ enum GitTrust {
     switch try status(dotGit, repository) {
     case nil:
       gitDirectory = repository  // A bare repository.
-    case let st? where st.st_mode & FileType.mask == FileType.directory:
+    case let st? where st.type == .directory:
       try require(dotGit, repository, owners)
       gitDirectory = dotGit
     case _?:
@@ -86,7 +86,7 @@ enum GitTrust {
   }
 
   /// What is at `path` (symlinks followed), nil when nothing is.
-  private static func status(_ path: FilePath, _ repository: FilePath) throws(MCPGenError) -> FileStat? {
+  private static func status(_ path: FilePath, _ repository: FilePath) throws(MCPGenError) -> FileInfo? {
     switch withCString(path.bytes, { Syscall.fstatat(Syscall.currentDirectoryFD, $0, follow: true) }) {
     case .success(let st): return st
     case .failure(let e) where e == .noSuchFileOrDirectory: return nil
@@ -102,8 +102,8 @@ enum GitTrust {
     do throws(SystemCallError) {
       let directory = try DirectoryFD.open(base)
       let name = splitLast(file.bytes).name
-      let handle = try directory.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
-      guard try handle.stat().st_mode & FileType.mask == FileType.regular else {
+      let handle = try directory.openFile(name, flags: [.readOnly, .nonBlocking])
+      guard try handle.stat().type == .regular else {
         throw SystemCallError("open", path: file, errno: .invalidArgument)
       }
       bytes = try handle.readAll()

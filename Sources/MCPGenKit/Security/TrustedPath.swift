@@ -62,7 +62,7 @@ public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
       return "\(shown) is owned by \(Clock.userName(uid)) (uid \(uid)), not by \(owners)"
     case .writable:
       let who = mode & 0o020 != 0 && mode & 0o002 != 0 ? "group and others" : (mode & 0o020 != 0 ? "its group" : "others")
-      let sticky = mode & FileType.mask == FileType.directory ? ", no sticky bit" : ""
+      let sticky = FileKind(mode: mode) == .directory ? ", no sticky bit" : ""
       return "\(shown) is writable by \(who) (owner \(Clock.userName(uid)), mode \(Doctor.octal(mode))\(sticky))"
     }
   }
@@ -106,7 +106,7 @@ public enum TrustedPath {
   /// earlier can tell that the walk judged that very inode.
   public static func walk(
     _ path: FilePath, owners: TrustedOwners = .current
-  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: FileStat) {
+  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: FileInfo) {
     let absolute = absolutePath(path).bytes
     var pending = components(absolute).reversed() as [[UInt8]]
     var walked: [[UInt8]] = []
@@ -119,15 +119,14 @@ public enum TrustedPath {
       return FilePath(bytes: [0x2F] + Array(all.joined(separator: [0x2F])))
     }
     var problems: [TrustProblem] = []
-    func judge(_ st: FileStat, at where_: FilePath, last: Bool) {
-      if !owners.trusts(st.st_uid) {
-        problems.append(TrustProblem(kind: .owner, path: where_, uid: st.st_uid, mode: st.st_mode, owners: owners.names))
+    func judge(_ st: FileInfo, at where_: FilePath, last: Bool) {
+      if !owners.trusts(st.uid) {
+        problems.append(TrustProblem(kind: .owner, path: where_, uid: st.uid, mode: st.mode, owners: owners.names))
       }
-      let type = st.st_mode & FileType.mask
-      if type == FileType.symlink { return }  // A symlink's own mode is always 0777 and never used.
-      let stickyDirectory = type == FileType.directory && st.st_mode & PermissionBits.sticky != 0 && !last
-      if st.st_mode & 0o022 != 0 && !stickyDirectory {
-        problems.append(TrustProblem(kind: .writable, path: where_, uid: st.st_uid, mode: st.st_mode, owners: owners.names))
+      if st.type == .symlink { return }  // A symlink's own mode is always 0777 and never used.
+      let stickyDirectory = st.type == .directory && st.permissions.contains(.saveText) && !last
+      if st.mode & 0o022 != 0 && !stickyDirectory {
+        problems.append(TrustProblem(kind: .writable, path: where_, uid: st.uid, mode: st.mode, owners: owners.names))
       }
     }
 
@@ -139,7 +138,7 @@ public enum TrustedPath {
     while let component = pending.popLast() {
       if component == [0x2E] { continue }
       let opened = try withCString(component) { (p) throws(SystemCallError) in
-        try Syscall.openat(directory, p, OpenFlags.pathOnly | OpenFlags.noFollow | OpenFlags.closeOnExec).get("open", shown(component))
+        try Syscall.openat(directory, p, [.pathOnly, .noFollow, .closeOnExec]).get("open", shown(component))
       }
       if component == [0x2E, 0x2E] {
         // The parent of a directory reached from / was judged on the way down; judged again
@@ -157,8 +156,8 @@ public enum TrustedPath {
       let here = shown(component)
       let last = pending.isEmpty
       judge(st, at: here, last: last)
-      switch st.st_mode & FileType.mask {
-      case FileType.symlink:
+      switch st.type {
+      case .symlink:
         links += 1
         if links > maximumLinks { throw SystemCallError("open", path: path, errno: .tooManySymbolicLinkLevels) }
         // readlinkat with an empty name reads the link the O_PATH descriptor holds.
@@ -173,7 +172,7 @@ public enum TrustedPath {
           walked = []
           resolved = rootStatus
         }
-      case FileType.directory:
+      case .directory:
         walked.append(component)
         _ = Syscall.close(directory)
         directory = opened
@@ -200,7 +199,7 @@ public enum TrustedPath {
 
   private static func openRoot(_ path: FilePath) throws(SystemCallError) -> CInt {
     try withCString([0x2F]) { (p) throws(SystemCallError) in
-      try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.pathOnly | OpenFlags.directory | OpenFlags.closeOnExec).get("open", FilePath("/"))
+      try Syscall.openat(Syscall.currentDirectoryFD, p, [.pathOnly, .directory, .closeOnExec]).get("open", FilePath("/"))
     }
   }
 

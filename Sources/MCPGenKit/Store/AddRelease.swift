@@ -84,8 +84,8 @@ extension Store {
       let mode = release.modes[i]
       switch e.kind {
       case .symlink: continue
-      case .directory: if mode & UInt32(PermissionBits.otherRead | PermissionBits.otherExecute) != UInt32(PermissionBits.otherRead | PermissionBits.otherExecute) { hidden.append(i) }
-      case .file, .executable: if mode & UInt32(PermissionBits.otherRead) == 0 { hidden.append(i) }
+      case .directory: if !FilePermissions(rawValue: mode).isSuperset(of: [.otherRead, .otherExecute]) { hidden.append(i) }
+      case .file, .executable: if !FilePermissions(rawValue: mode).contains(.otherRead) { hidden.append(i) }
       }
     }
     guard let first = hidden.first else { return }
@@ -216,7 +216,7 @@ extension Store {
     return try attempt("list manifests") { () throws(SystemCallError) in
       for name in try manifests.list() where StoreKey(bytes: name) != nil {
         guard let st = try? manifests.stat(name) else { continue }
-        if st.st_size == length { return true }
+        if st.size == length { return true }
       }
       return false
     }
@@ -231,7 +231,7 @@ extension Store {
     var items = release.entries
     if release.entries.count == 1, release.entries[0].kind.isRegularFile {
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
-        let f = try entries.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+        let f = try entries.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
         try Syscall.flock(f.fd, LockOperation.exclusive).get("flock", f.path)
         return f
       }
@@ -266,7 +266,7 @@ extension Store {
     try ParallelWork.run(release.hashingOrder, bytes: release.byteCount, progress: options.progress) { (i, worker) throws(MCPGenError) in
       let (parent, name) = splitLast(items[i].path)
       let file = try attempt("create temporary copy") { () throws(SystemCallError) in
-        try parents.directory(parent).openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+        try parents.directory(parent).openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       }
       digests.set(i, try worker.copyFile(release, i, expected?.entries[i].digest, to: file))
     }
@@ -312,7 +312,7 @@ extension Store {
     try ParallelWork.run(files, bytes: UInt64(files.count) << 14) { (i, _) throws(MCPGenError) in
       try attempt("seal temporary copy") { () throws(SystemCallError) in
         let (parent, name) = splitLast(release.entries[i].path)
-        let file = try parents.directory(parent).openFile(name, flags: OpenFlags.readOnly | OpenFlags.noFollow | OpenFlags.nonBlocking)
+        let file = try parents.directory(parent).openFile(name, flags: [.readOnly, .noFollow, .nonBlocking])
         try immutability.mark(file.fd, file.path)
       }
     }
@@ -325,7 +325,7 @@ extension Store {
   func sealRoot(of key: StoreKey, _ manifest: Manifest, _ immutability: Immutability) throws(SystemCallError) -> Bool {
     guard case .applied = immutability.status else { return false }
     if manifest.isSingleFile {
-      let f = try entries.openFile(key.bytes, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let f = try entries.openFile(key.bytes, flags: [.readOnly, .nonBlocking])
       try immutability.mark(f.fd, f.path)
     } else {
       let d = try entries.openDirectory(key.bytes)

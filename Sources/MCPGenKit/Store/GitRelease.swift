@@ -105,19 +105,18 @@ public struct GitRelease: Sendable {
   }
 
   static func runGit(_ arguments: [String], _ gitDirectory: FilePath) throws(MCPGenError) -> ChildProcess.Finished {
-    let outcome = blockingAwait { () async -> Swift.Result<ChildProcess.Finished, ChildProcess.StartFailure> in
-      do throws(ChildProcess.StartFailure) {
-        return .success(try await ChildProcess.run(
-          "git", gitArguments(arguments, gitDirectory), removingFromEnvironment: gitEnvironment, setting: gitSettings))
-      } catch {
-        return .failure(error)
-      }
+    switch ChildProcess.run(gitSpec(gitArguments(arguments, gitDirectory))) {
+    case .success(let finished): return finished
+    case .failure(let failure): throw failure.error
     }
-    switch outcome {
-    case .success(.success(let finished)): return finished
-    case .success(.failure(let failure)): throw failure.error
-    case .failure(let error): throw MCPGenError(.io, "cannot run git on \(gitDirectory.displayString): \(error)")
-    }
+  }
+
+  /// git, in mcp-gen's process group, without the environment that would redirect it.
+  static func gitSpec(_ arguments: [[UInt8]]) -> ChildProcess.Spec {
+    var spec = ChildProcess.Spec(.name("git"), arguments)
+    spec.removingFromEnvironment = gitEnvironment
+    spec.settingEnvironment = gitSettings
+    return spec
   }
 }
 
@@ -192,30 +191,16 @@ extension Store {
     let unpack = [Array("-x".utf8), Array("-p".utf8), Array("-f".utf8), Array("-".utf8), Array("-C".utf8), directory.bytes]
     let git = ChildProcess.HandedDescriptor(writeEnd)
     let tar = ChildProcess.HandedDescriptor(readEnd)
-    typealias Outcome = Swift.Result<ChildProcess.Finished, ChildProcess.StartFailure>
-    let outcome = blockingAwait { () async -> (Outcome, Outcome) in
-      async let archived: Outcome = {
-        do throws(ChildProcess.StartFailure) {
-          return .success(try await ChildProcess.run(
-            "git", archive, output: git, removingFromEnvironment: GitRelease.gitEnvironment, setting: GitRelease.gitSettings))
-        } catch { return .failure(error) }
-      }()
-      async let unpacked: Outcome = {
-        do throws(ChildProcess.StartFailure) {
-          return .success(try await ChildProcess.run("tar", unpack, input: tar))
-        } catch { return .failure(error) }
-      }()
-      return (await archived, await unpacked)
-    }
+    var archiving = GitRelease.gitSpec(archive)
+    archiving.output = git
+    var unpacking = ChildProcess.Spec(.name("tar"), unpack)
+    unpacking.input = tar
+    let outcome = ChildProcess.run([archiving, unpacking])
     // Both ends are closed by now (by each run); closing again is a no-op.
     git.close()
     tar.close()
     let what = "\(release.ref) (\(release.commit.prefix(12))) of \(release.repository.displayString)"
-    let (archived, unpacked): (Outcome, Outcome)
-    switch outcome {
-    case .success(let pair): (archived, unpacked) = pair
-    case .failure(let error): throw MCPGenError(.io, "cannot extract \(what): \(error); nothing was added")
-    }
+    let (archived, unpacked) = (outcome[0], outcome[1])
     let gitDone: ChildProcess.Finished
     switch archived {
     case .success(let f): gitDone = f

@@ -102,10 +102,10 @@ extension Store {
   private func quarantineManifest(_ key: StoreKey, as target: [UInt8]) throws(MCPGenError) {
     try attempt("quarantine manifest") { () throws(SystemCallError) in
       guard try manifests.statIfPresent(key.bytes) != nil else { return }
-      let bytes = try manifests.openFile(key.bytes, flags: OpenFlags.readOnly | OpenFlags.nonBlocking).readAll()
+      let bytes = try manifests.openFile(key.bytes, flags: [.readOnly, .nonBlocking]).readAll()
       try root.ensureDirectory(Store.quarantineName, mode: 0o700)
       let q = try root.openDirectory(Store.quarantineName)
-      let file = try q.openFile(target, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate, mode: 0o444)
+      let file = try q.openFile(target, flags: [.writeOnly, .create, .truncate], mode: 0o444)
       try file.writeAll(bytes)
       try file.sync()
       try q.sync()

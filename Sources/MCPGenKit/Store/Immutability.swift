@@ -36,13 +36,13 @@ final class Immutability: Sendable {
   /// and later calls do nothing.
   func mark(_ fd: CInt, _ path: FilePath) throws(SystemCallError) {
     guard enabled, !gaveUp.load(ordering: .relaxed) else { return }
-    let flags: CInt
+    let flags: InodeFlags
     switch Syscall.getInodeFlags(fd) {
     case .success(let f): flags = f
     case .failure(let e): return try giveUp(e, path)
     }
-    if flags & InodeFlags.immutable != 0 { return }
-    switch Syscall.setInodeFlags(fd, flags | InodeFlags.immutable) {
+    if flags.contains(.immutable) { return }
+    switch Syscall.setInodeFlags(fd, flags.union(.immutable)) {
     case .success: return
     case .failure(let e): try giveUp(e, path)
     }
@@ -62,7 +62,7 @@ final class Immutability: Sendable {
 
   /// Clears the flag if set; silently does nothing where flags are unsupported.
   static func clear(_ fd: CInt) {
-    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags & InodeFlags.immutable != 0 else { return }
-    _ = Syscall.setInodeFlags(fd, flags & ~InodeFlags.immutable)
+    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags.contains(.immutable) else { return }
+    _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable))
   }
 }

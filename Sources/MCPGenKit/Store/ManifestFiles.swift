@@ -4,25 +4,16 @@ import SystemPackage
 /// `<root>/manifests/<key>`: the manifest each entry was stored under, kept so that audit can
 /// name exactly what changed and diff can compare releases without re-hashing.
 extension Store {
-  /// Writes the manifest durably before its entry appears: temp file, fsync, rename, fsync dir.
-  /// A crash leaves at most a `.tmp-` file or a manifest without an entry; both are garbage.
+  /// Writes the manifest durably before its entry appears: an unnamed file (a `.tmp-` one where
+  /// the file system has no `O_TMPFILE`), fsync, linked as a `.tmp-` name and renamed over
+  /// `manifests/<key>`, fsync dir. A crash leaves at most a `.tmp-` file or a manifest without
+  /// an entry; both are garbage.
   func storeManifest(_ manifest: Manifest, _ key: StoreKey) throws(MCPGenError) {
     if let existing = try? readManifest(key), existing == manifest { return }
     let bytes = manifest.serialized()
-    let temp = Store.temporaryName()
     try attempt("write manifest") { () throws(SystemCallError) in
-      do throws(SystemCallError) {
-        let file = try manifests.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
-        try file.writeAll(bytes)
-        try file.changeMode(0o444)
-        try file.sync()
-        // Replacing is safe: an existing file under this name failed to hash to the key.
-        try manifests.rename(temp, to: manifests, as: key.bytes)
-        try manifests.sync()
-      } catch {
-        try? manifests.unlink(temp)
-        throw error
-      }
+      // Replacing is safe: an existing file under this name failed to hash to the key.
+      try TemporaryFile.write(bytes, mode: 0o444, in: manifests, as: key.bytes, replacing: true) { Store.temporaryName() }
     }
   }
 

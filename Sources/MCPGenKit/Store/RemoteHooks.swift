@@ -27,7 +27,7 @@ extension Store {
   /// release itself); no symlink is followed on the way.
   public func openStoredFile(_ key: StoreKey, _ path: [UInt8]) throws(SystemCallError) -> FileFD {
     let name = path == ManifestEntry.rootPath ? key.bytes : key.bytes + [0x2F] + path
-    return try entries.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+    return try entries.openFile(name, flags: [.readOnly, .nonBlocking])
   }
 
   /// Every stored release with its manifest (checked against its key); a release whose

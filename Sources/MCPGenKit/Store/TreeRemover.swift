@@ -9,19 +9,19 @@ enum TreeRemover {
   /// Removes `name` and everything below it, counting each regular file in `progress`.
   static func remove(_ name: [UInt8], in parent: DirectoryFD, progress: ProgressCounters? = nil) throws(SystemCallError) {
     guard let st = try parent.statIfPresent(name) else { return }
-    switch st.st_mode & FileType.mask {
-    case FileType.directory:
+    switch st.type {
+    case .directory:
       let dir = try parent.openDirectory(name)
       Immutability.clear(dir.fd)
       try dir.changeMode(0o700)
       for child in try dir.list() { try remove(child, in: dir, progress: progress) }
       try parent.unlink(name, directory: true)
-    case FileType.regular:
-      if Syscall.effectiveUserID() == 0, let file = try? parent.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking) {
+    case .regular:
+      if Syscall.effectiveUserID() == 0, let file = try? parent.openFile(name, flags: [.readOnly, .nonBlocking]) {
         Immutability.clear(file.fd)
       }
       try parent.unlink(name)
-      progress?.add(bytes: UInt64(st.st_size))
+      progress?.add(bytes: UInt64(st.size))
       progress?.add(files: 1)
     default:
       try parent.unlink(name)

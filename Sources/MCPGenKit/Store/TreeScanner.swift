@@ -68,30 +68,30 @@ public enum TreeScanner {
   static func scan(_ path: FilePath, onFile: FileSink?) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     let probe = try attempt("read release") { () throws(SystemCallError) in
       try withCString(path.bytes) { (p) throws(SystemCallError) in
-        try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.pathOnly | OpenFlags.closeOnExec).get("open", path)
+        try Syscall.openat(Syscall.currentDirectoryFD, p, [.pathOnly, .closeOnExec]).get("open", path)
       }
     }
     let top = try attempt("read release") { () throws(SystemCallError) in
       defer { _ = Syscall.close(probe) }
       return try Syscall.fstat(probe).get("fstat", path)
     }
-    switch top.st_mode & FileType.mask {
-    case FileType.directory:
+    switch top.type {
+    case .directory:
       let dir = try attempt("read release") { () throws(SystemCallError) in try DirectoryFD.open(path) }
       try requireSame(top, try attempt("read release") { () throws(SystemCallError) in try dir.fstat() }, path)
       return try walk(dir, path, onFile: onFile)
-    case FileType.regular:
+    case .regular:
       let file = try attempt("read release") { () throws(SystemCallError) in
         let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
-          try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.readOnly | OpenFlags.closeOnExec | OpenFlags.noControllingTerminal | OpenFlags.nonBlocking).get("open", path)
+          try Syscall.openat(Syscall.currentDirectoryFD, p, [.readOnly, .closeOnExec, .noControllingTerminal, .nonBlocking]).get("open", path)
         }
         return FileFD(fd: fd, path: path)
       }
       let st = try attempt("read release") { () throws(SystemCallError) in try file.stat() }
       try requireSame(top, st, path)
-      let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
+      let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.size))
       var release = ScannedRelease(path: path, source: .file(file), entries: [entry], identities: [0: identity(st)])
-      release.modes = [UInt32(st.st_mode & 0o7777)]
+      release.modes = [UInt32(st.permissions.rawValue)]
       return (release, [])
     default:
       throw unsupported(top, path)
@@ -107,19 +107,19 @@ public enum TreeScanner {
     _ name: [UInt8], in parent: DirectoryFD, onFile: FileSink?
   ) throws(MCPGenError) -> (release: ScannedRelease, order: [Int]) {
     let st = try attempt("read store entry") { () throws(SystemCallError) in try parent.stat(name) }
-    switch st.st_mode & FileType.mask {
-    case FileType.directory:
+    switch st.type {
+    case .directory:
       let dir = try attempt("read store entry") { () throws(SystemCallError) in try parent.openDirectory(name) }
       return try walk(dir, dir.path, onFile: onFile)
-    case FileType.regular:
+    case .regular:
       let file = try attempt("read store entry") { () throws(SystemCallError) in
-        try parent.openFile(name, flags: OpenFlags.readOnly | OpenFlags.noControllingTerminal | OpenFlags.nonBlocking)
+        try parent.openFile(name, flags: [.readOnly, .noControllingTerminal, .nonBlocking])
       }
       let opened = try attempt("read store entry") { () throws(SystemCallError) in try file.stat() }
       try requireSame(st, opened, file.path)
-      let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.st_size))
+      let entry = ManifestEntry(path: ManifestEntry.rootPath, kind: kind(of: st), size: UInt64(st.size))
       var release = ScannedRelease(path: file.path, source: .file(file), entries: [entry], identities: [0: identity(st)])
-      release.modes = [UInt32(st.st_mode & 0o7777)]
+      release.modes = [UInt32(st.permissions.rawValue)]
       return (release, [])
     default:
       throw unsupported(st, parent.path.appending(bytes: name))
@@ -156,7 +156,7 @@ public enum TreeScanner {
       var found = -1
     }
     var files = 0
-    let rootMode = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().st_mode & 0o7777) }
+    let rootMode = try attempt("read release") { () throws(SystemCallError) in UInt32(try root.fstat().permissions.rawValue) }
     var found: [Found] = []
     var pending: [[UInt8]] = [[]]
     while let relative = pending.popLast() {
@@ -167,17 +167,17 @@ public enum TreeScanner {
       for name in names {
         let child = relative.isEmpty ? name : relative + [0x2F] + name
         let st = try attempt("read release") { () throws(SystemCallError) in try dir.stat(name) }
-        let mode = UInt32(st.st_mode & 0o7777)
-        switch st.st_mode & FileType.mask {
-        case FileType.directory:
+        let mode = UInt32(st.permissions.rawValue)
+        switch st.type {
+        case .directory:
           found.append(Found(entry: ManifestEntry(path: child, kind: .directory, size: 0), mode: mode))
           pending.append(child)
-        case FileType.regular:
+        case .regular:
           let id = identity(st)
-          found.append(Found(entry: ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.st_size)), identity: id, mode: mode, found: files))
-          onFile?(FoundFile(found: files, path: child, identity: id, root: root, releasePath: path), UInt64(st.st_size))
+          found.append(Found(entry: ManifestEntry(path: child, kind: kind(of: st), size: UInt64(st.size)), identity: id, mode: mode, found: files))
+          onFile?(FoundFile(found: files, path: child, identity: id, root: root, releasePath: path), UInt64(st.size))
           files += 1
-        case FileType.symlink:
+        case .symlink:
           let target = try attempt("read symlink") { () throws(SystemCallError) in try dir.readSymlink(name) }
           found.append(Found(entry: ManifestEntry(path: child, kind: .symlink, size: UInt64(target.count), target: target), mode: mode))
         default:
@@ -204,7 +204,7 @@ public enum TreeScanner {
   ) throws(MCPGenError) -> FileFD {
     let file: FileFD
     do {
-      file = try dir.openFile(relative, flags: OpenFlags.readOnly | OpenFlags.noControllingTerminal | OpenFlags.nonBlocking)
+      file = try dir.openFile(relative, flags: [.readOnly, .noControllingTerminal, .nonBlocking])
     } catch let e where e.errno == .noSuchFileOrDirectory || e.errno == .tooManySymbolicLinkLevels {
       throw changed(relative, "was removed or replaced", in: releasePath)
     } catch {
@@ -216,7 +216,7 @@ public enum TreeScanner {
 
   static func check(_ file: FileFD, against scanned: FileIdentity, _ relative: [UInt8], in releasePath: FilePath) throws(MCPGenError) {
     let st = try attempt("read") { () throws(SystemCallError) in try file.stat() }
-    if st.st_mode & FileType.mask != FileType.regular || !scanned.isSameFile(st) { throw changed(relative, "was replaced", in: releasePath) }
+    if st.type != .regular || !scanned.isSameFile(st) { throw changed(relative, "was replaced", in: releasePath) }
     if !scanned.isUnchanged(st) { throw changed(relative, "changed", in: releasePath) }
   }
 
@@ -228,29 +228,29 @@ public enum TreeScanner {
       path: where_)
   }
 
-  static func kind(of st: FileStat) -> ManifestEntry.Kind {
-    switch st.st_mode & FileType.mask {
-    case FileType.directory: return .directory
-    case FileType.symlink: return .symlink
-    default: return st.st_mode & PermissionBits.ownerExecute != 0 ? .executable : .file
+  static func kind(of st: FileInfo) -> ManifestEntry.Kind {
+    switch st.type {
+    case .directory: return .directory
+    case .symlink: return .symlink
+    default: return st.permissions.contains(.ownerExecute) ? .executable : .file
     }
   }
 
-  static func identity(_ st: FileStat) -> FileIdentity { FileIdentity(st) }
+  static func identity(_ st: FileInfo) -> FileIdentity { FileIdentity(st) }
 
-  private static func requireSame(_ a: FileStat, _ b: FileStat, _ path: FilePath) throws(MCPGenError) {
-    if a.st_dev != b.st_dev || a.st_ino != b.st_ino {
+  private static func requireSame(_ a: FileInfo, _ b: FileInfo, _ path: FilePath) throws(MCPGenError) {
+    if a.device != b.device || a.inode != b.inode {
       throw MCPGenError(.sourceChanged, "\(path.displayString) was replaced while mcp-gen opened it; run the command again", path: path)
     }
   }
 
-  private static func unsupported(_ st: FileStat, _ path: FilePath) -> MCPGenError {
+  private static func unsupported(_ st: FileInfo, _ path: FilePath) -> MCPGenError {
     let what: String
-    switch st.st_mode & FileType.mask {
-    case FileType.fifo: what = "a FIFO"
-    case FileType.socket: what = "a socket"
-    case FileType.characterDevice: what = "a character device"
-    case FileType.blockDevice: what = "a block device"
+    switch st.type {
+    case .fifo: what = "a FIFO"
+    case .socket: what = "a socket"
+    case .characterDevice: what = "a character device"
+    case .blockDevice: what = "a block device"
     default: what = "of an unknown file type"
     }
     return MCPGenError(
@@ -325,17 +325,17 @@ struct FileIdentity: Sendable, Equatable {
   var changeSeconds: Int
   var changeNanoseconds: Int
 
-  init(_ st: FileStat) {
-    device = UInt64(st.st_dev)
-    inode = UInt64(st.st_ino)
-    size = Int64(st.st_size)
-    changeSeconds = st.st_ctim.tv_sec
-    changeNanoseconds = st.st_ctim.tv_nsec
+  init(_ st: FileInfo) {
+    device = st.device
+    inode = st.inode
+    size = st.size
+    changeSeconds = Int(st.changed.seconds)
+    changeNanoseconds = Int(st.changed.nanoseconds)
   }
 
-  func isSameFile(_ st: FileStat) -> Bool { device == UInt64(st.st_dev) && inode == UInt64(st.st_ino) }
+  func isSameFile(_ st: FileInfo) -> Bool { device == st.device && inode == st.inode }
 
-  func isUnchanged(_ st: FileStat) -> Bool {
-    size == Int64(st.st_size) && changeSeconds == st.st_ctim.tv_sec && changeNanoseconds == st.st_ctim.tv_nsec
+  func isUnchanged(_ st: FileInfo) -> Bool {
+    size == st.size && changeSeconds == Int(st.changed.seconds) && changeNanoseconds == Int(st.changed.nanoseconds)
   }
 }

@@ -38,7 +38,7 @@ struct ObjectCopier {
       let (fanOut, name) = ObjectCopier.name(digest)
       let present = try? remote.objects.statWithin(fanOut + [0x2F] + name).get()
       // Objects are immutable: one of the right size is the one a publish wrote and synced.
-      if let present, present.st_mode & FileType.mask == FileType.regular, UInt64(present.st_size) == entry.size { continue }
+      if let present, present.type == .regular, UInt64(present.size) == entry.size { continue }
       wanted.append(Job(digest: digest, size: entry.size, source: entry.path))
     }
     let jobs = wanted
@@ -118,7 +118,7 @@ struct ObjectCopier {
       let input = try directory.openFile(source, flags: OpenFlags.readOnly)
       let dir = try remote.objects.openDirectory(fanOut)
       target = dir
-      let output = try dir.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      let output = try dir.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       let sha = SHA256()
       var copied: UInt64 = 0
       let chunk = 1 << 20

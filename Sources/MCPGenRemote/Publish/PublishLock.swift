@@ -16,7 +16,7 @@ public final class PublishLock {
     let path = remote.path.appending(bytes: RemoteDirectory.lockName)
     let file: FileFD
     do {
-      guard case .regular(let opened) = try remote.root.openRegularFile(RemoteDirectory.lockName, flags: OpenFlags.readWrite | OpenFlags.create, mode: 0o600) else {
+      guard case .regular(let opened) = try remote.root.openRegularFile(RemoteDirectory.lockName, flags: [.readWrite, .create], mode: 0o600) else {
         throw MCPGenError(.io, "\(path.displayString) is not a regular file; move it away and run the command again", path: path)
       }
       file = opened
@@ -30,7 +30,7 @@ public final class PublishLock {
     let deadline = monotonicSeconds() + max(0, timeout)
     var pause = 0.005
     while true {
-      switch Syscall.flock(file.fd, LockOperation.exclusive | LockOperation.nonBlocking) {
+      switch Syscall.flock(file.fd, [.exclusive, .nonBlocking]) {
       case .success:
         return PublishLock(file: file)
       case .failure(.wouldBlock):

@@ -136,7 +136,7 @@ public final class RemoteDirectory: Sendable {
   func writeDurably(_ directory: DirectoryFD, _ name: [UInt8], _ bytes: [UInt8], replace: Bool, mode: UInt32 = 0o644) throws(MCPGenError) {
     let temp = RemoteDirectory.temporaryName()
     do throws(SystemCallError) {
-      let file = try directory.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      let file = try directory.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       do throws(SystemCallError) {
         try file.writeAll(bytes)
         try file.changeMode(mode)

@@ -73,7 +73,7 @@ enum ObjectDownload {
   /// The downloaded file must be the object: its size and SHA-256, read back from the file.
   static func verify(_ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory) throws(MCPGenError) {
     let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
-      let file = try partial.objects.openFile(temporary, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let file = try partial.objects.openFile(temporary, flags: [.readOnly, .nonBlocking])
       let read = try StreamCopy.run(from: file, into: nil, limit: r.size, progress: nil)
       return !read.overflow && read.size == r.size && read.digest == r.digest
     }

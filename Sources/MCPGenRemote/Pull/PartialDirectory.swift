@@ -33,7 +33,7 @@ final class PartialDirectory: @unchecked Sendable {
       () throws(SystemCallError) -> (DirectoryFD, DirectoryFD) in
       try remote.ensureDirectory(Store.partialName, mode: 0o700)
       let dir = try remote.openDirectory(Store.partialName)
-      try Syscall.flock(dir.fd, LockOperation.exclusive | LockOperation.nonBlocking).get("flock", dir.path)
+      try Syscall.flock(dir.fd, [.exclusive, .nonBlocking]).get("flock", dir.path)
       try dir.ensureDirectory(PartialDirectory.objectsName, mode: 0o700)
       return (dir, try dir.openDirectory(PartialDirectory.objectsName))
     }
@@ -47,8 +47,8 @@ final class PartialDirectory: @unchecked Sendable {
       var kept = Set<Digest>()
       for name in try objects.list() {
         if let digest = Digest(hex: name), name.count == 64, let size = needed[digest],
-          let file = try? objects.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking),
-          let st = try? file.stat(), st.st_mode & FileType.mask == FileType.regular, UInt64(st.st_size) == size,
+          let file = try? objects.openFile(name, flags: [.readOnly, .nonBlocking]),
+          let st = try? file.stat(), st.type == .regular, UInt64(st.size) == size,
           let read = try? StreamCopy.run(from: file, into: nil, limit: size, progress: progress),
           !read.overflow, read.digest == digest, read.size == size
         {
@@ -65,7 +65,7 @@ final class PartialDirectory: @unchecked Sendable {
   /// false (and nothing left behind) when they are not the object's bytes.
   func copyIn(from source: FileFD, _ digest: Digest, size: UInt64, progress: ProgressCounters?) throws(SystemCallError) -> Bool {
     let temp = DurableFile.temporaryName()
-    let file = try objects.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
+    let file = try objects.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o644)
     do throws(SystemCallError) {
       let copied = try StreamCopy.run(from: source, into: file, limit: size, progress: progress)
       guard !copied.overflow, copied.size == size, copied.digest == digest else {

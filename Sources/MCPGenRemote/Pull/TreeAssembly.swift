@@ -55,21 +55,21 @@ enum TreeAssembly {
   ) throws(SystemCallError) {
     let mode: UInt32 = e.kind == .executable ? 0o755 : 0o644
     guard let digest = e.digest, e.size > 0 else {
-      let file = try parent.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       try file.changeMode(mode)
       return
     }
     let object = digest.hexBytes
     switch modes[digest] {
     case nil:
-      try partial.objects.openFile(object, flags: OpenFlags.readOnly | OpenFlags.nonBlocking).changeMode(mode)
+      try partial.objects.openFile(object, flags: [.readOnly, .nonBlocking]).changeMode(mode)
       try partial.objects.link(object, to: parent, as: name)
       modes[digest] = mode
     case mode?:
       try partial.objects.link(object, to: parent, as: name)
     default:
-      let source = try partial.objects.openFile(object, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
-      let file = try parent.openFile(name, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      let source = try partial.objects.openFile(object, flags: [.readOnly, .nonBlocking])
+      let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       _ = try StreamCopy.run(from: source, into: file, limit: e.size, progress: nil)
       try file.changeMode(mode)
     }

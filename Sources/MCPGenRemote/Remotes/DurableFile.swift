@@ -9,7 +9,7 @@ enum DurableFile {
   static func write(_ bytes: [UInt8], as name: [UInt8], in dir: DirectoryFD, mode: UInt32 = 0o644) throws(MCPGenError) {
     let temp = temporaryName()
     do throws(SystemCallError) {
-      let file = try dir.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      let file = try dir.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       do throws(SystemCallError) {
         try file.writeAll(bytes)
         try file.changeMode(mode)
@@ -27,12 +27,12 @@ enum DurableFile {
 
   /// Reads a regular file of at most `limit` bytes, never following a symlink.
   static func read(_ name: [UInt8], in dir: DirectoryFD, limit: Int) throws(SystemCallError) -> [UInt8] {
-    let file = try dir.openFile(name, flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+    let file = try dir.openFile(name, flags: [.readOnly, .nonBlocking])
     let st = try file.stat()
-    guard st.st_mode & FileType.mask == FileType.regular else {
+    guard st.type == .regular else {
       throw SystemCallError("open", path: dir.path.appending(bytes: name), errno: .invalidArgument)
     }
-    guard st.st_size <= limit else { throw SystemCallError("read", path: dir.path.appending(bytes: name), errno: .fileTooLarge) }
+    guard st.size <= limit else { throw SystemCallError("read", path: dir.path.appending(bytes: name), errno: .fileTooLarge) }
     return try file.read(at: 0, count: limit + 1)
   }
 

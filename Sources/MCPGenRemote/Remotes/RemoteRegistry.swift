@@ -96,15 +96,15 @@ public struct RemoteRegistry {
   static func readTrustFile(_ path: FilePath) throws(MCPGenError) -> [UInt8] {
     do {
       let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
-        try Syscall.openat(Syscall.currentDirectoryFD, p, OpenFlags.readOnly | OpenFlags.closeOnExec | OpenFlags.nonBlocking)
+        try Syscall.openat(Syscall.currentDirectoryFD, p, [.readOnly, .closeOnExec, .nonBlocking])
           .get("open", path)
       }
       let file = FileFD(fd: fd, path: path)
       let st = try file.stat()
-      guard st.st_mode & FileType.mask == FileType.regular else {
+      guard st.type == .regular else {
         throw MCPGenError(.invalidInput, "\(path.displayString) is not a regular file; give the remote's root metadata file", path: path)
       }
-      guard st.st_size <= Remote.rootLimit else {
+      guard st.size <= Remote.rootLimit else {
         throw MCPGenError(.untrusted, "\(path.displayString) is larger than \(Remote.rootLimit) bytes, more than any root metadata; give the remote's root metadata file", path: path)
       }
       return try file.read(at: 0, count: Remote.rootLimit + 1)

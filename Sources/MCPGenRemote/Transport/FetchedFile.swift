@@ -8,7 +8,7 @@ import SystemPackage
 enum FetchedFile {
   /// Writes `body` to `path`, replacing what was there (never following a symlink there).
   static func write(_ body: [UInt8], to path: FilePath, url: String) -> Result<Void, FetchError> {
-    let flags = OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate | OpenFlags.noFollow | OpenFlags.closeOnExec
+    let flags: OpenFlags = [.writeOnly, .create, .truncate, .noFollow, .closeOnExec]
     let opened = withCString(path.bytes) { Syscall.openat(Syscall.currentDirectoryFD, $0, flags, 0o644) }
     switch opened {
     case .failure(let e):
@@ -31,7 +31,7 @@ enum FetchedFile {
   /// The size of the file at `path` (not following a symlink), nil when there is none.
   static func size(_ path: FilePath) -> Int? {
     switch withCString(path.bytes, { Syscall.fstatat(Syscall.currentDirectoryFD, $0, follow: false) }) {
-    case .success(let st): return Int(st.st_size)
+    case .success(let st): return Int(st.size)
     case .failure: return nil
     }
   }

@@ -55,7 +55,7 @@ struct ResolveBeneathTests {
 
     let kernel: CommandResolution
     switch release.statWithin(Array(path.utf8)) {
-    case .success(let st): kernel = st.st_mode & S_IFMT == S_IFREG && st.st_mode & 0o111 != 0 ? .executable : .notExecutable
+    case .success(let st): kernel = st.type == .regular && st.permissions.rawValue & 0o111 != 0 ? .executable : .notExecutable
     case .failure(let e) where e == .improperLink: kernel = .outside
     case .failure: kernel = .notExecutable
     }

@@ -99,13 +99,13 @@ struct HistoryCheckpointTests {
     func checkpoint(at offset: Int) throws {
       let bytes = try Data(contentsOf: URL(fileURLWithPath: journalPath))
       let history = History(Journal.parse(Array(bytes.prefix(offset))))
-      let file = try store.root.openFile(Journal.name, flags: O_RDONLY)
+      let file = try store.root.openFile(Journal.name, flags: .readOnly)
       try HistoryCheckpoint(history, offset: Int64(offset), of: file, file.stat()).write(in: store.root)
     }
 
     var usableCheckpoint: Bool {
       guard let saved = HistoryCheckpoint.load(in: store.root),
-        let file = try? store.root.openFile(Journal.name, flags: O_RDONLY), let st = try? file.stat()
+        let file = try? store.root.openFile(Journal.name, flags: .readOnly), let st = try? file.stat()
       else { return false }
       return saved.matches(file, st)
     }
@@ -255,9 +255,9 @@ struct HistoryCheckpointTests {
     try Data("{\"version\":1".utf8).write(to: URL(fileURLWithPath: checkpoint))
     _ = try store.repair()
     let saved = try #require(HistoryCheckpoint.load(in: store.root))
-    let file = try store.root.openFile(Journal.name, flags: O_RDONLY)
+    let file = try store.root.openFile(Journal.name, flags: .readOnly)
     #expect(saved.matches(file, try file.stat()))
-    #expect(saved.offset == Int64(try file.stat().st_size))
+    #expect(saved.offset == Int64(try file.stat().size))
     #expect(saved.history.checkpointJSON.serialized() == History(try store.readJournal()).checkpointJSON.serialized())
     #expect(try store.rollback().plan.to == 3)
   }

@@ -20,7 +20,7 @@ struct MappedDigestTests {
     defer { dir.remove() }
     let content = MappedDigestTests.randomBytes(size)
     try dir.writeFile("f", content)
-    let file = try DirectoryFD.open(dir.path).openFile(Array("f".utf8), flags: O_RDONLY)
+    let file = try DirectoryFD.open(dir.path).openFile(Array("f".utf8), flags: .readOnly)
     let worker = FileWorker()
     let (digest, read) = try worker.digest(file, size: UInt64(size))
     #expect(digest == SHA256.hash(content))
@@ -36,8 +36,8 @@ struct MappedDigestTests {
     defer { dir.remove() }
     try dir.writeFile("f", MappedDigestTests.randomBytes(3 << 20))
     let root = try DirectoryFD.open(dir.path)
-    let file = try root.openFile(Array("f".utf8), flags: O_RDONLY)
-    let writer = try root.openFile(Array("f".utf8), flags: O_WRONLY)
+    let file = try root.openFile(Array("f".utf8), flags: .readOnly)
+    let writer = try root.openFile(Array("f".utf8), flags: .writeOnly)
     #expect(ftruncate(writer.fd, (1 << 20) + 100) == 0)
     let worker = FileWorker()
     let (_, read) = try worker.digest(file, size: 3 << 20)
@@ -45,7 +45,7 @@ struct MappedDigestTests {
     // The hasher is usable again, and the process still takes a fault-free mapped hash.
     let again = MappedDigestTests.randomBytes(2 << 20)
     try dir.writeFile("g", again)
-    #expect(try worker.digest(try root.openFile(Array("g".utf8), flags: O_RDONLY), size: 2 << 20).0 == SHA256.hash(again))
+    #expect(try worker.digest(try root.openFile(Array("g".utf8), flags: .readOnly), size: 2 << 20).0 == SHA256.hash(again))
   }
 
   @Test("a file cut short while mapped stops the hash where it faults")
@@ -55,10 +55,10 @@ struct MappedDigestTests {
     let size = 2 << 20
     try dir.writeFile("f", MappedDigestTests.randomBytes(size))
     let root = try DirectoryFD.open(dir.path)
-    let file = try root.openFile(Array("f".utf8), flags: O_RDONLY)
+    let file = try root.openFile(Array("f".utf8), flags: .readOnly)
     let base = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, file.fd, 0))
     defer { munmap(base, size) }
-    let writer = try root.openFile(Array("f".utf8), flags: O_WRONLY)
+    let writer = try root.openFile(Array("f".utf8), flags: .writeOnly)
     #expect(ftruncate(writer.fd, 0) == 0)
     let sha = SHA256()
     #expect(!sha.updateMapped(UnsafeRawBufferPointer(start: base, count: size)))

@@ -79,7 +79,7 @@ struct JournalLimitsTests {
       let bytes = (0..<count).map { _ in UInt8.random(in: 0..<4, using: &generator) == 0 ? UInt8(0x0A) : UInt8(0x61) }
       let name = "f\(trial)"
       try dir.writeFile(name, bytes)
-      let file = try DirectoryFD.open(dir.path).openFile(Array(name.utf8), flags: O_RDONLY)
+      let file = try DirectoryFD.open(dir.path).openFile(Array(name.utf8), flags: .readOnly)
       let read = try file.readLines(limit: 6, chunk: chunk)
       let expected = Self.expectedLines(bytes, limit: 6)
       #expect(read.bytes == expected.bytes, "\(bytes)")

@@ -104,10 +104,10 @@ struct TrustedPathTests {
       4: FLOCK  ADVISORY  READ 17 08:02:1234 0 EOF
 
       """.utf8)
-    #expect(LockHolders.pids(in: table, device: device, inode: 1234) == [4242])
+    #expect(LockHolders.pids(in: table, device: UInt64(device), inode: 1234) == [4242])
     // Device numbers past 255 use glibc's split encoding; /proc/locks prints them in hex.
     let big = dev_t(0x103) << 8 & 0xfff00 | dev_t(0x1ab) & 0xff | (dev_t(0x1ab) & ~0xff) << 12
-    #expect(LockHolders.pids(in: Array("5: FLOCK  ADVISORY  WRITE 5 103:1ab:9 0 EOF\n".utf8), device: big, inode: 9) == [5])
+    #expect(LockHolders.pids(in: Array("5: FLOCK  ADVISORY  WRITE 5 103:1ab:9 0 EOF\n".utf8), device: UInt64(big), inode: 9) == [5])
   }
 
   @Test("config.json: keys compare after unescaping; comment keys may repeat; errors give line and column")

@@ -12,7 +12,7 @@ struct StoreOptionsTests {
   static let commandLine = Array("mcp-gen add ".utf8) + [0xFF, 0x41] + Array(" --label x".utf8)
 
   static func lockFile(_ root: FilePath) throws -> [UInt8] {
-    try DirectoryFD.open(root).openFile(StoreLock.name, flags: O_RDONLY).readAll()
+    try DirectoryFD.open(root).openFile(StoreLock.name, flags: .readOnly).readAll()
   }
 
   @Test("the command line given at open is what the journal records, byte for byte, and what the lock file names as text")

@@ -30,7 +30,7 @@ public enum ConformanceFiles {
       throw MCPGenError(.invalidInput, "\(path.displayString) names no file; give the path of a file")
     }
     do {
-      return try DirectoryFD.open(parent(of: path)).openFile(Array(name.string.utf8), flags: OpenFlags.readOnly | OpenFlags.nonBlocking).readAll()
+      return try DirectoryFD.open(parent(of: path)).openFile(Array(name.string.utf8), flags: [.readOnly, .nonBlocking]).readAll()
     } catch {
       throw MCPGenError(error, doing: "read")
     }

@@ -29,7 +29,7 @@ struct MetadataDirectory {
   func read(_ name: String) throws(MCPGenError) -> [UInt8]? {
     let dir = try open()
     do {
-      let file = try dir.openFile(Array(name.utf8), flags: OpenFlags.readOnly | OpenFlags.nonBlocking)
+      let file = try dir.openFile(Array(name.utf8), flags: [.readOnly, .nonBlocking])
       return try file.readAll()
     } catch {
       if error.errno == .noSuchFileOrDirectory { return nil }
@@ -43,7 +43,7 @@ struct MetadataDirectory {
     var rng = SystemRandomNumberGenerator()
     let temp = Array(".tmp-\(Syscall.processID())-\(String(rng.next() as UInt64, radix: 16))".utf8)
     do throws(SystemCallError) {
-      let file = try dir.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o644)
+      let file = try dir.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o644)
       do throws(SystemCallError) {
         try file.changeMode(0o644)  // whatever the umask: anyone may read public metadata
         try file.writeAll(bytes)

@@ -46,7 +46,7 @@ public enum KeyFile {
       guard case .regular(let file) = try directory.openRegularFile(name, flags: OpenFlags.readOnly) else {
         throw SystemCallError("open", path: path, errno: .invalidArgument)
       }
-      guard try file.stat().st_size <= 64 << 10 else { throw SystemCallError("read", path: path, errno: .fileTooLarge) }
+      guard try file.stat().size <= 64 << 10 else { throw SystemCallError("read", path: path, errno: .fileTooLarge) }
       bytes = try file.readAll()
     } catch {
       if error.errno == .noSuchFileOrDirectory {
@@ -85,7 +85,7 @@ public enum KeyFile {
   private static func write(_ directory: DirectoryFD, _ name: [UInt8], _ bytes: [UInt8], mode: UInt32, path: FilePath) throws(MCPGenError) {
     let temp = Array(".tmp-\(Syscall.processID())-key".utf8) + name
     do throws(SystemCallError) {
-      let file = try directory.openFile(temp, flags: OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive, mode: 0o600)
+      let file = try directory.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       do throws(SystemCallError) {
         try file.changeMode(mode)
         try file.writeAll(bytes)
