@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Remote releases (issue 20) against their peers, measured in the same run, from nginx on
+# 127.0.0.1 (started here, its own config and log in the work directory):
+#   full pull of the Python tree  vs  curl fetching the same objects into a directory + sync,
+#                                 vs  ostree pull of the same tree from an archive repository;
+#   an update that changes 1% of the files: bytes on the wire (nginx's log) and time;
+#   a pull when nothing changed: time, and which files it asked for;
+#   publish of the tree           vs  add of it.
+# Needs the Python tree of bench/run.sh (BENCH_DIR/trees/python). Prints a table and writes
+# bench/results-remote.md. About 5 minutes on 2 cores.
+#   MCP_GEN=path/to/mcp-gen  use that binary instead of building a static release one
+#   TREE=DIR                 another tree (a quick trial of the script)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+base=${BENCH_DIR:-/var/tmp/mcp-gen-bench}
+work=$base/remote
+runs=${RUNS:-5}
+tree=${TREE:-$base/trees/python}
+[ -d "$tree" ] || { echo "run bench/run.sh first (it builds $tree)" >&2; exit 1; }
+
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v ostree >/dev/null || need+=(ostree)
+command -v nginx >/dev/null || need+=(nginx)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+source scripts/deps.sh
+bin=${MCP_GEN:-}
+if [ -z "$bin" ]; then
+  scripts/build-static.sh -c release --scratch-path .build-bench --product mcp-gen >/dev/null || exit 1
+  bin=$repo/.build-bench/release/mcp-gen
+fi
+
+chattr -R -i "$work" 2>/dev/null || true
+rm -rf "$work"
+mkdir -p "$work"/{srv,nginx,keys}
+cd "$work"
+
+# nginx on a free port, serving srv/.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > nginx/nginx.conf <<EOF
+daemon on;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+worker_processes 2;
+events { worker_connections 1024; }
+http {
+  access_log $work/nginx/access.log;
+  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  sendfile on; tcp_nopush on; keepalive_requests 100000;
+  server { listen 127.0.0.1:$port; root $work/srv; }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf"
+trap 'nginx -c "$work/nginx/nginx.conf" -s stop 2>/dev/null || true' EXIT
+url=http://127.0.0.1:$port
+
+# The publisher: keys, a root with the tree, the remote.
+for k in root targets online; do "$bin" key generate "keys/$k" >/dev/null; done
+pub=$work/publisher
+key1=$("$bin" add --root "$pub" "$tree" --label py-1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+publish_init() { "$bin" publish init "$1" --root-key keys/root --targets-key keys/targets --online-key keys/online >/dev/null; }
+publish() { "$bin" publish --root "$pub" "$1" "$2" --channel stable --targets-key keys/targets --online-key keys/online >/dev/null; }
+publish_init srv/r
+publish srv/r "$key1"
+
+# 1% of the files changed (every 100th file gets a line more), published as a second remote.
+tree2=$work/python-2
+cp -a "$tree" "$tree2"
+changed=0; changed_bytes=0
+while IFS= read -r -d '' f; do
+  changed=$((changed + 1))
+  echo "# changed" >> "$f"
+  changed_bytes=$((changed_bytes + $(stat -c %s "$f")))
+done < <(find "$tree2" -type f -print0 | LC_ALL=C sort -z | awk 'BEGIN{RS="\0";ORS="\0"} NR%100==0')
+key2=$("$bin" add --root "$pub" "$tree2" --label py-2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+cp -a srv/r srv/r2
+publish srv/r2 "$key2"
+
+# Peer 1: curl fetching exactly the objects of the release into a directory, then sync.
+find srv/r/objects -type f -printf '%P\n' | awk -v u="$url/r/objects/" '{print "url = \"" u $0 "\""; print "output = \"curl-out/" $0 "\""}' > curl-urls.cfg
+nobj=$(find srv/r/objects -type f | wc -l)
+# Peer 2: ostree pull from an archive repository of the same tree, served by the same nginx.
+ostree init --repo=srv/ostree --mode=archive
+ostree commit --repo=srv/ostree --branch=py --tree=dir="$tree" >/dev/null
+ostree summary --repo=srv/ostree -u
+
+hyperfine --runs "$runs" --export-json full.json \
+  -n "mcp-gen pull" --prepare "chattr -R -i client 2>/dev/null; rm -rf client && $bin remote add --root client r $url/r --trust srv/r/metadata/1.root.json >/dev/null" \
+  "$bin pull --root client r" \
+  -n "curl + sync" --prepare "rm -rf curl-out && mkdir curl-out" \
+  "curl -sS --fail --parallel --parallel-max 16 --create-dirs -K curl-urls.cfg && sync" \
+  -n "ostree pull" --prepare "rm -rf ost && ostree init --repo=ost --mode=bare-user && ostree remote add --repo=ost --no-gpg-verify srv $url/ostree" \
+  "ostree pull --repo=ost srv py >/dev/null && sync"
+
+# The update: a client with release 1 pulls release 2 (the remote r2 has both).
+: > nginx/access.log
+chattr -R -i upd 2>/dev/null || true; rm -rf upd && "$bin" remote add --root upd r "$url/r2" --trust srv/r2/metadata/1.root.json >/dev/null
+"$bin" pull --root upd r --release "$key1" >/dev/null
+nginx -c "$work/nginx/nginx.conf" -s reopen; : > nginx/access.log
+"$bin" pull --root upd r --json > update.json
+sleep 0.2
+update_bytes=$(awk '{s += $10} END {print s+0}' nginx/access.log)
+# Timed update runs from a copy of the client that has only release 1.
+chattr -R -i upd-base 2>/dev/null || true; rm -rf upd-base && "$bin" remote add --root upd-base r "$url/r2" --trust srv/r2/metadata/1.root.json >/dev/null
+"$bin" pull --root upd-base r --release "$key1" >/dev/null
+hyperfine --runs "$runs" --export-json update-time.json \
+  -n "mcp-gen pull (1% changed)" --prepare "chattr -R -i upd 2>/dev/null; rm -rf upd && cp -a upd-base upd" \
+  "$bin pull --root upd r"
+
+# Nothing changed: what is asked for, and how long it takes.
+: > nginx/access.log
+"$bin" pull --root upd r >/dev/null
+sleep 0.2
+nochange_requests=$(awk '{print $7, $9}' nginx/access.log | tr '\n' ';')
+hyperfine --runs 30 --warmup 3 --export-json nochange.json -n "mcp-gen pull (nothing changed)" "$bin pull --root upd r"
+
+# publish vs add of the tree.
+hyperfine --runs "$runs" --export-json publish.json \
+  -n "mcp-gen add" --prepare "chattr -R -i addroot 2>/dev/null; rm -rf addroot" "$bin add --root addroot $tree" \
+  -n "mcp-gen publish" --prepare "rm -rf srv/p && $bin publish init srv/p --root-key keys/root --targets-key keys/targets --online-key keys/online >/dev/null" \
+  "$bin publish --root $pub srv/p $key1 --channel stable --targets-key keys/targets --online-key keys/online"
+
+python3 - "$work" "$repo/bench/results-remote.md" "$nobj" "$changed" "$changed_bytes" "$update_bytes" "$nochange_requests" "$(du -sb "$tree" | cut -f1)" "$(nproc)" <<'PY'
+import json, sys
+work, out, nobj, changed, changed_bytes, update_bytes, requests, tree_bytes, cores = sys.argv[1:]
+def mean(f, i=0):
+    return json.load(open(f"{work}/{f}"))["results"][i]["mean"]
+full, curl, ostree = mean("full.json", 0), mean("full.json", 1), mean("full.json", 2)
+upd, noch = mean("update-time.json"), mean("nochange.json")
+add, pub = mean("publish.json", 0), mean("publish.json", 1)
+metadata = int(update_bytes) - int(changed_bytes)
+rows = [
+    ("full pull, Python tree (%s objects, %.0f MB)" % (nobj, int(tree_bytes) / 1e6), "%.2f s" % full,
+     "curl + sync %.2f s: %.2fx (target <= 1.3x); ostree pull %.2f s: %.2fx (target < 1)" % (curl, full / curl, ostree, full / ostree)),
+    ("update, %s files (1%%) changed" % changed, "%.2f s" % upd,
+     "%.1f%% of the full pull (target <= 10%%); %d bytes on the wire for %d bytes of changed files: %.2fx (target <= 1.1x, metadata included)"
+     % (100 * upd / full, int(update_bytes), int(changed_bytes), int(update_bytes) / int(changed_bytes))),
+    ("pull, nothing changed", "%.1f ms" % (noch * 1000), "target <= 20 ms; requests: %s" % requests),
+    ("publish of the Python tree", "%.2f s" % pub, "add %.2f s: %.2fx (target <= 1.5x)" % (add, pub / add)),
+]
+text = ["# Remote releases: last run of bench/remote.sh", "",
+        "nginx on 127.0.0.1, %s cores; means of hyperfine runs (peers in the same run)." % cores, "",
+        "| what | mcp-gen | against |", "| --- | --- | --- |"]
+text += ["| %s | %s | %s |" % r for r in rows]
+open(out, "w").write("\n".join(text) + "\n")
+print("\n".join(text))
+PY
