@@ -32,7 +32,8 @@ struct ListCommand: ParsableCommand {
     // point: a longer label pushes its own row on, never cut).
     let labelWidth = rows.contains { $0.label != nil } ? min(max(rows.reduce(0) { max($0, $1.label?.width ?? 0) }, 5), 24) : 0
     let labelHeader = labelWidth > 0 ? "LABEL" + String(repeating: " ", count: labelWidth - 5) + "  " : ""
-    Output.line("   GEN  KEY           \(labelHeader)CREATED               SOURCE")
+    // Rows are two marks, a space and the number right-aligned in four columns.
+    Output.line("    GEN  KEY           \(labelHeader)CREATED               SOURCE")
     // Assembled as bytes: 10,000 rows through string interpolation cost more than reading them.
     // A long list is formatted in parts on every core, written in order.
     let marks = [" ", Output.paint("*", .green)].map { current in
