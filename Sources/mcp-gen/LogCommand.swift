@@ -27,28 +27,42 @@ struct LogCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: false)
-    let journal = try store.readJournal()
-    var shown = Array(zip(journal.records, journal.raw))[...]
-    if let start = since.flatMap({ TimeSpec.moment($0) }) {
-      // Times only grow along the journal, except when a clock was set back: filter, not search.
-      shown = shown.filter { $0.0.time >= start }[...]
-    }
-    if let lines { shown = shown.suffix(lines) }
-    for (record, raw) in shown {
-      if global.json {
-        Output.json(Journal.currentNames(raw))
-        continue
+    // Read a part at a time and printed as it comes (with -n, only the last N kept): a journal
+    // of a gigabyte is never held whole.
+    let start = since.flatMap { TimeSpec.moment($0) }
+    var damage: [Journal.Damage] = []
+    var last: [(JournalRecord, JSON)] = []
+    try store.forEachJournalPart { part in
+      damage += part.damage
+      for i in part.records.indices {
+        // Times only grow along the journal, except when a clock was set back: filter, not search.
+        if let start, part.records[i].time < start { continue }
+        let raw = global.json ? part.raw(i) : .null
+        guard let lines else {
+          show(part.records[i], raw)
+          continue
+        }
+        last.append((part.records[i], raw))
+        if last.count >= 2 * max(lines, 1024) { last.removeFirst(last.count - lines) }
       }
-      let from = record.from.map(String.init) ?? "-"
-      let to = record.to.map(String.init) ?? "-"
-      let move = record.operation == .add ? "" : " \(from) -> \(to)"
-      let key = record.key?.short ?? "-"
-      Output.line("\(Clock.format(record.time))  \(record.operation.rawValue)\(move)  \(key)  \(displayName(Array(record.outcome.utf8)))  [\(displayName(Array(record.user.utf8))) pid \(record.pid): \(displayName(record.command))]")
     }
-    for damage in journal.damage {
+    if let lines { for (record, raw) in last.suffix(lines) { show(record, raw) } }
+    for damage in damage {
       Output.note(damage.torn
         ? "warning: journal line \(damage.line) is torn (a crash during a write); it was ignored"
         : "warning: journal line \(damage.line) is not a journal record; it was ignored")
     }
+  }
+
+  private func show(_ record: JournalRecord, _ raw: JSON) {
+    if global.json {
+      Output.json(Journal.currentNames(raw))
+      return
+    }
+    let from = record.from.map(String.init) ?? "-"
+    let to = record.to.map(String.init) ?? "-"
+    let move = record.operation == .add ? "" : " \(from) -> \(to)"
+    let key = record.key?.short ?? "-"
+    Output.line("\(Clock.format(record.time))  \(record.operation.rawValue)\(move)  \(key)  \(displayName(Array(record.outcome.utf8)))  [\(displayName(Array(record.user.utf8))) pid \(record.pid): \(displayName(record.command))]")
   }
 }

@@ -35,11 +35,12 @@ public struct Journal: Sendable {
 
   /// Each record's line as it was written, extra fields and all, without its seal (for
   /// `log --json`).
-  public var raw: [JSON] {
-    lines.map { line in
-      guard case .object(let members)? = try? JSON(parsing: bytes, range: line) else { return .null }
-      return .object(members.filter { $0.0 != "crc" })
-    }
+  public var raw: [JSON] { lines.indices.map(raw) }
+
+  /// Record `i`'s line as `raw` gives it.
+  public func raw(_ i: Int) -> JSON {
+    guard case .object(let members)? = try? JSON(parsing: bytes, range: lines[i]) else { return .null }
+    return .object(members.filter { $0.0 != "crc" })
   }
 
   /// Each record's line, byte for byte as it was written, newline excluded (for repair).
