@@ -16,8 +16,8 @@ struct ListCommand: ParsableCommand {
     let store = try global.openStore(create: false)
     let rows = try store.generationTable()
     if global.json {
-      // Written field by field, in parts on every core: the bytes of one array value of
-      // objects, without a tree of 10,000 rows to build and free.
+      // Written field by field: the bytes of one array value of objects, without a tree of
+      // 10,000 rows to build and free.
       var out: [UInt8] = [UInt8(ascii: "[")]
       for part in RowRendering.inParts(rows, { Self.formatJSON($0) }) { out += part }
       out += "]\n".utf8
@@ -35,7 +35,6 @@ struct ListCommand: ParsableCommand {
     // Rows are two marks, a space and the number right-aligned in four columns.
     Output.line("    GEN  KEY           \(labelHeader)CREATED               SOURCE")
     // Assembled as bytes: 10,000 rows through string interpolation cost more than reading them.
-    // A long list is formatted in parts on every core, written in order.
     let marks = [" ", Output.paint("*", .green)].map { current in
       [Output.paint("!", .red), " ", Output.paint("F", .red)].map { Array((current + $0).utf8) }
     }

@@ -65,10 +65,7 @@ struct History {
     // Most records are switches, each adding a generation: no rehashing as the tables grow.
     created.reserveCapacity(journal.records.count)
     sources.reserveCapacity(journal.records.count)
-    // Each record lent, not copied (and released) on the way.
-    journal.records.withUnsafeBufferPointer { records in
-      for i in records.indices { apply(records[i]) }
-    }
+    for i in journal.records.indices { apply(journal.records[i]) }
   }
 
   /// Replays one more record.

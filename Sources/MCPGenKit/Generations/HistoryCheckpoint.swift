@@ -146,12 +146,8 @@ struct HistoryCheckpoint {
     self.history = history
   }
 
-  /// SHA-256 of `bytes[range]`, not copied.
-  static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> Digest {
-    let h = SHA256()
-    bytes.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[range])) }
-    return h.finish()
-  }
+  /// SHA-256 of `bytes[range]` (the second line: a few hundred bytes, copied).
+  static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> Digest { SHA256.hash(Array(bytes[range])) }
 
   /// How much of the file `load` reads first: the first two lines of any checkpoint whose keys'
   /// sources and labels are not long; a longer second line is read whole.
