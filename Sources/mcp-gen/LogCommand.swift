@@ -30,6 +30,9 @@ struct LogCommand: ParsableCommand {
     // Read a part at a time and printed as it comes (with -n, only the last N kept): a journal
     // of a gigabyte is never held whole.
     let start = since.flatMap { TimeSpec.moment($0) }
+    // Read once: an option's value read through its property wrapper for each of 9 million
+    // records cost a minute.
+    let json = global.json, count = lines
     var damage: [Journal.Damage] = []
     var last: [(JournalRecord, JSON)] = []
     try store.forEachJournalPart { part in
@@ -37,16 +40,16 @@ struct LogCommand: ParsableCommand {
       for i in part.records.indices {
         // Times only grow along the journal, except when a clock was set back: filter, not search.
         if let start, part.records[i].time < start { continue }
-        let raw = global.json ? part.raw(i) : .null
-        guard let lines else {
-          show(part.records[i], raw)
+        let raw = json ? part.raw(i) : .null
+        guard let count else {
+          Self.show(part.records[i], raw, json: json)
           continue
         }
         last.append((part.records[i], raw))
-        if last.count >= 2 * max(lines, 1024) { last.removeFirst(last.count - lines) }
+        if last.count >= 2 * max(count, 1024) { last.removeFirst(last.count - count) }
       }
     }
-    if let lines { for (record, raw) in last.suffix(lines) { show(record, raw) } }
+    if let count { for (record, raw) in last.suffix(count) { Self.show(record, raw, json: json) } }
     for damage in damage {
       Output.note(damage.torn
         ? "warning: journal line \(damage.line) is torn (a crash during a write); it was ignored"
@@ -54,8 +57,8 @@ struct LogCommand: ParsableCommand {
     }
   }
 
-  private func show(_ record: JournalRecord, _ raw: JSON) {
-    if global.json {
+  private static func show(_ record: JournalRecord, _ raw: JSON, json: Bool) {
+    if json {
       Output.json(Journal.currentNames(raw))
       return
     }

@@ -36,9 +36,9 @@ struct HistoryCheckpoint {
   /// The journal file it was taken from: `audit --repair` replaces the journal with a new file.
   var device: UInt64
   var inode: UInt64
-  /// SHA-256 of the first and of the last `min(window, offset)` covered bytes.
-  var head: Digest
-  var tail: Digest
+  /// CRC-32C (`CheckpointSum`) of the first and of the last `min(window, offset)` covered bytes.
+  var head: CheckpointSum
+  var tail: CheckpointSum
   var history: History
 
   /// The checkpoint of `history` for the journal `file` (`st`) whose first `offset` bytes it
@@ -49,8 +49,8 @@ struct HistoryCheckpoint {
     device = UInt64(st.st_dev)
     inode = UInt64(st.st_ino)
     let n = Int(min(HistoryCheckpoint.window, offset))
-    head = SHA256.hash(try file.read(at: 0, count: n))
-    tail = SHA256.hash(try file.read(at: offset - Int64(n), count: n))
+    head = CheckpointSum(try file.read(at: 0, count: n))
+    tail = CheckpointSum(try file.read(at: offset - Int64(n), count: n))
   }
 
   /// Whether it still describes the journal `file` (`st`): the same file, at least `offset`
@@ -59,7 +59,7 @@ struct HistoryCheckpoint {
     guard offset > 0, Int64(st.st_size) >= offset, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return false }
     let n = Int(min(HistoryCheckpoint.window, offset))
     guard let last = try? file.read(at: offset - Int64(n), count: n), last.count == n, last.last == 0x0A,
-      SHA256.hash(last) == tail, let first = try? file.read(at: 0, count: n), SHA256.hash(first) == head
+      CheckpointSum(last) == tail, let first = try? file.read(at: 0, count: n), CheckpointSum(first) == head
     else { return false }
     return true
   }
@@ -70,9 +70,9 @@ struct HistoryCheckpoint {
   /// `status` looks at unless it passes over that many removed or failed generations.
   static let undoTop = 32
 
-  /// Four lines (store-layout.md 6a): `{"sha256":"<hex>"}` of the second line; the second, the
+  /// Four lines (store-layout.md 6a): `{"crc32c":"<hex>"}` of the second line; the second, the
   /// journal it describes, everything but the deeper undo stack and the generations' sources and
-  /// times, and the length and SHA-256 of each of the two lines after it; the undo stack below its
+  /// times, and the length and CRC-32C of each of the two lines after it; the undo stack below its
   /// top (`{"undoStack":[...]}`); the generations' creation times and sources. `status`, `switch`
   /// and `rollback` read and hash the first two lines only (a few hundred bytes with 10,000
   /// generations, against half a megabyte for the whole file).
@@ -80,9 +80,19 @@ struct HistoryCheckpoint {
     let undo = history.fullUndoStack
     let split = max(undo.count - HistoryCheckpoint.undoTop, 0)
     let undoLine = JSON.object([("undoStack", .array(undo[..<split].map { $0.map(JSON.int) ?? .null }))]).serialized()
-    let generationsLine = JSON.object(history.checkpointGenerations).serialized()
+    let generations = history.checkpointGenerations
+    let generationsLine = JSON.object(generations).serialized()
+    // The sources of the generations on the undo stack's top: what a plain rollback records,
+    // without the fourth line.
+    let top = Set(undo[split...].compactMap { $0 })
+    var topSources: [JSON] = []
+    if let all = generations.first(where: { $0.0 == "sources" })?.1.arrayValue {
+      for i in stride(from: 0, to: all.count - 1, by: 2) where all[i].intValue.map(top.contains) == true {
+        topSources += [all[i], all[i + 1]]
+      }
+    }
     let lines = [undoLine, generationsLine].map { line in
-      JSON.object([("bytes", .int(Int64(line.count))), ("sha256", .string(SHA256.hash(line).description))])
+      JSON.object([("bytes", .int(Int64(line.count))), ("crc32c", .string(CheckpointSum(line).description))])
     }
     let head = JSON.object([
       ("version", .int(HistoryCheckpoint.version)),
@@ -92,10 +102,11 @@ struct HistoryCheckpoint {
       ])),
       ("history", .object(history.checkpointState + [
         ("undoTop", .array(undo[split...].map { $0.map(JSON.int) ?? .null })), ("undoDepth", .int(Int64(undo.count))),
+        ("undoSources", .array(topSources)),
       ])),
       ("lines", .array(lines)),
     ]).serialized()
-    let sum = JSON.object([("sha256", .string(SHA256.hash(head).description))]).serialized()
+    let sum = JSON.object([("crc32c", .string(CheckpointSum(head).description))]).serialized()
     return sum + [0x0A] + head + [0x0A] + undoLine + [0x0A] + generationsLine + [0x0A]
   }
 
@@ -109,20 +120,20 @@ struct HistoryCheckpoint {
 
   /// Parses the first two lines of a checkpoint of `size` bytes from `prefix` (the file's first
   /// bytes, the two lines at least); `read` gives the bytes of the other two lines when they are
-  /// first asked for. Nil unless the first line's SHA-256 is the second's, the second parses and
+  /// first asked for. Nil unless the first line's CRC-32C is the second's, the second parses and
   /// has every field with its type, and the two lines it describes make up the rest of the file.
   private init?(size: Int, prefix bytes: [UInt8], read: @escaping @Sendable (Int64, Int) -> [UInt8]?) {
     guard let nl = firstIndex(of: 0x0A, in: bytes, 0..<bytes.count),
       let nl2 = firstIndex(of: 0x0A, in: bytes, (nl + 1)..<bytes.count),
       let sum = try? JSON(parsing: bytes, range: 0..<nl),
-      let hex = sum["sha256"]?.stringBytes, let expected = Digest(hex: hex),
+      let hex = sum["crc32c"]?.stringBytes, let expected = CheckpointSum(hex: hex),
       HistoryCheckpoint.hash(bytes, (nl + 1)..<nl2) == expected,
       let body = try? JSON(parsing: bytes, range: (nl + 1)..<nl2),
       body["version"]?.intValue == HistoryCheckpoint.version,
       let journal = body["journal"], let offset = journal["offset"]?.intValue,
       let device = journal["device"]?.intValue, let inode = journal["inode"]?.intValue,
-      let head = journal["head"]?.stringBytes.flatMap({ Digest(hex: $0) }),
-      let tail = journal["tail"]?.stringBytes.flatMap({ Digest(hex: $0) }),
+      let head = journal["head"]?.stringBytes.flatMap({ CheckpointSum(hex: $0) }),
+      let tail = journal["tail"]?.stringBytes.flatMap({ CheckpointSum(hex: $0) }),
       let lines = body["lines"]?.arrayValue, lines.count == 2,
       var history = body["history"].flatMap(History.init(checkpoint:))
     else { return nil }
@@ -130,7 +141,7 @@ struct HistoryCheckpoint {
     var at = Int64(nl2 + 1)
     for line in lines {
       guard let count = line["bytes"]?.intValue, count >= 0, count < HistoryCheckpoint.maximumSize,
-        let digest = line["sha256"]?.stringBytes.flatMap({ Digest(hex: $0) })
+        let digest = line["crc32c"]?.stringBytes.flatMap({ CheckpointSum(hex: $0) })
       else { return nil }
       parts.append(CheckpointLines.Line(at: at, count: Int(count), digest: digest))
       at += count + 1
@@ -146,8 +157,8 @@ struct HistoryCheckpoint {
     self.history = history
   }
 
-  /// SHA-256 of `bytes[range]` (the second line: a few hundred bytes, copied).
-  static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> Digest { SHA256.hash(Array(bytes[range])) }
+  /// The sum of `bytes[range]` (the second line: a few hundred bytes, copied).
+  static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> CheckpointSum { CheckpointSum(Array(bytes[range])) }
 
   /// How much of the file `load` reads first: the first two lines of any checkpoint whose keys'
   /// sources and labels are not long; a longer second line is read whole.
@@ -241,6 +252,7 @@ extension History {
       let current = optionalInt("recordedCurrent"), let unconfirmed = optionalInt("unconfirmed"),
       let checked = json["currentChecked"], checked == .null || checked.boolValue != nil,
       let undo = json["undoTop"]?.arrayValue, let depth = json["undoDepth"]?.intValue, depth >= Int64(undo.count),
+      let undoSources = json["undoSources"]?.arrayValue, undoSources.count % 2 == 0,
       let failed = json["failed"]?.arrayValue,
       let keySources = json["keySources"]?.arrayValue, let labels = json["labels"]?.arrayValue
     else { return nil }
@@ -253,6 +265,11 @@ extension History {
       if item == .null { undoStack.append(nil) } else if let n = item.intValue { undoStack.append(n) } else { return nil }
     }
     undoBelowCount = Int(depth) - undo.count
+    // As the fourth line has them; lines after the checkpoint replace them as they are applied.
+    for i in stride(from: 0, to: undoSources.count, by: 2) {
+      guard let n = undoSources[i].intValue, let s = undoSources[i + 1].stringBytes else { return nil }
+      sources[n] = s
+    }
     for item in failed {
       guard let n = item.intValue else { return nil }
       self.failed.insert(n)
@@ -273,7 +290,7 @@ extension History {
 }
 
 /// A checkpoint's third and fourth lines: the undo stack below its top, and every generation's
-/// creation time and source. Each is read, checked against the SHA-256 the second line gives
+/// creation time and source. Each is read, checked against the CRC-32C the second line gives
 /// for it and parsed when first asked for, once, whichever thread asks (`list` builds its rows
 /// on every core); `status`, `switch` and `rollback` on 10,000 generations mostly need neither.
 ///
@@ -287,11 +304,11 @@ final class CheckpointLines: Sendable {
     var sources = GenerationMap<[UInt8]>()
   }
 
-  /// Where a line is in the file, newline excluded, and its SHA-256.
+  /// Where a line is in the file, newline excluded, and its CRC-32C.
   struct Line: Sendable {
     var at: Int64
     var count: Int
-    var digest: Digest
+    var digest: CheckpointSum
   }
 
   private struct State {
@@ -342,7 +359,7 @@ final class CheckpointLines: Sendable {
 
   /// The line's bytes if they hash to its digest.
   private func bytes(_ line: Line) -> [UInt8]? {
-    guard let bytes = read(line.at, line.count), bytes.count == line.count, SHA256.hash(bytes) == line.digest else { return nil }
+    guard let bytes = read(line.at, line.count), bytes.count == line.count, CheckpointSum(bytes) == line.digest else { return nil }
     return bytes
   }
 
@@ -380,5 +397,35 @@ final class CheckpointLines: Sendable {
       tables.sources[n] = s
     }
     return tables
+  }
+}
+
+/// How a checkpoint tells that its lines and the journal bytes it covers are unchanged: CRC-32C
+/// (the journal's line checksum), eight lowercase hex digits. Not SHA-256: `status` would then
+/// wait for libcrypto's set-up, which costs it a third of its time and which it otherwise never
+/// needs. Like the journal's checksum, it is a defence against damage and mistakes, not against
+/// someone who can write the root (store-layout.md 6a).
+struct CheckpointSum: Equatable, Sendable, CustomStringConvertible {
+  let value: UInt32
+
+  init(_ bytes: [UInt8]) { value = bytes.withUnsafeBufferPointer { JournalLineSeal.crc32c($0) } }
+
+  /// Exactly eight lowercase hex digits.
+  init?(hex: [UInt8]) {
+    guard hex.count == 8 else { return nil }
+    var v: UInt32 = 0
+    for b in hex {
+      switch b {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(b - UInt8(ascii: "0"))
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(b - UInt8(ascii: "a") + 10)
+      default: return nil
+      }
+    }
+    value = v
+  }
+
+  var description: String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 8 - digits.count) + digits
   }
 }
