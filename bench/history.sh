@@ -4,7 +4,7 @@
 # pin/unpin lines between them) against the same commands on a fresh root, in the same run.
 # Releases are tiny, so the history, not hashing, is what the ratio shows. Prints the ratios.
 #
-#   bash bench/history.sh                 # builds the release binary (.build/release/mcp-gen)
+#   bash bench/history.sh                 # builds the release binary (.build-bench/release/mcp-gen)
 #   MCP_GEN=path/to/mcp-gen bash bench/history.sh
 #   BEFORE=path/to/old/mcp-gen bash bench/history.sh   # also the ratios of a binary without checkpoints
 #
@@ -19,8 +19,9 @@ lines=${HISTORY_LINES:-100000}
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
 bin=${MCP_GEN:-}
 if [ -z "$bin" ]; then
-  nice swift build -c release --product mcp-gen >/dev/null
-  bin=$repo/.build/release/mcp-gen
+  # Linked as generations.sh and `make install` link it (a static executable where it can be).
+  nice scripts/build-static.sh -c release --scratch-path .build-bench --product mcp-gen >/dev/null || exit 1
+  bin=$repo/.build-bench/release/mcp-gen
 fi
 
 chattr -R -i "$work" 2>/dev/null || true

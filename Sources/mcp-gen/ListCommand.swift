@@ -16,8 +16,8 @@ struct ListCommand: ParsableCommand {
     let store = try global.openStore(create: false)
     let rows = try store.generationTable()
     if global.json {
-      // Written field by field, in parts on every core: the bytes of one array value of
-      // objects, without a tree of 10,000 rows to build and free.
+      // Written field by field: the bytes of one array value of objects, without a tree of
+      // 10,000 rows to build and free.
       var out: [UInt8] = [UInt8(ascii: "[")]
       for part in RowRendering.inParts(rows, { Self.formatJSON($0) }) { out += part }
       out += "]\n".utf8
@@ -32,9 +32,9 @@ struct ListCommand: ParsableCommand {
     // point: a longer label pushes its own row on, never cut).
     let labelWidth = rows.contains { $0.label != nil } ? min(max(rows.reduce(0) { max($0, $1.label?.width ?? 0) }, 5), 24) : 0
     let labelHeader = labelWidth > 0 ? "LABEL" + String(repeating: " ", count: labelWidth - 5) + "  " : ""
-    Output.line("   GEN  KEY           \(labelHeader)CREATED               SOURCE")
+    // Rows are two marks, a space and the number right-aligned in four columns.
+    Output.line("    GEN  KEY           \(labelHeader)CREATED               SOURCE")
     // Assembled as bytes: 10,000 rows through string interpolation cost more than reading them.
-    // A long list is formatted in parts on every core, written in order.
     let marks = [" ", Output.paint("*", .green)].map { current in
       [Output.paint("!", .red), " ", Output.paint("F", .red)].map { Array((current + $0).utf8) }
     }

@@ -27,28 +27,45 @@ struct LogCommand: ParsableCommand {
 
   func run() throws {
     let store = try global.openStore(create: false)
-    let journal = try store.readJournal()
-    var shown = Array(zip(journal.records, journal.raw))[...]
-    if let start = since.flatMap({ TimeSpec.moment($0) }) {
-      // Times only grow along the journal, except when a clock was set back: filter, not search.
-      shown = shown.filter { $0.0.time >= start }[...]
-    }
-    if let lines { shown = shown.suffix(lines) }
-    for (record, raw) in shown {
-      if global.json {
-        Output.json(Journal.currentNames(raw))
-        continue
+    // Read a part at a time and printed as it comes (with -n, only the last N kept): a journal
+    // of a gigabyte is never held whole.
+    let start = since.flatMap { TimeSpec.moment($0) }
+    // Read once: an option's value read through its property wrapper for each of 9 million
+    // records cost a minute.
+    let json = global.json, count = lines
+    var damage: [Journal.Damage] = []
+    var last: [(JournalRecord, JSON)] = []
+    try store.forEachJournalPart { part in
+      damage += part.damage
+      for i in part.records.indices {
+        // Times only grow along the journal, except when a clock was set back: filter, not search.
+        if let start, part.records[i].time < start { continue }
+        let raw = json ? part.raw(i) : .null
+        guard let count else {
+          Self.show(part.records[i], raw, json: json)
+          continue
+        }
+        last.append((part.records[i], raw))
+        if last.count >= 2 * max(count, 1024) { last.removeFirst(last.count - count) }
       }
-      let from = record.from.map(String.init) ?? "-"
-      let to = record.to.map(String.init) ?? "-"
-      let move = record.operation == .add ? "" : " \(from) -> \(to)"
-      let key = record.key?.short ?? "-"
-      Output.line("\(Clock.format(record.time))  \(record.operation.rawValue)\(move)  \(key)  \(displayName(Array(record.outcome.utf8)))  [\(displayName(Array(record.user.utf8))) pid \(record.pid): \(displayName(record.command))]")
     }
-    for damage in journal.damage {
+    if let count { for (record, raw) in last.suffix(count) { Self.show(record, raw, json: json) } }
+    for damage in damage {
       Output.note(damage.torn
         ? "warning: journal line \(damage.line) is torn (a crash during a write); it was ignored"
         : "warning: journal line \(damage.line) is not a journal record; it was ignored")
     }
+  }
+
+  private static func show(_ record: JournalRecord, _ raw: JSON, json: Bool) {
+    if json {
+      Output.json(Journal.currentNames(raw))
+      return
+    }
+    let from = record.from.map(String.init) ?? "-"
+    let to = record.to.map(String.init) ?? "-"
+    let move = record.operation == .add ? "" : " \(from) -> \(to)"
+    let key = record.key?.short ?? "-"
+    Output.line("\(Clock.format(record.time))  \(record.operation.rawValue)\(move)  \(key)  \(displayName(Array(record.outcome.utf8)))  [\(displayName(Array(record.user.utf8))) pid \(record.pid): \(displayName(record.command))]")
   }
 }

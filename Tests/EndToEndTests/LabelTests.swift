@@ -196,7 +196,7 @@ struct LabelEndToEndTests {
     let root = scratch.at("root")
     try Self.release(scratch.at("plain"), "plain")
     try Gen.ok(root, "switch", [scratch.at("plain")])
-    #expect(try Gen.ok(root, "list").stdoutText.hasPrefix("   GEN  KEY           CREATED               SOURCE\n"))
+    #expect(try Gen.ok(root, "list").stdoutText.hasPrefix("    GEN  KEY           CREATED               SOURCE\n"))
     #expect(!(try Gen.ok(root, "status").stdoutText.contains("label:")))
 
     try Self.release(scratch.at("py"), "py", ["pyproject.toml": "[project]\nversion = \"1.3.11\"\n"])
@@ -204,10 +204,18 @@ struct LabelEndToEndTests {
     let key = try #require(Gen.currentKey(root))
 
     let list = try Gen.ok(root, "list").stdoutText.split(separator: "\n").map(String.init)
-    #expect(list.first == "   GEN  KEY           LABEL   CREATED               SOURCE")
+    #expect(list.first == "    GEN  KEY           LABEL   CREATED               SOURCE")
     #expect(list.count == 3)
     #expect(list[1].contains("  -       2"), "\(list[1])")  // no label: a dash, the column kept
     #expect(list[2].contains("\(key.prefix(12))  1.3.11  2"), "\(list[2])")
+    // Each heading starts in its column: KEY over the key, LABEL over the label.
+    let header = Array(list[0].utf8), row = Array(list[2].utf8)
+    func column(_ text: String, in line: [UInt8]) -> Int? {
+      let t = Array(text.utf8)
+      return line.indices.first { line[$0...].starts(with: t) }
+    }
+    #expect(column("KEY", in: header) == column(String(key.prefix(12)), in: row))
+    #expect(column("LABEL", in: header) == column("1.3.11", in: row))
     let rows = try #require(try Gen.json(try Gen.ok(root, "list", ["--json"])) as? [[String: Any]])
     #expect(rows.map { $0["label"] as? String } == [nil, "1.3.11"])
     #expect(rows[0].keys.contains("label"))

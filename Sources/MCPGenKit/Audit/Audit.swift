@@ -59,8 +59,18 @@ extension Store {
 
     // Generation links. One whose release `audit --repair` already reported gone (and kept,
     // marked `!`) is a warning: the operator knows, and adding the release again restores it.
-    let journal = try readJournal()
-    let acknowledged = acknowledgedUnrestorable(generations, journal)
+    // The journal read a part at a time (it may be a gigabyte), keeping only what is reported.
+    var marks = UnrestorableMarks()
+    var lastSource: [StoreKey: [UInt8]] = [:]
+    var damage: [Journal.Damage] = []
+    try forEachJournalPart { part in
+      damage += part.damage
+      for r in part.records {
+        marks.add(r)
+        if let key = r.key, let source = r.source { lastSource[key] = source }
+      }
+    }
+    let acknowledged = marks.acknowledged(generations)
     var missing = Set<StoreKey>()
     for g in generations {
       let where_ = path.appending(bytes: Store.generationsName + [0x2F] + Array(String(g.number).utf8))
@@ -75,7 +85,7 @@ extension Store {
         missing.insert(key)
         intact[key] = false
         if acknowledged.contains(g.number) {
-          let source = journal.records.last(where: { $0.key == key && $0.source != nil })?.source.map { displayName($0) } ?? "PATH"
+          let source = lastSource[key].map { displayName($0) } ?? "PATH"
           report.problems.append(AuditProblem(severity: .warning, kind: "dangling-generation", path: where_,
             detail: "its store entry \(key.short) is gone (audit --repair kept the generation, not restorable until the release is added again)",
             key: key, generations: [g.number], hint: "mcp-gen add \(source)"))
@@ -115,7 +125,7 @@ extension Store {
       report.problems.append(AuditProblem(severity: .warning, kind: "leftover", path: garbage.path,
         detail: "\(left.count) entries half-deleted by a crashed gc", hint: "mcp-gen gc"))
     }
-    for d in journal.damage {
+    for d in damage {
       report.problems.append(AuditProblem(
         severity: d.torn ? .warning : .error, kind: "journal", path: path.appending(bytes: Journal.name),
         detail: d.torn ? "line \(d.line) is torn (a crash during a write)"

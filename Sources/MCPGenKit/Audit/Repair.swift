@@ -170,13 +170,12 @@ extension Store {
       let q = try root.openDirectory(Store.quarantineName)
       let saved = Array("journal-\(stamp).jsonl".utf8)
       let copy = try q.openFile(saved, flags: [.writeOnly, .create, .truncate], mode: 0o600)
-      var buffer = [UInt8](repeating: 0, count: 1 << 20)
+      var offset: Int64 = 0
       while true {
-        let n = try buffer.withUnsafeMutableBytes { raw in
-          Result { () throws(SystemCallError) in try original.read(into: raw.baseAddress!, count: raw.count) }
-        }.get()
-        if n == 0 { break }
-        try copy.writeAll(Array(buffer[..<n]))
+        let part = try original.read(at: offset, count: 1 << 20)
+        if part.isEmpty { break }
+        try copy.writeAll(part)
+        offset += Int64(part.count)
       }
       try copy.sync()
       try q.sync()

@@ -6,15 +6,29 @@ extension Store {
   /// told, and `list` marks them `!`, so `audit` reports them as warnings. A release stored again
   /// after that line and then lost again is news: an error once more.
   func acknowledgedUnrestorable(_ generations: [Generation], _ journal: Journal) -> Set<Int64> {
-    var keptAt: [Int64: Int] = [:]
-    var storedAt: [StoreKey: Int] = [:]
-    for (i, r) in journal.records.enumerated() {
-      if r.operation == .repair, let kept = r.extra.first(where: { $0.0 == "unrestorable" })?.1.arrayValue {
-        for n in kept.compactMap(\.intValue) { keptAt[n] = i }
-      } else if let key = r.key, r.stores {
-        storedAt[key] = i
-      }
+    var marks = UnrestorableMarks()
+    for r in journal.records { marks.add(r) }
+    return marks.acknowledged(generations)
+  }
+}
+
+/// What `acknowledgedUnrestorable` needs of the journal, gathered a record at a time (`audit`
+/// reads a long journal in parts).
+struct UnrestorableMarks {
+  private var count = 0
+  private var keptAt: [Int64: Int] = [:]
+  private var storedAt: [StoreKey: Int] = [:]
+
+  mutating func add(_ r: JournalRecord) {
+    if r.operation == .repair, let kept = r.extra.first(where: { $0.0 == "unrestorable" })?.1.arrayValue {
+      for n in kept.compactMap(\.intValue) { keptAt[n] = count }
+    } else if let key = r.key, r.stores {
+      storedAt[key] = count
     }
+    count += 1
+  }
+
+  func acknowledged(_ generations: [Generation]) -> Set<Int64> {
     var out = Set<Int64>()
     for g in generations {
       guard let at = keptAt[g.number] else { continue }

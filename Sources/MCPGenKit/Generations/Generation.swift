@@ -19,6 +19,7 @@ public struct Generation: Sendable, Equatable {
     self = target.withUnsafeBufferPointer { Generation(number: number, target: $0) }
   }
 
+  /// From readlink's buffer in place (`list` reads 10,000 links: no array per target).
   init(number: Int64, target: UnsafeBufferPointer<UInt8>) {
     self.number = number
     let prefix = Generation.targetPrefix.count

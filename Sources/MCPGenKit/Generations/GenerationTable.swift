@@ -62,16 +62,7 @@ extension Store {
         isCurrent: g.number == current,
         isRestorable: g.key.map(stored.contains) ?? false, isFailed: history.failed.contains(g.number))
     }
-    guard all.count >= 1024 else { return all.map(row) }
-    // Thousands of rows are built on every core, each part in place in the one array: by now
-    // the journal's thread is done, and one core would otherwise sit idle.
-    return [GenerationRow](unsafeUninitializedCapacity: all.count) { buffer, initialized in
-      let base = UncheckedBox(buffer.baseAddress!)
-      _ = ParallelWork.map(ParallelWork.ranges(all.count, parts: ParallelWork.cores * 2)) { range in
-        for k in range { (base.value + k).initialize(to: row(all[k])) }
-      }
-      initialized = all.count
-    }
+    return all.map(row)
   }
 
   public func status() throws(MCPGenError) -> StoreStatus {

@@ -51,12 +51,22 @@ extension Store {
     return all
   }
 
-  /// The highest number in `generations/`, from the names alone (0 when there is none): a new
-  /// generation needs no link read, and a damaged name still counts, so no number is reused.
-  func highestGenerationNumber() throws(MCPGenError) -> Int64 {
-    guard let dir = try generationsDirectory() else { return 0 }
-    let names = try attempt("list generations") { () throws(SystemCallError) in try dir.list() }
-    return names.lazy.compactMap(Generation.number).max() ?? 0
+  /// The number a new generation comes after: `recorded` (the highest the journal mentions), or
+  /// above it the last of the names `generations/` already holds from `recorded + 1` on (a
+  /// switch a crash stopped before its journal line left one). Probed name by name instead of
+  /// listing 10,000 links: anything of that name, a damaged link too, counts, so no name is
+  /// reused.
+  func highestNumberTaken(above recorded: Int64) throws(MCPGenError) -> Int64 {
+    guard let dir = try generationsDirectory() else { return recorded }
+    var n = recorded
+    while n < Generation.maximum {
+      let taken = try attempt("list generations") { () throws(SystemCallError) in
+        try dir.statIfPresent(Array(String(n + 1).utf8)) != nil
+      }
+      guard taken else { break }
+      n += 1
+    }
+    return n
   }
 
   public func generation(_ number: Int64) throws(MCPGenError) -> Generation? {

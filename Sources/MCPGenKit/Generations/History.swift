@@ -3,8 +3,11 @@ import MCPGenSystem
 /// What the journal says happened, replayed: the undo stack that `rollback` follows, the
 /// generation last recorded as current, failed generations, and every number ever used.
 struct History {
-  /// Generations to return to, newest last; nil means "nothing was current".
+  /// Generations to return to, newest last; nil means "nothing was current". With a
+  /// checkpoint, only its top and what the lines after it pushed: the `undoBelowCount` entries
+  /// below them are taken from the checkpoint (`popUndo`) only when a pop reaches them.
   var undoStack: [Int64?] = []
+  var undoBelowCount = 0
   var recordedCurrent: Int64? = nil
   var highestNumber: Int64 = 0
   var failed: Set<Int64> = []
@@ -12,9 +15,9 @@ struct History {
   /// only from the lines after it (`source(of:)` and `creation(of:)` look in both).
   var sources = GenerationMap<[UInt8]>()
   var created = GenerationMap<Int64>()
-  /// The checkpoint's sources and creation times, parsed only when first asked for: `status`,
-  /// `switch` and `rollback` on 10,000 generations need one or none of them.
-  var checkpointed: CheckpointGenerations? = nil
+  /// The checkpoint's deeper undo stack and its sources and creation times, read only when
+  /// first asked for: `status`, `switch` and `rollback` on 10,000 generations need one or none.
+  var checkpointed: CheckpointLines? = nil
   var keySources: [StoreKey: [UInt8]] = [:]
   /// Each key's label: the newest `add` or `switch` line that gives one.
   var labels: [StoreKey: ReleaseLabel] = [:]
@@ -34,14 +37,35 @@ struct History {
   /// When generation `n` was made: the first line that made it (the checkpoint's lines came first).
   func creation(of n: Int64) -> Int64? { checkpointed?.tables.created[n] ?? created[n] }
 
+  /// The whole undo stack, oldest first.
+  var fullUndoStack: [Int64?] {
+    guard undoBelowCount > 0, let below = checkpointed?.undoBelow else { return undoStack }
+    return below + undoStack
+  }
+
+  /// The undo stack's top without popping it; nil when it is empty (`.some(nil)`: its top says
+  /// nothing was current).
+  var undoTop: Int64?? {
+    if let top = undoStack.last { return top }
+    guard undoBelowCount > 0, let below = checkpointed?.undoBelow else { return nil }
+    return below.last
+  }
+
+  /// Pops the undo stack's top (nil when it is empty), taking in the checkpoint's deeper
+  /// entries when the pop reaches them.
+  mutating func popUndo() -> Int64?? {
+    if undoStack.isEmpty && undoBelowCount > 0 {
+      undoStack = checkpointed?.undoBelow ?? []
+      undoBelowCount = 0
+    }
+    return undoStack.popLast()
+  }
+
   init(_ journal: Journal) {
     // Most records are switches, each adding a generation: no rehashing as the tables grow.
     created.reserveCapacity(journal.records.count)
     sources.reserveCapacity(journal.records.count)
-    // Each record lent, not copied (and released) on the way.
-    journal.records.withUnsafeBufferPointer { records in
-      for i in records.indices { apply(records[i]) }
-    }
+    for i in journal.records.indices { apply(journal.records[i]) }
   }
 
   /// Replays one more record.
@@ -74,7 +98,7 @@ struct History {
       case .rollback:
         if r.outcome == "ok" {
           if r.undo {
-            while let top = undoStack.popLast(), top != r.to {}
+            while let top = popUndo(), top != r.to {}
           } else {
             undoStack.append(r.from)
           }
@@ -96,8 +120,8 @@ struct History {
         if recordedCurrent == r.to {
           if r.undo {
             undoStack.append(r.to)  // The cancelled rollback had popped it.
-          } else if let top = undoStack.last, top == r.from {
-            undoStack.removeLast()
+          } else if let top = undoTop, top == r.from {
+            _ = popUndo()
           }
           recordedCurrent = r.from
           currentChecked = nil

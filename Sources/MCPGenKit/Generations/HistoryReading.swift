@@ -16,19 +16,30 @@ extension Store {
     if let saved, saved.matches(file, st) {
       history = saved.history
       offset = saved.offset
+      // Its last two lines are read when first needed; one damaged by then is replaced by the
+      // replay of the journal bytes it covers.
+      let covered = saved.offset
+      history.checkpointed?.replay { Store.replay(file, upTo: covered) }
     }
-    let (tail, overlong) = try Journal.read(file, from: offset)
-    let covered = offset + Int64(tail.terminatedLength)
+    // Read in parts: with no usable checkpoint (a root an older release wrote), the whole
+    // journal is replayed, which may be a gigabyte.
+    var lines = 0, bytes = 0
+    var covered = offset
     var atCovered: History? = nil
-    tail.records.withUnsafeBufferPointer { records in
-      for i in records.indices {
+    let overlong = try Journal.forEachPart(file, from: offset) { part in
+      lines += part.records.count
+      bytes += part.bytes.count
+      for i in part.records.indices {
         // Only the last line can lack its newline: the checkpoint stops before it.
-        if checkpointing && !tail.isTerminated(i) { atCovered = history }
-        history.apply(records[i])
+        if checkpointing && !part.isTerminated(i) { atCovered = history }
+        history.apply(part.records[i])
       }
+      covered += Int64(part.terminatedLength)
     }
-    let long = tail.records.count > HistoryCheckpoint.tailLines || tail.bytes.count > HistoryCheckpoint.tailBytes
-    let stale = saved != nil && offset == 0
+    let long = lines > HistoryCheckpoint.tailLines || bytes > HistoryCheckpoint.tailBytes
+    // A checkpoint there but not usable (torn, of another journal, or of an older version) is
+    // replaced, so that readers stop reading it.
+    let stale = checkpointing && offset == 0 && (saved != nil || (try? root.statIfPresent(HistoryCheckpoint.name)) != nil)
     if checkpointing && (long || stale) && !overlong && covered > offset {
       if let checkpoint = try? HistoryCheckpoint(atCovered ?? history, offset: covered, of: file, st) {
         try? checkpoint.write(in: root)
@@ -37,15 +48,29 @@ extension Store {
     return history
   }
 
+  /// The history of the journal `file`'s first `covered` bytes (whole lines), replayed; nil if
+  /// they cannot be read.
+  static func replay(_ file: FileFD, upTo covered: Int64) -> History? {
+    var history = History()
+    var base: Int64 = 0  // where the part begins in the file
+    guard let overlong = try? Journal.forEachPart(file, from: 0, { part in
+      for i in part.records.indices where base + Int64(part.lines[i].upperBound) < covered { history.apply(part.records[i]) }
+      base += Int64(part.bytes.count)
+    }), !overlong else { return nil }
+    return history
+  }
+
   /// Writes the checkpoint of the whole journal, whatever the one there was (`audit --repair`).
   /// Nothing when the journal has no whole line.
   func rebuildCheckpoint() throws(MCPGenError) {
     guard let file = try Journal.open(in: root, flags: OpenFlags.readOnly) else { return }
     let st = try attempt("read the journal") { () throws(SystemCallError) in try file.stat() }
-    let (journal, overlong) = try Journal.read(file, from: 0)
     var history = History()
-    for i in journal.records.indices where journal.isTerminated(i) { history.apply(journal.records[i]) }
-    let covered = Int64(journal.terminatedLength)
+    var covered: Int64 = 0
+    let overlong = try Journal.forEachPart(file, from: 0) { part in
+      for i in part.records.indices where part.isTerminated(i) { history.apply(part.records[i]) }
+      covered += Int64(part.terminatedLength)
+    }
     guard !overlong, covered > 0 else {
       // A journal with an over-long line cannot be checkpointed: no checkpoint is then better
       // than a stale one (readers would ignore it, but read it first).

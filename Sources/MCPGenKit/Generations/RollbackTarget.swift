@@ -71,10 +71,10 @@ extension Store {
 
   /// Walks the undo stack back from its top to the first generation a rollback can return to.
   func undoPlan(_ history: History, from: Int64?, fromKey: StoreKey?) throws(MCPGenError) -> SwitchPlan {
-    var stack = history.undoStack
+    var stack = history
     var skipped: [Int64] = []
     let blocked = try blocked()
-    while let top = stack.popLast() {
+    while let top = stack.popUndo() {
       guard let n = top else { break }
       if history.failed.contains(n) || n == from {
         skipped.append(n)

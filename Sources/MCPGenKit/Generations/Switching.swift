@@ -198,7 +198,7 @@ extension Store {
   ) throws(MCPGenError) -> SwitchOutcome {
     var plan = plan
     plan.kind = .confirmation
-    plan.from = history.undoStack.last ?? nil
+    plan.from = history.undoTop ?? nil
     plan.fromKey = try plan.from.flatMap { (n) throws(MCPGenError) in try generation(n)?.key }
     var outcome = SwitchOutcome(plan: plan, recovered: recovered)
     outcome.health = gate(config, from: plan.from, fromKey: plan.fromKey, to: plan.to, key: plan.key)
@@ -255,7 +255,7 @@ extension Store {
   }
 
   private func planNew(_ key: StoreKey, _ history: History) throws(MCPGenError) -> SwitchPlan {
-    let highest = max(history.highestNumber, try highestGenerationNumber())
+    let highest = try highestNumberTaken(above: history.highestNumber)
     guard highest < Generation.maximum else {
       throw MCPGenError(
         .invalidInput, "generation numbers of \(path.displayString) are exhausted (the last is \(highest)); start a new root with --root DIR",

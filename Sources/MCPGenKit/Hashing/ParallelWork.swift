@@ -3,6 +3,10 @@ import MCPGenSystem
 import Synchronization
 
 /// Per-thread scratch for file work: a 1 MiB read buffer and a reusable SHA-256 context.
+///
+/// Raw buffers here (the read buffer, its chunks, a mapping's pages): bytes go from pread or a
+/// mapping straight into SHA-256 and the copy's write, never into an array, which would be
+/// zero-filled first and allocated per file.
 final class FileWorker {
   static let bufferSize = 1 << 20
   let buffer: UnsafeMutableRawBufferPointer
@@ -165,6 +169,9 @@ extension ParallelWork {
 }
 
 /// Hands a non-Sendable value to threads that the caller keeps apart by construction.
+// Unchecked: its one use is `run`'s job, a closure with typed throws that is not @Sendable but
+// is run on every core by design; its callers keep what it writes behind a Mutex or in slots of
+// their own (DigestSlots).
 struct UncheckedBox<T>: @unchecked Sendable {
   let value: T
   init(_ value: T) { self.value = value }

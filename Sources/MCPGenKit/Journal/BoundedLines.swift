@@ -19,14 +19,31 @@ extension FileFD {
   /// Reads the file from `start` (the beginning of a line) to its end as `BoundedLines`, lines
   /// of at most `limit` bytes (newline excluded), in reads of at most `chunk` bytes.
   func readLines(limit: Int, from start: Int64 = 0, chunk: Int = 4 << 20) throws(SystemCallError) -> BoundedLines {
+    var all = BoundedLines()
+    try forEachLines(limit: limit, from: start, chunk: chunk, whole: true) { part, first in
+      all.overlong += part.overlong.map { $0 + first }
+      if all.bytes.isEmpty { all.bytes = part.bytes } else { all.bytes += part.bytes }
+    }
+    return all
+  }
+
+  /// Reads the file from `start` (the beginning of a line) to its end, in reads of at most
+  /// `chunk` bytes, and hands `body` its lines, at most `limit` bytes each, in parts: each part
+  /// whole lines (only the file's last line can lack its newline) as `BoundedLines`, with the
+  /// number of its first line. Unless `whole`, a part is handed on as soon as it holds `chunk`
+  /// bytes, so that a journal of a gigabyte is never held whole; `whole` gives one part.
+  func forEachLines(
+    limit: Int, from start: Int64 = 0, chunk: Int = 4 << 20, whole: Bool = false, _ body: (BoundedLines, _ firstLine: Int) -> Void
+  ) throws(SystemCallError) {
     var result = BoundedLines()
+    var first = 0  // the number of the first line in `result`
     var line = 0  // the number of the line being read
     var lineStart = 0  // where it begins in `result.bytes`
     var skipping = false  // inside an over-long line: its bytes are not kept
     // The first read takes a journal of normal size whole, in one buffer sized from fstat.
     // From a checkpoint's offset, only the tail is read: the buffer is sized for it.
     var want = min(max(Int(Int64(try stat().size) - start), 0) + 4096, chunk)
-    if start != 0 { try seek(to: start) }
+    try seek(to: start)
     while true {
       let part = try readUpTo(want)
       if part.isEmpty { break }
@@ -63,9 +80,19 @@ extension FileFD {
       }
       if part.count < want { break }
       want = chunk
+      if !whole && !skipping && lineStart >= chunk {
+        // The whole lines go; the start of the next stays.
+        body(BoundedLines(bytes: Array(result.bytes[..<lineStart]), overlong: result.overlong.map { $0 - first }), first)
+        result.bytes.removeSubrange(..<lineStart)
+        result.overlong = []
+        first = line
+        lineStart = 0
+      }
     }
     if skipping { result.bytes.append(0x0A) }
-    return result
+    if !result.bytes.isEmpty || first == 0 {
+      body(BoundedLines(bytes: result.bytes, overlong: result.overlong.map { $0 - first }), first)
+    }
   }
 
   /// Up to `count` bytes, fewer only at the end of the file.

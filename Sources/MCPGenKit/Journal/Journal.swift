@@ -35,11 +35,12 @@ public struct Journal: Sendable {
 
   /// Each record's line as it was written, extra fields and all, without its seal (for
   /// `log --json`).
-  public var raw: [JSON] {
-    lines.map { line in
-      guard case .object(let members)? = try? JSON(parsing: bytes, range: line) else { return .null }
-      return .object(members.filter { $0.0 != "crc" })
-    }
+  public var raw: [JSON] { lines.indices.map(raw) }
+
+  /// Record `i`'s line as `raw` gives it.
+  public func raw(_ i: Int) -> JSON {
+    guard case .object(let members)? = try? JSON(parsing: bytes, range: lines[i]) else { return .null }
+    return .object(members.filter { $0.0 != "crc" })
   }
 
   /// Each record's line, byte for byte as it was written, newline excluded (for repair).
@@ -70,65 +71,46 @@ public struct Journal: Sendable {
       fix: "and run the command again (with no journal, history starts anew)")
   }
 
-  /// Parses every line. A long journal (every list and status reads it) is parsed in `parts`
-  /// (by default one per quarter core when it is over 1 MiB) on every core, each part writing
-  /// its records in place into the one array: 10,000 records are never copied or freed twice.
+  /// Parses every line, on this thread: with the checkpoint, the commands that run often parse
+  /// only the journal's tail, and `log` and `audit` read it in parts of a megabyte
+  /// (`forEachPart`), so the threads and in-place buffers that parsed 10,000 lines on every core
+  /// no longer paid for themselves (bench/results-history.md).
   ///
   /// A line longer than `maximumLineLength`, or one numbered in `overlong` (left empty by the
   /// bounded reader), is damage. So is a line without a seal after one with a seal, valid or not
   /// (`JournalLineSeal`); `sealed`: the bytes follow such a line (a journal's tail, read from an
   /// offset), so every line must be sealed.
-  public static func parse(_ bytes: [UInt8], parts: Int? = nil, overlong: [Int] = [], sealed: Bool = false) -> Journal {
+  public static func parse(_ bytes: [UInt8], overlong: [Int] = [], sealed: Bool = false) -> Journal {
     let overlong = Set(overlong)
     let ends = lineEnds(bytes)
     if ends.isEmpty { return Journal(bytes: bytes, sealed: sealed) }
     // From the first line that has a seal on, every line must have one: known by position, so
     // that no damage to a sealed line can make it pass for an older, unsealed one.
     let firstSealed = sealed ? -1 : firstSealedLine(bytes, ends) ?? ends.count
-    let spans = ParallelWork.ranges(ends.count, parts: max(1, min(parts ?? (bytes.count < 1 << 20 ? 1 : ParallelWork.cores * 4), ends.count)))
     var journal = Journal(bytes: bytes, sealed: firstSealed < ends.count)
-    var found: [(lines: [Range<Int>], damage: [Damage])] = []
-    journal.records = [JournalRecord](unsafeUninitializedCapacity: ends.count) { buffer, initialized in
-      let base = UncheckedBox(buffer.baseAddress!)
-      found = ParallelWork.map(spans) { span in
-        var lines: [Range<Int>] = [], damage: [Damage] = []
-        lines.reserveCapacity(span.count)
-        var out = base.value + span.lowerBound
-        for k in span {
-          let line = (k == 0 ? 0 : ends[k - 1] + 1)..<ends[k]
-          let terminated = ends[k] < bytes.count
-          if line.count > maximumLineLength || (line.isEmpty && overlong.contains(k)) {
-            damage.append(Damage(line: k + 1, torn: false, overlong: true))
-            continue
-          }
-          if terminated && bytes[line].allSatisfy({ $0 == 0x20 }) { continue }
-          if let record = JournalRecord(line: bytes, line, sealed: k > firstSealed) {
-            out.initialize(to: record)
-            out += 1
-            lines.append(line)
-          } else {
-            damage.append(Damage(line: k + 1, torn: !terminated || isCutShort(bytes, line)))
-          }
-        }
-        return (lines, damage)
+    journal.records.reserveCapacity(ends.count)
+    journal.lines.reserveCapacity(ends.count)
+    for k in ends.indices {
+      let line = (k == 0 ? 0 : ends[k - 1] + 1)..<ends[k]
+      let terminated = ends[k] < bytes.count
+      if line.count > maximumLineLength || (line.isEmpty && overlong.contains(k)) {
+        journal.damage.append(Damage(line: k + 1, torn: false, overlong: true))
+        continue
       }
-      // Each part's records to just after the previous part's: moved, not copied.
-      var count = 0
-      for (span, part) in zip(spans, found) {
-        if span.lowerBound != count {
-          (buffer.baseAddress! + count).moveInitialize(from: buffer.baseAddress! + span.lowerBound, count: part.lines.count)
-        }
-        count += part.lines.count
+      if terminated && bytes[line].allSatisfy({ $0 == 0x20 }) { continue }
+      if let record = JournalRecord(line: bytes, line, sealed: k > firstSealed) {
+        journal.records.append(record)
+        journal.lines.append(line)
+      } else {
+        journal.damage.append(Damage(line: k + 1, torn: !terminated || isCutShort(bytes, line)))
       }
-      initialized = count
     }
-    journal.lines = found.flatMap(\.lines)
-    journal.damage = found.flatMap(\.damage)
     return journal
   }
 
   /// The index of the first line whose last bytes have the shape of a seal, valid or not.
   private static func firstSealedLine(_ bytes: [UInt8], _ ends: [Int]) -> Int? {
+    // A pointer: JournalLineSeal checks lines in place, as the line parser hands them to it.
     bytes.withUnsafeBufferPointer { buffer in
       guard let base = buffer.baseAddress else { return nil }
       var start = 0

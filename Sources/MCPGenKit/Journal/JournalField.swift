@@ -121,6 +121,8 @@ extension JournalField {
 
     /// The length of field `k`'s name in quotes when the `available` bytes at `text` begin with
     /// it, else 0: the reader tries the field expected next this way before it reads a name.
+    /// (Names are compared through pointers into the line being parsed, here and below: no slice
+    /// or String is made for the names of the table.)
     @inline(__always) func quotedName(_ k: Int, at text: UnsafePointer<UInt8>, available: Int) -> Int {
       guard k < slots.count else { return 0 }
       let start = nameStart[k]

@@ -140,7 +140,8 @@ extension JournalRecord {
     return true
   }
 
-  /// Takes the string `text` as the value of `slot`.
+  /// Takes the string `text` as the value of `slot`: a pointer into the line itself, or into
+  /// the one decoded copy of a string with escapes.
   private mutating func take(_ slot: JournalField.Slot, _ text: UnsafeBufferPointer<UInt8>) -> Bool {
     switch slot {
     case .time:

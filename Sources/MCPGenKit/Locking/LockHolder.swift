@@ -34,9 +34,8 @@ public struct LockHolder: Sendable, Equatable {
 
   /// At most the first 4 KiB: the holder's line is short, and the file is not to be trusted.
   static func firstLine(_ file: FileFD) -> [UInt8] {
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let n = buffer.withUnsafeMutableBytes { (try? Syscall.pread(file.fd, $0.baseAddress!, $0.count, 0).get()) ?? 0 }
-    return Array(buffer[0..<n].prefix { $0 != 0x0A })
+    let bytes = (try? file.read(at: 0, count: 4096)) ?? []
+    return Array(bytes.prefix { $0 != 0x0A })
   }
 
   /// `pid N: COMMAND`; a holder that has not written it yet is known only to exist.

@@ -385,6 +385,8 @@ extension FileWorker {
 
 /// Open directories of a copy in progress, by relative path. Filled by one thread before the
 /// parallel copy starts and only read during it.
+// Unchecked: written by one thread before the workers start, only read while they run, so no
+// lock is taken on every file's lookup.
 final class DirectoryCache: @unchecked Sendable {
   private let root: DirectoryFD
   private let limit: Int

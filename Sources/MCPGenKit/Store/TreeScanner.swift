@@ -309,6 +309,9 @@ extension FileWorker {
 }
 
 /// One slot per entry, each written by exactly one worker thread.
+// Unchecked and unsafe: worker threads write their slots without a lock (each slot by exactly
+// one worker), and the slots are read only after ParallelWork.run has joined them all; an array
+// written from several threads would copy on write.
 final class DigestSlots: @unchecked Sendable {
   private let slots: UnsafeMutableBufferPointer<Digest?>
   init(count: Int) { slots = .allocate(capacity: count); slots.initialize(repeating: nil) }

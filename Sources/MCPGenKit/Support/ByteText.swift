@@ -4,6 +4,7 @@ import MCPGenSystem
 /// generation, and appending a string's UTF-8 view costs more than copying the bytes.
 extension Array where Element == UInt8 {
   /// Appends the bytes of a literal.
+  /// (A StaticString's bytes are reachable only through its pointer.)
   public mutating func append(text: StaticString) {
     append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
   }

@@ -3,17 +3,14 @@ import SystemPackage
 
 /// Rendering of long outputs in parts, so that the CLI never schedules threads itself: it says
 /// how one part of the rows becomes bytes, and the engine decides how many threads that is worth.
+/// Today one part on the calling thread: with the checkpoint, `list` of 10,000 generations
+/// formatted on two cores ran no faster than on one (bench/results-history.md, item 6).
 public enum RowRendering {
-  /// Below this many rows, one part on the calling thread: starting threads costs more.
-  static let parallelThreshold = 2048
-
-  /// `render` applied to consecutive parts of `rows` (on every core for a long list), the
-  /// results in the order of the rows.
+  /// `render` applied to consecutive parts of `rows`, the results in the order of the rows.
   public static func inParts<Row: Sendable>(
     _ rows: [Row], _ render: @escaping @Sendable (ArraySlice<Row>) -> [UInt8]
   ) -> [[UInt8]] {
-    let ranges = ParallelWork.ranges(rows.count, parts: rows.count < parallelThreshold ? 1 : ParallelWork.cores * 2)
-    return ParallelWork.map(ranges) { range in render(rows[range]) }
+    [render(rows[...])]
   }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 @testable import MCPGenKit
+import MCPGenSystem
 import SystemPackage
 import Testing
 
@@ -161,6 +162,77 @@ struct HistoryCheckpointTests {
     try FileManager.default.removeItem(atPath: root.checkpointPath)
     try FileManager.default.createDirectory(atPath: root.checkpointPath, withIntermediateDirectories: false)
     #expect(try root.store.history().checkpointJSON.serialized() == full)
+  }
+
+  @Test("a damaged third or fourth line is not used: what it holds is replayed from the covered journal")
+  func damagedLaterLines() throws {
+    // 60 switches: an undo stack deeper than the second line's top.
+    let journal = Self.journals.first { $0.0 == "many" }!.1
+    let root = try Root(journal)
+    let full = try root.fullReplay()
+    try root.checkpoint(at: journal.count)
+    let good = Array(try Data(contentsOf: URL(fileURLWithPath: root.checkpointPath)))
+    var ends = good.indices.filter { good[$0] == 0x0A }
+    #expect(ends.count == 4)
+    ends.insert(-1, at: 0)
+    for line in [2, 3] {
+      // One digit of the line changed: same length, the first two lines intact.
+      var damaged = good
+      let at = damaged[(ends[line] + 1)..<ends[line + 1]].firstIndex { (0x31...0x38).contains($0) }!
+      damaged[at] += 1
+      try Data(damaged).write(to: URL(fileURLWithPath: root.checkpointPath))
+      #expect(root.usableCheckpoint, "line \(line + 1): the first two lines should still be used")
+      #expect(try root.store.history().checkpointJSON.serialized() == full, "line \(line + 1)")
+      var history = try root.store.history()
+      var popped: [Int64?] = []
+      while let top = history.popUndo() { popped.append(top) }
+      #expect(popped.count == 60 && popped.last == .some(nil) && popped.first == 59, "line \(line + 1)")
+    }
+    // The deep undo stack and the sources from an intact file, read when first needed.
+    try Data(good).write(to: URL(fileURLWithPath: root.checkpointPath))
+    let saved = try #require(HistoryCheckpoint.load(in: root.store.root))
+    #expect(saved.history.undoStack.count == HistoryCheckpoint.undoTop && saved.history.undoBelowCount == 60 - HistoryCheckpoint.undoTop)
+    #expect(saved.history.fullUndoStack == [nil] + (1...59).map { Int64($0) })
+    #expect(saved.history.source(of: 7) == Array("/rel/7".utf8))
+  }
+
+  @Test("store-layout.md's checker accepts the checkpoint this code writes, and rejects a damaged one",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
+  func documentedChecker() throws {
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent()
+    let text = try String(contentsOf: repo.appendingPathComponent("store-layout.md"), encoding: .utf8)
+    let intro = try #require(text.range(of: "Check a checkpoint with"))
+    let open = try #require(text.range(of: "```python\n", range: intro.upperBound..<text.endIndex))
+    let close = try #require(text.range(of: "```", range: open.upperBound..<text.endIndex))
+    let journal = Self.journals.first { $0.0 == "many" }!.1
+    let root = try Root(journal)
+    let script = root.dir.at("check.py").string
+    try String(text[open.upperBound..<close.lowerBound]).write(toFile: script, atomically: true, encoding: .utf8)
+    try root.checkpoint(at: journal.count)
+    let good = try ProcessRunner.run("/usr/bin/python3", [script, root.checkpointPath])
+    #expect(good.status == 0 && good.stdoutText == "ok\n", "\(good.stderrText)")
+    var damaged = Array(try Data(contentsOf: URL(fileURLWithPath: root.checkpointPath)))
+    damaged[damaged.lastIndex(of: UInt8(ascii: "7"))!] = UInt8(ascii: "8")
+    try Data(damaged).write(to: URL(fileURLWithPath: root.checkpointPath))
+    #expect(try ProcessRunner.run("/usr/bin/python3", [script, root.checkpointPath]).status != 0)
+  }
+
+  @Test("a checkpoint of an earlier version is not used, and the next change replaces it, however short the journal")
+  func earlierVersionReplaced() throws {
+    let journal = Self.journals.first { $0.0 == "rollback" }!.1
+    let root = try Root(journal)
+    let full = try root.fullReplay()
+    let end = journal.lastIndex(of: 0x0A)! + 1
+    // Version 1's three lines, its checksum right: never read as this version's.
+    let body = #"{"version":1,"journal":{"offset":\#(end),"device":0,"inode":0,"head":"\#(String(repeating: "0", count: 64))","tail":"\#(String(repeating: "0", count: 64))"},"history":{}}"# + "\n{\"created\":[],\"sources\":[]}"
+    let v1 = body + "\n{\"sha256\":\"\(SHA256.hash(Array(body.utf8)).description)\"}\n"
+    try Data(v1.utf8).write(to: URL(fileURLWithPath: root.checkpointPath))
+    #expect(HistoryCheckpoint.load(in: root.store.root) == nil)
+    #expect(try root.store.history().checkpointJSON.serialized() == full)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: root.checkpointPath)) == Data(v1.utf8), "a reader replaced it")
+    #expect(try root.store.history(checkpointing: true).checkpointJSON.serialized() == full)
+    #expect(root.usableCheckpoint, "a change left the old version in place")
   }
 
   @Test("a journal rewritten or edited behind the checkpoint's back is detected")

@@ -13,7 +13,7 @@ struct RollbackPlannerTests {
   /// What a switch killed during its checks leaves: a new generation link and `current` on it,
   /// no journal line.
   static func interruptedSwitch(_ f: HistoryTests.Fixture, to name: String) throws -> Int64 {
-    let n = try f.store.highestGenerationNumber() + 1
+    let n = try f.store.highestNumberTaken(above: f.store.history().highestNumber) + 1
     try f.store.createGeneration(n, f.keys[name]!)
     try f.store.pointCurrent(at: n)
     return n
