@@ -51,11 +51,7 @@ final class PublishFixture {
   }
 
   deinit {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "chattr -R -f -i \"$1\" 2>/dev/null; rm -rf \"$1\"", "sh", dir]
-    try? process.run()
-    process.waitUntilExit()
+    _ = try? ProcessRunner.run("/bin/sh", ["-c", "chattr -R -f -i \"$1\" 2>/dev/null; rm -rf \"$1\"", "sh", dir])
   }
 }
 
@@ -144,11 +140,8 @@ struct PublisherTests {
     let f = try PublishFixture()
     let a = try f.add("a", files: 3, seed: "x")
     let file = f.store.entryPath(a).string + "/f1"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "chattr -f -i \"$1\" \"$(dirname \"$1\")\"; chmod u+w \"$1\"; echo bad > \"$1\"", "sh", file]
-    try process.run()
-    process.waitUntilExit()
+    try ProcessRunner.run("/bin/sh", ["-c", "chattr -f -i \"$1\" \"$(dirname \"$1\")\"; chmod u+w \"$1\"; echo bad > \"$1\"", "sh", file])
+      .requireSuccess("corrupting \(file)")
     let before = try f.metadataNames()
     do {
       _ = try f.publish(a)
