@@ -171,7 +171,7 @@ struct PullServerTests {
     #expect(site.currentKey() == second)
   }
 
-  @Test("the server publishing while the client pulls: each pull ends in an old or a new release or a clean retryable error")
+  @Test("the server publishing while the client pulls: every pull ends in an old or a new release, without an error")
   func publishWhilePulling() throws {
     let site = try SrvSite()
     defer { site.stop() }
