@@ -3,11 +3,7 @@ import Foundation
 /// python-tuf and securesystemslib in .build-venv (scripts/python-tuf.sh makes it): the
 /// independent implementation the remote tests compare against.
 enum PythonPeer {
-  static let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
-    return url.path
-  }()
+  static var packageRoot: String { TestEnvironment.packageRoot }
 
   /// The venv's python, or nil when it cannot be made (no network for pip, no python3).
   static let python: String? = {

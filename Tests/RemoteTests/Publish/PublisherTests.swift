@@ -7,7 +7,8 @@ import Testing
 
 /// A temporary directory with a store holding releases, three keys and a remote.
 final class PublishFixture {
-  let dir: String
+  let scratch: Scratch
+  var dir: String { scratch.path }
   let store: Store
   let root: TUFSigner
   let targets: TUFSigner
@@ -15,11 +16,8 @@ final class PublishFixture {
   var remotePath: FilePath { FilePath(dir + "/remote") }
 
   init() throws {
-    let base = PythonPeer.packageRoot + "/.build-test-scratch"
-    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    dir = base + "/publish-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    store = try Store.open(FilePath(dir + "/root"), create: true)
+    scratch = try Scratch()
+    store = try Store.open(FilePath(scratch.path + "/root"), create: true)
     root = try TUFSigner(privateKey: try PrivateKey.generate())
     targets = try TUFSigner(privateKey: try PrivateKey.generate())
     online = try TUFSigner(privateKey: try PrivateKey.generate())
@@ -50,9 +48,8 @@ final class PublishFixture {
     return out
   }
 
-  deinit {
-    _ = try? ProcessRunner.run("/bin/sh", ["-c", "chattr -R -f -i \"$1\" 2>/dev/null; rm -rf \"$1\"", "sh", dir])
-  }
+  /// The scratch's `remove()` clears the immutable flags of stored entries first.
+  deinit { scratch.remove() }
 }
 
 @Suite("publisher")
