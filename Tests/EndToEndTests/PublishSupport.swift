@@ -115,45 +115,6 @@ enum PubPeer {
             files += 1; total += len(data)
     print("ok", files, total, u._trusted_set.root.version)
     """#
-
-  /// A static web server over `directory` on 127.0.0.1 (python's http.server on a free port).
-  final class Server {
-    let process: Process
-    let url: String
-
-    init(_ directory: String) throws {
-      guard let python = PubPeer.python else { throw E2EFailure("python-tuf is not available") }
-      let program = """
-        import http.server, functools, sys
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a): pass
-        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
-        print(s.server_address[1], flush=True)
-        s.serve_forever()
-        """
-      process = Process()
-      process.executableURL = URL(fileURLWithPath: python)
-      process.arguments = ["-c", program, directory]
-      let out = Pipe()
-      process.standardOutput = out
-      process.standardError = FileHandle.nullDevice
-      try process.run()
-      var line = Data()
-      while !line.contains(0x0A) {
-        let chunk = out.fileHandleForReading.availableData
-        if chunk.isEmpty { throw E2EFailure("the HTTP server did not start") }
-        line.append(chunk)
-      }
-      let port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-      url = "http://127.0.0.1:\(port)"
-    }
-
-    /// SIGKILL: the test process's threads block SIGTERM, and a child inherits that mask.
-    func stop() {
-      kill(process.processIdentifier, SIGKILL)
-      process.waitUntilExit()
-    }
-  }
 }
 
 /// A scratch directory with three keys (root, targets, online), a store root and a remote.

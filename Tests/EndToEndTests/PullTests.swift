@@ -4,9 +4,8 @@ import Glibc
 #endif
 import Testing
 
-/// `remote add|list|remove` through the built binary. `pull` through the binary needs the real
-/// TUF client and transport, which come with other branches: its end-to-end test is the lead's
-/// to add when they are wired in (`Tests/RemoteTests/Pull/` tests the pull itself with doubles).
+/// `remote add|list|remove` through the built binary. `pull` through the binary, from nginx:
+/// PullServerTests.swift (`Tests/RemoteTests/Pull/` tests the pull itself with doubles).
 @Suite("remote add, list and remove (end to end)")
 struct RemoteCommandTests {
   /// A TUF root signed by its own key (fixtures/remote/make-root.py made it).

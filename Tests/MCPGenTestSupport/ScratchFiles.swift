@@ -54,7 +54,7 @@ extension ScratchDirectory {
     defer { close(fd) }
     var offset = 0
     while offset < contents.count {
-      let n = contents[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      let n = contents[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
       try check(CInt(n == -1 ? -1 : 0), "write", p)
       offset += n
     }
@@ -75,7 +75,7 @@ extension ScratchDirectory {
     let fd = try withCPath(p) { try check(open($0, O_WRONLY | O_APPEND | O_CLOEXEC), "open", p) }
     defer { close(fd) }
     let bytes = Array(contents.utf8)
-    let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     guard n == bytes.count else { throw TestFailure("short write to \(p)") }
   }
 
@@ -181,5 +181,20 @@ extension ScratchDirectory {
     let fd = withCPath(path) { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
     guard fd >= 0 else { throw TestFailure("open \(path): \(String(cString: strerror(errno)))") }
     return RawDirectory.names(fd: fd)
+  }
+}
+
+extension ScratchDirectory where Path == String {
+  /// Writes `bytes` to `relative` (replacing it), making the directories above it first.
+  public func write(_ relative: String, _ bytes: [UInt8]) throws {
+    let file = at(relative)
+    try FileManager.default.createDirectory(
+      atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    guard FileManager.default.createFile(atPath: file, contents: Data(bytes)) else { throw TestFailure("cannot write \(file)") }
+  }
+
+  /// The bytes of `relative`, or nil when it cannot be read.
+  public func read(_ relative: String) -> [UInt8]? {
+    FileManager.default.contents(atPath: at(relative)).map { Array($0) }
   }
 }

@@ -19,16 +19,16 @@ struct ConformanceClientTests {
 
     func url(_ state: String, _ sub: String) -> String { "file://" + fixture.state(state) + "/" + sub }
 
-    func initialize() throws -> TUFProcess.Output {
+    func initialize() throws -> ProcessOutput {
       try TUFClientBinary.run(["--metadata-dir", metadata, "init", fixture.initialRoot])
     }
 
-    func refresh(_ state: String = "s1", environment: [String: String] = [:]) throws -> TUFProcess.Output {
+    func refresh(_ state: String = "s1", environment: [String: String] = [:]) throws -> ProcessOutput {
       // Options in another order than the usage shows: the suite passes --metadata-url first.
       try TUFClientBinary.run(["--metadata-url", url(state, "metadata"), "--metadata-dir", metadata, "refresh"], environment: environment)
     }
 
-    func download(_ names: [String], state: String = "s1") throws -> TUFProcess.Output {
+    func download(_ names: [String], state: String = "s1") throws -> ProcessOutput {
       var args = ["--metadata-url", url(state, "metadata"), "--metadata-dir", metadata]
       for name in names { args += ["--target-name", name] }
       args += ["--target-dir", targets, "--target-base-url", url(state, "targets"), "download"]
@@ -130,7 +130,7 @@ struct ConformanceClientTests {
     defer { s.remove() }
     _ = try s.initialize()
     let trace = s.fixture.path + "/strace.txt"
-    let out = try TUFProcess.run("/usr/bin/strace", [
+    let out = try ProcessRunner.run("/usr/bin/strace", [
       "-f", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
       TUFClientBinary.path, "--metadata-dir", s.metadata, "--metadata-url", s.url("s1", "metadata"), "refresh",
     ])
@@ -184,9 +184,9 @@ enum TUFClientBinary {
     "/usr/lib/faketime/libfaketime.so.1",
   ].first { FileManager.default.fileExists(atPath: $0) }
 
-  static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> TUFProcess.Output {
+  static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessOutput {
     var env = ProcessInfo.processInfo.environment
     env.merge(extra) { _, new in new }
-    return try TUFProcess.run(path, arguments, environment: env)
+    return try ProcessRunner.run(path, arguments, environment: env)
   }
 }

@@ -105,7 +105,7 @@ enum FileOK {
 enum PythonPeerlessShell {
   static func run(_ commandLine: String) throws -> [UInt8] {
     let result = try PythonPeer.run("/bin/sh", ["-c", commandLine])
-    guard result.status == 0 else { throw PeerFailure("\(commandLine): \(result.stderr)") }
+    guard result.status == 0 else { throw TestFailure("\(commandLine): \(result.stderr)") }
     return result.stdout
   }
 }

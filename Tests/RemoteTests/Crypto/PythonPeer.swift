@@ -3,11 +3,7 @@ import Foundation
 /// python-tuf and securesystemslib in .build-venv (scripts/python-tuf.sh makes it): the
 /// independent implementation the remote tests compare against.
 enum PythonPeer {
-  static let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
-    return url.path
-  }()
+  static var packageRoot: String { TestEnvironment.packageRoot }
 
   /// The venv's python, or nil when it cannot be made (no network for pip, no python3).
   static let python: String? = {
@@ -25,49 +21,16 @@ enum PythonPeer {
   }
 
   /// Runs `program` with `arguments`, stdin from `input`; collects both outputs.
-  static func run(_ program: String, _ arguments: [String], input: [UInt8] = [], directory: String? = nil) throws -> Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-    process.standardInput = inPipe
-    process.standardOutput = outPipe
-    process.standardError = errPipe
-    try process.run()
-    let writer = Thread {
-      inPipe.fileHandleForWriting.write(Data(input))
-      try? inPipe.fileHandleForWriting.close()
-    }
-    writer.start()
-    let errData = Collected()
-    let done = DispatchSemaphore(value: 0)
-    let errReader = Thread {
-      errData.data = errPipe.fileHandleForReading.readDataToEndOfFile()
-      done.signal()
-    }
-    errReader.start()
-    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    done.wait()
-    return Result(status: process.terminationStatus, stdout: Array(out), stderr: String(decoding: errData.data, as: UTF8.self))
+  static func run(_ program: String, _ arguments: [String], input: [UInt8] = []) throws -> Result {
+    let out = try ProcessRunner.run(program, arguments, stdin: input)
+    return Result(status: out.status, stdout: out.stdout, stderr: out.stderrText)
   }
 
   /// Runs a python program (the script text) with `arguments`; throws on a non-zero exit.
   static func script(_ text: String, _ arguments: [String] = [], input: [UInt8] = []) throws -> [UInt8] {
-    guard let python else { throw PeerFailure("python-tuf is not available") }
+    guard let python else { throw TestFailure("python-tuf is not available") }
     let result = try run(python, ["-c", text] + arguments, input: input)
-    guard result.status == 0 else { throw PeerFailure("python exited \(result.status): \(result.stderr)") }
+    guard result.status == 0 else { throw TestFailure("python exited \(result.status): \(result.stderr)") }
     return result.stdout
   }
-}
-
-/// What a reader thread collected; read only after it signalled.
-final class Collected: @unchecked Sendable {
-  var data = Data()
-}
-
-struct PeerFailure: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
 }

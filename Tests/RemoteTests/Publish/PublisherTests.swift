@@ -7,7 +7,8 @@ import Testing
 
 /// A temporary directory with a store holding releases, three keys and a remote.
 final class PublishFixture {
-  let dir: String
+  let scratch: Scratch
+  var dir: String { scratch.path }
   let store: Store
   let root: TUFSigner
   let targets: TUFSigner
@@ -15,11 +16,8 @@ final class PublishFixture {
   var remotePath: FilePath { FilePath(dir + "/remote") }
 
   init() throws {
-    let base = PythonPeer.packageRoot + "/.build-test-scratch"
-    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    dir = base + "/publish-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    store = try Store.open(FilePath(dir + "/root"), create: true)
+    scratch = try Scratch()
+    store = try Store.open(FilePath(scratch.path + "/root"), create: true)
     root = try TUFSigner(privateKey: try PrivateKey.generate())
     targets = try TUFSigner(privateKey: try PrivateKey.generate())
     online = try TUFSigner(privateKey: try PrivateKey.generate())
@@ -50,13 +48,8 @@ final class PublishFixture {
     return out
   }
 
-  deinit {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "chattr -R -f -i \"$1\" 2>/dev/null; rm -rf \"$1\"", "sh", dir]
-    try? process.run()
-    process.waitUntilExit()
-  }
+  /// The scratch's `remove()` clears the immutable flags of stored entries first.
+  deinit { scratch.remove() }
 }
 
 @Suite("publisher")
@@ -144,11 +137,8 @@ struct PublisherTests {
     let f = try PublishFixture()
     let a = try f.add("a", files: 3, seed: "x")
     let file = f.store.entryPath(a).string + "/f1"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "chattr -f -i \"$1\" \"$(dirname \"$1\")\"; chmod u+w \"$1\"; echo bad > \"$1\"", "sh", file]
-    try process.run()
-    process.waitUntilExit()
+    try ProcessRunner.run("/bin/sh", ["-c", "chattr -f -i \"$1\" \"$(dirname \"$1\")\"; chmod u+w \"$1\"; echo bad > \"$1\"", "sh", file])
+      .requireSuccess("corrupting \(file)")
     let before = try f.metadataNames()
     do {
       _ = try f.publish(a)

@@ -13,35 +13,20 @@ import SystemPackage
 /// signatures (what the real client hands out after verification), and a `RemoteFetcher` that
 /// reads `file://` URLs from disk, counting what it was asked for.
 
-struct PullTestFailure: Error, CustomStringConvertible {
-  var description: String
-  init(_ d: String) { description = d }
-}
-
 /// A scratch directory on the build's file system (stored entries get `chattr +i` as root).
+/// The shared `Scratch` (its `remove()` clears the inode flags first), with release trees.
 final class PullScratch: @unchecked Sendable {
-  let path: String
+  let scratch: Scratch
+  var path: String { scratch.path }
 
   init() throws {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
-    let base = url.path + "/.build-test-scratch"
-    mkdir(base, 0o755)
-    var template = Array((base + "/pull-XXXXXX").utf8CString)
-    guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-      throw PullTestFailure("mkdtemp failed")
-    }
-    path = String(cString: template)
+    scratch = try Scratch()
     chmod(path, 0o755)
   }
 
-  func at(_ relative: String) -> String { path + "/" + relative }
+  func at(_ relative: String) -> String { scratch.at(relative) }
 
-  func remove() {
-    _ = try? runTool("/usr/bin/chattr", ["-R", "-i", path])
-    _ = try? runTool("/bin/chmod", ["-R", "u+rwx", path])
-    try? FileManager.default.removeItem(atPath: path)
-  }
+  func remove() { scratch.remove() }
 
   /// Writes `files` (relative path to content; a path ending in `*` is executable, the star
   /// dropped) as a release tree at `name`.
@@ -61,18 +46,6 @@ final class PullScratch: @unchecked Sendable {
     }
     return root
   }
-}
-
-@discardableResult
-func runTool(_ executable: String, _ arguments: [String]) throws -> Int32 {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: executable)
-  p.arguments = arguments
-  p.standardOutput = FileHandle.nullDevice
-  p.standardError = FileHandle.nullDevice
-  try p.run()
-  p.waitUntilExit()
-  return p.terminationStatus
 }
 
 /// A remote directory (REMOTE-CONTRACT.md) that tests publish releases into, and the signed

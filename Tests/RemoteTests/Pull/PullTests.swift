@@ -383,6 +383,6 @@ func docsExample(_ section: String) throws -> [String: Any] {
   guard let start = text.range(of: "\n## \(section)\n"),
     let open = text.range(of: "```json\n", range: start.upperBound..<text.endIndex),
     let close = text.range(of: "\n```", range: open.upperBound..<text.endIndex)
-  else { throw PullTestFailure("docs/json.md has no example for \(section)") }
+  else { throw TestFailure("docs/json.md has no example for \(section)") }
   return try JSONSerialization.jsonObject(with: Data(text[open.upperBound..<close.lowerBound].utf8)) as! [String: Any]
 }

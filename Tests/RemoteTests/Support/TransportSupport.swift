@@ -63,6 +63,21 @@ enum TransportSupport {
 
 }
 
+extension Nginx {
+  /// Starts one from a Dispatch thread (see `FaultServer.start`).
+  static func start(serving root: String) async throws -> Nginx {
+    try await blocking { try Nginx(serving: root) }
+  }
+}
+
+extension FaultServer {
+  /// Starts one from a Dispatch thread: waiting for Python to start must not hold a thread of
+  /// the cooperative pool, which the fetcher's own tasks need (see `blocking`).
+  static func start(upstream: String? = nil) async throws -> FaultServer {
+    try await blocking { try FaultServer(upstream: upstream) }
+  }
+}
+
 /// A flag a test raises to cancel a download.
 final class CancelFlag: Sendable {
   private let raised = Atomic<Bool>(false)

@@ -15,9 +15,9 @@ struct CurlBatchMeasureTests {
   @Test("N objects of 4 KiB: one curl for all of them, then one curl per object")
   func measure() async throws {
     let count = Int(ProcessInfo.processInfo.environment["MCP_GEN_MEASURE_TRANSPORT"] ?? "") ?? 9000
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     for i in 0..<count { try site.write("objects/\(String(i % 256, radix: 16))/\(i)", patternBytes(4096)) }
     let nginx = try await Nginx.start(serving: site.path)

@@ -21,9 +21,9 @@ struct CurlBatchTests {
 
   @Test("many files from nginx in one curl, one missing: each reported once, as soon as it is done")
   func manyFilesOneFailing() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     let count = 300
     let body: @Sendable (Int) -> [UInt8] = { i in (0..<(i * 37 % 5000)).map { UInt8(truncatingIfNeeded: $0 &+ i) } }
@@ -66,7 +66,7 @@ struct CurlBatchTests {
   func faults() async throws {
     let fault = try await FaultServer.start()
     defer { fault.stop() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     let fetcher = try TransportSupport.fetcher(retries: 2, parallel: 4)
     let paths = ["/ok/1000", "/status/404", "/status/500", "/cut/5000", "/ok/2000", "/flaky/1/10", "/ok/0"]
@@ -103,7 +103,7 @@ struct CurlBatchTests {
   func endlessBodyInBatch() async throws {
     let fault = try await FaultServer.start()
     defer { fault.stop() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     // A long stall limit: the stalled transfer must still be running when curl is killed.
     let fetcher = try TransportSupport.fetcher(speedTime: 60, parallel: 4)
@@ -135,7 +135,7 @@ struct CurlBatchTests {
   func cancellation() async throws {
     let fault = try await FaultServer.start()
     defer { fault.stop() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     let flag = CancelFlag()
     let fetcher = try TransportSupport.fetcher(speedTime: 600, parallel: 2, cancelled: { flag.isRaised })
@@ -166,7 +166,7 @@ struct CurlBatchTests {
   func stopFromCallback() async throws {
     let fault = try await FaultServer.start()
     defer { fault.stop() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     let fetcher = try TransportSupport.fetcher(speedTime: 600, parallel: 2)
     let requests = [
@@ -190,9 +190,9 @@ struct CurlBatchTests {
 
   @Test("file:// URLs and awkward destination names in a batch")
   func fileURLsAndNames() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
-    let out = try RemoteScratch("partial")
+    let out = try Scratch()
     defer { out.remove() }
     try site.write("x", Array("hello".utf8))
     let fetcher = try TransportSupport.fetcher()

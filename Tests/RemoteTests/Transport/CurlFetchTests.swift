@@ -8,7 +8,7 @@ import Testing
 struct CurlFetchTests {
   @Test("a file served by nginx arrives byte for byte, also at exactly its cap")
   func fetchFromNginx() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
     let big = (0..<(3 * 1024 * 1024 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
     try site.write("metadata/1.root.json", Array("{\"signed\":{}}".utf8))
@@ -29,7 +29,7 @@ struct CurlFetchTests {
 
   @Test("404 and 403 are notFound, any other status is status, with the URL")
   func statuses() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
     let nginx = try await Nginx.start(serving: site.path)
     defer { nginx.stop() }
@@ -144,7 +144,7 @@ struct CurlFetchTests {
 
   @Test("file:// URLs: a file arrives, a missing one is notFound, the cap holds")
   func fileURLs() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
     try site.write("metadata/timestamp.json", Array("{}".utf8))
     try site.write("big", patternBytes(70000))
@@ -198,7 +198,7 @@ struct CurlFetchTests {
 struct CurlPoolTests {
   @Test("more blocking fetches at once than the pool has threads all finish")
   func saturatedPool() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
     try site.write("x", patternBytes(1000))
     let fetcher = try TransportSupport.fetcher()
@@ -222,7 +222,7 @@ struct CurlPoolTests {
 struct FaultProxyTests {
   @Test("rules change the answers for matching paths, the rest passes through unchanged")
   func rules() async throws {
-    let site = try RemoteScratch("site")
+    let site = try Scratch()
     defer { site.remove() }
     try site.write("metadata/timestamp.json", Array("{\"t\":1}".utf8))
     try site.write("objects/ab/cd", patternBytes(5000))

@@ -15,7 +15,7 @@ struct CurlProgramTests {
 
   @Test("a curl that another user could replace is refused")
   func untrustedCurlRefused() throws {
-    let scratch = try RemoteScratch("curl")
+    let scratch = try Scratch()
     defer { scratch.remove() }
     try scratch.write("bin/curl", Array("#!/bin/sh\n".utf8))
     chmod(scratch.at("bin/curl"), 0o755)
@@ -30,7 +30,7 @@ struct CurlProgramTests {
 
   @Test("curl's environment is the proxy variables and nothing else")
   func onlyProxyVariablesPass() async throws {
-    let scratch = try RemoteScratch("env")
+    let scratch = try Scratch()
     defer { scratch.remove() }
     // A curl that writes down its environment and arguments (root-owned, 0755, in 0755
     // directories: trusted).

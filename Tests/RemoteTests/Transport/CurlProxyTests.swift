@@ -29,7 +29,7 @@ struct CurlProxyTests {
     #expect(proxy.requests().contains("GET \(url)"))
 
     // The batch API runs curl the same way.
-    let scratch = try RemoteScratch("proxy")
+    let scratch = try Scratch()
     defer { scratch.remove() }
     let results = Mutex<[Int: Result<Int, FetchError>]>([:])
     let destination = scratch.at("a")

@@ -1,82 +1,76 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// nginx (Debian's package) serving one directory on 127.0.0.1, with its own configuration, pid
 /// file, logs and temporary directories in a scratch directory; `stop()` ends it.
 ///
-/// It runs in the foreground (`daemon off`) as a child of the test, so a test that dies takes it
-/// down with the process group instead of leaving a daemon behind.
-final class Nginx: @unchecked Sendable {
-  static let path = installedProgram("/usr/sbin/nginx", "/usr/bin/nginx")
-  static var isInstalled: Bool { path != nil }
+/// It runs in the foreground (`daemon off`) as a child of the test (`TestProcess`), so a test
+/// that dies takes it down with the process group instead of leaving a daemon behind.
+public final class Nginx: @unchecked Sendable {
+  public static let path = TestEnvironment.tool(["/usr/sbin/nginx", "/usr/bin/nginx"])
+  public static var isInstalled: Bool { path != nil }
 
-  let port: Int
-  let root: String
-  let scratch: RemoteScratch
-  private let process: Process
+  public let port: Int
+  public let root: String
+  public let scratch: Scratch
+  private let process: TestProcess
 
-  var url: String { "http://127.0.0.1:\(port)" }
+  public var url: String { "http://127.0.0.1:\(port)" }
 
   /// Serves `root` (an absolute directory). Tries a few free ports (another process may take
   /// the one found before nginx binds it).
-  /// Starts one from a Dispatch thread (see `FaultServer.start`).
-  static func start(serving root: String) async throws -> Nginx {
-    try await blocking { try Nginx(serving: root) }
-  }
-
-  init(serving root: String) throws {
-    guard let nginx = Nginx.path else { throw HarnessFailure("nginx is not installed") }
+  public init(serving root: String) throws {
+    guard let nginx = Nginx.path else { throw TestFailure("nginx is not installed") }
     self.root = root
-    scratch = try RemoteScratch("nginx")
+    scratch = try Scratch()
     var lastError = "no attempt"
     for _ in 0..<5 {
       let port = try freePort()
       let config = scratch.at("nginx.conf")
       try Nginx.configuration(port: port, root: root, scratch: scratch.path)
         .write(toFile: config, atomically: true, encoding: .utf8)
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: nginx)
-      process.arguments = ["-p", scratch.path, "-c", config, "-e", scratch.at("error.log")]
-      process.standardInput = FileHandle.nullDevice
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
+      let process = try TestProcess(
+        nginx, ["-p", scratch.path, "-c", config, "-e", scratch.at("error.log")], environment: CLI.environment())
       // nginx writes its pid file once it has bound the port; it exits at once when it cannot.
-      let deadline = Date().addingTimeInterval(10)
-      while Date() < deadline && process.isRunning && !FileManager.default.fileExists(atPath: scratch.at("nginx.pid")) {
-        usleep(10_000)
+      let deadline = TestClock.now() + 10
+      while TestClock.now() < deadline && !process.poll() && !FileManager.default.fileExists(atPath: scratch.at("nginx.pid")) {
+        TestClock.sleep(0.01)
       }
-      if process.isRunning && FileManager.default.fileExists(atPath: scratch.at("nginx.pid")) {
+      if !process.poll() && FileManager.default.fileExists(atPath: scratch.at("nginx.pid")) {
         self.port = port
         self.process = process
         return
       }
-      if process.isRunning { process.terminate() }
-      process.waitUntilExit()
+      process.kill()
+      process.wait()
       lastError = (try? String(contentsOfFile: scratch.at("error.log"), encoding: .utf8)) ?? "nginx exited"
     }
     scratch.remove()
-    throw HarnessFailure("nginx did not start: \(lastError)")
+    throw TestFailure("nginx did not start: \(lastError)")
   }
 
   /// Stops nginx (SIGQUIT: graceful, workers included) and removes its scratch directory.
-  func stop() {
-    if process.isRunning {
-      kill(process.processIdentifier, SIGQUIT)
-      let deadline = Date().addingTimeInterval(5)
-      while process.isRunning && Date() < deadline { usleep(10_000) }
-      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+  public func stop() {
+    if !process.poll() {
+      process.kill(SIGQUIT)
+      let deadline = TestClock.now() + 5
+      while !process.poll() && TestClock.now() < deadline { TestClock.sleep(0.01) }
+      if !process.poll() { process.kill() }
     }
-    process.waitUntilExit()
+    process.wait()
     scratch.remove()
   }
 
-  /// Requests nginx answered, one access-log line each (`$request $status $body_bytes_sent`).
-  func accessLog() -> [String] {
+  /// Requests nginx answered, one access-log line each (`$request $status $body_bytes_sent`,
+  /// so `GET /metadata/timestamp.json HTTP/1.1 200 1234`).
+  public func accessLog() -> [String] {
     ((try? String(contentsOfFile: scratch.at("access.log"), encoding: .utf8)) ?? "")
       .split(separator: "\n").map(String.init)
   }
 
-  static func configuration(port: Int, root: String, scratch: String) -> String {
+  public static func configuration(port: Int, root: String, scratch: String) -> String {
     // As root, workers would switch to `nobody`, who may not enter the test's directories.
     let user = geteuid() == 0 ? "user root;\n" : ""
     return """
@@ -110,9 +104,9 @@ final class Nginx: @unchecked Sendable {
 }
 
 /// A TCP port nobody listens on at the moment (the kernel's pick, released at once).
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  guard fd >= 0 else { throw HarnessFailure("socket: \(String(cString: strerror(errno)))") }
+  guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
   defer { close(fd) }
   var address = sockaddr_in()
   address.sin_family = sa_family_t(AF_INET)
@@ -122,10 +116,10 @@ func freePort() throws -> Int {
   let bound = withUnsafePointer(to: &address) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
   }
-  guard bound == 0 else { throw HarnessFailure("bind: \(String(cString: strerror(errno)))") }
+  guard bound == 0 else { throw TestFailure("bind: \(String(cString: strerror(errno)))") }
   let named = withUnsafeMutablePointer(to: &address) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
   }
-  guard named == 0 else { throw HarnessFailure("getsockname: \(String(cString: strerror(errno)))") }
+  guard named == 0 else { throw TestFailure("getsockname: \(String(cString: strerror(errno)))") }
   return Int(UInt16(bigEndian: address.sin_port))
 }

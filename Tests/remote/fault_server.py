@@ -22,8 +22,9 @@ Built-in paths (the last path segments after any proxy host):
 Any other path is forwarded to --upstream (the same path appended to it) when given, else 404.
 
 --rules FILE, read again at every request: one rule a line, "SUBSTRING FAULT", where FAULT is
-cut, slow, stall, wrong, endless or a status code: a forwarded request whose path contains
-SUBSTRING gets that fault applied to the upstream answer. Tests edit the file while it runs.
+cut, slow, stall, wrong, endless, delay (the right answer after 3 seconds) or a status code: a
+forwarded request whose path contains SUBSTRING gets that fault applied to the upstream answer.
+Tests edit the file while it runs.
 """
 
 import argparse
@@ -163,6 +164,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.endless()
         if fault == "stall":
             return self.stall(1)
+        if fault == "delay":
+            time.sleep(3)
         try:
             with urllib.request.urlopen(self.server.upstream + path) as answer:
                 body = answer.read()
