@@ -181,6 +181,7 @@ public enum ChildProcess {
     return results.map { $0! }
   }
 
+  /// The first `outputLimit` bytes of the file `fd` (output collected in an in-memory file).
   static func head(_ fd: CInt) -> [UInt8] {
     var buffer = [UInt8](repeating: 0, count: outputLimit)
     let n = buffer.withUnsafeMutableBytes { raw in

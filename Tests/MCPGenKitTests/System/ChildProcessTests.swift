@@ -90,7 +90,7 @@ struct ChildProcessTests {
     let outputs = await withTaskGroup(of: (Int, String?).self) { group in
       for k in 0..<callers {
         group.addTask {
-          var spec = Self.shell("sleep 0.2; printf %s \"$0\"")
+          var spec = Self.shell("sleep 0.05; printf %s \"$0\"")
           spec.arguments.append(Array(String(k).utf8))
           spec.ownProcessGroup = true
           spec.timeout = 120
