@@ -17,9 +17,6 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-    // The one child-process runner (MCPGenSystem's ChildProcess: git, tar, health checks, the
-    // restart hook); without the Foundation trait (start-up time).
-    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
   ],
   targets: [
     // OpenSSL's libcrypto, EVP interface only: the one SHA-256 implementation of the project.
@@ -51,7 +48,6 @@ let package = Package(
         "CLibCrypto",
         "CMCPGenShims",
         .product(name: "SystemPackage", package: "swift-system"),
-        .product(name: "Subprocess", package: "swift-subprocess"),
       ]
     ),
     // The engine: store, hashing, journal, generations, health, gc, audit, diff, expose, doctor.

@@ -63,6 +63,12 @@ int mcpgen_flock(int fd, int operation) { return flock(fd, operation); }
 
 int mcpgen_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
+int mcpgen_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+  return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+int mcpgen_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
 int mcpgen_syncfs(int fd) { return syncfs(fd); }
 
 int mcpgen_start_writeback(int fd, int64_t offset, int64_t length) {

@@ -1,13 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import Subprocess
 import Synchronization
 import SystemPackage
 
 /// The one runner of external programs: git and tar for `add --git`, the health checks and the
-/// restart command. Built on swift-subprocess: no shell, arguments as bytes, stdin from
+/// restart command. Built on posix_spawn (`Spawned`) and run on the caller's thread alone, so it
+/// may be called from any thread, a Swift task's included: no shell, arguments as bytes, stdin from
 /// /dev/null unless a descriptor is handed in, stdout and stderr collected into in-memory files
 /// (a service left running by a restart command can never block us on a full pipe) and kept
 /// only up to `outputLimit` bytes each, or wired to a descriptor the caller owns.
@@ -22,7 +21,8 @@ public enum ChildProcess {
   /// What to run and how.
   public struct Spec: Sendable {
     public enum Program: Sendable {
-      /// Looked up on `PATH`.
+      /// Looked up on the child's `PATH` (this process's unless the spec changes it; /usr/bin:/bin
+      /// when there is none), as execvp(3) does.
       case name(String)
       case path(FilePath)
     }
@@ -35,13 +35,17 @@ public enum ChildProcess {
     /// The environment is this process's, without these names, with `settingEnvironment` set.
     public var removingFromEnvironment: [String] = []
     public var settingEnvironment: [String: String] = [:]
+    /// Exactly this environment instead (the two above are then ignored).
+    public var environment: [String: String]? = nil
     /// Its stdin; nil: /dev/null, never mcp-gen's own (a prompt must not wait on it).
     public var input: HandedDescriptor? = nil
     /// Its stdout; nil: collected (`Finished.output`).
     public var output: HandedDescriptor? = nil
+    /// Its stderr; nil: collected (`Finished.errorOutput`).
+    public var errorOutput: HandedDescriptor? = nil
     /// Stdout and stderr into one collected file, interleaved as written (`Finished.errorOutput`).
     public var errorIntoOutput = false
-    /// A process group of its own (`setpgid(0, 0)` in the child), which the timeout and a
+    /// A process group of its own (`POSIX_SPAWN_SETPGROUP`), which the timeout and a
     /// forwarded cancel signal to as a whole.
     public var ownProcessGroup = false
     /// Seconds after which its process group gets SIGKILL (only with `ownProcessGroup`).
@@ -150,111 +154,35 @@ public enum ChildProcess {
     }
   }
 
-  /// Runs `spec` and waits for it (blocking the calling thread: the engine is synchronous and
-  /// may hold the root's lock meanwhile). Not for a Swift concurrency task's thread: the runner's
-  /// own tasks need the cooperative pool, which blocked callers could use up.
+  /// Runs `spec` and waits for it, blocking the calling thread (the engine is synchronous and
+  /// may hold the root's lock meanwhile). Needs no other thread: callable from a Swift task.
   public static func run(_ spec: Spec) -> Result<Finished, StartFailure> {
     run([spec])[0]
   }
 
   /// Runs all of `specs` at the same time (a pipeline: `git archive | tar -x`) and waits for
-  /// all of them.
+  /// all of them on the calling thread.
   public static func run(_ specs: [Spec]) -> [Result<Finished, StartFailure>] {
-    blockingAwait {
-      await withTaskGroup(of: (Int, Result<Finished, StartFailure>).self) { group in
-        for (i, spec) in specs.enumerated() {
-          group.addTask { (i, await launch(spec)) }
-        }
-        var results = [Result<Finished, StartFailure>?](repeating: nil, count: specs.count)
-        for await (i, r) in group { results[i] = r }
-        return results.map { $0! }
+    var results = [Result<Finished, StartFailure>?](repeating: nil, count: specs.count)
+    var watched: [Watched] = []
+    for (i, spec) in specs.enumerated() {
+      if spec.ownProcessGroup, let signal = spec.cancellation?.signal() {
+        for handed in [spec.input, spec.output, spec.errorOutput] { handed?.close() }
+        results[i] = .success(Finished(status: .signaled(signal), timedOut: false, cancelledBy: signal, output: [], errorOutput: []))
+        continue
+      }
+      do {
+        watched.append(Watched(index: i, spec: spec, child: try Spawned.start(spec), started: monotonicSeconds()))
+      } catch {
+        results[i] = .failure(error)
       }
     }
+    for (i, finished) in waitForAll(watched) { results[i] = .success(finished) }
+    return results.map { $0! }
   }
 
-  private static func launch(_ spec: Spec) async -> Result<Finished, StartFailure> {
-    defer {
-      spec.input?.close()
-      spec.output?.close()
-    }
-    let name = spec.shownName
-    if spec.ownProcessGroup, let signal = spec.cancellation?.signal() {
-      return .success(Finished(status: .signaled(signal), timedOut: false, cancelledBy: signal, output: [], errorOutput: []))
-    }
-    let errorFD: CInt
-    switch Syscall.memfd("mcp-gen-\(name)-stderr") {
-    case .success(let fd): errorFD = fd
-    case .failure(let e): return .failure(.couldNotStart(name, "memfd_create: \(e)"))
-    }
-    defer { _ = Syscall.close(errorFD) }
-    var outputFD: CInt = -1
-    if spec.output == nil && !spec.errorIntoOutput {
-      switch Syscall.memfd("mcp-gen-\(name)-stdout") {
-      case .success(let fd): outputFD = fd
-      case .failure(let e): return .failure(.couldNotStart(name, "memfd_create: \(e)"))
-      }
-    }
-    defer { if outputFD >= 0 { _ = Syscall.close(outputFD) } }
-    var nullFD: CInt = -1
-    if spec.input == nil {
-      switch withCString(Array("/dev/null".utf8), { Syscall.openat(AT_FDCWD, $0, [.readOnly, .closeOnExec]) }) {
-      case .success(let fd): nullFD = fd
-      case .failure(let e): return .failure(.couldNotStart(name, "cannot open /dev/null: \(e)"))
-      }
-    }
-    defer { if nullFD >= 0 { _ = Syscall.close(nullFD) } }
-
-    var overrides: [Environment.Key: String?] = [:]
-    for key in spec.removingFromEnvironment { overrides[Environment.Key(stringLiteral: key)] = .some(nil) }
-    for (key, value) in spec.settingEnvironment { overrides[Environment.Key(stringLiteral: key)] = .some(value) }
-    let environment = Environment.inherit.updating(overrides)
-    let stdin = FileDescriptor(rawValue: spec.input?.fd ?? nullFD)
-    let stdout = FileDescriptor(rawValue: spec.output?.fd ?? (spec.errorIntoOutput ? errorFD : outputFD))
-    let stderr = FileDescriptor(rawValue: errorFD)
-    let executable: Executable
-    switch spec.program {
-    case .name(let program): executable = .name(program)
-    case .path(let path): executable = .path(path)
-    }
-    // Raw-byte arguments reach the child through strdup(3): each needs its own terminating NUL.
-    let arguments = Arguments(spec.arguments.map { $0 + [0] })
-    var platformOptions = PlatformOptions()
-    if spec.ownProcessGroup { platformOptions.processGroupID = 0 }
-    let watch = spec.ownProcessGroup ? Watchdog(timeout: spec.timeout, cancellation: spec.cancellation) : nil
-
-    let status: TerminationStatus
-    do {
-      let execution = try await Subprocess.run(
-        executable, arguments: arguments, environment: environment, workingDirectory: spec.workingDirectory,
-        platformOptions: platformOptions,
-        input: .fileDescriptor(stdin, closeAfterSpawningProcess: false),
-        output: .fileDescriptor(stdout, closeAfterSpawningProcess: false),
-        error: .fileDescriptor(stderr, closeAfterSpawningProcess: false)
-      ) { execution in
-        spec.input?.close()
-        spec.output?.close()
-        await watch?.started(execution.processIdentifier.value)
-      }
-      status = execution.terminationStatus
-    } catch let e as SubprocessError where e.code == .executableNotFound {
-      watch?.finish()
-      return .failure(.notInstalled(name))
-    } catch {
-      watch?.finish()
-      return .failure(.couldNotStart(name, "\(error)"))
-    }
-    watch?.finish()
-    let termination: Termination
-    switch status {
-    case .exited(let code): termination = .exited(code)
-    case .signaled(let signal): termination = .signaled(signal)
-    }
-    return .success(Finished(
-      status: termination, timedOut: watch?.timedOut ?? false, cancelledBy: watch?.forwardedSignal,
-      output: outputFD >= 0 ? head(outputFD) : [], errorOutput: tail(errorFD)))
-  }
-
-  private static func head(_ fd: CInt) -> [UInt8] {
+  /// The first `outputLimit` bytes of the file `fd` (output collected in an in-memory file).
+  static func head(_ fd: CInt) -> [UInt8] {
     var buffer = [UInt8](repeating: 0, count: outputLimit)
     let n = buffer.withUnsafeMutableBytes { raw in
       (try? Syscall.pread(fd, raw.baseAddress!, raw.count, 0).get()) ?? 0
@@ -272,17 +200,4 @@ public enum ChildProcess {
     }
     return Array(buffer[0..<n])
   }
-}
-
-/// Runs async work to completion from synchronous code (the engine, which holds the root's lock).
-func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-  let done = DispatchSemaphore(value: 0)
-  let box = Mutex<T?>(nil)
-  Task {
-    let r = await body()
-    box.withLock { $0 = r }
-    done.signal()
-  }
-  done.wait()
-  return box.withLock { $0! }
 }

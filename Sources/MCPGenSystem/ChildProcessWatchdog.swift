@@ -1,81 +1,91 @@
-import Dispatch
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The timeout and the cancel forwarding of a child in a process group of its own: past the
-/// deadline SIGKILL to the whole group; a cancelling signal forwarded to the group, SIGKILL
-/// `grace` seconds later if it still runs.
-final class Watchdog: Sendable {
-  private let pid = Atomic<Int32>(0)
-  private let finished = Atomic<Bool>(false)
-  private let killedForTimeout = Atomic<Bool>(false)
-  private let deadlinePassed = Atomic<Bool>(false)
-  private let forwarded = Atomic<Int32>(0)
-  private let ticksAfter = Atomic<Int>(0)
+extension ChildProcess {
+  /// A started child of `run` and what is watched for it: for a child in a process group of its
+  /// own, past the deadline SIGKILL to the whole group; a cancelling signal forwarded to the
+  /// group, SIGKILL `grace` seconds later if it still runs.
+  struct Watched {
+    let index: Int
+    let child: Spawned
+    let deadline: Double?
+    let cancellation: CancelForwarding?
+    var timedOut = false
+    var forwarded: Int32? = nil
+    var forwardedAt = 0.0
+    var killedAfterGrace = false
 
-  init(timeout: Double?, cancellation: ChildProcess.CancelForwarding?) {
-    // The deadline can pass before the spawn has stored the pid; then `started` kills the
-    // group as soon as it has. Each side writes its flag before reading the other's
-    // (sequentially consistent), so at least one of them sees both: a hung check can never
-    // outlive its timeout, and so hold the root's lock for ever.
-    if let timeout {
-      let deadline = DispatchTime.now() + .nanoseconds(Int(min(max(timeout, 0), 1e6) * 1e9))
-      DispatchQueue.global().asyncAfter(deadline: deadline) { [self] in
-        deadlinePassed.store(true, ordering: .sequentiallyConsistent)
-        let p = pid.load(ordering: .sequentiallyConsistent)
-        if p > 0 { killForTimeout(p) }
-      }
+    init(index: Int, spec: Spec, child: Spawned, started: Double) {
+      self.index = index
+      self.child = child
+      deadline = spec.ownProcessGroup ? spec.timeout.map { started + min(max($0, 0), 1e6) } : nil
+      cancellation = spec.ownProcessGroup ? spec.cancellation : nil
     }
-    if let cancellation {
-      // A thread of the global pool polls for as long as the child runs (one check at a time).
-      let graceTicks = Int(cancellation.grace / cancellation.poll)
-      DispatchQueue.global().async { [self] in
-        while !finished.load(ordering: .acquiring) {
-          tick(cancellation, graceTicks)
-          sleepSeconds(cancellation.poll)
+
+    /// Sends what is due at `now`. The child is not reaped before `waitForAll` saw it end, so its
+    /// pid and group cannot have been reused.
+    mutating func look(_ now: Double) {
+      if let deadline, !timedOut, now >= deadline {
+        timedOut = true
+        child.signal(SignalNumber.kill)
+      }
+      guard let cancellation else { return }
+      if forwarded == nil {
+        if let signal = cancellation.signal() {
+          (forwarded, forwardedAt) = (signal, now)
+          child.signal(signal)
         }
+      } else if !killedAfterGrace, now - forwardedAt >= cancellation.grace {
+        killedAfterGrace = true
+        child.signal(SignalNumber.kill)
       }
     }
-  }
 
-  private func tick(_ cancellation: ChildProcess.CancelForwarding, _ graceTicks: Int) {
-    guard let signal = cancellation.signal() else { return }
-    let p = pid.load(ordering: .acquiring)
-    guard p > 0 else { return }  // Not started yet: a later tick sends it.
-    if forwarded.load(ordering: .acquiring) == 0 {
-      forwarded.store(signal, ordering: .releasing)
-      _ = Syscall.killGroup(p, signal)
-    } else if ticksAfter.add(1, ordering: .relaxed).newValue == graceTicks {
-      _ = Syscall.killGroup(p, SignalNumber.kill)
+    /// Seconds until `look` may have something to do.
+    func due(_ now: Double) -> Double {
+      var wait = Double.infinity
+      if let deadline, !timedOut { wait = deadline - now }
+      if let cancellation { wait = min(wait, cancellation.poll) }
+      // Without a pid descriptor nothing wakes us when it ends: look every 20 ms.
+      if child.pidFD < 0 { wait = min(wait, 0.02) }
+      return wait
     }
   }
 
-  /// The child runs as `p`, leader of its own process group.
-  func started(_ p: Int32) async {
+  /// Waits on the calling thread until every child in `all` has ended, sending timeouts and
+  /// cancels on the way, and returns how each ended (by the index of its spec).
+  static func waitForAll(_ all: [Watched]) -> [(Int, Finished)] {
     #if DEBUG
-    // Tests widen the window between the spawn and the pid store to show the kill still comes.
-    if let delay = environmentValue("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap({ Double($0) }), delay > 0 {
-      try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+    // Tests let the deadline pass before the first look, to show the kill still comes.
+    if all.contains(where: { $0.deadline != nil }),
+      let delay = environmentValue("MCP_GEN_DEBUG_PID_STORE_DELAY").flatMap({ Double($0) }), delay > 0
+    {
+      sleepSeconds(delay)
     }
     #endif
-    pid.store(p, ordering: .sequentiallyConsistent)
-    if deadlinePassed.load(ordering: .sequentiallyConsistent) { killForTimeout(p) }
-  }
-
-  /// The child has been waited for: its pid may be reused, nothing more is sent.
-  func finish() {
-    finished.store(true, ordering: .sequentiallyConsistent)
-  }
-
-  var timedOut: Bool { killedForTimeout.load(ordering: .sequentiallyConsistent) }
-
-  var forwardedSignal: Int32? {
-    let s = forwarded.load(ordering: .acquiring)
-    return s == 0 ? nil : s
-  }
-
-  private func killForTimeout(_ p: Int32) {
-    guard !finished.load(ordering: .sequentiallyConsistent) else { return }
-    killedForTimeout.store(true, ordering: .sequentiallyConsistent)
-    _ = Syscall.killGroup(p, SignalNumber.kill)
+    var running = all
+    var done: [(Int, Finished)] = []
+    while !running.isEmpty {
+      let now = monotonicSeconds()
+      for k in running.indices { running[k].look(now) }
+      let wait = running.map { $0.due(now) }.min() ?? 0
+      let milliseconds = wait.isInfinite ? -1 : Int32(min(max(wait, 0), 86_400) * 1000 + 1)
+      let fds = running.map(\.child.pidFD).filter { $0 >= 0 }
+      if fds.isEmpty {
+        sleepSeconds(Double(milliseconds) / 1000)
+      } else {
+        _ = Syscall.pollReadable(fds, milliseconds: milliseconds)
+      }
+      running.removeAll { watched in
+        guard watched.child.hasEnded() else { return false }
+        var finished = watched.child.wait()
+        finished.timedOut = watched.timedOut
+        finished.cancelledBy = watched.forwarded
+        done.append((watched.index, finished))
+        return true
+      }
+    }
+    return done
   }
 }

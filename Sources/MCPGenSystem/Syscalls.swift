@@ -408,9 +408,12 @@ extension Syscall {
   /// `posix_spawn(3)` of `path` with `argv` and `envp`, stdin, stdout and stderr made from the
   /// given descriptors (`posix_spawn_file_actions_adddup2`), an empty signal mask and default
   /// actions for SIGPIPE, SIGINT, SIGTERM and SIGQUIT (`posix_spawnattr_setsigmask`,
-  /// `posix_spawnattr_setsigdefault`). Returns the child's pid.
+  /// `posix_spawnattr_setsigdefault`), started in `workingDirectory` when given
+  /// (`posix_spawn_file_actions_addchdir_np`), as leader of a new process group with
+  /// `ownProcessGroup` (`POSIX_SPAWN_SETPGROUP`, group 0). Returns the child's pid.
   public static func spawn(
-    _ path: [UInt8], _ argv: [[UInt8]], _ envp: [[UInt8]], stdin: CInt, stdout: CInt, stderr: CInt
+    _ path: [UInt8], _ argv: [[UInt8]], _ envp: [[UInt8]], stdin: CInt, stdout: CInt, stderr: CInt,
+    workingDirectory: [UInt8]? = nil, ownProcessGroup: Bool = false
   ) -> Result<pid_t, Errno> {
     #if DEBUG
     if let forced = FaultInjection.shared.fault(for: "posix_spawn") { return .failure(forced) }
@@ -421,6 +424,10 @@ extension Syscall {
     posix_spawn_file_actions_adddup2(&actions, stdin, 0)
     posix_spawn_file_actions_adddup2(&actions, stdout, 1)
     posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+    if let workingDirectory {
+      let rc = withCString(workingDirectory) { mcpgen_spawn_addchdir(&actions, $0) }
+      if rc != 0 { return .failure(Errno(rawValue: rc)) }
+    }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -431,7 +438,12 @@ extension Syscall {
     sigemptyset(&defaults)
     for signal in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT] { sigaddset(&defaults, signal) }
     posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+    if ownProcessGroup {
+      posix_spawnattr_setpgroup(&attributes, 0)
+      flags |= POSIX_SPAWN_SETPGROUP
+    }
+    posix_spawnattr_setflags(&attributes, Int16(flags))
 
     // Each string its own NUL-terminated copy; the arrays end with a null pointer.
     let cArguments = argv.map { bytes in bytes.withUnsafeBufferPointer { cString($0) } } + [nil]
@@ -447,6 +459,34 @@ extension Syscall {
   public static func waitForExit(_ pid: pid_t) -> Result<Void, Errno> {
     var info = siginfo_t()
     return call("waitid") { waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) }.map { _ in () }
+  }
+
+  /// `waitid(2)` with `P_PID`, `WEXITED | WNOHANG | WNOWAIT`: whether `pid` has ended, leaving
+  /// it to be reaped.
+  public static func hasExited(_ pid: pid_t) -> Bool {
+    var info = siginfo_t()
+    // The kernel sets si_signo to SIGCHLD when it found the child ended, 0 when not.
+    guard case .success = call("waitid", { waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) }) else {
+      return true  // Nothing to wait for: reaping will say how it ended.
+    }
+    return info.si_signo == SIGCHLD
+  }
+
+  /// `pidfd_open(2)`: a descriptor (close-on-exec) that polls readable once `pid` has ended.
+  public static func pidfdOpen(_ pid: pid_t) -> Result<CInt, Errno> {
+    call("pidfd_open") { mcpgen_pidfd_open(pid) }
+  }
+
+  /// `poll(2)` of `fds` for readability, at most `milliseconds` (-1: no limit); the `revents` of
+  /// each, in order. EINTR returns all zero (the caller looks again).
+  public static func pollReadable(_ fds: [CInt], milliseconds: Int32) -> Result<[Int16], Errno> {
+    var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    let n = Glibc.poll(&entries, nfds_t(entries.count), milliseconds)
+    if n == -1 {
+      let e = Errno(rawValue: Glibc.errno)
+      return e == .interrupted ? .success(fds.map { _ in 0 }) : .failure(e)
+    }
+    return .success(entries.map(\.revents))
   }
 
   /// `waitpid(2)`: reaps `pid` and returns its raw wait status.

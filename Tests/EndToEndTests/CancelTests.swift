@@ -10,7 +10,8 @@ import Testing
 struct CancelTests {
   /// A root with generations made from releases r1, r2, ... (each `Gen.makeRelease`), and a
   /// check script that passes at once, except against generation N given as its argument, where
-  /// it writes its pid into `<scratch>/check.pid` and sleeps 30 s.
+  /// it prints a line, then writes its pid into `<scratch>/check.pid` (so a test that signals
+  /// once it sees the pid never races the line) and sleeps 30 s.
   final class Fixture {
     let scratch: Scratch
     let root: String
@@ -24,8 +25,8 @@ struct CancelTests {
       try Gen.write(script, """
         #!/bin/sh
         if [ "$MCP_GEN_GENERATION" = "$1" ]; then
-          echo $$ > \(scratch.at("check.pid.tmp")) && mv \(scratch.at("check.pid.tmp")) \(scratch.at("check.pid"))
           echo "check of generation $1 started"
+          echo $$ > \(scratch.at("check.pid.tmp")) && mv \(scratch.at("check.pid.tmp")) \(scratch.at("check.pid"))
           exec sleep 30
         fi
         exit 0

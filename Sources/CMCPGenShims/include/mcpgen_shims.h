@@ -1,6 +1,7 @@
 #ifndef MCPGEN_SHIMS_H
 #define MCPGEN_SHIMS_H
 
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -49,6 +50,15 @@ int mcpgen_start_writeback(int fd, int64_t offset, int64_t length);
 // pipe2(2) with O_CLOEXEC (pipe2 needs _GNU_SOURCE): both ends close on exec, so only the child
 // given an end as stdin or stdout holds it.
 int mcpgen_pipe_cloexec(int fds[2]);
+
+// posix_spawn_file_actions_addchdir_np (glibc >= 2.29): the child starts in `path`. Declared only
+// with _GNU_SOURCE, which Swift's Glibc import does not define.
+int mcpgen_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+// pidfd_open(2) with O_CLOEXEC implied: a descriptor that polls readable once the process has
+// ended, so one thread can wait for several children with a timeout. Raw syscall (glibc 2.36's
+// wrapper needs <sys/pidfd.h>, which older glibc lacks).
+int mcpgen_pidfd_open(pid_t pid);
 
 // SHA-256 update over mapped file bytes, guarded against SIGBUS: a file truncated while it is
 // mapped faults on the pages past its new end, which would kill the process. The fault inside

@@ -42,10 +42,11 @@ final class CurlRun: Sendable {
     }
     let writeEnd = ChildProcess.HandedDescriptor(pipe.write)
     do {
-      child = try ChildProcess.Spawned.start(
-        executable: program.path, arguments.map { Array($0.utf8) }, input: stdin,
-        output: readingErrors ? nil : writeEnd, errorOutput: readingErrors ? writeEnd : nil,
-        environment: CurlProgram.environment())
+      var spec = ChildProcess.Spec(.path(program.path), arguments.map { Array($0.utf8) })
+      spec.environment = CurlProgram.environment()
+      spec.input = stdin
+      if readingErrors { spec.errorOutput = writeEnd } else { spec.output = writeEnd }
+      child = try ChildProcess.Spawned.start(spec)
     } catch {
       writeEnd.close()
       _ = Syscall.close(pipe.read)

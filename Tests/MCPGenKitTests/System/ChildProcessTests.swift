@@ -8,8 +8,8 @@ import Testing
 
 @Suite("ChildProcess: the one runner of git, tar and health checks")
 struct ChildProcessTests {
-  /// `ChildProcess.run` blocks its thread until its tasks finish: called on the test's own
-  /// (cooperative) thread while other tests do the same, it could leave no thread to run them.
+  /// `ChildProcess.run` blocks its thread while the child runs: off the cooperative pool, so the
+  /// other tests running at once keep their threads (`fromManyTasks` calls it on the pool).
   static func run(_ spec: ChildProcess.Spec) async -> Result<ChildProcess.Finished, ChildProcess.StartFailure> {
     await withCheckedContinuation { done in
       DispatchQueue.global().async { done.resume(returning: ChildProcess.run(spec)) }
@@ -66,5 +66,43 @@ struct ChildProcessTests {
     case .failure(.notInstalled(let name)): #expect(name == "mcp-gen-no-such-program")
     case let other: Issue.record("expected notInstalled, got \(other)")
     }
+  }
+
+  @Test("the child starts in the working directory given, by name found on PATH")
+  func workingDirectory() async throws {
+    var spec = ChildProcess.Spec(.name("pwd"), [])
+    spec.workingDirectory = FilePath("/usr/lib")
+    let run = try await Self.run(spec).get()
+    #expect(String(decoding: run.output, as: UTF8.self) == "/usr/lib\n")
+    spec.workingDirectory = FilePath("/mcp-gen-no-such-directory")
+    switch await Self.run(spec) {
+    case .failure(.couldNotStart(_, let why)): #expect(why.contains("cannot enter /mcp-gen-no-such-directory"), "\(why)")
+    case let other: Issue.record("expected couldNotStart, got \(other)")
+    }
+  }
+
+  /// Many more callers than the cooperative pool has threads, each blocking its pool thread in
+  /// `run`: the runner must need no other thread of the pool (with one built on Swift tasks,
+  /// this never finished).
+  @Test("run completes when called from more concurrent Swift tasks than the pool has threads")
+  func fromManyTasks() async throws {
+    let callers = max(4 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 32)
+    let outputs = await withTaskGroup(of: (Int, String?).self) { group in
+      for k in 0..<callers {
+        group.addTask {
+          var spec = Self.shell("sleep 0.05; printf %s \"$0\"")
+          spec.arguments.append(Array(String(k).utf8))
+          spec.ownProcessGroup = true
+          spec.timeout = 120
+          let run = try? ChildProcess.run(spec).get()
+          return (k, run.map { String(decoding: $0.output, as: UTF8.self) })
+        }
+      }
+      var outputs: [Int: String] = [:]
+      for await (k, output) in group { outputs[k] = output }
+      return outputs
+    }
+    #expect(outputs.count == callers)
+    for k in 0..<callers { #expect(outputs[k] == String(k), "caller \(k)") }
   }
 }
