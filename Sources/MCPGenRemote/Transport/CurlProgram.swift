@@ -18,6 +18,9 @@ public struct CurlProgram: Sendable {
   public static let proxyVariables = ["http_proxy", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "ALL_PROXY", "all_proxy"]
 
   public let path: FilePath
+  /// The proxy variables curl gets; nil: those of this process's environment when curl starts.
+  /// Tests give their own instead of changing the environment every other test shares.
+  public var proxyEnvironment: [String: String]? = nil
 
   /// The first trusted curl of `searchPath`, or the one at `path`, checked.
   public init(path: FilePath? = nil, owners: TrustedOwners = .current) throws(MCPGenError) {
@@ -45,10 +48,11 @@ public struct CurlProgram: Sendable {
       hint: "apt-get install curl")
   }
 
-  /// The proxy variables of this process's environment that are set.
-  static func environment() -> [String: String] {
+  /// The proxy variables curl gets: `proxyEnvironment`, else those of this process that are set.
+  func environment() -> [String: String] {
+    if let proxyEnvironment { return proxyEnvironment.filter { Self.proxyVariables.contains($0.key) } }
     var env: [String: String] = [:]
-    for name in proxyVariables {
+    for name in Self.proxyVariables {
       if let value = environmentValue(name) { env[name] = value }
     }
     return env

@@ -43,7 +43,7 @@ final class CurlRun: Sendable {
     let writeEnd = ChildProcess.HandedDescriptor(pipe.write)
     do {
       var spec = ChildProcess.Spec(.path(program.path), arguments.map { Array($0.utf8) })
-      spec.environment = CurlProgram.environment()
+      spec.environment = program.environment()
       spec.input = stdin
       if readingErrors { spec.errorOutput = writeEnd } else { spec.output = writeEnd }
       child = try ChildProcess.Spawned.start(spec)

@@ -11,7 +11,7 @@ enum TransportSupport {
   /// retries unless asked.
   static func fetcher(
     retries: Int = 0, retryDelay: Double = 0.05, speedTime: Int = 2, speedLimit: Int = 1, parallel: Int = 8,
-    cancelled: @escaping @Sendable () -> Bool = { false }
+    cancelled: @escaping @Sendable () -> Bool = { false }, proxy: [String: String] = [:]
   ) throws -> CurlFetcher {
     var options = CurlFetcher.Options()
     options.connectTimeout = 5
@@ -20,7 +20,10 @@ enum TransportSupport {
     options.lowSpeedTime = speedTime
     options.lowSpeedLimit = speedLimit
     options.parallel = parallel
-    return CurlFetcher(program: try CurlProgram(), options: options, cancelled: cancelled)
+    // Never this process's proxy variables: tests run in parallel and must not share them.
+    var program = try CurlProgram()
+    program.proxyEnvironment = proxy
+    return CurlFetcher(program: program, options: options, cancelled: cancelled)
   }
 
   /// When `cancelOnceRunning` raised its flag, and whether curl was running then.

@@ -37,19 +37,14 @@ struct CurlProgramTests {
     let seen = scratch.at("seen")
     try scratch.write("bin/curl", Array("#!/bin/sh\n/usr/bin/env > \(seen)\necho \"$@\" > \(seen).args\n".utf8))
     chmod(scratch.at("bin/curl"), 0o755)
-    let program = try CurlProgram(path: FilePath(scratch.at("bin/curl")))
+    var program = try CurlProgram(path: FilePath(scratch.at("bin/curl")))
+    // Given as the program's environment rather than set in this process, whose environment the
+    // tests running in parallel share: only the proxy variables of it may reach curl.
+    program.proxyEnvironment = [
+      "CURL_HOME": "/nonexistent", "SSLKEYLOGFILE": "/tmp/keys",
+      "HTTP_PROXY": "http://127.0.0.1:9/", "HTTPS_PROXY": "http://127.0.0.1:8/",
+    ]
     let fetcher = CurlFetcher(program: program, options: CurlFetcher.Options(), cancelled: { false })
-    let names = ["https_proxy", "HTTPS_PROXY", "CURL_HOME", "SSLKEYLOGFILE", "HTTP_PROXY"]
-    let saved = names.map { ($0, ProcessInfo.processInfo.environment[$0]) }
-    defer {
-      for (name, value) in saved {
-        if let value { setenv(name, value, 1) } else { unsetenv(name) }
-      }
-    }
-    setenv("CURL_HOME", "/nonexistent", 1)
-    setenv("SSLKEYLOGFILE", "/tmp/keys", 1)
-    setenv("HTTP_PROXY", "http://127.0.0.1:9/", 1)
-    setenv("HTTPS_PROXY", "http://127.0.0.1:8/", 1)
 
     // The fake curl reports nothing: a failure, not an empty success.
     let result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }

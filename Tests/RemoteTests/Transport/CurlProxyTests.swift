@@ -3,26 +3,15 @@ import MCPGenRemote
 import Synchronization
 import Testing
 
-/// The proxy environment variables reach curl. They are process-wide: the loopback addresses the
-/// other tests use are in `no_proxy` while they are set, so that only this test's host goes
-/// through the proxy.
+/// The proxy environment variables reach curl. The test hands them to its own fetcher instead of
+/// setting them in this process, whose environment every test running in parallel shares.
 @Suite("curl proxy", .serialized, .enabled(if: TransportSupport.serverTools, "needs curl and python3"))
 struct CurlProxyTests {
   @Test("http_proxy is honoured: the request reaches the proxy with its absolute URL")
   func httpProxyHonoured() async throws {
     let proxy = try await FaultServer.start()
     defer { proxy.stop() }
-    let names = ["http_proxy", "no_proxy", "NO_PROXY"]
-    let saved = names.map { ($0, ProcessInfo.processInfo.environment[$0]) }
-    defer {
-      for (name, value) in saved {
-        if let value { setenv(name, value, 1) } else { unsetenv(name) }
-      }
-    }
-    setenv("http_proxy", proxy.url, 1)
-    setenv("no_proxy", "127.0.0.1,localhost", 1)
-    unsetenv("NO_PROXY")
-    let fetcher = try TransportSupport.fetcher()
+    let fetcher = try TransportSupport.fetcher(proxy: ["http_proxy": proxy.url, "no_proxy": "127.0.0.1,localhost"])
     // A name that resolves nowhere: only the proxy can answer for it.
     let url = "http://mcp-gen-remote.invalid/ok/1234"
     #expect(await outcome { try fetcher.fetch(url, maxLength: 1234) } == .success(patternBytes(1234)))
@@ -46,8 +35,8 @@ struct CurlProxyTests {
     #expect(proxy.requests().contains("GET http://mcp-gen-remote.invalid/ok/99"))
 
     // Without the variable, the same URL does not resolve.
-    unsetenv("http_proxy")
-    guard case .failure(.unreachable) = await outcome({ try fetcher.fetch(url, maxLength: 1234) }) else {
+    let direct = try TransportSupport.fetcher()
+    guard case .failure(.unreachable) = await outcome({ try direct.fetch(url, maxLength: 1234) }) else {
       Issue.record("without a proxy, \(url) must be unreachable")
       return
     }
