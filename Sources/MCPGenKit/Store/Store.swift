@@ -18,7 +18,7 @@ public final class Store: Sendable {
   static let storeName = Array("store".utf8)
   static let manifestsName = Array("manifests".utf8)
   static let generationsName = Array("generations".utf8)
-  static let tempPrefix = Array(".tmp-".utf8)
+  public static let tempPrefix = Array(".tmp-".utf8)
 
   private init(path: FilePath, root: DirectoryFD, entries: DirectoryFD, manifests: DirectoryFD, options: StoreOptions) {
     self.path = path
@@ -156,7 +156,7 @@ public final class Store: Sendable {
 
   /// A fresh temporary name: `<prefix><pid>-<random>` (`.tmp-` unless told otherwise); creation
   /// with O_EXCL/mkdir makes it ours.
-  static func temporaryName(prefix: [UInt8] = tempPrefix) -> [UInt8] {
+  public static func temporaryName(prefix: [UInt8] = tempPrefix) -> [UInt8] {
     var rng = SystemRandomNumberGenerator()
     let random = String(rng.next() as UInt64, radix: 16).leftPadded(to: 16)
     return prefix + Array("\(Syscall.processID())-\(random)".utf8)

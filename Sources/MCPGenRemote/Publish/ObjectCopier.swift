@@ -112,7 +112,7 @@ struct ObjectCopier {
   /// error when the stored file is not what its manifest says.
   private static func copyOne(_ job: Job, from directory: DirectoryFD, name source: [UInt8], into remote: RemoteDirectory) -> Result<[UInt8], MCPGenError> {
     let (fanOut, _) = name(job.digest)
-    let temp = RemoteDirectory.temporaryName()
+    let temp = Store.temporaryName()
     var target: DirectoryFD? = nil
     do throws(SystemCallError) {
       let input = try directory.openFile(source, flags: OpenFlags.readOnly)

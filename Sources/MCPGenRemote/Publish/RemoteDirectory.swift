@@ -131,37 +131,16 @@ public final class RemoteDirectory: Sendable {
 
   // MARK: Writing
 
-  /// Writes `bytes` as `name` in `directory`: temporary, fsync, rename, fsync of the directory.
+  /// Writes `bytes` as `name` in `directory` (`TemporaryFile`: written and synced before it is
+  /// linked or renamed in, then the directory synced).
   /// With `replace` false (every file but timestamp.json) an existing name is an error.
   func writeDurably(_ directory: DirectoryFD, _ name: [UInt8], _ bytes: [UInt8], replace: Bool, mode: UInt32 = 0o644) throws(MCPGenError) {
-    let temp = RemoteDirectory.temporaryName()
     do throws(SystemCallError) {
-      let file = try directory.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-      do throws(SystemCallError) {
-        try file.writeAll(bytes)
-        try file.changeMode(mode)
-        try file.sync()
-        if replace {
-          try directory.rename(temp, to: directory, as: name)
-        } else {
-          try directory.renameNoReplace(temp, to: directory, as: name)
-        }
-      } catch {
-        try? directory.unlink(temp)
-        throw error
-      }
-      try directory.sync()
+      try TemporaryFile.write(bytes, mode: mode, in: directory, as: name, replacing: replace) { Store.temporaryName() }
     } catch where error.errno == .fileExists {
       throw MCPGenError(.conflict, "\(directory.path.appending(bytes: name).displayString) exists already and is never replaced; another publisher wrote it, run the command again", path: directory.path.appending(bytes: name), cause: error)
     } catch {
       throw MCPGenError(error, doing: "write \(displayName(name))")
     }
-  }
-
-  /// `.tmp-<pid>-<16 hex>`: unique, and skipped by every listing of versions or objects.
-  static func temporaryName() -> [UInt8] {
-    var rng = SystemRandomNumberGenerator()
-    let random = String(rng.next() as UInt64, radix: 16)
-    return Array(".tmp-\(Syscall.processID())-\(String(repeating: "0", count: 16 - random.count) + random)".utf8)
   }
 }

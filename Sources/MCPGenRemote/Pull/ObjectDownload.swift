@@ -25,7 +25,7 @@ enum ObjectDownload {
   ) throws(MCPGenError) {
     guard !requests.isEmpty else { return }
     let directory = absolutePath(partial.objects.path)
-    let prefix = DurableFile.temporaryName()
+    let prefix = Store.temporaryName()
     let temporaries = requests.map { prefix + [0x2D] + $0.digest.hexBytes }
     let batch = requests.indices.map { i in
       FetchRequest(

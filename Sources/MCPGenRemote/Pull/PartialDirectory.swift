@@ -64,7 +64,7 @@ final class PartialDirectory: @unchecked Sendable {
   /// Copies `size` bytes from `source` (a stored file) into `objects/<digest>`, hashing them;
   /// false (and nothing left behind) when they are not the object's bytes.
   func copyIn(from source: FileFD, _ digest: Digest, size: UInt64, progress: ProgressCounters?) throws(SystemCallError) -> Bool {
-    let temp = DurableFile.temporaryName()
+    let temp = Store.temporaryName()
     let file = try objects.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o644)
     do throws(SystemCallError) {
       let copied = try StreamCopy.run(from: source, into: file, limit: size, progress: progress)

@@ -2,24 +2,13 @@ import MCPGenKit
 import MCPGenSystem
 import SystemPackage
 
-/// Small files of a remote's directory, written the way every file of the root is: a
-/// temporary created exclusively, written, `fchmod`, `fsync`, `renameat` over the name, `fsync`
-/// of the directory. A crash leaves the old file or the new one, and at most a `.tmp-*` file.
+/// Small files of a remote's directory, written the way every whole file of the root is
+/// (`TemporaryFile`: unnamed until written and synced, then linked or renamed over the name, then
+/// the directory synced). A crash leaves the old file or the new one, and at most a `.tmp-*` file.
 enum DurableFile {
   static func write(_ bytes: [UInt8], as name: [UInt8], in dir: DirectoryFD, mode: UInt32 = 0o644) throws(MCPGenError) {
-    let temp = temporaryName()
     do throws(SystemCallError) {
-      let file = try dir.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-      do throws(SystemCallError) {
-        try file.writeAll(bytes)
-        try file.changeMode(mode)
-        try file.sync()
-        try dir.rename(temp, to: dir, as: name)
-      } catch {
-        try? dir.unlink(temp)
-        throw error
-      }
-      try dir.sync()
+      try TemporaryFile.write(bytes, mode: mode, in: dir, as: name, replacing: true) { Store.temporaryName() }
     } catch {
       throw MCPGenError(error, doing: "write \(dir.path.appending(bytes: name).displayString)")
     }
@@ -34,13 +23,6 @@ enum DurableFile {
     }
     guard st.size <= limit else { throw SystemCallError("read", path: dir.path.appending(bytes: name), errno: .fileTooLarge) }
     return try file.read(at: 0, count: limit + 1)
-  }
-
-  /// `.tmp-<pid>-<16 hex>`, as every temporary of the root is named (gc knows the pattern).
-  static func temporaryName() -> [UInt8] {
-    var rng = SystemRandomNumberGenerator()
-    let random = String(rng.next() as UInt64, radix: 16)
-    return Array(".tmp-\(Syscall.processID())-\(String(repeating: "0", count: 16 - random.count) + random)".utf8)
   }
 }
 

@@ -29,7 +29,7 @@ public struct RemoteRegistry {
           .conflict, "a remote named \(name) exists already; remove it first to change its URL or trusted root",
           hint: "mcp-gen remote remove \(name)", path: remotes.path.appending(bytes: name.bytes))
       }
-      let temp = DurableFile.temporaryName()
+      let temp = Store.temporaryName()
       do throws(MCPGenError) {
         let dir = try attempting("create remote \(name)") { () throws(SystemCallError) -> DirectoryFD in
           try remotes.makeDirectory(temp, mode: 0o700)
@@ -82,7 +82,7 @@ public struct RemoteRegistry {
     try store.withLock { () throws(MCPGenError) -> Remote in
       let (remote, _) = try open(name)
       let remotes = try store.remotesDirectory(create: false)!
-      let temp = DurableFile.temporaryName()
+      let temp = Store.temporaryName()
       try attempting("remove remote \(name)") { () throws(SystemCallError) in
         try remotes.rename(name.bytes, to: remotes, as: temp)
         try remotes.sync()

@@ -40,20 +40,9 @@ struct MetadataDirectory {
   /// Replaces `name` with `bytes`, durably and atomically.
   func write(_ name: String, _ bytes: [UInt8]) throws(MCPGenError) {
     let dir = try open()
-    var rng = SystemRandomNumberGenerator()
-    let temp = Array(".tmp-\(Syscall.processID())-\(String(rng.next() as UInt64, radix: 16))".utf8)
     do throws(SystemCallError) {
-      let file = try dir.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o644)
-      do throws(SystemCallError) {
-        try file.changeMode(0o644)  // whatever the umask: anyone may read public metadata
-        try file.writeAll(bytes)
-        try file.sync()
-        try dir.rename(temp, to: dir, as: Array(name.utf8))
-      } catch {
-        try? dir.unlink(temp)
-        throw error
-      }
-      try dir.sync()
+      // 0644 whatever the umask: anyone may read public metadata.
+      try TemporaryFile.write(bytes, mode: 0o644, in: dir, as: Array(name.utf8), replacing: true) { Store.temporaryName() }
     } catch {
       throw MCPGenError(error, doing: "write trusted metadata \(name)")
     }

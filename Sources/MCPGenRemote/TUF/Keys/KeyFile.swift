@@ -81,21 +81,11 @@ public enum KeyFile {
     }
   }
 
-  /// Temporary, fsync, rename without replacing, fsync of the directory.
+  /// Written and synced before it is linked in under its name (never over an existing one), then
+  /// the directory synced (`TemporaryFile`).
   private static func write(_ directory: DirectoryFD, _ name: [UInt8], _ bytes: [UInt8], mode: UInt32, path: FilePath) throws(MCPGenError) {
-    let temp = Array(".tmp-\(Syscall.processID())-key".utf8) + name
     do throws(SystemCallError) {
-      let file = try directory.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-      do throws(SystemCallError) {
-        try file.changeMode(mode)
-        try file.writeAll(bytes)
-        try file.sync()
-        try directory.renameNoReplace(temp, to: directory, as: name)
-      } catch {
-        try? directory.unlink(temp)
-        throw error
-      }
-      try directory.sync()
+      try TemporaryFile.write(bytes, mode: mode, in: directory, as: name, replacing: false) { Store.temporaryName() }
     } catch where error.errno == .fileExists {
       throw MCPGenError(.conflict, "\(path.displayString) exists already; a key file is never overwritten, choose another name", path: path)
     } catch {
