@@ -5,8 +5,9 @@ import PackageDescription
 // `dependencies:` list names, and Tests/MCPGenKitTests/Architecture/ImportWallTests.swift fails
 // when a source file imports a module its target's row in ARCHITECTURE.md does not allow.
 //
-//   mcp-gen (CLI) ──> MCPGenKit (engine) ──> MCPGenSystem (libc, libcrypto) ──> MCPGenTerminal
-//        └────────────────────────────────────────────────────────────────────────┘
+//   mcp-gen (CLI) ──┬──> MCPGenKit (engine) ──> MCPGenSystem (libc, libcrypto) ──> MCPGenTerminal
+//   mcp-gen-tuf-  ──┴──> MCPGenRemote (TUF, curl) ──> MCPGenKit, MCPGenSystem
+//     client            (the CLI sees of the OS only MCPGenTerminal)
 let package = Package(
   name: "mcp-gen",
   products: [
@@ -38,8 +39,9 @@ let package = Package(
       dependencies: ["CMCPGenSignals", .product(name: "SystemPackage", package: "swift-system")]
     ),
     // Every system call: Syscall (Result<_, Errno>, EINTR retried), DirectoryFD, fault
-    // injection, clocks, threads, the one child-process runner (git, tar, health checks), SHA-256 over libcrypto, and
-    // Swift names for the C constants the engine passes (OpenFlags, FileType, ...). Knows
+    // injection, clocks, threads, the one child-process runner (git, tar, curl, health checks),
+    // SHA-256/512 and signatures over libcrypto, TemporaryFile, and Swift types for what the
+    // engine passes and reads back (OpenFlags, FileInfo, ...). Knows
     // nothing about stores. It re-exports MCPGenTerminal (byte paths and their display).
     .target(
       name: "MCPGenSystem",
@@ -51,8 +53,7 @@ let package = Package(
       ]
     ),
     // The engine: store, hashing, journal, generations, health, gc, audit, diff, expose, doctor.
-    // No command-line knowledge. Reaches the OS only through MCPGenSystem, except the files on
-    // the "to be removed" list of ARCHITECTURE.md, which still import Glibc for C types.
+    // No command-line knowledge. Reaches the OS only through MCPGenSystem (no file imports Glibc).
     .target(
       name: "MCPGenKit",
       dependencies: [
