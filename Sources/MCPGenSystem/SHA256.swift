@@ -169,33 +169,18 @@ public final class SHA256 {
     DispatchQueue.global().async { _ = algorithm }
   }
 
-  private let context: OpaquePointer
+  private let context = EVPDigestContext(algorithm: SHA256.algorithm, length: 32, name: "SHA-256")
 
-  public init() {
-    guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
-    context = ctx
-    reset()
-  }
+  public init() {}
 
-  deinit { EVP_MD_CTX_free(context) }
+  public func reset() { context.reset() }
 
-  public func reset() {
-    guard EVP_DigestInit_ex(context, SHA256.algorithm, nil) == 1 else {
-      fatalError("EVP_DigestInit_ex(SHA-256) failed: libcrypto is unusable")
-    }
-  }
-
-  public func update(_ buffer: UnsafeRawBufferPointer) {
-    guard buffer.count > 0 else { return }
-    guard EVP_DigestUpdate(context, buffer.baseAddress, buffer.count) == 1 else {
-      fatalError("EVP_DigestUpdate failed")
-    }
-  }
+  public func update(_ buffer: UnsafeRawBufferPointer) { context.update(buffer) }
 
   /// Hashes mapped file bytes; false when reading them faulted (the file was truncated while
   /// mapped): the hasher is then reset, and what was hashed before is lost.
   public func updateMapped(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    switch mcpgen_digest_update_guarded(context, bytes.baseAddress, bytes.count) {
+    switch mcpgen_digest_update_guarded(context.pointer, bytes.baseAddress, bytes.count) {
     case 0: return true
     case -1:
       reset()
@@ -209,15 +194,7 @@ public final class SHA256 {
   }
 
   /// Finishes the digest and leaves the hasher ready for the next input.
-  public func finish() -> Digest {
-    var out = [UInt8](repeating: 0, count: 32)
-    var length: UInt32 = 0
-    guard EVP_DigestFinal_ex(context, &out, &length) == 1, length == 32 else {
-      fatalError("EVP_DigestFinal_ex failed")
-    }
-    reset()
-    return Digest(bytes: out)
-  }
+  public func finish() -> Digest { Digest(bytes: context.finish()) }
 
   /// The digest of a byte string in one call.
   public static func hash(_ bytes: [UInt8]) -> Digest {
