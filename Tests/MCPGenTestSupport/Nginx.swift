@@ -12,24 +12,33 @@ public final class Nginx: @unchecked Sendable {
   public static let path = TestEnvironment.tool(["/usr/sbin/nginx", "/usr/bin/nginx"])
   public static var isInstalled: Bool { path != nil }
 
+  /// A certificate and its private key (PEM files): nginx then serves HTTPS.
+  public struct TLS: Sendable {
+    public var certificate: String
+    public var key: String
+    public init(certificate: String, key: String) { (self.certificate, self.key) = (certificate, key) }
+  }
+
   public let port: Int
   public let root: String
+  public let tls: TLS?
   public let scratch: Scratch
   private let process: TestProcess
 
-  public var url: String { "http://127.0.0.1:\(port)" }
+  public var url: String { (tls == nil ? "http" : "https") + "://127.0.0.1:\(port)" }
 
   /// Serves `root` (an absolute directory). Tries a few free ports (another process may take
   /// the one found before nginx binds it).
-  public init(serving root: String) throws {
+  public init(serving root: String, tls: TLS? = nil) throws {
     guard let nginx = Nginx.path else { throw TestFailure("nginx is not installed") }
     self.root = root
+    self.tls = tls
     scratch = try Scratch()
     var lastError = "no attempt"
     for _ in 0..<5 {
       let port = try freePort()
       let config = scratch.at("nginx.conf")
-      try Nginx.configuration(port: port, root: root, scratch: scratch.path)
+      try Nginx.configuration(port: port, root: root, scratch: scratch.path, tls: tls)
         .write(toFile: config, atomically: true, encoding: .utf8)
       let process = try TestProcess(
         nginx, ["-p", scratch.path, "-c", config, "-e", scratch.at("error.log")], environment: CLI.environment())
@@ -70,7 +79,8 @@ public final class Nginx: @unchecked Sendable {
       .split(separator: "\n").map(String.init)
   }
 
-  public static func configuration(port: Int, root: String, scratch: String) -> String {
+  public static func configuration(port: Int, root: String, scratch: String, tls: TLS? = nil) -> String {
+    let listen = tls.map { "\(port) ssl;\n      ssl_certificate \($0.certificate);\n      ssl_certificate_key \($0.key);" } ?? "\(port);"
     // As root, workers would switch to `nobody`, who may not enter the test's directories.
     let user = geteuid() == 0 ? "user root;\n" : ""
     return """
@@ -93,7 +103,7 @@ public final class Nginx: @unchecked Sendable {
         sendfile on;
         keepalive_requests 100000;
         server {
-          listen 127.0.0.1:\(port);
+          listen 127.0.0.1:\(listen)
           root \(root);
           location / { }
         }

@@ -7,7 +7,8 @@ import SystemPackage
 /// mcp-gen runs as root, so the curl it runs is found only in fixed system directories (never
 /// through the caller's `PATH`) and must pass `TrustedPath` like git's configuration does: a curl
 /// that another user can replace would run as root. It gets a clean environment (only the proxy
-/// variables pass: they are how an operator reaches the remote) and `-q` first, so no `.curlrc`
+/// variables and `CURL_CA_BUNDLE` pass: they are how an operator reaches the remote, through a
+/// proxy or over HTTPS signed by a private CA) and `-q` first, so no `.curlrc`
 /// can add options; `--proto` keeps it to http, https and file (a redirect: http and https only).
 public struct CurlProgram: Sendable {
   /// Where curl is looked for, in order.
@@ -17,8 +18,16 @@ public struct CurlProgram: Sendable {
   /// upper-case `HTTP_PROXY` on purpose (a CGI request header could set it), so that stays out.
   public static let proxyVariables = ["http_proxy", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "ALL_PROXY", "all_proxy"]
 
+  /// The CA certificates curl checks an HTTPS server against, when not the system's. TLS only
+  /// decides who answers: every byte is still checked against signed metadata.
+  public static let certificateVariables = ["CURL_CA_BUNDLE"]
+
+  /// Every variable curl may get from this process's environment.
+  public static var passedVariables: [String] { proxyVariables + certificateVariables }
+
   public let path: FilePath
-  /// The proxy variables curl gets; nil: those of this process's environment when curl starts.
+  /// The variables curl gets (`passedVariables` only); nil: those of this process's environment
+  /// when curl starts.
   /// Tests give their own instead of changing the environment every other test shares.
   public var proxyEnvironment: [String: String]? = nil
 
@@ -48,11 +57,11 @@ public struct CurlProgram: Sendable {
       hint: "apt-get install curl")
   }
 
-  /// The proxy variables curl gets: `proxyEnvironment`, else those of this process that are set.
+  /// The variables curl gets: `proxyEnvironment`, else those of this process that are set.
   func environment() -> [String: String] {
-    if let proxyEnvironment { return proxyEnvironment.filter { Self.proxyVariables.contains($0.key) } }
+    if let proxyEnvironment { return proxyEnvironment.filter { Self.passedVariables.contains($0.key) } }
     var env: [String: String] = [:]
-    for name in Self.proxyVariables {
+    for name in Self.passedVariables {
       if let value = environmentValue(name) { env[name] = value }
     }
     return env

@@ -50,6 +50,8 @@ struct CurlReport: Sendable, Equatable {
     static let sendError = 55
     static let receiveError = 56
     static let fileTooLarge = 63  // --max-filesize, from the announced length
+    /// TLS: handshake failed, local certificate, peer not verified, CA file unreadable.
+    static let certificateProblems: Set<Int> = [35, 58, 60, 77]
   }
 
   /// HTTP statuses worth another try (the ones curl's own `--retry` retries).
@@ -84,8 +86,11 @@ struct CurlReport: Sendable, Equatable {
     }
   }
 
-  /// curl's reason, or its exit code when it gave none.
+  /// curl's reason, or its exit code when it gave none; for a certificate curl could not check,
+  /// where the CA it needs goes.
   var reasonText: String {
-    reason.isEmpty ? "curl failed with exit code \(exitCode)" : "\(reason) (curl exit code \(exitCode))"
+    let text = reason.isEmpty ? "curl failed with exit code \(exitCode)" : "\(reason) (curl exit code \(exitCode))"
+    guard Exit.certificateProblems.contains(exitCode) else { return text }
+    return text + "; a server certificate from a private CA needs that CA in the system's store or its file named by CURL_CA_BUNDLE"
   }
 }

@@ -28,7 +28,7 @@ struct CurlProgramTests {
     #expect(throws: MCPGenError.self) { try CurlProgram(path: FilePath(scratch.at("bin/curl"))) }
   }
 
-  @Test("curl's environment is the proxy variables and nothing else")
+  @Test("curl's environment is the proxy variables and CURL_CA_BUNDLE, nothing else")
   func onlyProxyVariablesPass() async throws {
     let scratch = try Scratch()
     defer { scratch.remove() }
@@ -39,15 +39,22 @@ struct CurlProgramTests {
     chmod(scratch.at("bin/curl"), 0o755)
     var program = try CurlProgram(path: FilePath(scratch.at("bin/curl")))
     // Given as the program's environment rather than set in this process, whose environment the
-    // tests running in parallel share: only the proxy variables of it may reach curl.
+    // tests running in parallel share: only the proxy variables and CURL_CA_BUNDLE of it may reach curl.
     program.proxyEnvironment = [
       "CURL_HOME": "/nonexistent", "SSLKEYLOGFILE": "/tmp/keys",
       "HTTP_PROXY": "http://127.0.0.1:9/", "HTTPS_PROXY": "http://127.0.0.1:8/",
+      "CURL_CA_BUNDLE": "/etc/ssl/private-ca.pem", "SSL_CERT_FILE": "/tmp/other.pem",
     ]
     let fetcher = CurlFetcher(program: program, options: CurlFetcher.Options(), cancelled: { false })
 
-    // The fake curl reports nothing: a failure, not an empty success.
-    let result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }
+    // The fake curl reports nothing: a failure, not an empty success. Its exec can fail with
+    // ETXTBSY while a process another test spawns at that moment still holds the script's
+    // write descriptor (it was just written): then it left no `seen`, and is run again.
+    var result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }
+    for _ in 0..<5 where !FileManager.default.fileExists(atPath: seen) {
+      TestClock.sleep(0.05)
+      result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }
+    }
     guard case .failure(.unreachable) = result else {
       Issue.record("expected unreachable, got \(result)")
       return
@@ -61,10 +68,12 @@ struct CurlProgramTests {
     #expect(environment["CURL_HOME"] == nil)
     #expect(environment["SSLKEYLOGFILE"] == nil)
     #expect(environment["HOME"] == nil)
+    #expect(environment["CURL_CA_BUNDLE"] == "/etc/ssl/private-ca.pem")
+    #expect(environment["SSL_CERT_FILE"] == nil)
     #expect(environment["PATH"] == nil)
     // /bin/sh sets PWD (and may set SHLVL, _) itself: those are the shell's, not ours.
     let ours = Set(environment.keys).subtracting(["PWD", "SHLVL", "_", "OLDPWD"])
-    #expect(ours.isSubset(of: Set(CurlProgram.proxyVariables)), "\(ours)")
+    #expect(ours.isSubset(of: Set(CurlProgram.passedVariables)), "\(ours)")
     // -q first, so that no .curlrc is read; only http, https and file.
     let arguments = try String(contentsOfFile: seen + ".args", encoding: .utf8)
     #expect(arguments.hasPrefix("-q "))

@@ -39,7 +39,7 @@ struct CurlReportTests {
       ("0\t28\t200\t5\ttoo slow", .unreachable(url: "u", reason: "too slow (curl exit code 28)"), true),
       ("0\t7\t000\t0\tCouldn't connect", .unreachable(url: "u", reason: "Couldn't connect (curl exit code 7)"), true),
       ("0\t1\t000\t0\tProtocol not supported", .unreachable(url: "u", reason: "Protocol not supported (curl exit code 1)"), false),
-      ("0\t60\t000\t0\t", .unreachable(url: "u", reason: "curl failed with exit code 60"), false),
+      ("0\t60\t000\t0\t", .unreachable(url: "u", reason: "curl failed with exit code 60; a server certificate from a private CA needs that CA in the system's store or its file named by CURL_CA_BUNDLE"), false),
     ] as [(String, FetchError?, Bool)])
   func mapping(line: String, error: FetchError?, transient: Bool) {
     let failure = Self.line(line)?.failure(url: "u", maxLength: 10)
