@@ -16,7 +16,7 @@ struct PublishCommand: ParsableCommand {
       mcp-gen publish init <dir> --root-key <file> [--root-key <file> ... --threshold <n>] --targets-key <file> --online-key <file>
       mcp-gen publish <dir> <release> [--channel <name> ...] --targets-key <file> --online-key <file>
       mcp-gen publish <dir> --refresh --online-key <file>
-      mcp-gen publish <dir> --rotate-root --root-key <file> ... --new-root-key <file> ... [--new-threshold <n>]
+      mcp-gen publish <dir> --rotate-root --root-key <file> ... [--new-root-key <file> ... [--new-threshold <n>]] [--new-targets-key <file>] [--new-online-key <file>] [--online-key <file>]
       """,
     discussion: """
       <release> is a stored release of the root: a generation number, a store key or prefix, or \
@@ -24,7 +24,10 @@ struct PublishCommand: ParsableCommand {
       channel (default stable) means its highest-sequence release. Objects are copied only when \
       the remote lacks them; the timestamp is written last, so a client sees the old release \
       or the new one. --refresh re-signs snapshot and timestamp (run it from a timer: \
-      contrib/systemd/mcp-gen-publish-refresh.timer). Every publish holds DIR/.publish.lock. A remote \
+      contrib/systemd/mcp-gen-publish-refresh.timer). --rotate-root writes the next root with new \
+      root, targets or online keys, signed by the old and new root keys; a new targets or online \
+      key also re-signs targets, snapshot and timestamp with it (a new targets key alone needs \
+      the current --online-key). Every publish holds DIR/.publish.lock. A remote \
       directory literally named init is given as ./init.
       """
   )
@@ -52,7 +55,7 @@ struct PublishCommand: ParsableCommand {
   @Flag(help: "Re-sign snapshot and timestamp with fresh expiry dates (needs only --online-key).")
   var refresh = false
 
-  @Flag(help: "Write the next root version with the keys of --new-root-key, signed by the old and the new root keys.")
+  @Flag(help: "Write the next root version with new root, targets or online keys, signed by the old and the new root keys.")
   var rotateRoot = false
 
   @Option(help: ArgumentHelp("With --rotate-root: a key file of the new root role (repeat for several).", valueName: "file"))
@@ -60,6 +63,12 @@ struct PublishCommand: ParsableCommand {
 
   @Option(help: ArgumentHelp("With --rotate-root: how many new root keys must sign (default: the old threshold, at most the number of new keys).", valueName: "n"))
   var newThreshold: Int?
+
+  @Option(help: ArgumentHelp("The new targets key file of a --rotate-root (targets are signed again with it).", valueName: "file"))
+  var newTargetsKey: String?
+
+  @Option(help: ArgumentHelp("The new online key file of a --rotate-root (snapshot and timestamp are signed again with it).", valueName: "file"))
+  var newOnlineKey: String?
 
   @Option(help: ArgumentHelp("How long a new root stays valid (default 365d).", valueName: "duration"))
   var rootExpires: String?
@@ -100,7 +109,16 @@ struct PublishCommand: ParsableCommand {
       if onlineKey == nil { throw ValidationError("--refresh needs --online-key") }
     case .rotateRoot:
       guard words.count == 1 else { throw ValidationError("publish DIR --rotate-root takes only the remote directory") }
-      if rootKey.isEmpty || newRootKey.isEmpty { throw ValidationError("--rotate-root needs --root-key (the current root keys) and --new-root-key") }
+      if rootKey.isEmpty || (newRootKey.isEmpty && newTargetsKey == nil && newOnlineKey == nil) {
+        throw ValidationError("--rotate-root needs --root-key (the current root keys) and a new key: --new-root-key, --new-targets-key or --new-online-key")
+      }
+      if newThreshold != nil && newRootKey.isEmpty { throw ValidationError("--new-threshold applies to --new-root-key keys; give them") }
+      if newTargetsKey != nil && newOnlineKey == nil && onlineKey == nil {
+        throw ValidationError("a new targets key needs snapshot and timestamp signed again: give --online-key (the current one) or --new-online-key")
+      }
+    }
+    if mode != .rotateRoot && (newTargetsKey != nil || newOnlineKey != nil || !newRootKey.isEmpty) {
+      throw ValidationError("--new-root-key, --new-targets-key and --new-online-key apply only to --rotate-root")
     }
     if mode != .publish && !channel.isEmpty { throw ValidationError("--channel applies only to publishing a release") }
     for name in channel where name.isEmpty || name.utf8.count > 64 || name.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
@@ -176,16 +194,27 @@ struct PublishCommand: ParsableCommand {
       }
     case .rotateRoot:
       let path = RawArguments.path(words[0])
-      let old = try rootKey.map(key), new = try newRootKey.map(key)
+      let old = try rootKey.map(key)
+      let new = Publisher.NewKeys(
+        root: newRootKey.isEmpty ? nil : try newRootKey.map(key), rootThreshold: newThreshold, targets: try newTargetsKey.map(key),
+        online: try newOnlineKey.map(key))
+      let online = newOnlineKey == nil ? try onlineKey.map(key) : nil
       let v = try Publisher(remote: try RemoteDirectory.open(path), expiry: expiry, lockTimeout: global.lockTimeout, now: now)
-        .rotateRoot(oldRootKeys: old, newRootKeys: new, newThreshold: newThreshold)
+        .rotateRoot(oldRootKeys: old, new: new, onlineKey: online)
+      let rootKeys = new.root ?? old
       if global.json {
         Output.json(.object([
-          ("remote", .string(path.bytes)), ("root", .int(v.root)), ("rootKeys", .array(new.map { .string($0.keyID) })),
-          ("threshold", .int(Int64(v.rootThreshold))),
+          ("remote", .string(path.bytes)), ("root", .int(v.root)), ("rootKeys", .array(rootKeys.map { .string($0.keyID) })),
+          ("threshold", .int(Int64(v.rootThreshold))), ("targetsKey", new.targets.map { .string($0.keyID) } ?? .null),
+          ("onlineKey", new.online.map { .string($0.keyID) } ?? .null), ("targets", .int(v.targets)), ("snapshot", .int(v.snapshot)),
+          ("timestamp", .int(v.timestamp)),
         ]))
       } else {
-        Output.line("wrote root version \(v.root) of \(path.displayString) (\(new.count) root keys, threshold \(v.rootThreshold))")
+        var rotated = new.root == nil ? [] : ["\(rootKeys.count) root keys, threshold \(v.rootThreshold)"]
+        if new.targets != nil { rotated.append("a new targets key, targets \(v.targets)") }
+        if new.online != nil { rotated.append("a new online key") }
+        if new.targets != nil || new.online != nil { rotated.append("snapshot \(v.snapshot), timestamp \(v.timestamp)") }
+        Output.line("wrote root version \(v.root) of \(path.displayString) (\(rotated.joined(separator: "; ")))")
       }
     }
   }

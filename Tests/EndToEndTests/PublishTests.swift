@@ -75,6 +75,19 @@ struct PublishTests {
     try r.ok(r.publishArguments("2.0"))
     #expect(try download(key2) == "ok 21 60004 2")
 
+    // New targets and online keys (what follows a leaked online key): root 3 lists them, and
+    // targets, snapshot and timestamp are signed again with them; the client follows.
+    try r.ok(["key", "generate", r.key("targets2")])
+    try r.ok(["key", "generate", r.key("online2")])
+    try r.ok(["publish", r.remote, "--rotate-root", "--root-key", r.key("root2"), "--new-targets-key", r.key("targets2"), "--new-online-key", r.key("online2")])
+    let rel3 = try r.release("rel3", version: "3.0", files: 20, size: 3000, seed: "v3 ")
+    let key3 = try r.ok(["hash", rel3]).stdoutText.trimmingCharacters(in: .newlines)
+    try r.ok(["add", rel3])
+    let old = try r.run(r.publishArguments("3.0"))
+    #expect(old.status == 1, "the replaced keys sign nothing any more: \(old.stderrText)")
+    try r.ok(["publish", r.remote, "3.0", "--targets-key", r.key("targets2"), "--online-key", r.key("online2")])
+    #expect(try download(key3) == "ok 21 60004 3")
+
     // A tampered object is caught by the manifest check (the check can fail).
     let manifest = try Data(contentsOf: URL(fileURLWithPath: r.remote + "/targets/releases/\(key2).\(key2)"))
     let digest = String(decoding: manifest, as: UTF8.self).components(separatedBy: "\0").first { $0.contains(" data/f0") }!

@@ -161,32 +161,97 @@ public struct Publisher {
 
   // MARK: root rotation
 
-  /// Writes root version N+1 whose root role is `newRootKeys` with `newThreshold` (the other
-  /// roles unchanged), signed by a threshold of the current root keys and of the new ones, as
-  /// a client requires of each new root.
-  public func rotateRoot(oldRootKeys: [TUFSigner], newRootKeys: [TUFSigner], newThreshold: Int?) throws(MCPGenError) -> Versions {
+  /// New keys for a root rotation; nil keeps the role's keys.
+  public struct NewKeys {
+    public var root: [TUFSigner]?
+    public var rootThreshold: Int?
+    public var targets: TUFSigner?
+    /// Signs snapshot and timestamp.
+    public var online: TUFSigner?
+    public init(root: [TUFSigner]? = nil, rootThreshold: Int? = nil, targets: TUFSigner? = nil, online: TUFSigner? = nil) {
+      (self.root, self.rootThreshold, self.targets, self.online) = (root, rootThreshold, targets, online)
+    }
+  }
+
+  /// Writes root version N+1 with the `new` keys (roles not named keep theirs), signed by a
+  /// threshold of the current root keys and of the new ones, as a client requires of each new
+  /// root.
+  ///
+  /// A new targets or online key also re-signs what the old key signed, so that clients accept
+  /// the remote under the new root: `<W+1>.targets.json` (same targets) with the new targets
+  /// key, a snapshot and the timestamp with the new online key (else `onlineKey`, the current
+  /// one). Order: targets, snapshot, root, timestamp last. A client reading between the root
+  /// and the timestamp meets the old timestamp under the new root, refuses it (keeping its
+  /// trusted state) and succeeds on its next pull.
+  public func rotateRoot(oldRootKeys: [TUFSigner], new: NewKeys, onlineKey: TUFSigner? = nil) throws(MCPGenError) -> Versions {
     let lock = try PublishLock.acquire(remote, timeout: lockTimeout)
     defer { withExtendedLifetime(lock) {} }
     let state = try RemoteState.read(remote)
     try state.check(oldRootKeys, for: "root", option: "--root-key")
-    let newIDs = Publisher.unique(newRootKeys.map(\.keyID))
-    let threshold = newThreshold ?? min(state.roles["root"]?.threshold ?? 1, newIDs.count)
-    guard !newIDs.isEmpty, threshold >= 1, threshold <= newIDs.count else {
-      throw MCPGenError(.invalidInput, "--new-threshold \(threshold) needs at least that many distinct --new-root-key keys (\(newIDs.count) given); give more keys or a lower threshold")
+    let resignsOnline = new.targets != nil || new.online != nil
+    let onlineSigner = new.online ?? onlineKey
+    if resignsOnline && new.online == nil {
+      guard let onlineKey else {
+        throw MCPGenError(.invalidInput, "a new targets key needs snapshot and timestamp signed again: give --online-key (the current one) or --new-online-key")
+      }
+      try state.check([onlineKey], for: "snapshot", option: "--online-key")
+      try state.check([onlineKey], for: "timestamp", option: "--online-key")
     }
     var roles: [(String, RoleKeys)] = []
     for name in ["root", "snapshot", "targets", "timestamp"] {
       guard let role = state.roles[name] else { throw MCPGenError(.integrity, "the root metadata has no \(name) role; the remote is damaged") }
-      roles.append((name, name == "root" ? RoleKeys(keyIDs: newIDs, threshold: threshold) : role))
+      roles.append((name, role))
     }
-    // Keys still used by some role, then the new root keys.
-    let usedIDs = Set(roles.filter { $0.0 != "root" }.flatMap(\.1.keyIDs))
+    var newPublicKeys: [TUFKey] = []
+    func replace(_ name: String, _ keys: RoleKeys) {
+      roles = roles.map { $0.0 == name ? (name, keys) : $0 }
+    }
+    if let newRoot = new.root {
+      let ids = Publisher.unique(newRoot.map(\.keyID))
+      let threshold = new.rootThreshold ?? min(state.roles["root"]?.threshold ?? 1, ids.count)
+      guard !ids.isEmpty, threshold >= 1, threshold <= ids.count else {
+        throw MCPGenError(.invalidInput, "--new-threshold \(threshold) needs at least that many distinct --new-root-key keys (\(ids.count) given); give more keys or a lower threshold")
+      }
+      replace("root", RoleKeys(keyIDs: ids, threshold: threshold))
+      newPublicKeys += newRoot.map(\.publicKey)
+    }
+    if let targets = new.targets {
+      replace("targets", RoleKeys(keyIDs: [targets.keyID], threshold: 1))
+      newPublicKeys.append(targets.publicKey)
+    }
+    if let online = new.online {
+      replace("snapshot", RoleKeys(keyIDs: [online.keyID], threshold: 1))
+      replace("timestamp", RoleKeys(keyIDs: [online.keyID], threshold: 1))
+      newPublicKeys.append(online.publicKey)
+    }
+    // Keys of the current root some role still lists, then the new ones (each once).
+    let usedIDs = Set(roles.flatMap(\.1.keyIDs))
     var keys = state.rootKeys.filter { usedIDs.contains($0.key) }.sorted { $0.key < $1.key }.map(\.value)
-    keys += newRootKeys.map(\.publicKey)
-    let version = state.rootVersion + 1
-    let root = SignedMetadata.root(version: version, expires: now + expiry.root, keys: keys, roles: roles)
-    try remote.writeDurably(remote.metadata, Array("\(version).root.json".utf8), try SignedMetadata.file(root, signers: oldRootKeys + newRootKeys), replace: false)
-    return Versions(root: version, rootThreshold: threshold, targets: state.targetsVersion, snapshot: state.snapshotVersion, timestamp: state.timestampVersion)
+    var listed = Set(keys.map(\.keyID))
+    for key in newPublicKeys where listed.insert(key.keyID).inserted { keys.append(key) }
+
+    var versions = Versions(
+      root: state.rootVersion + 1, rootThreshold: roles[0].1.threshold, targets: state.targetsVersion, snapshot: state.snapshotVersion,
+      timestamp: state.timestampVersion)
+    var snapshotFile: [UInt8]? = nil
+    if resignsOnline, let onlineSigner {
+      var targetsMeta = state.targetsMeta
+      if let targets = new.targets {
+        versions.targets = state.maxTargetsOnDisk + 1
+        targetsMeta = try writeTargets(version: versions.targets, targets: state.targets, signer: targets)
+      }
+      versions.snapshot = state.maxSnapshotOnDisk + 1
+      snapshotFile = try writeSnapshot(version: versions.snapshot, targetsMeta: targetsMeta, signer: onlineSigner)
+    }
+    let root = SignedMetadata.root(version: versions.root, expires: now + expiry.root, keys: keys, roles: roles)
+    try remote.writeDurably(
+      remote.metadata, Array("\(versions.root).root.json".utf8), try SignedMetadata.file(root, signers: oldRootKeys + (new.root ?? [])),
+      replace: false)
+    if let snapshotFile, let onlineSigner {
+      versions.timestamp = state.timestampVersion + 1
+      try writeTimestamp(version: versions.timestamp, snapshotVersion: versions.snapshot, snapshotFile: snapshotFile, signer: onlineSigner)
+    }
+    return versions
   }
 
   // MARK: writing roles
@@ -203,16 +268,27 @@ public struct Publisher {
   func writeSnapshotAndTimestamp(
     snapshotVersion: Int64, timestampVersion: Int64, targetsMeta: JSON, signer: TUFSigner, replace: Bool = false
   ) throws(MCPGenError) -> (Int64, Int64) {
-    let snapshot = JSON.object(SignedMetadata.header("snapshot", version: snapshotVersion, expires: now + expiry.snapshot) + [
+    let snapshotFile = try writeSnapshot(version: snapshotVersion, targetsMeta: targetsMeta, signer: signer, replace: replace)
+    try writeTimestamp(version: timestampVersion, snapshotVersion: snapshotVersion, snapshotFile: snapshotFile, signer: signer)
+    return (snapshotVersion, timestampVersion)
+  }
+
+  /// Writes `<version>.snapshot.json` listing `targetsMeta`; returns the file.
+  func writeSnapshot(version: Int64, targetsMeta: JSON, signer: TUFSigner, replace: Bool = false) throws(MCPGenError) -> [UInt8] {
+    let snapshot = JSON.object(SignedMetadata.header("snapshot", version: version, expires: now + expiry.snapshot) + [
       ("meta", .object([("targets.json", targetsMeta)]))
     ])
-    let snapshotFile = try SignedMetadata.file(snapshot, signers: [signer])
-    try remote.writeDurably(remote.metadata, Array("\(snapshotVersion).snapshot.json".utf8), snapshotFile, replace: replace)
-    let timestamp = JSON.object(SignedMetadata.header("timestamp", version: timestampVersion, expires: now + expiry.timestamp) + [
+    let file = try SignedMetadata.file(snapshot, signers: [signer])
+    try remote.writeDurably(remote.metadata, Array("\(version).snapshot.json".utf8), file, replace: replace)
+    return file
+  }
+
+  /// Replaces `timestamp.json` with one naming `snapshotFile`, version `snapshotVersion`.
+  func writeTimestamp(version: Int64, snapshotVersion: Int64, snapshotFile: [UInt8], signer: TUFSigner) throws(MCPGenError) {
+    let timestamp = JSON.object(SignedMetadata.header("timestamp", version: version, expires: now + expiry.timestamp) + [
       ("meta", .object([("snapshot.json", SignedMetadata.metaEntry(version: snapshotVersion, file: snapshotFile))]))
     ])
     try remote.writeDurably(remote.metadata, RemoteDirectory.timestampName, try SignedMetadata.file(timestamp, signers: [signer]), replace: true)
-    return (snapshotVersion, timestampVersion)
   }
 
   static func unique(_ items: [String]) -> [String] {

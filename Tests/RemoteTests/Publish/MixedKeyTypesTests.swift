@@ -35,7 +35,7 @@ struct MixedKeyTypesTests {
     _ = try Publisher.initialize(dir, rootKeys: [rsaRoot], threshold: 1, targetsKey: ecdsaTargets, onlineKey: f.online)
     let key = try f.add("a", files: 2)
     _ = try Publisher(remote: try RemoteDirectory.open(dir)).publish(key, from: f.store, channels: [], targetsKey: ecdsaTargets, onlineKey: f.online)
-    _ = try Publisher(remote: try RemoteDirectory.open(dir)).rotateRoot(oldRootKeys: [rsaRoot], newRootKeys: [rsaRoot, f.root], newThreshold: 2)
+    _ = try Publisher(remote: try RemoteDirectory.open(dir)).rotateRoot(oldRootKeys: [rsaRoot], new: Publisher.NewKeys(root: [rsaRoot, f.root], rootThreshold: 2))
     let out = try PythonPeer.script(Self.verify, [f.dir + "/mixed"])
     #expect(String(decoding: out, as: UTF8.self) == "['ecdsa', 'ed25519', 'rsa'] 1\n")
   }

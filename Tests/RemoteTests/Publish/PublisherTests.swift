@@ -98,7 +98,7 @@ struct PublisherTests {
     #expect(throws: MCPGenError.self) { try f.publisher.publish(a, from: f.store, channels: [], targetsKey: f.online, onlineKey: f.online) }
     #expect(throws: MCPGenError.self) { try f.publisher.publish(a, from: f.store, channels: [], targetsKey: f.targets, onlineKey: f.targets) }
     #expect(throws: MCPGenError.self) { try f.publisher.refresh(onlineKey: f.root) }
-    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [f.online], newRootKeys: [f.online], newThreshold: nil) }
+    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [f.online], new: Publisher.NewKeys(root: [f.online], rootThreshold: nil)) }
     #expect(try f.metadataNames() == before)
     #expect(try FileManager.default.contentsOfDirectory(atPath: f.dir + "/remote/objects").isEmpty)
   }
@@ -108,16 +108,43 @@ struct PublisherTests {
     let f = try PublishFixture()
     let r2 = try TUFSigner(privateKey: try PrivateKey.generate())
     let r3 = try TUFSigner(privateKey: try PrivateKey.generate())
-    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [f.root], newRootKeys: [r2], newThreshold: 2) }
-    let v = try f.publisher.rotateRoot(oldRootKeys: [f.root], newRootKeys: [r2, r3], newThreshold: 2)
+    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [f.root], new: Publisher.NewKeys(root: [r2], rootThreshold: 2)) }
+    let v = try f.publisher.rotateRoot(oldRootKeys: [f.root], new: Publisher.NewKeys(root: [r2, r3], rootThreshold: 2))
     #expect(v.root == 2 && v.rootThreshold == 2)
     // Now two of the new keys are needed.
-    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [r2], newRootKeys: [f.root], newThreshold: 1) }
-    #expect(try f.publisher.rotateRoot(oldRootKeys: [r2, r3], newRootKeys: [f.root], newThreshold: 1).root == 3)
+    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [r2], new: Publisher.NewKeys(root: [f.root], rootThreshold: 1)) }
+    #expect(try f.publisher.rotateRoot(oldRootKeys: [r2, r3], new: Publisher.NewKeys(root: [f.root], rootThreshold: 1)).root == 3)
     let state = try RemoteState.read(try RemoteDirectory.open(f.remotePath))
     #expect(state.roles["root"] == RoleKeys(keyIDs: [f.root.keyID], threshold: 1))
     #expect(state.roles["targets"] == RoleKeys(keyIDs: [f.targets.keyID], threshold: 1))
     #expect(Set(state.rootKeys.keys) == [f.root.keyID, f.targets.keyID, f.online.keyID], "keys no role uses are dropped")
+  }
+
+  @Test("rotating the targets and online keys signs targets, snapshot and timestamp again with them; the old keys are refused after")
+  func targetsAndOnlineRotation() throws {
+    let f = try PublishFixture()
+    let a = try f.add("a", files: 2)
+    _ = try f.publish(a)
+    let newTargets = try TUFSigner(privateKey: try PrivateKey.generate())
+    let newOnline = try TUFSigner(privateKey: try PrivateKey.generate())
+    // A new targets key alone needs the current online key to sign the new snapshot.
+    #expect(throws: MCPGenError.self) { try f.publisher.rotateRoot(oldRootKeys: [f.root], new: Publisher.NewKeys(targets: newTargets)) }
+    let before = try RemoteState.read(try RemoteDirectory.open(f.remotePath))
+    let v = try f.publisher.rotateRoot(oldRootKeys: [f.root], new: Publisher.NewKeys(targets: newTargets, online: newOnline))
+    #expect(v.root == 2 && v.targets == before.targetsVersion + 1 && v.snapshot == before.snapshotVersion + 1 && v.timestamp == before.timestampVersion + 1)
+    let state = try RemoteState.read(try RemoteDirectory.open(f.remotePath))
+    #expect(state.rootVersion == 2 && state.targetsVersion == v.targets && state.timestampVersion == v.timestamp)
+    #expect(state.roles["root"] == RoleKeys(keyIDs: [f.root.keyID], threshold: 1))
+    #expect(state.roles["targets"] == RoleKeys(keyIDs: [newTargets.keyID], threshold: 1))
+    #expect(state.roles["snapshot"] == RoleKeys(keyIDs: [newOnline.keyID], threshold: 1))
+    #expect(state.roles["timestamp"] == RoleKeys(keyIDs: [newOnline.keyID], threshold: 1))
+    #expect(Set(state.rootKeys.keys) == [f.root.keyID, newTargets.keyID, newOnline.keyID], "the old targets and online keys are dropped")
+    #expect(state.targets.map(\.0) == before.targets.map(\.0), "the same releases, signed again")
+    // The old keys no longer sign anything; the new ones do.
+    #expect(throws: MCPGenError.self) { try f.publisher.refresh(onlineKey: f.online) }
+    #expect(throws: MCPGenError.self) { try f.publisher.publish(a, from: f.store, channels: [], targetsKey: f.targets, onlineKey: newOnline) }
+    #expect(try f.publisher.refresh(onlineKey: newOnline).timestamp == v.timestamp + 1)
+    #expect(try f.publisher.publish(a, from: f.store, channels: ["beta"], targetsKey: newTargets, onlineKey: newOnline).targetsVersion == v.targets + 1)
   }
 
   @Test("files a killed publish left are never overwritten: versions continue above them")
