@@ -7,7 +7,8 @@
 //                      --target-base-url URL --target-dir DIR download
 //
 // "Now" comes from libc's clock (clock_gettime through MCPGenKit's Clock), and this executable
-// is linked dynamically, so libfaketime (LD_PRELOAD, the suite's `faketime -f +Nd`) moves it.
+// is linked dynamically, so libfaketime moves it: the suite runs `faketime "2030-01-02 03:04:05"
+// CLIENT ...` (older versions `faketime -f +Nd`), both LD_PRELOAD. docs/conformance.md has a run.
 import MCPGenKit
 import MCPGenRemote
 import MCPGenTerminal

@@ -54,6 +54,13 @@ struct UpdaterAttackTests {
     #expect(e?.message.contains("1 valid signature of the 2") == true)
   }
 
+  @Test("a key id listed twice in signatures is refused, even where the threshold is met (spec 4.2.1)")
+  func signatureKeyIDTwice() throws {
+    let e = try attack("dupkey", baseline: [], attack: "sig-keyid-twice")
+    #expect(e?.code == .untrusted)
+    #expect(e?.message.contains("appears twice in signatures") == true)
+  }
+
   @Test("an older timestamp version is refused (rollback)")
   func timestampRollback() throws {
     let e = try attack("basic", baseline: ["s1", "s2"], attack: "ts-rollback")

@@ -136,7 +136,7 @@ struct TrustedMetadataSet {
       (keys, roleKeys) = root.delegation(for: role)!
     } else {
       guard let parent = targets(delegator), let delegations = parent.delegations,
-        let delegated = delegations.roles.first(where: { $0.name.utf8.elementsEqual(role.utf8) })
+        let delegated = delegations.role(named: role)
       else { preconditionFailure("a delegated role is loaded after its delegator") }
       (keys, roleKeys) = (delegations.keys, delegated.keys)
     }

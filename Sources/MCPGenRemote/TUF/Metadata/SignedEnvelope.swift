@@ -36,9 +36,16 @@ public struct TUFEnvelope: Sendable {
     let signed = try top.required("signed")
     let fields = try JSONFields(signed, file: file, context: "signed")
     var signatures: [TUFSignature] = []
+    var keyids = Set<String>()
     for item in try top.array("signatures") {
       let s = try JSONFields(item, file: file, context: "signatures[]")
       let keyid = try s.string("keyid")
+      // Specification 4.2.1: "The keyid MUST be unique in the "signatures" array". The
+      // threshold check counts a key once anyway; this refuses the file itself, as a
+      // conforming client must, even when distinct keys meet the threshold.
+      guard keyids.insert(keyid).inserted else {
+        throw Untrusted.malformed(file, "the key id \(keyid) appears twice in signatures")
+      }
       let hex = try s.string("sig")
       // A signature that is not hex is one that verifies nothing; the metadata stays readable
       // so that the other signatures can still meet the threshold.

@@ -50,20 +50,29 @@ public struct TUFTargets: Sendable {
   public func target(_ path: String) -> TUFTargetFile? { targets.first { $0.path.utf8.elementsEqual(path.utf8) } }
 }
 
-/// A targets role's `delegations`: the keys, and the roles in order of trust.
+/// A targets role's `delegations`: the keys, and either the roles in order of trust or TAP 15's
+/// succinct hash bins (exactly one of the two, as python-tuf and go-tuf require).
 public struct TUFDelegations: Sendable {
   public var keys: [String: TUFMetadataKey]
   public var roles: [TUFDelegatedRole]
+  public var succinct: TUFSuccinctRoles?
 
   static func parse(_ f: JSONFields) throws(MCPGenError) -> TUFDelegations {
     let keys = try TUFMetadataKey.parseKeys(try f.object("keys"))
-    guard let items = try f.optionalArray("roles") else {
-      // TAP 15's succinct roles are not implemented: refusing beats ignoring a delegation.
-      throw f.fail("\(f.context) has no \"roles\" (succinct hash bin delegations are not supported)")
+    let items = try f.optionalArray("roles")
+    let succinct: TUFSuccinctRoles?
+    if f.value("succinct_roles") != nil {
+      succinct = try TUFSuccinctRoles.parse(try f.object("succinct_roles"))
+    } else {
+      succinct = nil
+    }
+    // With both, which one limits the targets a key may sign? Refusing beats guessing.
+    guard (items == nil) != (succinct == nil) else {
+      throw f.fail("\(f.context) must have exactly one of \"roles\" and \"succinct_roles\"")
     }
     var roles: [TUFDelegatedRole] = []
     var names = Set<String>()
-    for item in items {
+    for item in items ?? [] {
       let role = try TUFDelegatedRole.parse(try JSONFields(item, file: f.file, context: "\(f.context).roles[]"))
       guard names.insert(role.name).inserted else { throw f.fail("\(f.context).roles names \"\(role.name)\" twice") }
       guard !TUFRoot.topLevelRoles.contains(role.name) else {
@@ -71,12 +80,67 @@ public struct TUFDelegations: Sendable {
       }
       roles.append(role)
     }
-    return TUFDelegations(keys: keys, roles: roles)
+    return TUFDelegations(keys: keys, roles: roles, succinct: succinct)
   }
 
   /// The delegated roles trusted for `target`, in order, each with whether it terminates the
-  /// search (the specification's section 5.6.7.2).
-  func roles(for target: String) -> [TUFDelegatedRole] { roles.filter { $0.isTrusted(for: target) } }
+  /// search (the specification's section 5.6.7.2). With succinct roles: the one bin the
+  /// target's hash falls in, terminating (TAP 15: no other role may be trusted for it).
+  func roles(for target: String) -> [TUFDelegatedRole] {
+    if let succinct { return [succinct.role(named: succinct.roleName(for: target))] }
+    return roles.filter { $0.isTrusted(for: target) }
+  }
+
+  /// The delegation of the role called `name` (byte for byte), if this delegates to it.
+  func role(named name: String) -> TUFDelegatedRole? {
+    if let succinct { return succinct.isDelegated(name) ? succinct.role(named: name) : nil }
+    return roles.first { $0.name.utf8.elementsEqual(name.utf8) }
+  }
+}
+
+/// TAP 15's succinct hash bin delegation: 2^bitLength roles `<namePrefix>-<bin>` (the bin in
+/// lowercase hex, zero-padded to the width of the last bin), all with the same keys and
+/// threshold; a target belongs to the bin numbered by the first bitLength bits of the SHA-256
+/// of its path.
+public struct TUFSuccinctRoles: Sendable, Equatable {
+  public var keys: TUFRoleKeys
+  public var bitLength: Int
+  public var namePrefix: String
+
+  static func parse(_ f: JSONFields) throws(MCPGenError) -> TUFSuccinctRoles {
+    let keys = try TUFRoleKeys.parse(f)
+    let bitLength = try f.int("bit_length")
+    guard (1...32).contains(bitLength) else { throw f.fail("\(f.context).bit_length \(bitLength) is not between 1 and 32") }
+    return TUFSuccinctRoles(keys: keys, bitLength: Int(bitLength), namePrefix: try f.string("name_prefix"))
+  }
+
+  /// Hex digits of a bin number: those of the last bin, 2^bitLength - 1.
+  var suffixLength: Int { (bitLength + 3) / 4 }
+
+  public func roleName(for target: String) -> String {
+    let digest = Hashes.digest("sha256", Array(target.utf8)) ?? ""
+    let first32 = UInt32(digest.prefix(8), radix: 16) ?? 0
+    let bin = UInt64(first32) >> UInt64(32 - bitLength)
+    let hex = String(bin, radix: 16)
+    return "\(namePrefix)-\(String(repeating: "0", count: max(0, suffixLength - hex.count)))\(hex)"
+  }
+
+  /// Whether `name` is one of the bins: the prefix, a dash, and exactly `suffixLength`
+  /// lowercase hex digits below 2^bitLength (the names `roleName(for:)` makes).
+  public func isDelegated(_ name: String) -> Bool {
+    let prefix = Array((namePrefix + "-").utf8)
+    let bytes = Array(name.utf8)
+    guard bytes.count == prefix.count + suffixLength, bytes.starts(with: prefix) else { return false }
+    let suffix = bytes[prefix.count...]
+    guard suffix.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+      let bin = UInt64(String(decoding: suffix, as: UTF8.self), radix: 16)
+    else { return false }
+    return bin < (UInt64(1) << UInt64(bitLength))
+  }
+
+  func role(named name: String) -> TUFDelegatedRole {
+    TUFDelegatedRole(name: name, keys: keys, terminating: true, paths: nil, pathHashPrefixes: nil)
+  }
 }
 
 /// One delegation: a role name, its keys and threshold, and the target paths it is trusted for.
