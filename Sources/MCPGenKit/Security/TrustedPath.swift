@@ -62,7 +62,8 @@ public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
       return "\(shown) is owned by \(Clock.userName(uid)) (uid \(uid)), not by \(owners)"
     case .writable:
       let who = mode & 0o020 != 0 && mode & 0o002 != 0 ? "group and others" : (mode & 0o020 != 0 ? "its group" : "others")
-      let sticky = FileKind(mode: mode) == .directory ? ", no sticky bit" : ""
+      // A sticky directory is refused only where it is the path itself (no exception there).
+      let sticky = FileKind(mode: mode) == .directory && mode & 0o1000 == 0 ? ", no sticky bit" : ""
       return "\(shown) is writable by \(who) (owner \(Clock.userName(uid)), mode \(Doctor.octal(mode))\(sticky))"
     }
   }

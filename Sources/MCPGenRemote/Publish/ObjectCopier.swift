@@ -55,8 +55,9 @@ struct ObjectCopier {
     }
     let fanOuts = Set(jobs.map { ObjectCopier.name($0.digest).0 })
     // A fan-out directory is written into as root: no symlink, and no one else's (section 4a).
+    // Every name is looked at before any directory is made, so a refusal makes nothing.
+    for dir in fanOuts { try RemoteDirectoryTrust.refuseSymlink(dir, in: remote.objects, remote: remote.path) }
     for dir in fanOuts {
-      try RemoteDirectoryTrust.refuseSymlink(dir, in: remote.objects, remote: remote.path)
       let st = try publishStep("create objects/") { () throws(SystemCallError) in
         try remote.objects.ensureDirectory(dir, mode: 0o755)
         return try remote.objects.stat(dir)

@@ -66,11 +66,14 @@ public enum KeyFile {
     } catch {
       throw failure(error)
     }
-    if let problem = walked.problems.first { throw refusal(path, problem) }
+    // A directory or symlink on the way first; then the key's own mode (chmod 600 fixes group
+    // or other write as well as read); then the key's owner.
+    if let problem = walked.problems.first(where: { FileKind(mode: $0.mode) != .regular }) { throw refusal(path, problem) }
     guard let file = walked.file, walked.resolved.size <= 64 << 10 else {
       throw MCPGenError(.invalidInput, "\(path.displayString) is not a key file (not a regular file of at most 64 KiB); give the private key file mcp-gen key generate wrote", path: path)
     }
     if walked.resolved.mode & 0o077 != 0 { throw unprotected(path, walked.resolved) }
+    if let problem = walked.problems.first { throw refusal(path, problem) }
     let bytes: [UInt8]
     do throws(SystemCallError) {
       bytes = try file.readAll()
