@@ -4,23 +4,37 @@ import SystemPackage
 /// `config.json` and who may change it: the two reasons `check`, `switch` and `rollback` would
 /// refuse to run the configured commands, found before they are needed.
 enum ConfigCheck {
-  /// `trust`: the root, every directory above it and `config.json` are owned by root or the
-  /// running user and writable by no one else (`ConfigTrust`); each problem with its fix.
+  /// `trust`: the root, every directory above it, `config.json`, and `remotes/` with each
+  /// remote's directory and files are owned by root or the running user and writable by no one
+  /// else (`ConfigTrust`, `RemoteTrust`); each problem with its fix.
   static func trust(_ root: DirectoryFD) -> DoctorFinding {
     let problems: [TrustProblem]
+    let remoteProblems: [TrustProblem]
+    let hasRemotes: Bool
     do {
       problems = try ConfigTrust.problems(root)
+      // The root's own problems are ConfigTrust's already.
+      remoteProblems = try RemoteTrust.problems(root, remotes: nil).filter { p in !problems.contains { $0.path == p.path && $0.kind == p.kind } }
+      hasRemotes = (try? root.statIfPresent(Store.remotesName)) != nil
     } catch {
       return DoctorFinding("trust", .problem, error.message, hint: error.hint ?? "run as a user who may read the root and its parents")
     }
-    if problems.isEmpty {
-      return DoctorFinding("trust", .ok, "the root, the directories above it and config.json can be changed only by \(TrustedOwners.current.names)")
+    if problems.isEmpty && remoteProblems.isEmpty {
+      return DoctorFinding(
+        "trust", .ok,
+        "the root, the directories above it, config.json\(hasRemotes ? " and remotes/" : "") can be changed only by \(TrustedOwners.current.names)")
     }
+    let all = problems + remoteProblems
     var fixes: [String] = []
-    for p in problems where !fixes.contains(p.fix) { fixes.append(p.fix) }
+    for p in all where !fixes.contains(p.fix) { fixes.append(p.fix) }
+    var refused: [String] = []
+    if !problems.isEmpty { refused.append("the restart command and checks will not run") }
+    // A problem of the root or above it (not of config.json) stops pulls too.
+    let config = root.path.appending(bytes: Config.fileName)
+    if !remoteProblems.isEmpty || (hasRemotes && problems.contains { $0.path != config }) { refused.append("pull and remote list will refuse the remotes") }
     return DoctorFinding(
       "trust", .problem,
-      problems.map(\.description).joined(separator: "; ") + "; the restart command and checks will not run until this is fixed",
+      all.map(\.description).joined(separator: "; ") + "; " + refused.joined(separator: " and ") + " until this is fixed",
       hint: fixes.joined(separator: "; "))
   }
 

@@ -54,12 +54,12 @@ extension Doctor {
   }
 
   /// `0755`.
-  static func octal(_ mode: UInt32) -> String {
+  public static func octal(_ mode: UInt32) -> String {
     String(String(mode & 0o7777, radix: 8).leftPadded(to: 4))
   }
 
   /// A path as a shell word for a hint line.
-  static func shellWord(_ path: FilePath) -> String {
+  public static func shellWord(_ path: FilePath) -> String {
     let text = path.displayString
     let plain = text.utf8.allSatisfy { b in
       (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "/._-+,:@%".utf8.contains(b)

@@ -14,6 +14,21 @@ public enum ConfigTrust {
   /// meanwhile.
   public static func problems(_ root: DirectoryFD) throws(MCPGenError) -> [TrustProblem] {
     let doing = "check who may change the configuration of \(root.path.displayString)"
+    let rootProblems = try problems(ofRoot: root, doing: doing)
+    do throws(SystemCallError) {
+      let config = try TrustedPath.walk(root.path.appending(bytes: Config.fileName)).problems
+      return rootProblems + config.filter { p in !rootProblems.contains { $0.path == p.path && $0.kind == p.kind } }
+    } catch where error.errno == .noSuchFileOrDirectory {
+      return rootProblems
+    } catch {
+      throw MCPGenError(error, doing: doing)
+    }
+  }
+
+  /// The problems of the root itself and every directory above it (`TrustedPath`, the root
+  /// judged as the path itself: no sticky-bit exception). The walk must end at the very
+  /// directory `root` holds open, or the root was swapped meanwhile (`.conflict`).
+  static func problems(ofRoot root: DirectoryFD, doing: String) throws(MCPGenError) -> [TrustProblem] {
     let walked: (problems: [TrustProblem], resolved: FileInfo)
     let held: FileInfo
     do throws(SystemCallError) {
@@ -27,14 +42,7 @@ public enum ConfigTrust {
         .conflict, "\(root.path.displayString) was replaced while mcp-gen used it; nothing was run or changed, find out who moved it",
         path: root.path)
     }
-    do throws(SystemCallError) {
-      let config = try TrustedPath.walk(root.path.appending(bytes: Config.fileName)).problems
-      return walked.problems + config.filter { p in !walked.problems.contains { $0.path == p.path && $0.kind == p.kind } }
-    } catch where error.errno == .noSuchFileOrDirectory {
-      return walked.problems
-    } catch {
-      throw MCPGenError(error, doing: doing)
-    }
+    return walked.problems
   }
 }
 

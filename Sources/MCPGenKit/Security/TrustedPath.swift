@@ -62,9 +62,16 @@ public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
       return "\(shown) is owned by \(Clock.userName(uid)) (uid \(uid)), not by \(owners)"
     case .writable:
       let who = mode & 0o020 != 0 && mode & 0o002 != 0 ? "group and others" : (mode & 0o020 != 0 ? "its group" : "others")
-      let sticky = FileKind(mode: mode) == .directory ? ", no sticky bit" : ""
+      // A sticky directory is refused only where it is the path itself (no exception there).
+      let sticky = FileKind(mode: mode) == .directory && mode & 0o1000 == 0 ? ", no sticky bit" : ""
       return "\(shown) is writable by \(who) (owner \(Clock.userName(uid)), mode \(Doctor.octal(mode))\(sticky))"
     }
+  }
+
+  /// The description with the mode for an owner problem too ("... not by root (mode 0644)"):
+  /// the one line of the remote commands' refusals names owner and mode whatever the fault.
+  public var withMode: String {
+    kind == .owner ? "\(description) (mode \(Doctor.octal(mode)))" : description
   }
 
   /// The command that puts it right.
@@ -97,16 +104,55 @@ public enum TrustedPath {
 
   /// The first problem on the way to `path` (made absolute), or nil when every component passes.
   /// A component that does not exist is a `SystemCallError` (ENOENT), as for `open`.
-  public static func problem(_ path: FilePath, owners: TrustedOwners = .current) throws(SystemCallError) -> TrustProblem? {
-    try walk(path, owners: owners).problems.first
+  public static func problem(_ path: FilePath, owners: TrustedOwners = .current, lastIsParent: Bool = false) throws(SystemCallError) -> TrustProblem? {
+    try walk(path, owners: owners, lastIsParent: lastIsParent).problems.first
   }
 
   /// Every problem on the way to `path` (the walk goes on past them, for `doctor` to list each
   /// fix), and the status of what `path` resolved to, so a caller holding a descriptor opened
   /// earlier can tell that the walk judged that very inode.
+  ///
+  /// With `lastIsParent`, what `path` names is judged as a directory above something else (a
+  /// sticky directory others may write passes): for a directory mcp-gen will create a file in,
+  /// such as the one of a new key file.
   public static func walk(
-    _ path: FilePath, owners: TrustedOwners = .current
+    _ path: FilePath, owners: TrustedOwners = .current, lastIsParent: Bool = false
   ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: FileInfo) {
+    let walked = try walk(path, owners: owners, lastIsParent: lastIsParent, openForReading: false)
+    return (walked.problems, walked.resolved)
+  }
+
+  /// Walks `path` as `walk` does and, when it ends at a regular file, opens that very file for
+  /// reading (`O_NOFOLLOW | O_NONBLOCK`, from the directory descriptor the walk reached it by,
+  /// and only if `fstat` finds the inode the walk judged): the bytes a caller reads are those of
+  /// the file judged, with no second resolution of the path in between. `file` is nil when the
+  /// path ends at something else (`resolved` says what).
+  public static func openForReading(
+    _ path: FilePath, owners: TrustedOwners = .current
+  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: FileInfo, file: FileFD?) {
+    try walk(path, owners: owners, lastIsParent: false, openForReading: true)
+  }
+
+  /// Why the file or directory whose status is `st` may not decide what mcp-gen runs, by the
+  /// rule above: an owner outside `owners`, or write permission for group or others (forgiven a
+  /// sticky directory unless it is `last`, the path itself). For callers that hold a descriptor
+  /// already and judge what it refers to, as the walk does for each component.
+  public static func problems(of st: FileInfo, at path: FilePath, last: Bool, owners: TrustedOwners = .current) -> [TrustProblem] {
+    var problems: [TrustProblem] = []
+    if !owners.trusts(st.uid) {
+      problems.append(TrustProblem(kind: .owner, path: path, uid: st.uid, mode: st.mode, owners: owners.names))
+    }
+    if st.type == .symlink { return problems }  // A symlink's own mode is always 0777 and never used.
+    let stickyDirectory = st.type == .directory && st.permissions.contains(.saveText) && !last
+    if st.mode & 0o022 != 0 && !stickyDirectory {
+      problems.append(TrustProblem(kind: .writable, path: path, uid: st.uid, mode: st.mode, owners: owners.names))
+    }
+    return problems
+  }
+
+  private static func walk(
+    _ path: FilePath, owners: TrustedOwners, lastIsParent: Bool, openForReading: Bool
+  ) throws(SystemCallError) -> (problems: [TrustProblem], resolved: FileInfo, file: FileFD?) {
     let absolute = absolutePath(path).bytes
     var pending = components(absolute).reversed() as [[UInt8]]
     var walked: [[UInt8]] = []
@@ -120,15 +166,9 @@ public enum TrustedPath {
     }
     var problems: [TrustProblem] = []
     func judge(_ st: FileInfo, at where_: FilePath, last: Bool) {
-      if !owners.trusts(st.uid) {
-        problems.append(TrustProblem(kind: .owner, path: where_, uid: st.uid, mode: st.mode, owners: owners.names))
-      }
-      if st.type == .symlink { return }  // A symlink's own mode is always 0777 and never used.
-      let stickyDirectory = st.type == .directory && st.permissions.contains(.saveText) && !last
-      if st.mode & 0o022 != 0 && !stickyDirectory {
-        problems.append(TrustProblem(kind: .writable, path: where_, uid: st.uid, mode: st.mode, owners: owners.names))
-      }
+      problems += Self.problems(of: st, at: where_, last: last && !lastIsParent, owners: owners)
     }
+    var file: FileFD? = nil
 
     let rootStatus = try Syscall.fstat(directory).get("fstat", FilePath("/"))
     judge(rootStatus, at: FilePath("/"), last: pending.isEmpty)
@@ -181,9 +221,26 @@ public enum TrustedPath {
       default:
         guard last else { throw SystemCallError("open", path: here, errno: .notDirectory) }
         resolved = st
+        if openForReading && st.type == .regular {
+          file = try reopen(component, in: directory, judged: st, at: here)
+        }
       }
     }
-    return (problems, resolved)
+    return (problems, resolved, file)
+  }
+
+  /// `component` of `directory` opened for reading, provided it is still the inode `judged`
+  /// (a rename between the `O_PATH` open and this one is refused with ESTALE, never read).
+  private static func reopen(_ component: [UInt8], in directory: CInt, judged: FileInfo, at here: FilePath) throws(SystemCallError) -> FileFD {
+    let fd = try withCString(component) { (p) throws(SystemCallError) in
+      try Syscall.openat(directory, p, [.readOnly, .noFollow, .nonBlocking, .closeOnExec]).get("open", here)
+    }
+    let file = FileFD(fd: fd, path: here)
+    let st = try file.stat()
+    guard st.device == judged.device, st.inode == judged.inode else {
+      throw SystemCallError("open", path: here, errno: .staleNFSFileHandle)
+    }
+    return file
   }
 
   /// Like `problem`, but a path that does not exist is no problem (nil): nothing can be read

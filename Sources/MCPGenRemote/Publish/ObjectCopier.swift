@@ -54,8 +54,15 @@ struct ObjectCopier {
       try storeDirectory.openDirectory(key.bytes)
     }
     let fanOuts = Set(jobs.map { ObjectCopier.name($0.digest).0 })
-    try publishStep("create objects/") { () throws(SystemCallError) in
-      for dir in fanOuts { try remote.objects.ensureDirectory(dir, mode: 0o755) }
+    // A fan-out directory is written into as root: no symlink, and no one else's (section 4a).
+    // Every name is looked at before any directory is made, so a refusal makes nothing.
+    for dir in fanOuts { try RemoteDirectoryTrust.refuseSymlink(dir, in: remote.objects, remote: remote.path) }
+    for dir in fanOuts {
+      let st = try publishStep("create objects/") { () throws(SystemCallError) in
+        try remote.objects.ensureDirectory(dir, mode: 0o755)
+        return try remote.objects.stat(dir)
+      }
+      try RemoteDirectoryTrust.requireInside(st, at: remote.objects.path.appending(bytes: dir), remote: remote.path)
     }
 
     let parts = ParallelWork.ranges(jobs.count, parts: min(jobs.count, max(1, ParallelWork.cores) * 4))

@@ -9,6 +9,10 @@ import SystemPackage
 /// place and its directory synced: a reader (a web server, a client) sees the old file or the
 /// new one, never a part. Only `timestamp.json` is ever replaced; every other name is written
 /// once (`renameat2(RENAME_NOREPLACE)`).
+///
+/// The directory and everything below it that a publish reads or writes must be trusted
+/// (`RemoteDirectoryTrust`): publish runs as root, and another user who could change them could
+/// redirect its writes or what it signs.
 public final class RemoteDirectory: Sendable {
   public let path: FilePath
   let root: DirectoryFD
@@ -27,13 +31,24 @@ public final class RemoteDirectory: Sendable {
   private init(path: FilePath, root: DirectoryFD) throws(MCPGenError) {
     self.path = path
     self.root = root
-    (metadata, targets, releases, objects) = try publishStep("open the remote \(path.displayString)") { () throws(SystemCallError) in
-      let targets = try root.openDirectory(RemoteDirectory.targetsName)
-      return (
-        try root.openDirectory(RemoteDirectory.metadataName), targets,
-        try targets.openDirectory(RemoteDirectory.releasesName), try root.openDirectory(RemoteDirectory.objectsName)
-      )
+    let targets = try RemoteDirectory.openInside(root, RemoteDirectory.targetsName, remote: path)
+    (metadata, self.targets, releases, objects) = (
+      try RemoteDirectory.openInside(root, RemoteDirectory.metadataName, remote: path), targets,
+      try RemoteDirectory.openInside(targets, RemoteDirectory.releasesName, remote: path),
+      try RemoteDirectory.openInside(root, RemoteDirectory.objectsName, remote: path)
+    )
+  }
+
+  /// A directory of the remote: no symlink (refused by name first, for a clear message; the
+  /// open follows none either), and trusted as judged through the descriptor opened.
+  private static func openInside(_ parent: DirectoryFD, _ name: [UInt8], remote: FilePath) throws(MCPGenError) -> DirectoryFD {
+    try RemoteDirectoryTrust.refuseSymlink(name, in: parent, remote: remote)
+    let (dir, st) = try publishStep("open the remote \(remote.displayString)") { () throws(SystemCallError) in
+      let dir = try parent.openDirectory(name)
+      return (dir, try dir.fstat())
     }
+    try RemoteDirectoryTrust.requireInside(st, at: dir.path, remote: remote)
+    return dir
   }
 
   /// Opens an existing remote; one without `metadata/1.root.json` is an error that says how to
@@ -45,6 +60,7 @@ public final class RemoteDirectory: Sendable {
     } catch {
       throw MCPGenError(.notFound, "no remote at \(path.displayString) (\(error.errno.description)); create one with mcp-gen publish init", hint: "mcp-gen publish init DIR --root-key K --targets-key K --online-key K", path: path, cause: error)
     }
+    try RemoteDirectoryTrust.require(root, path)
     let initialized = (try? root.statWithin(Array("metadata/1.root.json".utf8)).get()) != nil
     guard initialized else {
       throw MCPGenError(.notFound, "\(path.displayString) is not a remote (no metadata/1.root.json); create one with mcp-gen publish init", hint: "mcp-gen publish init DIR --root-key K --targets-key K --online-key K", path: path)
@@ -55,13 +71,22 @@ public final class RemoteDirectory: Sendable {
   /// Makes the directory (like `mkdir -p`) and its layout, for `publish init`. Refuses a
   /// directory that holds a remote already (`metadata/timestamp.json`, which init writes last);
   /// what an init killed before that left is written over.
+  ///
+  /// What exists of the path must be trusted before anything is made, and the directory itself
+  /// once opened (`RemoteDirectoryTrust`); a symlink where the layout has a directory is refused.
   public static func create(_ path: FilePath) throws(MCPGenError) -> RemoteDirectory {
+    try RemoteDirectoryTrust.requireCreatable(path)
     try makeDirectories(path)
     let root = try publishStep("open the remote") { () throws(SystemCallError) in try DirectoryFD.open(path) }
+    try RemoteDirectoryTrust.require(root, path)
     try refuseIfPublished(root, path)
-    try publishStep("create the remote layout") { () throws(SystemCallError) in
+    for name in [metadataName, targetsName, objectsName] { try RemoteDirectoryTrust.refuseSymlink(name, in: root, remote: path) }
+    let targets = try publishStep("create the remote layout") { () throws(SystemCallError) in
       for name in [metadataName, targetsName, objectsName] { try root.ensureDirectory(name, mode: 0o755) }
-      let targets = try root.openDirectory(targetsName)
+      return try root.openDirectory(targetsName)
+    }
+    try RemoteDirectoryTrust.refuseSymlink(releasesName, in: targets, remote: path)
+    try publishStep("create the remote layout") { () throws(SystemCallError) in
       try targets.ensureDirectory(releasesName, mode: 0o755)
       try targets.sync()
       try root.sync()
@@ -95,12 +120,14 @@ public final class RemoteDirectory: Sendable {
 
   // MARK: Reading
 
-  /// The bytes of `name` in `directory`, at most `limit`; nil when it does not exist.
+  /// The bytes of `name` in `directory`, at most `limit`; nil when it does not exist. The file
+  /// must be trusted (`RemoteDirectoryTrust`): a publish signs what it builds from it.
   func read(_ directory: DirectoryFD, _ name: [UInt8], limit: Int = 16 << 20) throws(MCPGenError) -> [UInt8]? {
     do {
       guard case .regular(let file) = try directory.openRegularFile(name, flags: OpenFlags.readOnly) else {
         throw MCPGenError(.integrity, "\(directory.path.appending(bytes: name).displayString) is not a regular file; move it away", path: directory.path.appending(bytes: name))
       }
+      try RemoteDirectoryTrust.requireInside(try file.stat(), at: file.path, remote: path)
       let bytes = try file.readAll()
       guard bytes.count <= limit else {
         throw MCPGenError(.integrity, "\(file.path.displayString) is larger than \(limit) bytes; it cannot be metadata of this remote", path: file.path)

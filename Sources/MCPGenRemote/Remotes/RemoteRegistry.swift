@@ -13,7 +13,9 @@ public struct RemoteRegistry {
 
   /// Adds remote `name` at `url`, trusting the root metadata read from `trust`.
   ///
-  /// Order, under the lock: check the root (`checkTrustedRoot`); make `remotes/` (durable);
+  /// First `trust` must be trusted (`readTrustFile`). Order, under the lock: refuse a root or
+  /// `remotes/` that another user may change (`RemoteTrust`); check the root metadata
+  /// (`checkTrustedRoot`); make `remotes/` (durable);
   /// create `remotes/.tmp-<pid>-<hex>/` (0755); write `root.json` (the bytes given, byte for
   /// byte) and `remote.json`, each fsynced; fsync the temporary directory; rename it to
   /// `remotes/<name>` without replacing; fsync `remotes/`. A crash leaves no remote or the whole
@@ -23,6 +25,7 @@ public struct RemoteRegistry {
     let root = try Self.readTrustFile(trust)
     let version = try checkTrustedRoot(root, file: trust)
     return try store.withLock { () throws(MCPGenError) -> Remote in
+      try store.requireTrustedRemotes([], action: "add remote \(name)", outcome: "nothing was added")
       let remotes = try store.remotesDirectory(create: true)!
       if try attempting("read remotes", { () throws(SystemCallError) in try remotes.statIfPresent(name.bytes) }) != nil {
         throw MCPGenError(
@@ -52,8 +55,11 @@ public struct RemoteRegistry {
     }
   }
 
-  /// Every remote, by name; entries of `remotes/` that are not remote names are skipped.
+  /// Every remote, by name; entries of `remotes/` that are not remote names are skipped. Refused
+  /// when another user may change the root, `remotes/` or a remote's files (`RemoteTrust`): what
+  /// would be listed is what a pull trusts.
   public func list() throws(MCPGenError) -> [Remote] {
+    try store.requireTrustedRemotes(nil, action: "list remotes", outcome: "nothing was read")
     guard let remotes = try store.remotesDirectory(create: false) else { return [] }
     let names = try attempting("list remotes") { () throws(SystemCallError) in try remotes.list() }
       .compactMap { RemoteName(bytes: $0) }.sorted()
@@ -65,8 +71,18 @@ public struct RemoteRegistry {
     return out
   }
 
-  /// The remote `name` and its open directory; `.notFound` naming `remote list` when absent.
+  /// The remote `name` and its open directory, for a pull; `.notFound` naming `remote list` when
+  /// absent. Refused before anything of it is read when another user may change the root,
+  /// `remotes/`, `remotes/<name>/` or a file in it (`RemoteTrust`): they could make root trust
+  /// their keys.
   public func open(_ name: RemoteName) throws(MCPGenError) -> (Remote, DirectoryFD) {
+    try store.requireTrustedRemotes([name.bytes], action: "pull from remote \(name)", outcome: "nothing was stored")
+    return try openUnchecked(name)
+  }
+
+  /// `open` without the trust check, for `remove`: removing reads no trusted state, and is how
+  /// an operator gets rid of a remote someone else tampered with.
+  private func openUnchecked(_ name: RemoteName) throws(MCPGenError) -> (Remote, DirectoryFD) {
     guard let remotes = try store.remotesDirectory(create: false),
       let dir = try? remotes.openDirectory(name.bytes)
     else {
@@ -80,7 +96,7 @@ public struct RemoteRegistry {
   /// fsync `remotes/`, then delete the renamed tree (a crash leaves it for gc).
   public func remove(_ name: RemoteName) throws(MCPGenError) -> Remote {
     try store.withLock { () throws(MCPGenError) -> Remote in
-      let (remote, _) = try open(name)
+      let (remote, _) = try openUnchecked(name)
       let remotes = try store.remotesDirectory(create: false)!
       let temp = Store.temporaryName()
       try attempting("remove remote \(name)") { () throws(SystemCallError) in
@@ -92,19 +108,24 @@ public struct RemoteRegistry {
     }
   }
 
-  /// The `--trust` file, read whole (at most the root metadata cap).
+  /// The `--trust` file, read whole (at most the root metadata cap) through the descriptor the
+  /// trust walk opened: it is the anchor of everything later pulled, so it and every directory
+  /// above it must be trusted (`TrustedPath`, store-layout.md section 4a), or another user could
+  /// have put their own root, with their keys, in its place.
   static func readTrustFile(_ path: FilePath) throws(MCPGenError) -> [UInt8] {
     do {
-      let fd = try withCString(path.bytes) { (p) throws(SystemCallError) in
-        try Syscall.openat(Syscall.currentDirectoryFD, p, [.readOnly, .closeOnExec, .nonBlocking])
-          .get("open", path)
+      let walked = try TrustedPath.openForReading(path)
+      if let problem = walked.problems.first {
+        let me = Clock.userName(Syscall.effectiveUserID())
+        throw MCPGenError(
+          .permission,
+          "refusing trusted root \(path.displayString): \(problem.withMode); another user could put a root of their own keys there, which every later pull would trust as \(me); nothing was added (\(problem.fix))",
+          hint: problem.fix, path: problem.path)
       }
-      let file = FileFD(fd: fd, path: path)
-      let st = try file.stat()
-      guard st.type == .regular else {
+      guard let file = walked.file else {
         throw MCPGenError(.invalidInput, "\(path.displayString) is not a regular file; give the remote's root metadata file", path: path)
       }
-      guard st.size <= Remote.rootLimit else {
+      guard walked.resolved.size <= Remote.rootLimit else {
         throw MCPGenError(.untrusted, "\(path.displayString) is larger than \(Remote.rootLimit) bytes, more than any root metadata; give the remote's root metadata file", path: path)
       }
       return try file.read(at: 0, count: Remote.rootLimit + 1)

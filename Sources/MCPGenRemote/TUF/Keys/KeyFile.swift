@@ -7,6 +7,10 @@ import SystemPackage
 public enum KeyFile {
   /// Generates an Ed25519 key into `path` and `path.pub`, both new: an existing key file is
   /// never overwritten (it may be the only copy of a root key). Returns the signer.
+  ///
+  /// The directory must be trusted as a parent (`TrustedPath`, store-layout.md section 4a; a
+  /// sticky one that others may write passes): in one that another user may write, they could
+  /// rename the new key away, or put their own in its place for root to sign with.
   public static func generate(_ path: FilePath, type: KeyType = .ed25519) throws(MCPGenError) -> TUFSigner {
     let key: PrivateKey
     let pem: [UInt8]
@@ -23,7 +27,7 @@ public enum KeyFile {
     guard !pub.isEmpty else {
       throw MCPGenError(.io, "cannot encode the public key as canonical JSON; check the libcrypto installation")
     }
-    let (directory, name) = try open(path)
+    let (directory, name) = try openTrustedDirectory(path)
     try write(directory, name, pem, mode: 0o600, path: path)
     do throws(MCPGenError) {
       try write(directory, name + Array(".pub".utf8), pub, mode: 0o644, path: publicPath(path))
@@ -39,23 +43,42 @@ public enum KeyFile {
   public static func publicPath(_ path: FilePath) -> FilePath { FilePath(bytes: path.bytes + Array(".pub".utf8)) }
 
   /// Loads the private key in `path` (PKCS#8 PEM, unencrypted) as a signer.
+  ///
+  /// Refused, before a byte of it is read, when group or others may read or write it (like
+  /// OpenSSH's "UNPROTECTED PRIVATE KEY FILE": a copied private key signs anything), or when it
+  /// or a directory above it is not trusted (`TrustedPath`): another user could substitute a key
+  /// of their own, and root would sign with it. The bytes are read through the descriptor the
+  /// trust walk opened.
   public static func load(_ path: FilePath) throws(MCPGenError) -> TUFSigner {
-    let (directory, name) = try open(path)
+    let name = splitLast(path.bytes).name
+    guard !name.isEmpty, name != [0x2E], name != [0x2E, 0x2E] else {
+      throw MCPGenError(.invalidInput, "\(path.displayString) is not a file name; give the key file's path", path: path)
+    }
+    func failure(_ error: SystemCallError) -> MCPGenError {
+      if error.errno == .noSuchFileOrDirectory {
+        return MCPGenError(.notFound, "no key file \(path.displayString); make one with mcp-gen key generate", hint: "mcp-gen key generate \(path.displayString)", path: path, cause: error)
+      }
+      return MCPGenError(error, doing: "read the key file")
+    }
+    let walked: (problems: [TrustProblem], resolved: FileInfo, file: FileFD?)
+    do throws(SystemCallError) {
+      walked = try TrustedPath.openForReading(path)
+    } catch {
+      throw failure(error)
+    }
+    // A directory or symlink on the way first; then the key's own mode (chmod 600 fixes group
+    // or other write as well as read); then the key's owner.
+    if let problem = walked.problems.first(where: { FileKind(mode: $0.mode) != .regular }) { throw refusal(path, problem) }
+    guard let file = walked.file, walked.resolved.size <= 64 << 10 else {
+      throw MCPGenError(.invalidInput, "\(path.displayString) is not a key file (not a regular file of at most 64 KiB); give the private key file mcp-gen key generate wrote", path: path)
+    }
+    if walked.resolved.mode & 0o077 != 0 { throw unprotected(path, walked.resolved) }
+    if let problem = walked.problems.first { throw refusal(path, problem) }
     let bytes: [UInt8]
     do throws(SystemCallError) {
-      guard case .regular(let file) = try directory.openRegularFile(name, flags: OpenFlags.readOnly) else {
-        throw SystemCallError("open", path: path, errno: .invalidArgument)
-      }
-      guard try file.stat().size <= 64 << 10 else { throw SystemCallError("read", path: path, errno: .fileTooLarge) }
       bytes = try file.readAll()
     } catch {
-      if error.errno == .noSuchFileOrDirectory {
-        throw MCPGenError(.notFound, "no key file \(path.displayString); make one with mcp-gen key generate", hint: "mcp-gen key generate \(path.displayString)", path: path, cause: error)
-      }
-      if error.errno == .invalidArgument || error.errno == .fileTooLarge {
-        throw MCPGenError(.invalidInput, "\(path.displayString) is not a key file (not a regular file of at most 64 KiB); give the private key file mcp-gen key generate wrote", path: path)
-      }
-      throw MCPGenError(error, doing: "read the key file")
+      throw failure(error)
     }
     do {
       return try TUFSigner(privateKey: try PrivateKey(pem: bytes))
@@ -66,6 +89,52 @@ public enum KeyFile {
     } catch {
       throw MCPGenError(.invalidInput, "\(path.displayString) is not a usable private key; give the file mcp-gen key generate wrote", path: path)
     }
+  }
+
+  /// A key file, or a directory above it, that another user may change.
+  static func refusal(_ path: FilePath, _ problem: TrustProblem) -> MCPGenError {
+    let me = Clock.userName(Syscall.effectiveUserID())
+    return MCPGenError(
+      .permission,
+      "refusing key file \(path.displayString): \(problem.withMode); another user could put a key of their own there for \(me) to sign with; nothing was signed (\(problem.fix))",
+      hint: problem.fix, path: problem.path)
+  }
+
+  /// A private key that group or others may read or write (OpenSSH: "UNPROTECTED PRIVATE KEY FILE").
+  static func unprotected(_ path: FilePath, _ st: FileInfo) -> MCPGenError {
+    let fix = "chmod 600 \(Doctor.shellWord(path))"
+    let who = st.mode & 0o070 != 0 && st.mode & 0o007 != 0 ? "group and others" : (st.mode & 0o070 != 0 ? "its group" : "others")
+    return MCPGenError(
+      .permission,
+      "refusing unprotected private key file \(path.displayString): it is open to \(who) (owner \(Clock.userName(st.uid)), mode \(Doctor.octal(st.mode))); a private key must be readable by its owner only; nothing was signed (\(fix))",
+      hint: fix, path: path)
+  }
+
+  /// The directory of `path`, opened and found trusted as a parent (`TrustedPath` with
+  /// `lastIsParent`); the walk must end at the very directory opened. Also the file name.
+  private static func openTrustedDirectory(_ path: FilePath) throws(MCPGenError) -> (DirectoryFD, [UInt8]) {
+    let (directory, name) = try open(path)
+    let walked: (problems: [TrustProblem], resolved: FileInfo)
+    let held: FileInfo
+    do throws(SystemCallError) {
+      walked = try TrustedPath.walk(directory.path, lastIsParent: true)
+      held = try directory.fstat()
+    } catch {
+      throw MCPGenError(error, doing: "check who may change the directory of the key file")
+    }
+    if let problem = walked.problems.first {
+      let me = Clock.userName(Syscall.effectiveUserID())
+      throw MCPGenError(
+        .permission,
+        "refusing to write key file \(path.displayString): \(problem.withMode); another user could take the new key away or swap it for one of their own for \(me) to sign with; nothing was written (\(problem.fix))",
+        hint: problem.fix, path: problem.path)
+    }
+    guard walked.resolved.device == held.device, walked.resolved.inode == held.inode else {
+      throw MCPGenError(
+        .conflict, "\(directory.path.displayString) was replaced while mcp-gen used it; nothing was written, find out who moved it",
+        path: directory.path)
+    }
+    return (directory, name)
   }
 
   private static func open(_ path: FilePath) throws(MCPGenError) -> (DirectoryFD, [UInt8]) {
