@@ -63,10 +63,6 @@ extension Store {
 extension RemoteTrust {
   /// "refusing to ACTION: PROBLEM; another user could make root trust their keys ...; OUTCOME (FIX)".
   public static func refusal(_ problem: TrustProblem, action: String, outcome: String) -> MCPGenError {
-    let me = Clock.userName(Syscall.effectiveUserID())
-    return MCPGenError(
-      .permission,
-      "refusing to \(action): \(problem.withMode); another user could make \(me) trust their keys and install their releases; \(outcome) (\(problem.fix))",
-      hint: problem.fix, path: problem.path)
+    problem.refusal("to \(action)", risk: { "make \($0) trust their keys and install their releases" }, outcome: outcome)
   }
 }

@@ -74,6 +74,14 @@ public struct TrustProblem: Sendable, Equatable, CustomStringConvertible {
     kind == .owner ? "\(description) (mode \(Doctor.octal(mode)))" : description
   }
 
+  /// The one refusal line of the remote commands: "refusing SUBJECT: PROBLEM; another user
+  /// could RISK; OUTCOME (FIX)", exit 1, the fix as hint. `risk` is given the name of the user
+  /// mcp-gen runs as: the one another user would fool.
+  public func refusal(_ subject: String, risk: (String) -> String, outcome: String) -> MCPGenError {
+    let me = Clock.userName(Syscall.effectiveUserID())
+    return MCPGenError(.permission, "refusing \(subject): \(withMode); another user could \(risk(me)); \(outcome) (\(fix))", hint: fix, path: path)
+  }
+
   /// The command that puts it right.
   public var fix: String {
     switch kind {

@@ -56,11 +56,9 @@ enum RemoteDirectoryTrust {
   }
 
   static func refusal(_ remote: FilePath, _ problem: TrustProblem) -> MCPGenError {
-    let me = Clock.userName(Syscall.effectiveUserID())
-    return MCPGenError(
-      .permission,
-      "refusing remote directory \(remote.displayString): \(problem.withMode); another user could swap its files for symlinks that make \(me) write anywhere, or change what \(me) signs; nothing was written (\(problem.fix))",
-      hint: problem.fix, path: problem.path)
+    problem.refusal(
+      "remote directory \(remote.displayString)", risk: { "swap its files for symlinks that make \($0) write anywhere, or change what \($0) signs" },
+      outcome: "nothing was written")
   }
 
   /// The longest leading part of `path` that exists: `path` itself, a directory above it, or

@@ -116,11 +116,9 @@ public struct RemoteRegistry {
     do {
       let walked = try TrustedPath.openForReading(path)
       if let problem = walked.problems.first {
-        let me = Clock.userName(Syscall.effectiveUserID())
-        throw MCPGenError(
-          .permission,
-          "refusing trusted root \(path.displayString): \(problem.withMode); another user could put a root of their own keys there, which every later pull would trust as \(me); nothing was added (\(problem.fix))",
-          hint: problem.fix, path: problem.path)
+        throw problem.refusal(
+          "trusted root \(path.displayString)", risk: { "put a root of their own keys there, which every later pull would trust as \($0)" },
+          outcome: "nothing was added")
       }
       guard let file = walked.file else {
         throw MCPGenError(.invalidInput, "\(path.displayString) is not a regular file; give the remote's root metadata file", path: path)

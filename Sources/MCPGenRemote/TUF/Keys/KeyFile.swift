@@ -93,11 +93,7 @@ public enum KeyFile {
 
   /// A key file, or a directory above it, that another user may change.
   static func refusal(_ path: FilePath, _ problem: TrustProblem) -> MCPGenError {
-    let me = Clock.userName(Syscall.effectiveUserID())
-    return MCPGenError(
-      .permission,
-      "refusing key file \(path.displayString): \(problem.withMode); another user could put a key of their own there for \(me) to sign with; nothing was signed (\(problem.fix))",
-      hint: problem.fix, path: problem.path)
+    problem.refusal("key file \(path.displayString)", risk: { "put a key of their own there for \($0) to sign with" }, outcome: "nothing was signed")
   }
 
   /// A private key that group or others may read or write (OpenSSH: "UNPROTECTED PRIVATE KEY FILE").
@@ -123,11 +119,9 @@ public enum KeyFile {
       throw MCPGenError(error, doing: "check who may change the directory of the key file")
     }
     if let problem = walked.problems.first {
-      let me = Clock.userName(Syscall.effectiveUserID())
-      throw MCPGenError(
-        .permission,
-        "refusing to write key file \(path.displayString): \(problem.withMode); another user could take the new key away or swap it for one of their own for \(me) to sign with; nothing was written (\(problem.fix))",
-        hint: problem.fix, path: problem.path)
+      throw problem.refusal(
+        "to write key file \(path.displayString)", risk: { "take the new key away or swap it for one of their own for \($0) to sign with" },
+        outcome: "nothing was written")
     }
     guard walked.resolved.device == held.device, walked.resolved.inode == held.inode else {
       throw MCPGenError(
