@@ -137,6 +137,14 @@ struct MetadataMutator {
     .string("../../etc/passwd"), .string("/abs"), .string("*"), .string("delegated/*"), .string("sha256"),
   ]
 
+  static let integers: [JSON] = [
+    .int(-1), .int(0), .int(1), .int(Int64.max), .int(Int64.min), .int(Int64.max - 1), .int(Int64(Int32.max) + 1), .int(1 << 32),
+  ]
+
+  static let keyNames: [JSON] = [
+    "ed25519", "ecdsa", "ecdsa-sha2-nistp256", "rsa", "rsassa-pss-sha256", "rsassa-pss-sha512", "ED25519", "", "unknown", "ed25519 ",
+  ].map { JSON.string($0) }
+
   /// Members added to every object inside `signed` (re-signed), with a hostile value each: the
   /// optional fields the parsers read only when present.
   static let addedMembers = [
@@ -159,7 +167,7 @@ struct MetadataMutator {
   mutating func byteMutations() -> [MetadataMutation] {
     var out: [MetadataMutation] = []
     let n = original.count
-    for _ in 0..<150 {
+    for _ in 0..<100 {
       var b = original
       let at = random.below(n)
       b[at] ^= max(1, random.byte())
@@ -185,7 +193,7 @@ struct MetadataMutator {
       [0x00], [0xFF], [0xC0, 0x80], [0x22], [0x5C], [0x2C], [0x7B], [0x7D], [0x5B], [0x5D], [0x3A], [0x20], [0x0A],
       Array("\\u0000".utf8), Array("\\ud800".utf8), Array("1.5".utf8), Array("e5".utf8), Array("null".utf8),
     ]
-    for _ in 0..<120 {
+    for _ in 0..<80 {
       var b = original
       let at = random.below(n + 1)
       let what = random.pick(insertions)
@@ -237,7 +245,7 @@ struct MetadataMutator {
     let others = Array(MetadataMutator.rawValues.dropFirst(14))
     for path in document.allPaths().dropFirst() {
       var values = always
-      for _ in 0..<9 { values.append(random.pick(others)) }
+      for _ in 0..<6 { values.append(random.pick(others)) }
       for raw in values {
         out.append(MetadataMutation(name: "raw\(path.map(\.description).joined())=\(String(decoding: raw.prefix(24), as: UTF8.self))", bytes: render(document, at: path, raw: raw), resigned: false))
       }
@@ -328,9 +336,24 @@ struct MetadataMutator {
     for path in signed.allPaths().dropFirst() {
       let label = path.map(\.description).joined()
       add("\(label) removed", signed.replacing(path[...]) { _ in nil })
-      for _ in 0..<8 {
-        let value = random.pick(MetadataMutator.signedValues)
+      var values: [JSON] = []
+      for _ in 0..<5 { values.append(random.pick(MetadataMutator.signedValues)) }
+      // Every integer (versions, lengths, thresholds) gets every bound; every key type and
+      // scheme every name, known or not.
+      if case .int? = value(at: [.key("signed")] + path) { values += MetadataMutator.integers }
+      if case .key(let last)? = path.last, last == "keytype" || last == "scheme" { values += MetadataMutator.keyNames }
+      for value in values {
         add("\(label)=\(value.text.prefix(24))", signed.replacing(path[...]) { _ in value })
+      }
+    }
+    // Succinct hash-bin delegation (TAP 15) in place of the roles, at every bit length bound.
+    if case .object(let delegations)? = signed["delegations"], let keyids = delegations.first(where: { $0.0 == "roles" })?.1.arrayValue?.first?["keyids"] {
+      for bits in MetadataMutator.integers + [.int(4), .int(32), .int(33), .int(64)] {
+        let succinct: JSON = .object([("bit_length", bits), ("keyids", keyids), ("name_prefix", .string("bin")), ("threshold", .int(1))])
+        let new = signed.replacing([.key("delegations")]) { _ in
+          .object(delegations.filter { $0.0 != "roles" } + [("succinct_roles", succinct)])
+        }
+        add("succinct bit_length=\(bits.text)", new)
       }
     }
     for path in signed.allPaths() {
