@@ -91,7 +91,7 @@ struct MetadataMutator {
   /// text the parser must refuse.
   static let rawValues: [[UInt8]] = {
     var v: [[UInt8]] = [
-      "null", "true", "false", "0", "1", "-1", "-0", "01", "\"\"", "\"x\"", "[]", "{}", "[1]", "{\"a\":1}", "[null]",
+      "null", "true", "0", "-1", "\"\"", "\"x\"", "[]", "{}", "false", "1", "-0", "01", "[1]", "{\"a\":1}", "[null]",
       "9223372036854775807", "-9223372036854775808", "9223372036854775808", "-9223372036854775809",
       "18446744073709551616", "99999999999999999999999999999", "2147483648", "4294967296", "-2147483649",
       "1.5", "1e3", "1E+2", "2e-1", "-0.0", "1.0", "0.1e-5", "NaN", "Infinity", "-Infinity", "+1", "0x10", ".5",
@@ -237,12 +237,13 @@ struct MetadataMutator {
     return text
   }
 
-  /// Every path but the whole document: all of the rarely wrong types, and a sample of the
-  /// other hostile values, at each; plus a duplicate of every object member.
+  /// Every path but the whole document: a value of each JSON type, and a sample of the other
+  /// hostile values, at each; plus a duplicate of every object member.
   mutating func rawValueMutations() -> [MetadataMutation] {
     var out: [MetadataMutation] = []
-    let always = Array(MetadataMutator.rawValues.prefix(14))
-    let others = Array(MetadataMutator.rawValues.dropFirst(14))
+    // One value of each JSON type everywhere (the first eight), six of the rest at random.
+    let always = Array(MetadataMutator.rawValues.prefix(8))
+    let others = Array(MetadataMutator.rawValues.dropFirst(8))
     for path in document.allPaths().dropFirst() {
       var values = always
       for _ in 0..<6 { values.append(random.pick(others)) }
