@@ -120,6 +120,8 @@ struct MetadataFuzzTests {
     let order = MetadataFuzzTests.roles.map(\.local)
     try #require(Set(t1.keys) == Set(order) && Set(t2.keys) == Set(order), "the fixture's trusted files are \(t1.keys.sorted())")
     var total = Tally()
+    // Re-signed mutations our client accepted, for python-tuf's verdict at the end.
+    var accepted: [(what: String, served: String, trusted: [String: [UInt8]], bytes: [UInt8])] = []
     for (position, role) in MetadataFuzzTests.roles.enumerated() {
       var before: [String: [UInt8]] = [:]
       for (i, name) in order.enumerated() { before[name] = i < position ? t2[name] : t1[name] }
@@ -162,7 +164,9 @@ struct MetadataFuzzTests {
           }
         } else {
           tally.passed += 1
-          if !m.resigned {
+          if m.resigned {
+            accepted.append((what, role.served, before, m.bytes))
+          } else {
             #expect(MetadataFuzzTests.signedCanonical(m.bytes) == originalSigned, "\(what): a change inside signed passed without the key")
           }
           // Stored as served; or, for a timestamp of the trusted version, not stored at all
@@ -182,5 +186,32 @@ struct MetadataFuzzTests {
       #expect(tally.refused > tally.cases / 2, "\(role.local): only \(tally.refused) of \(tally.cases) refused")
     }
     print("metadata fuzz total: \(total)")
+    try MetadataFuzzTests.pythonAgrees(accepted, fixture: fixture)
+  }
+
+  /// python-tuf's ngclient, the independent implementation, must accept every re-signed file our
+  /// client accepted, from the same trusted state (fixtures/tuf/tuf_verdicts.py): otherwise our
+  /// client took for valid something the reference implementation refuses.
+  static func pythonAgrees(_ accepted: [(what: String, served: String, trusted: [String: [UInt8]], bytes: [UInt8])], fixture: TUFFixture) throws {
+    guard !accepted.isEmpty else { return }
+    let cases = fixture.path + "/verdicts"
+    for (n, c) in accepted.enumerated() {
+      let dir = cases + "/" + String(1_000_000 + n).dropFirst()
+      try FileManager.default.createDirectory(atPath: dir + "/trusted", withIntermediateDirectories: true)
+      try write(c.trusted, to: dir + "/trusted")
+      try Data(c.served.utf8).write(to: URL(fileURLWithPath: dir + "/path"))
+      try Data(c.bytes).write(to: URL(fileURLWithPath: dir + "/served"))
+    }
+    let python = try #require(TUFFixture.python)
+    let out = try ProcessRunner.run(python, [TUFFixture.packageRoot + "/fixtures/tuf/tuf_verdicts.py", cases, fixture.state("s2")])
+    try #require(out.status == 0, "tuf_verdicts.py failed: \(out.stderrText)")
+    let lines = out.stdoutText.split(separator: "\n")
+    #expect(lines.count == accepted.count, "python-tuf gave \(lines.count) verdicts for \(accepted.count) cases")
+    for line in lines where !line.hasSuffix(" ok") {
+      let n = Int(line.prefix(6)) ?? -1
+      let what = accepted.indices.contains(n) ? accepted[n].what : "?"
+      Issue.record("\(what): our client accepted it, python-tuf refuses it: \(line.dropFirst(7))")
+    }
+    print("metadata fuzz: python-tuf judged the \(accepted.count) re-signed files our client accepted")
   }
 }
