@@ -167,7 +167,7 @@ struct MetadataMutator {
   mutating func byteMutations() -> [MetadataMutation] {
     var out: [MetadataMutation] = []
     let n = original.count
-    for _ in 0..<100 {
+    for _ in 0..<80 {
       var b = original
       let at = random.below(n)
       b[at] ^= max(1, random.byte())
@@ -241,12 +241,12 @@ struct MetadataMutator {
   /// hostile values, at each; plus a duplicate of every object member.
   mutating func rawValueMutations() -> [MetadataMutation] {
     var out: [MetadataMutation] = []
-    // One value of each JSON type everywhere (the first eight), six of the rest at random.
+    // One value of each JSON type everywhere (the first eight), four of the rest at random.
     let always = Array(MetadataMutator.rawValues.prefix(8))
     let others = Array(MetadataMutator.rawValues.dropFirst(8))
     for path in document.allPaths().dropFirst() {
       var values = always
-      for _ in 0..<6 { values.append(random.pick(others)) }
+      for _ in 0..<4 { values.append(random.pick(others)) }
       for raw in values {
         out.append(MetadataMutation(name: "raw\(path.map(\.description).joined())=\(String(decoding: raw.prefix(24), as: UTF8.self))", bytes: render(document, at: path, raw: raw), resigned: false))
       }
@@ -338,7 +338,7 @@ struct MetadataMutator {
       let label = path.map(\.description).joined()
       add("\(label) removed", signed.replacing(path[...]) { _ in nil })
       var values: [JSON] = []
-      for _ in 0..<5 { values.append(random.pick(MetadataMutator.signedValues)) }
+      for _ in 0..<3 { values.append(random.pick(MetadataMutator.signedValues)) }
       // Every integer (versions, lengths, thresholds) gets every bound; every key type and
       // scheme every name, known or not.
       if case .int? = value(at: [.key("signed")] + path) { values += MetadataMutator.integers }
