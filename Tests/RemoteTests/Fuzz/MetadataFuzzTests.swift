@@ -44,7 +44,10 @@ func isOneSafeLine(_ message: String) -> Bool {
 /// line) leaving the trusted metadata directory byte for byte as it was, or pass only where it
 /// may: a file changed outside `signed` (another signature list that still holds a valid
 /// signature), or a change inside `signed` re-signed by the role's real key that kept the file
-/// valid. A change inside `signed` without the key never passes.
+/// valid. A change inside `signed` without the key never passes. "Valid" has an independent
+/// judge: python-tuf's ngclient must accept every re-signed file ours accepted. A re-signed file
+/// may be refused after it was trusted (expired, a later file missing): then only it, or the
+/// valid files of the served state, may have entered the trusted directory.
 @Suite("Hostile metadata never crashes or fools the TUF client", .enabled(if: TUFFixture.available))
 struct MetadataFuzzTests {
   struct Role: Sendable {
