@@ -5,6 +5,7 @@ import MCPGenSystem
 /// message that names the file and the failed check, and what to do about it. Trusted state is
 /// never changed on this path (the checks run before anything is persisted).
 enum Untrusted {
+  /// The refusal of `what`, then what the operator can do.
   ///
   /// `what` quotes the refused file (a type, a key, a version string, a role name): those bytes
   /// come from whoever served the file, before any signature was checked, so control characters,
