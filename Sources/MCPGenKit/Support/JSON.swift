@@ -287,17 +287,20 @@ struct JSONParser {
     }
   }
 
-  /// Integers only: every number mcp-gen writes is one.
+  /// Integers only: every number mcp-gen writes is one. A negative number is accumulated
+  /// downwards, so that Int64.min, which `write` produces, reads back (its magnitude is no Int64).
   mutating func number() throws(JSONParseError) -> JSON {
     let start = i
-    if i < end, at[i] == UInt8(ascii: "-") { i += 1 }
+    let negative = i < end && at[i] == UInt8(ascii: "-")
+    if negative { i += 1 }
     let digits = i
     var n: Int64 = 0
     while i < end, (0x30...0x39).contains(at[i]) {
+      let digit = Int64(at[i] - 0x30)
       let (times, o1) = n.multipliedReportingOverflow(by: 10)
-      let (plus, o2) = times.addingReportingOverflow(Int64(at[i] - 0x30))
+      let (next, o2) = negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
       guard !o1, !o2 else { i = start; throw fail() }
-      n = plus
+      n = next
       i += 1
     }
     guard i > digits else {
@@ -305,7 +308,7 @@ struct JSONParser {
       i = start
       throw fail()
     }
-    return .int(at[start] == UInt8(ascii: "-") ? -n : n)
+    return .int(n)
   }
 
   mutating func hex4() throws(JSONParseError) -> UInt32 {

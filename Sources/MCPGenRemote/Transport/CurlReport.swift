@@ -14,19 +14,30 @@ struct CurlReport: Sendable, Equatable {
   static let format = "%{urlnum}\\t%{exitcode}\\t%{http_code}\\t%{size_download}\\t%{errormsg}\\n"
 
   /// Parses one line (without its newline); nil when it is not such a line.
+  ///
+  /// All five fields, the last one possibly empty: curl always writes the tab before the
+  /// reason, so a line without it was cut short (curl killed while writing), and its size field
+  /// may be cut too ("12" of "123"). The numbers are plain decimal digits, as curl writes them:
+  /// a sign or a space is no report.
   init?(line: ArraySlice<UInt8>) {
     let fields = line.split(separator: 0x09, maxSplits: 4, omittingEmptySubsequences: false)
-    guard fields.count >= 4,
-      let index = Int(String(decoding: fields[0], as: UTF8.self)),
-      let exitCode = Int(String(decoding: fields[1], as: UTF8.self)),
-      let httpCode = Int(String(decoding: fields[2], as: UTF8.self)),
-      let size = Int(String(decoding: fields[3], as: UTF8.self))
+    guard fields.count == 5,
+      let index = CurlReport.number(fields[0]),
+      let exitCode = CurlReport.number(fields[1]),
+      let httpCode = CurlReport.number(fields[2]),
+      let size = CurlReport.number(fields[3])
     else { return nil }
     self.index = index
     self.exitCode = exitCode
     self.httpCode = httpCode
     self.size = size
-    reason = fields.count > 4 ? String(decoding: fields[4], as: UTF8.self) : ""
+    reason = String(decoding: fields[4], as: UTF8.self)
+  }
+
+  /// A field of ASCII digits only (at most 18, so no overflow), nil for anything else.
+  private static func number(_ field: ArraySlice<UInt8>) -> Int? {
+    guard !field.isEmpty, field.count <= 18, field.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+    return field.reduce(0) { $0 * 10 + Int($1 - 0x30) }
   }
 
   /// The last report line of `bytes` (curl's stderr, where a single fetch sends it).

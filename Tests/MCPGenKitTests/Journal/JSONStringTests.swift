@@ -30,4 +30,15 @@ struct JSONStringTests {
       #expect(throws: JSONParseError.self) { try JSON(parsing: open, range: 0..<open.count) }
     }
   }
+
+  @Test("every Int64 the writer writes reads back, Int64.min included; one past either end is an error (found by MetadataFuzzTests)")
+  func integerBounds() throws {
+    for n: Int64 in [0, 1, -1, 10, -10, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1] {
+      #expect(try JSON(parsing: JSON.int(n).serialized()) == .int(n))
+    }
+    #expect(throws: JSONParseError.self) { try JSON(parsing: Array("9223372036854775808".utf8)) }
+    #expect(throws: JSONParseError.self) { try JSON(parsing: Array("-9223372036854775809".utf8)) }
+    #expect(throws: JSONParseError.self) { try JSON(parsing: Array("-".utf8)) }
+    #expect(try JSON(parsing: Array("-0".utf8)) == .int(0))
+  }
 }

@@ -119,6 +119,28 @@ struct MetadataTests {
     #expect(err?.code == .untrusted)
   }
 
+  @Test("timestamp meta describing more than snapshot.json is refused (spec 4.6; found by MetadataFuzzTests against python-tuf)")
+  func timestampMetaOnlySnapshot() {
+    func timestamp(_ meta: String) -> MCPGenError? {
+      let text = #"{"signed":{"_type":"timestamp","spec_version":"1.0.31","version":1,"expires":"2030-01-01T00:00:00Z","meta":{\#(meta)}},"signatures":[]}"#
+      return failure { () throws(MCPGenError) in _ = try TUFTimestamp(parsing: Array(text.utf8), file: "timestamp.json") }
+    }
+    #expect(timestamp(#""snapshot.json":{"version":1}"#) == nil)
+    #expect(timestamp(#""snapshot.json":{"version":1},"targets.json":{"version":1}"#)?.code == .untrusted)
+    #expect(timestamp(#""paths":"x","snapshot.json":{"version":1}"#)?.code == .untrusted)
+  }
+
+  @Test("a delegated role without terminating is refused (spec 4.5, as python-tuf; found by MetadataFuzzTests)")
+  func delegationNeedsTerminating() {
+    func targets(_ role: String) -> MCPGenError? {
+      let text = #"{"signed":{"_type":"targets","spec_version":"1.0.31","version":1,"expires":"2030-01-01T00:00:00Z","targets":{},"delegations":{"keys":{},"roles":[{\#(role)}]}},"signatures":[]}"#
+      return failure { () throws(MCPGenError) in _ = try TUFTargets(parsing: Array(text.utf8), file: "targets.json") }
+    }
+    #expect(targets(#""name":"a","keyids":[],"threshold":1,"paths":["a/*"],"terminating":false"#) == nil)
+    #expect(targets(#""name":"a","keyids":[],"threshold":1,"paths":["a/*"]"#)?.code == .untrusted)
+    #expect(targets(#""name":"a","keyids":[],"threshold":1,"paths":["a/*"],"terminating":0"#)?.code == .untrusted)
+  }
+
   func document(spec: String) -> String {
     #"{"signed":{"_type":"timestamp","spec_version":"\#(spec)","version":1,"expires":"2030-01-01T00:00:00Z","meta":{"snapshot.json":{"version":1}}},"signatures":[]}"#
   }

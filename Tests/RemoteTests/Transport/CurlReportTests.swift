@@ -19,6 +19,19 @@ struct CurlReportTests {
     #expect(CurlReport.last(in: Array("curl: (6) x\n\n0\t6\t000\t0\tCould not resolve host: h\n".utf8))?.exitCode == 6)
   }
 
+  @Test("a line cut short, or with a signed or spaced number, is no report (found by CurlReportFuzzTests)")
+  func strictLines() {
+    // "3\t0\t200\t123\t" cut inside its size would read as a success of 12 bytes.
+    #expect(Self.line("3\t0\t200\t12") == nil)
+    #expect(Self.line("3\t0\t200\t123") == nil)
+    #expect(Self.line("3\t0\t200\t123\t")?.size == 123)
+    #expect(Self.line("3\t0\t200\t-1\t") == nil)
+    #expect(Self.line("3\t0\t200\t+1\t") == nil)
+    #expect(Self.line("-0\t0\t200\t1\t") == nil)
+    #expect(Self.line("3\t0\t 200\t1\t") == nil)
+    #expect(Self.line("3\t0\t200\t99999999999999999999\t") == nil)
+  }
+
   @Test(
     "exit code and status map to one FetchError, and whether to try again",
     arguments: [

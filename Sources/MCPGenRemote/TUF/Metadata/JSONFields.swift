@@ -46,6 +46,11 @@ struct JSONFields: Sendable {
     return i
   }
 
+  func bool(_ key: String) throws(MCPGenError) -> Bool {
+    guard case .bool(let b) = try required(key) else { throw fail("\(context).\(key) is not true or false") }
+    return b
+  }
+
   func optionalBool(_ key: String) throws(MCPGenError) -> Bool? {
     guard let v = value(key) else { return nil }
     guard case .bool(let b) = v else { throw fail("\(context).\(key) is not true or false") }

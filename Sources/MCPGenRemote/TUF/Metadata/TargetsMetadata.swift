@@ -155,7 +155,9 @@ public struct TUFDelegatedRole: Sendable, Equatable {
     let name = try f.string("name")
     guard !name.isEmpty else { throw f.fail("\(f.context).name is empty") }
     let keys = try TUFRoleKeys.parse(f)
-    let terminating = try f.optionalBool("terminating") ?? false
+    // Required by the specification (4.5) and by python-tuf: a delegation that does not say
+    // whether it ends the search would be read one way here and refused by the reference.
+    let terminating = try f.bool("terminating")
     let paths = try f.optionalStrings("paths")
     let prefixes = try f.optionalStrings("path_hash_prefixes")
     // Exactly one of the two, as python-tuf requires: with both, which one limits the role?
