@@ -6,7 +6,9 @@ import SystemPackage
 ///
 /// Modes 0444/0555 do not stop root: a Python release run by root from the store would write
 /// `__pycache__` into it. `FS_IMMUTABLE_FL` does, as OSTree uses it for deployments. Code that
-/// must remove an entry clears the flag first (`TreeRemover`).
+/// must remove an entry clears the flag first (`TreeRemover`). Store entries may share file
+/// inodes (store-layout.md section 3), so code that clears a file's flag to unlink or link it
+/// goes through `whileCleared`, which sets it again while the inode still has a name.
 final class Immutability: Sendable {
   enum Status: Sendable, Equatable {
     /// Every stored inode but symlinks carries the flag.
@@ -64,5 +66,26 @@ final class Immutability: Sendable {
   static func clear(_ fd: CInt) {
     guard case .success(let flags) = Syscall.getInodeFlags(fd), flags.contains(.immutable) else { return }
     _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable))
+  }
+
+  /// Runs `body` (an unlink or a link of the inode open as `fd`) with the inode's immutable
+  /// flag cleared, then sets the flag again if it was set and the inode still has a name (its
+  /// link count by `fstat` after `body`, success or not): a file shared by two store entries
+  /// keeps its protection in the other one when one entry is deleted. Where flags are not set
+  /// or not supported, it only runs `body`.
+  ///
+  /// A kill between the clear and the set leaves the inode without its flag; the flag pass of
+  /// the next entry that shares it (a pull links the file again: `Store.linkStoredFile` marks
+  /// it) or the entry's own repair sets it again (store-layout.md section 3).
+  static func whileCleared<R>(_ fd: CInt, _ body: () throws(SystemCallError) -> R) throws(SystemCallError) -> R {
+    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags.contains(.immutable) else { return try body() }
+    _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable))
+    #if DEBUG
+    FaultInjection.killPoint("flag-cleared")
+    #endif
+    defer {
+      if case .success(let st) = Syscall.fstat(fd), st.linkCount > 0 { _ = Syscall.setInodeFlags(fd, flags) }
+    }
+    return try body()
   }
 }

@@ -4,7 +4,8 @@ import SystemPackage
 /// Deletes a tree that mcp-gen made read-only (and maybe immutable) itself.
 ///
 /// Only ever used on names that are already out of `store/` (temporary copies, garbage), so a
-/// crash half-way leaves garbage for the next run, never a half-deleted entry.
+/// crash half-way leaves garbage for the next run, never a half-deleted entry. A regular file
+/// whose inode another entry shares keeps its immutable flag (`Immutability.whileCleared`).
 enum TreeRemover {
   /// Removes `name` and everything below it, counting each regular file in `progress`.
   static func remove(_ name: [UInt8], in parent: DirectoryFD, progress: ProgressCounters? = nil) throws(SystemCallError) {
@@ -17,10 +18,13 @@ enum TreeRemover {
       for child in try dir.list() { try remove(child, in: dir, progress: progress) }
       try parent.unlink(name, directory: true)
     case .regular:
+      // A file may be shared with a store entry that stays (section 3): its flag comes back
+      // when it still has a name after the unlink.
       if Syscall.effectiveUserID() == 0, let file = try? parent.openFile(name, flags: [.readOnly, .nonBlocking]) {
-        Immutability.clear(file.fd)
+        try Immutability.whileCleared(file.fd) { () throws(SystemCallError) in try parent.unlink(name) }
+      } else {
+        try parent.unlink(name)
       }
-      try parent.unlink(name)
       progress?.add(bytes: UInt64(st.size))
       progress?.add(files: 1)
     default:

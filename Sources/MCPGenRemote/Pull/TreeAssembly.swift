@@ -3,23 +3,32 @@ import MCPGenSystem
 import SystemPackage
 
 /// Builds the release a manifest describes in `partial/tree` from verified objects, for the
-/// engine's `add` to store: directories (0755), symlinks with their targets, files as hard
-/// links to their objects (0644, or 0755 with the manifest's execute bit). Two files with the
-/// same content but different execute bits cannot share an inode: the second is a copy.
+/// engine's `addVerified` to store where it is: directories (0755), symlinks with their
+/// targets, files as hard links to their objects (0644, or 0755 with the manifest's execute
+/// bit), or to the stored file of another release (`shared`: the same content with the same
+/// execute bit, checked by the pull; store-layout.md section 3). Two files with the same
+/// content but different execute bits cannot share an inode: the second is a copy. The engine
+/// gives every file its stored mode (0444/0555) before it stores the tree.
+///
+/// Nothing is hashed here: every object was hashed against the signed manifest when it got
+/// its name (downloaded, copied or resumed), and every shared stored file when the pull chose
+/// it; the tree is made of those inodes, in a directory only the pull's user can enter.
 ///
 /// Every name comes from a manifest that passed `Manifest(parsing:)` (sorted, no `..`, no
 /// empty or absolute component) and is created relative to its parent's descriptor, opened
 /// without following symlinks, so a symlink of the release can never redirect a later entry.
 /// An earlier tree (a pull killed after assembling) is removed first.
 enum TreeAssembly {
-  static func build(_ manifest: Manifest, in partial: PartialDirectory) throws(MCPGenError) -> FilePath {
+  static func build(
+    _ manifest: Manifest, in partial: PartialDirectory, shared: [Digest: SharedFile] = [:], store: Store
+  ) throws(MCPGenError) -> FilePath {
     let tree = partial.dir.path.appending(bytes: PartialDirectory.treeName)
     try attempting("assemble \(tree.displayString)") { () throws(SystemCallError) in
       try Store.removeTree(PartialDirectory.treeName, in: partial.dir)
       var modes: [Digest: UInt32] = [:]
       let root = manifest.entries[0]
       if root.kind != .directory {
-        try place(root, as: PartialDirectory.treeName, in: partial.dir, partial, &modes)
+        try place(root, as: PartialDirectory.treeName, in: partial.dir, partial, [:], store, &modes)
         return
       }
       try partial.dir.makeDirectory(PartialDirectory.treeName, mode: 0o700)
@@ -43,7 +52,7 @@ enum TreeAssembly {
         case .symlink:
           try parent.makeSymlink(name, target: e.target)
         case .file, .executable:
-          try place(e, as: name, in: parent, partial, &modes)
+          try place(e, as: name, in: parent, partial, shared, store, &modes)
         }
       }
     }
@@ -51,12 +60,18 @@ enum TreeAssembly {
   }
 
   private static func place(
-    _ e: ManifestEntry, as name: [UInt8], in parent: DirectoryFD, _ partial: PartialDirectory, _ modes: inout [Digest: UInt32]
+    _ e: ManifestEntry, as name: [UInt8], in parent: DirectoryFD, _ partial: PartialDirectory, _ shared: [Digest: SharedFile],
+    _ store: Store, _ modes: inout [Digest: UInt32]
   ) throws(SystemCallError) {
     let mode: UInt32 = e.kind == .executable ? 0o755 : 0o644
     guard let digest = e.digest, e.size > 0 else {
       let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       try file.changeMode(mode)
+      return
+    }
+    if let source = shared[digest] {
+      // Every use has the stored file's execute bit (the pull shares nothing else).
+      try store.linkStoredFile(source.key, source.path, to: parent, as: name)
       return
     }
     let object = digest.hexBytes
@@ -70,8 +85,19 @@ enum TreeAssembly {
     default:
       let source = try partial.objects.openFile(object, flags: [.readOnly, .nonBlocking])
       let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-      _ = try StreamCopy.run(from: source, into: file, limit: e.size, progress: nil)
+      // The object was verified when it got its name; the digest of the copy comes for free.
+      let copied = try StreamCopy.run(from: source, into: file, limit: e.size, progress: nil)
+      guard !copied.overflow, copied.size == e.size, copied.digest == digest else {
+        throw SystemCallError("read", path: partial.objects.path.appending(bytes: object), errno: .ioError)
+      }
       try file.changeMode(mode)
     }
   }
+}
+
+/// A stored file a pull shares with the release it assembles: `path` of the entry `key`, its
+/// bytes hashed to the wanted digest and its execute bit the one every use wants.
+struct SharedFile: Sendable {
+  var key: StoreKey
+  var path: [UInt8]
 }
