@@ -56,6 +56,9 @@ extension Store {
       let immutability = Immutability()
       try Cancellation.check(Store.nothingAdded)
       let guardFD = try prepareVerified(name, in: parent, manifest, immutability)
+      #if DEBUG
+      FaultInjection.killPoint("verified-tree-sealed")
+      #endif
       // Sealed and durable, but not stored yet: a cancel still leaves nothing stored.
       try Cancellation.check(Store.nothingAdded)
       var stored = false

@@ -69,22 +69,26 @@ final class Immutability: Sendable {
   }
 
   /// Runs `body` (an unlink or a link of the inode open as `fd`) with the inode's immutable
-  /// flag cleared, then sets the flag again if it was set and the inode still has a name (its
-  /// link count by `fstat` after `body`, success or not): a file shared by two store entries
-  /// keeps its protection in the other one when one entry is deleted. Where flags are not set
-  /// or not supported, it only runs `body`.
+  /// flag cleared, then sets the flag again if the inode still has a name (its link count by
+  /// `fstat` after `body`, success or not) and the flag was set, or `always` (the inode is a
+  /// store entry's: gc deleting garbage). A file shared by two store entries so keeps its
+  /// protection in the other one when one entry is deleted. Where flags are not supported, or
+  /// not running as root, it only runs `body`.
   ///
-  /// A kill between the clear and the set leaves the inode without its flag; the flag pass of
-  /// the next entry that shares it (a pull links the file again: `Store.linkStoredFile` marks
-  /// it) or the entry's own repair sets it again (store-layout.md section 3).
-  static func whileCleared<R>(_ fd: CInt, _ body: () throws(SystemCallError) -> R) throws(SystemCallError) -> R {
-    guard case .success(let flags) = Syscall.getInodeFlags(fd), flags.contains(.immutable) else { return try body() }
-    _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable))
+  /// A kill between the clear and the set leaves the inode without its flag; what sets it again
+  /// is said in store-layout.md section 3 (the gc that deletes the rest of the garbage, with
+  /// `always`; the next pull that shares the file: `Store.linkStoredFile` marks it).
+  static func whileCleared<R>(_ fd: CInt, always: Bool = false, _ body: () throws(SystemCallError) -> R) throws(SystemCallError) -> R {
+    guard case .success(let flags) = Syscall.getInodeFlags(fd) else { return try body() }
+    let wasSet = flags.contains(.immutable)
+    guard wasSet || always else { return try body() }
+    if wasSet { _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable)) }
     #if DEBUG
-    FaultInjection.killPoint("flag-cleared")
+    // Where a kill costs another entry its flag: the inode has a name besides this one.
+    if case .success(let st) = Syscall.fstat(fd), st.linkCount > 1 { FaultInjection.killPoint("shared-flag-cleared") }
     #endif
     defer {
-      if case .success(let st) = Syscall.fstat(fd), st.linkCount > 0 { _ = Syscall.setInodeFlags(fd, flags) }
+      if case .success(let st) = Syscall.fstat(fd), st.linkCount > 0 { _ = Syscall.setInodeFlags(fd, flags.union(.immutable)) }
     }
     return try body()
   }

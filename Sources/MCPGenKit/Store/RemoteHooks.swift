@@ -45,7 +45,7 @@ extension Store {
     let parent = try entries.openDirectory(parentPath)
     try Immutability.whileCleared(file.fd) { () throws(SystemCallError) in
       #if DEBUG
-      FaultInjection.killPoint("share-flag-cleared")
+      FaultInjection.killPoint("link-flag-cleared")
       #endif
       try parent.link(leaf, to: directory, as: newName)
     }
