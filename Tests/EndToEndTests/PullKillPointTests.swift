@@ -72,15 +72,20 @@ struct PullKillPointTests {
     try Rel.expectSoundRoot(site.client, outputIn: site.scratch.path, "after the resumed pull (\(point))")
   }
 
+  /// `mcp-1.0` published and pulled, then `mcp-1.1` published: the same ten data files, another
+  /// VERSION (ten contents a pull of it shares with the stored release). Their keys.
+  static func twoReleases(_ site: SrvSite) throws -> (first: String, second: String) {
+    let first = try site.publish("mcp-1.0", version: "1.0", files: 10)
+    try site.addRemote()
+    try site.pull(["pull", "origin"]).requireSuccess("first pull")
+    return (first, try site.publish("mcp-1.1", version: "1.1", files: 10))
+  }
+
   @Test("an update killed between clearing and setting the flag of a stored file it shares: the next pull completes and the flag is back")
   func killedWhileSharing() throws {
     let site = try SrvSite()
     defer { site.stop() }
-    let first = try site.publish("mcp-1.0", version: "1.0", files: 10)
-    try site.addRemote()
-    try site.pull(["pull", "origin"]).requireSuccess("first pull")
-    // The same files but VERSION: ten contents shared with the stored release.
-    let second = try site.publish("mcp-1.1", version: "1.1", files: 10)
+    let (first, second) = try Self.twoReleases(site)
     let before = site.nginx.accessLog().count
     let dead = try Rel.run(["pull", "origin", "--root", site.client], outputIn: site.scratch.path, environment: Self.killed("link-flag-cleared"))
     #expect(dead.signal == SIGKILL, "\(dead)")
@@ -108,10 +113,7 @@ struct PullKillPointTests {
   func gcKilledWhileDeleting() throws {
     let site = try SrvSite()
     defer { site.stop() }
-    let first = try site.publish("mcp-1.0", version: "1.0", files: 10)
-    try site.addRemote()
-    try site.pull(["pull", "origin"]).requireSuccess("first pull")
-    let second = try site.publish("mcp-1.1", version: "1.1", files: 10)
+    let (_, second) = try Self.twoReleases(site)
     try site.pull(["pull", "origin", "--switch", "--no-checks"]).requireSuccess("second pull")
     let gc = ["gc", "--root", site.client, "--keep", "1", "--grace", "0"]
     let dead = try Rel.run(gc, outputIn: site.scratch.path, environment: Self.killed("shared-flag-cleared"))
@@ -125,7 +127,6 @@ struct PullKillPointTests {
     #expect(Rel.storeKeys(site.client) == [second])
     #expect(try Oracle.key(site.client + "/store/" + second) == second)
     Self.expectImmutable(site.client + "/store/" + second, "the entry gc kept")
-    _ = first
     try Rel.expectSoundRoot(site.client, outputIn: site.scratch.path, "after gc")
   }
 }
