@@ -4,11 +4,11 @@ import SystemPackage
 
 /// Builds the release a manifest describes in `partial/tree` from verified objects, for the
 /// engine's `addVerified` to store where it is: directories (0755), symlinks with their
-/// targets, files as hard links to their objects (0644, or 0755 with the manifest's execute
-/// bit), or to the stored file of another release (`shared`: the same content with the same
+/// targets, files as hard links to their objects (0444, or 0555 with the manifest's execute
+/// bit: their stored modes), or to the stored file of another release (`shared`: the same content with the same
 /// execute bit, checked by the pull; store-layout.md section 3). Two files with the same
 /// content but different execute bits cannot share an inode: the second is a copy. The engine
-/// gives every file its stored mode (0444/0555) before it stores the tree.
+/// checks every file's mode (and sets any that differs) before it stores the tree.
 ///
 /// Nothing is hashed here: every object was hashed against the signed manifest when it got
 /// its name (downloaded, copied or resumed), and every shared stored file when the pull chose
@@ -63,7 +63,8 @@ enum TreeAssembly {
     _ e: ManifestEntry, as name: [UInt8], in parent: DirectoryFD, _ partial: PartialDirectory, _ shared: [Digest: SharedFile],
     _ store: Store, _ modes: inout [Digest: UInt32]
   ) throws(SystemCallError) {
-    let mode: UInt32 = e.kind == .executable ? 0o755 : 0o644
+    // The stored modes already: the engine's mode pass then has nothing to change.
+    let mode: UInt32 = UInt32(e.kind.storedMode)
     guard let digest = e.digest, e.size > 0 else {
       let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
       try file.changeMode(mode)
