@@ -40,14 +40,14 @@ extension Store {
   /// this fails.
   public func linkStoredFile(_ key: StoreKey, _ path: [UInt8], to directory: DirectoryFD, as newName: [UInt8]) throws(SystemCallError) {
     let name = key.bytes + [0x2F] + path
+    // Opened without following any symlink; linked by its path from store/ (no directory opened
+    // per file), and the new name must then be the inode opened.
     let file = try entries.openFile(name, flags: [.readOnly, .nonBlocking])
-    let (parentPath, leaf) = splitLast(name)
-    let parent = try entries.openDirectory(parentPath)
     try Immutability.whileCleared(file.fd) { () throws(SystemCallError) in
       #if DEBUG
       FaultInjection.killPoint("link-flag-cleared")
       #endif
-      try parent.link(leaf, to: directory, as: newName)
+      try entries.link(name, to: directory, as: newName)
     }
     guard try directory.stat(newName).isSameFile(as: try file.stat()) else {
       try? directory.unlink(newName)
