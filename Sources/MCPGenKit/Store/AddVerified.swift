@@ -20,11 +20,14 @@ extension Store {
   ///    to `store/<key>`, the entry root sealed, `syncfs`, the journal's `add` line with
   ///    `recordedSource` and `label`.
   ///
-  /// Until 4 renames it, the tree stays where the caller built it, which is as safe as add's
+  /// As root, until 4 renames it, the tree stays where the caller built it, which is as safe as add's
   /// `store/.tmp-*`: both are in the root's file system, closed to others, flocked while in use
   /// and removed by gc when their process is gone (section 15 for a pull's `partial/`); and a
   /// resumed pull can take back the verified contents of a tree left there. On an error
   /// before the rename nothing is stored and the tree is left where it is, for the caller.
+  /// Without root (no flags, so the caller keeps its own names for the files) the tree is moved
+  /// to `store/.tmp-<pid>-<hex>` first: a directory renamed into another needs write permission
+  /// on itself, which the sealed tree lacks; a failure removes it.
   ///
   /// File contents are not compared again: only the caller (root, or the store's owner) could
   /// have changed them after it verified them, in a directory nobody else can enter. A change
@@ -55,19 +58,44 @@ extension Store {
       }
       let immutability = Immutability()
       try Cancellation.check(Store.nothingAdded)
-      let guardFD = try prepareVerified(name, in: parent, manifest, immutability)
-      #if DEBUG
-      FaultInjection.killPoint("verified-tree-sealed")
-      #endif
-      // Sealed and durable, but not stored yet: a cancel still leaves nothing stored.
-      try Cancellation.check(Store.nothingAdded)
+      // Without root, renaming a directory into another one needs write permission on it (its
+      // `..` changes), which a sealed 0555 tree lacks: the tree moves to store/.tmp-* first, as
+      // add's copy is made there, and the final rename stays within store/. Root keeps it where
+      // it was built (the caller may then take its contents back after a kill).
+      var (name, parent) = (name, parent)
+      var moved = false
+      if !Store.marksImmutable {
+        let temp = Store.temporaryName()
+        try attempt("store \(shown.displayString)") { () throws(SystemCallError) in
+          try parent.renameNoReplace(name, to: entries, as: temp)
+          try entries.sync()
+          try parent.sync()
+        }
+        (name, parent, moved) = (temp, entries, true)
+      }
       var stored = false
-      let result = try commit(
-        name, in: parent, manifest, immutability, journaled: true, source: recordedSource, label: label, stored: &stored)
-      withExtendedLifetime(guardFD) {}
-      return result
+      do throws(MCPGenError) {
+        let guardFD = try prepareVerified(name, in: parent, manifest, immutability)
+        #if DEBUG
+        FaultInjection.killPoint("verified-tree-sealed")
+        #endif
+        // Sealed and durable, but not stored yet: a cancel still leaves nothing stored.
+        try Cancellation.check(Store.nothingAdded)
+        let result = try commit(
+          name, in: parent, manifest, immutability, journaled: true, source: recordedSource, label: label, stored: &stored)
+        if moved && !result.isNew { try? TreeRemover.remove(name, in: entries) }
+        withExtendedLifetime(guardFD) {}
+        return result
+      } catch {
+        if moved && !stored { try? TreeRemover.remove(name, in: entries) }
+        throw error
+      }
     }
   }
+
+  /// Whether stored inodes get `FS_IMMUTABLE_FL` (running as root): a caller that hard-links
+  /// files into a tree for `addVerified` must then give up their other names first.
+  public static var marksImmutable: Bool { Syscall.effectiveUserID() == 0 }
 
   /// Steps 2 and 3 of `addVerified`; returns the descriptor that holds the tree's flock.
   private func prepareVerified(

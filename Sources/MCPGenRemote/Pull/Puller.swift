@@ -161,10 +161,11 @@ public struct Puller {
 
     try Puller.checkCancelled()
     _ = try TreeAssembly.build(manifest, in: partial, shared: shared, store: store)
-    // The tree links every object now; the store marks its files immutable, after which their
-    // names in objects/ could not be unlinked. Killed from here on, the next pull takes the
-    // contents back from the tree (PartialDirectory.salvageTree).
-    try partial.dropObjects()
+    // The tree links every object now; as root the store marks its files immutable, after which
+    // their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
+    // contents back from the tree (PartialDirectory.salvageTree). Without root the names stay
+    // until partial/ is removed, and the store moves the tree into store/ before sealing it.
+    if Store.marksImmutable { try partial.dropObjects() }
     #if DEBUG
     FaultInjection.killPoint("pull-objects-dropped")
     #endif
