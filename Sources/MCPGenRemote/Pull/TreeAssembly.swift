@@ -58,10 +58,20 @@ enum TreeAssembly {
         if open.count < keep { open[e.path] = try parent.openDirectory(name) }
       }
       // Files and symlinks, on as many threads as there are cores: each is a name in a
-      // directory made above, so no two of them depend on each other.
-      let items = entries.indices.dropFirst().filter { entries[$0].kind != .directory }
+      // directory made above. The uses of one shared stored file stay on one thread: its
+      // immutable flag is cleared and set again around each link, and a second thread's link
+      // between another's clear and set would find it set (EPERM).
+      let threads = min(Syscall.onlineCores(), 8)
+      var lanes = [[Int]](repeating: [], count: threads)
+      for (k, i) in entries.indices.dropFirst().filter({ entries[$0].kind != .directory }).enumerated() {
+        let e = entries[i]
+        let lane = e.kind.isRegularFile && e.size > 0 && shared[e.digest!] != nil ? Int(e.digest!.hexBytes[63]) % threads : k % threads
+        lanes[lane].append(i)
+      }
       let parents = open
-      try onThreads(items.count) { (k) throws(SystemCallError) in
+      let items = lanes.flatMap { $0 }
+      let starts = lanes.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+      try onLanes(starts) { (k) throws(SystemCallError) in
         let e = entries[items[k]]
         let (parentPath, name) = splitLast(e.path)
         let parent: DirectoryFD
@@ -79,12 +89,17 @@ enum TreeAssembly {
   /// Runs `body(k)` for every `k` in `0..<count`, on up to as many threads as there are cores;
   /// the first error stops the others and is thrown. A cancel (Ctrl-C) stops them too.
   private static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) throws(SystemCallError) -> Void) throws(SystemCallError) {
-    guard count > 0 else { return }
     let threads = count < 64 ? 1 : min(Syscall.onlineCores(), 8)
+    try onLanes((0...threads).map { $0 * count / threads }, body)
+  }
+
+  /// `body(k)` for every `k` in `starts[t]..<starts[t + 1]` on thread `t`, in order; the first
+  /// error stops every thread and is thrown. A cancel (Ctrl-C) stops them too.
+  private static func onLanes(_ starts: [Int], _ body: @escaping @Sendable (Int) throws(SystemCallError) -> Void) throws(SystemCallError) {
+    guard let total = starts.last, total > 0 else { return }
     let failure = Mutex<SystemCallError?>(nil)
-    runOnThreads(threads) { t in
-      var k = t
-      while k < count {
+    runOnThreads(starts.count - 1) { t in
+      for k in starts[t]..<starts[t + 1] {
         if Cancellation.requested || failure.withLock({ $0 != nil }) { return }
         do throws(SystemCallError) {
           try body(k)
@@ -92,7 +107,6 @@ enum TreeAssembly {
           failure.withLock { if $0 == nil { $0 = error } }
           return
         }
-        k += threads
       }
     }
     if let error = failure.withLock({ $0 }) { throw error }

@@ -104,6 +104,24 @@ struct SharedInodeTests {
     }
   }
 
+  @Test("an update sharing one immutable stored file under hundreds of paths links every one of them (no thread finds its flag set)")
+  func manyUsesOfOneSharedFile() throws {
+    let f = try PullFixture()
+    defer { f.scratch.remove() }
+    var files: [String: String] = ["VERSION": "1.0\n"]
+    for i in 0..<400 { files["d\(i % 20)/same\(i)"] = "one content\n" }
+    for i in 0..<200 { files["u/f\(i)"] = "unique \(i)\n" }
+    _ = try f.remote.publish(try f.scratch.release("r1", files))
+    _ = try f.pull()
+    files["VERSION"] = "1.1\n"
+    let second = try f.remote.publish(try f.scratch.release("r2", files))
+    let result = try f.pull()
+    #expect(result.key == second)
+    // 400 names in each entry, one inode.
+    #expect(Self.lstat(f.scratch.at("root/store/\(second.hex)/d3/same3"))?.st_nlink == 800)
+    #expect(try f.store.audit().problems.isEmpty)
+  }
+
   @Test(
     "gc removing either of two entries that share inodes leaves the other whole and immutable",
     .enabled(if: TestEnvironment.immutableFlagWorks, "needs root and a file system that supports chattr +i"),
