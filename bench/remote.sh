@@ -36,8 +36,17 @@ fi
 
 chattr -R -i "$work" 2>/dev/null || true
 rm -rf "$work"
-mkdir -p "$work"/{srv,nginx,keys}
+mkdir -p "$work"/{srv,nginx,keys,trash}
 cd "$work"
+# ext4 without a journal (this machine's /) skips, for every new inode, the inodes deleted in the
+# last 30 s (dirty_expire_centisecs), one by one: a mkdir or create right after a tree of
+# thousands of files was removed costs seconds of system time. So nothing is deleted while a
+# command is timed or just before: every prepare moves the previous output into trash/ (removed
+# at the end), ends with sync (its copies are not the measured command's to write back), and the
+# removal above gets 31 s to age.
+sleep 31
+# (hyperfine's sh has no $RANDOM: the time in nanoseconds names each.)
+aside() { echo "for d in $*; do if [ -e \$d ]; then mv \$d trash/\$(date +%s%N); fi; done"; }
 
 # nginx on a free port, serving srv/.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -90,16 +99,16 @@ ostree commit --repo=srv/ostree --branch=py --tree=dir="$tree" >/dev/null
 ostree summary --repo=srv/ostree -u
 
 hyperfine --runs "$runs" --export-json full.json \
-  -n "mcp-gen pull" --prepare "chattr -R -i client 2>/dev/null; rm -rf client && $bin remote add --root client r $url/r --trust srv/r/metadata/1.root.json >/dev/null" \
+  -n "mcp-gen pull" --prepare "$(aside client); $bin remote add --root client r $url/r --trust srv/r/metadata/1.root.json >/dev/null && sync" \
   "$bin pull --root client r" \
-  -n "curl + sync" --prepare "rm -rf curl-out && mkdir curl-out" \
+  -n "curl + sync" --prepare "$(aside curl-out); mkdir curl-out && sync" \
   "curl -sS --fail --parallel --parallel-max 16 --create-dirs -K curl-urls.cfg && sync" \
-  -n "ostree pull" --prepare "rm -rf ost && ostree init --repo=ost --mode=bare-user && ostree remote add --repo=ost --no-gpg-verify srv $url/ostree" \
+  -n "ostree pull" --prepare "$(aside ost); ostree init --repo=ost --mode=bare-user && ostree remote add --repo=ost --no-gpg-verify srv $url/ostree && sync" \
   "ostree pull --repo=ost srv py >/dev/null && sync"
 
 # The update: a client with release 1 pulls release 2 (the remote r2 has both).
 : > nginx/access.log
-chattr -R -i upd 2>/dev/null || true; rm -rf upd && "$bin" remote add --root upd r "$url/r2" --trust srv/r2/metadata/1.root.json >/dev/null
+eval "$(aside upd)"; "$bin" remote add --root upd r "$url/r2" --trust srv/r2/metadata/1.root.json >/dev/null
 "$bin" pull --root upd r --release "$key1" >/dev/null
 nginx -c "$work/nginx/nginx.conf" -s reopen; : > nginx/access.log
 "$bin" pull --root upd r --json > update.json
@@ -109,10 +118,10 @@ update_bytes=$(awk '{s += $10} END {print s+0}' nginx/access.log)
 update_object_bytes=$(awk '$7 ~ /\/objects\// {s += $10} END {print s+0}' nginx/access.log)
 update_manifest_bytes=$(awk '$7 ~ /\/targets\// {s += $10} END {print s+0}' nginx/access.log)
 # Timed update runs from a copy of the client that has only release 1.
-chattr -R -i upd-base 2>/dev/null || true; rm -rf upd-base && "$bin" remote add --root upd-base r "$url/r2" --trust srv/r2/metadata/1.root.json >/dev/null
+eval "$(aside upd-base)"; "$bin" remote add --root upd-base r "$url/r2" --trust srv/r2/metadata/1.root.json >/dev/null
 "$bin" pull --root upd-base r --release "$key1" >/dev/null
 hyperfine --runs "$runs" --export-json update-time.json \
-  -n "mcp-gen pull (1% changed)" --prepare "chattr -R -i upd 2>/dev/null; rm -rf upd && cp -a upd-base upd" \
+  -n "mcp-gen pull (1% changed)" --prepare "$(aside upd); cp -a upd-base upd && sync" \
   "$bin pull --root upd r"
 
 # Nothing changed: what is asked for, and how long it takes.
@@ -124,8 +133,8 @@ hyperfine --runs 30 --warmup 3 --export-json nochange.json -n "mcp-gen pull (not
 
 # publish vs add of the tree.
 hyperfine --runs "$runs" --export-json publish.json \
-  -n "mcp-gen add" --prepare "chattr -R -i addroot 2>/dev/null; rm -rf addroot" "$bin add --root addroot $tree" \
-  -n "mcp-gen publish" --prepare "rm -rf srv/p && $bin publish init srv/p --root-key keys/root --targets-key keys/targets --online-key keys/online >/dev/null" \
+  -n "mcp-gen add" --prepare "$(aside addroot); sync" "$bin add --root addroot $tree" \
+  -n "mcp-gen publish" --prepare "$(aside srv/p); $bin publish init srv/p --root-key keys/root --targets-key keys/targets --online-key keys/online >/dev/null" \
   "$bin publish --root $pub srv/p $key1 --channel stable --targets-key keys/targets --online-key keys/online"
 
 python3 - "$work" "$repo/bench/results-remote.md" "$nobj" "$changed" "$changed_bytes" "$update_bytes" "$update_object_bytes" "$update_manifest_bytes" "$nochange_requests" "$(du -sb "$tree" | cut -f1)" "$(nproc)" <<'PY'
@@ -158,3 +167,5 @@ text += ["| %s | %s | %s |" % r for r in rows]
 open(out, "w").write("\n".join(text) + "\n")
 print("\n".join(text))
 PY
+chattr -R -i trash 2>/dev/null || true
+rm -rf trash

@@ -36,6 +36,17 @@ public final class FaultInjection: Sendable {
     return rules.first { $0.call == name && $0.nth == n }?.errno
   }
 
+  /// `MCP_GEN_DEBUG_KILL_AT=NAME` ends the process with SIGKILL when it reaches the kill
+  /// point `NAME` (a step of the engine or of a pull that no single system call marks, such as
+  /// "between clearing an inode's immutable flag and setting it again"), so a test can leave
+  /// exactly what a crash there leaves and check that the next run recovers.
+  public static func killPoint(_ name: StaticString) {
+    guard let wanted = killAt, wanted == name.description else { return }
+    _ = Glibc.kill(Glibc.getpid(), SIGKILL)
+  }
+
+  private static let killAt: String? = getenv("MCP_GEN_DEBUG_KILL_AT").map { String(cString: $0) }
+
   public static func errno(named name: String) -> Errno? {
     switch name {
     case "ENOSPC": return .noSpace

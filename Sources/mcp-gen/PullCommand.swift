@@ -70,7 +70,7 @@ enum PullReport {
       Output.json(r.json)
     } else if let added = r.added {
       var line = "pulled release \(r.key.short)\(label) from \(r.remote): downloaded \(r.downloadedObjects) objects (\(Output.bytes(r.downloadedBytes)))"
-      if r.copiedFiles > 0 { line += ", copied \(r.copiedFiles) files (\(Output.bytes(r.copiedBytes))) from the store" }
+      if r.copiedFiles > 0 { line += ", took \(r.copiedFiles) files (\(Output.bytes(r.copiedBytes))) from the store" }
       if r.resumedObjects > 0 { line += ", kept \(r.resumedObjects) verified by an interrupted pull" }
       Output.line(line)
       Output.line(added.path.displayString)

@@ -8,14 +8,32 @@ import Testing
 /// breaks without it: every fsync the code does is shown to be needed.
 @Suite("Power-loss crash states", .serialized, .enabled(if: KillPoints.stracePath != nil, "strace is not installed"))
 struct PowerLossTests {
-  @Test("every crash state holds, every fsync is needed", arguments: ["add", "switch", "rollback", "gc", "switch with a checkpoint"])
+  @Test(
+    "every crash state holds, every fsync is needed",
+    arguments: ["add", "switch", "rollback", "gc", "switch with a checkpoint", "pull", "pull of an update"])
   func crashStates(_ command: String) throws {
     let scratch = try Scratch()
     defer { scratch.remove() }
     let baseline = scratch.at("baseline")
     var args: [String]
     var environment: [String: String]? = nil
+    // A pull stores the tree it built in remotes/origin/partial/ where it is (Store.addVerified),
+    // made of its objects' inodes and, for an update, of the stored release's (hard links).
+    let publisher = command.hasPrefix("pull") ? try PubRemote() : nil
+    defer { publisher?.remove() }
     switch command {
+    case "pull", "pull of an update":
+      let p = publisher!
+      try p.ok(["add", try p.release("r1", version: "1.0", files: 4), "--label", "1.0"])
+      try p.ok(p.publishArguments("1.0"))
+      try KillPoints.Scenario.must(["remote", "add", "origin", "file://" + p.remote, "--trust", p.remote + "/metadata/1.root.json", "--root", baseline])
+      if command == "pull of an update" {
+        try KillPoints.Scenario.must(["pull", "origin", "--root", baseline])
+        // The same data files, another VERSION: four contents shared with the stored release.
+        try p.ok(["add", try p.release("r2", version: "1.1", files: 4), "--label", "1.1"])
+        try p.ok(p.publishArguments("1.1"))
+      }
+      args = ["pull", "origin", "--root", "{root}"]
     case "add":
       try KillPoints.Scenario.must(["switch", "--root", baseline, CLI.fixture("mcp-1.0")])
       args = ["add", "--root", "{root}", CLI.fixture("mcp-1.1")]

@@ -11,7 +11,10 @@ file, of its directory, or a syncfs, may be lost. For every crash point it check
   * each volatile name change dropped alone, volatile data lost;
 and on each state: `current` is the old or the new release and verifies, no store entry is
 partial (audit: no error), the journal parses. With --justify it then removes each fsync in turn
-and shows a state that breaks without it, or reports the fsync as unjustified.
+and shows a state that breaks without it, or reports the fsync as unjustified; the fsyncs of a
+remote's trusted metadata and of a pull's partial/ (under remotes/) are listed, not judged.
+Hard links by name (a pull's tree made of its objects' inodes and of stored ones) are modelled:
+one inode under two names.
 
 usage: crash_states.py [--justify] MCP_GEN BASELINE_ROOT WORKDIR ARG... ({root} stands for the root)
 """
@@ -76,11 +79,19 @@ def parse(log, root):
                 ops.append(("create", p))
         elif call == "linkat" and len(fds) >= 2 and len(strs) >= 2:
             # linkat(FD, "", DIR, NAME, AT_EMPTY_PATH) or linkat(AT_FDCWD, "/proc/self/fd/N", ...).
+            # linkat(DIR, NAME, DIR2, NAME2, 0): a second name for a named file (a pull's tree
+            # made of its objects' inodes, or of a stored entry's shared ones).
             if "AT_EMPTY_PATH" in args:
                 src = rel(fds[0])
             else:
                 m = re.match(r"/proc/self/fd/(\d+)$", strs[0])
                 src = unnamed.get(int(m.group(1))) if m else None
+                if m is None and strs[0]:
+                    named = rel(os.path.join(fds[0], strs[0]))
+                    b = rel(os.path.join(fds[1], strs[1]))
+                    if named is not None and b is not None:
+                        ops.append(("hardlink", named, b))
+                    continue
             b = rel(os.path.join(fds[1], strs[1]))
             if src is not None and b is not None:
                 ops.append(("link", src, b))
@@ -171,6 +182,11 @@ def annotate(ops, baseline, skip_fsync=None):
             del model.ids[op[1]]
             model.ids[op[2]] = fid
             info.append({"data": [], "names": [model.id(parent(op[2]))], "file": fid})
+        elif kind == "hardlink":
+            # Both names are one inode: its data is durable by an fsync under either name.
+            fid = model.id(op[1])
+            model.ids[op[2]] = fid
+            info.append({"data": [], "names": [model.id(parent(op[2]))], "file": fid})
         elif kind in ("write", "chmod"):
             info.append({"data": [model.id(op[1])], "names": [], "file": model.id(op[1])})
         elif kind in ("mkdir", "symlink"):
@@ -248,6 +264,11 @@ def materialize(state_dir, baseline, final_root, ops, info, final_paths, keep_op
             elif kind == "symlink":
                 os.symlink(op[2], target(op[1]))
                 model.ids[op[1]] = fid
+            elif kind == "hardlink":
+                # The same inode under a second name (when the first survived the crash).
+                if os.path.lexists(target(op[1])) and not os.path.lexists(target(op[2])):
+                    os.link(target(op[1]), target(op[2]))
+                    model.ids[op[2]] = fid
             elif kind == "link":
                 # The unnamed file gets its name; its contents are filled in below.
                 if not os.path.lexists(target(op[2])):
@@ -347,7 +368,7 @@ def check(binary, state, allowed, finished=None):
 
 
 def states(ops, durable, k):
-    all_ns = {i for i in range(k + 1) if ops[i][0] in ("create", "mkdir", "symlink", "rename", "unlink", "link")}
+    all_ns = {i for i in range(k + 1) if ops[i][0] in ("create", "mkdir", "symlink", "rename", "unlink", "link", "hardlink")}
     all_data = {i for i in range(k + 1) if ops[i][0] in ("write", "chmod")}
     volatile_ns = {i for i in all_ns if durable[i] is None or durable[i] > k}
     durable_data = {i for i in all_data if durable[i] is not None and durable[i] <= k}
@@ -442,6 +463,12 @@ def main():
                 # Only a cache: without the fsync a crash leaves the old or a torn checkpoint,
                 # which readers detect and ignore; kept so that one survives a power cut.
                 print("  cache: %s %s (#%d): the checkpoint's" % (op[0], op[1] if len(op) > 1 else "", f))
+                continue
+            if op[0] == "fsync" and (op[1] == "remotes" or op[1].startswith("remotes/")):
+                # A remote's trusted metadata (kept durably so it never goes back to an older
+                # version: TUF's rollback protection) and a pull's partial/: the states checked
+                # here judge the store, generations and journal, not these (section 15).
+                print("  remote: %s %s (#%d): not judged here" % (op[0], op[1], f))
                 continue
             _, broken = explore(binary, baseline, ref, work, ops, allowed, finished, skip_fsync=f, stop_at_first=True)
             what = "%s %s" % (op[0], op[1] if len(op) > 1 else "")

@@ -27,9 +27,14 @@ enum QuarantineCheck {
     let listed = sorted.prefix(3).map(displayName).joined(separator: ", ") + (sorted.count > 3 ? ", and \(sorted.count - 3) more" : "")
     let word = Doctor.shellWord(path)
     // Repaired entries keep the immutable flag on their files: rm alone fails on them as root.
+    // A file may be shared with an entry still stored (store-layout.md section 3), and an
+    // immutable inode's names cannot be removed: clearing the quarantine's flags clears that
+    // entry's too, so the store's flags are set again afterwards.
+    let store = Doctor.shellWord(root.path.appending(bytes: Store.storeName))
     let unfreeze = Syscall.effectiveUserID() == 0 ? "chattr -R -i \(word) && " : ""
+    let refreeze = Syscall.effectiveUserID() == 0 ? " && find \(store) -mindepth 1 ! -type l -exec chattr +i {} +" : ""
     return DoctorFinding("quarantine", .warning,
       "\(path.displayString) holds \(sorted.count) item\(sorted.count == 1 ? "" : "s") set aside as corrupted\(since): \(listed)",
-      hint: "look at them (ls -la \(word)); once nothing there is needed: \(unfreeze)rm -rf \(word)")
+      hint: "look at them (ls -la \(word)); once nothing there is needed: \(unfreeze)rm -rf \(word)\(refreeze)")
   }
 }

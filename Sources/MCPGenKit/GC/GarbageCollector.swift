@@ -151,7 +151,7 @@ extension Store {
       // No fsync: a manifest that comes back after a power cut only lacks its entry, and the
       // next gc removes it (the power-loss checker shows no state that needs one).
       do throws(SystemCallError) { try manifests.unlink(key.bytes) } catch where error.errno == .noSuchFileOrDirectory {}
-      try TreeRemover.remove(name, in: garbage, progress: options.progress)
+      try TreeRemover.remove(name, in: garbage, progress: options.progress, storeInodes: true)
     }
   }
 
@@ -183,7 +183,7 @@ extension Store {
       var removed: [[UInt8]] = []
       for name in try entries.list() where name.starts(with: Store.tempPrefix) {
         guard try !isLive(name, in: entries) else { continue }
-        if !dryRun { try TreeRemover.remove(name, in: entries) }
+        if !dryRun { try TreeRemover.remove(name, in: entries, storeInodes: true) }
         removed.append(Store.storeName + [0x2F] + name)
       }
       let live = Set(try entries.list())
@@ -202,7 +202,7 @@ extension Store {
       }
       if let garbage = try? root.openDirectory(Store.garbageName) {
         for name in try garbage.list() {
-          if !dryRun { try TreeRemover.remove(name, in: garbage) }
+          if !dryRun { try TreeRemover.remove(name, in: garbage, storeInodes: true) }
           removed.append(Store.garbageName + [0x2F] + name)
         }
       }

@@ -142,52 +142,13 @@ extension Store {
       try Cancellation.check(Store.nothingAdded)
       let key = manifest.key
       try Store.requireKey(key, expectedKey, release.path)
-      var result = AddResult(
-        key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
-      try withLock { () throws(MCPGenError) in
-        try storeManifest(manifest, key)
-        do throws(SystemCallError) {
-          try entries.renameNoReplace(temp, to: entries, as: key.bytes)
-        } catch let e where e.errno == .fileExists || e.errno == .directoryNotEmpty {
-          try? TreeRemover.remove(temp, in: entries)  // Stored already (by another process, or before).
-          return
-        } catch {
-          throw MCPGenError(error, doing: "store entry")
-        }
-        stored = true
-        result.isNew = true
-        // The entry is in place from here on: a failure must say so, not "nothing changed".
-        do throws(MCPGenError) {
-          try attempt("seal store entry") { () throws(SystemCallError) in
-            // Sealed, the entry's inodes carry flags set since the copy's syncfs: one syncfs
-            // makes them durable together with the rename. Unsealed, fsync store/ suffices.
-            if try sealRoot(of: key, manifest, immutability) {
-              try entries.syncFileSystem()
-            } else {
-              try entries.sync()
-            }
-          }
-          if journaled {
-            // Read from the entry now in place, under the lock that orders it with other labels.
-            var recorded = label
-            if recorded == nil { recorded = labelToRecord(key, given: nil, history: try history()) }
-            try journal(.add, from: nil, to: nil, key: key, source: recordedSource ?? absolute(source).bytes,
-                        extra: recorded?.journalFields ?? [])
-          }
-        } catch {
-          var e = error
-          e.message = "\(entryPath(key).displayString) is stored, but finishing the add failed (\(error.message)); run the command again to finish it"
-          throw e
-        }
+      let result = try commit(
+        temp, in: entries, manifest, immutability, journaled: journaled,
+        source: recordedSource ?? absolute(source).bytes, label: label, stored: &stored)
+      if !result.isNew {
+        try? TreeRemover.remove(temp, in: entries)  // Stored already (by another process, or before).
       }
       withExtendedLifetime(guardFD) {}
-      if result.isNew {
-        switch immutability.status {
-        case .applied: result.immutability = .applied
-        case .notRoot: result.immutability = .notRoot
-        case .unsupported(let why): result.immutability = .unsupported(reason: why)
-        }
-      }
       return result
     } catch {
       if !stored {
@@ -200,6 +161,66 @@ extension Store {
   }
 
   static let nothingAdded = "cancelled: nothing was added"
+
+  /// Steps 6 and 7 of an add (store-layout.md section 4), shared by `add` and `addVerified`:
+  /// `name` in `parent` is a sealed, durable tree (or file) whose structure matched `manifest`.
+  /// Under the lock: the manifest is written durably, the tree renamed to `store/<key>` with
+  /// `RENAME_NOREPLACE`, the entry's root sealed and the whole made durable (a `syncfs` as root,
+  /// else an fsync of `store/`), and the add journaled. When the key is stored already the
+  /// tree is left where it is (the caller removes it) and `isNew` is false. `stored` becomes
+  /// true with the rename: from there on, an error says the entry is in place.
+  func commit(
+    _ name: [UInt8], in parent: DirectoryFD, _ manifest: Manifest, _ immutability: Immutability, journaled: Bool,
+    source: @autoclosure () -> [UInt8], label: ReleaseLabel?, stored: inout Bool
+  ) throws(MCPGenError) -> AddResult {
+    let key = manifest.key
+    var result = AddResult(
+      key: key, path: entryPath(key), files: manifest.fileCount, bytes: manifest.byteCount, isNew: false)
+    try withLock { () throws(MCPGenError) in
+      try storeManifest(manifest, key)
+      do throws(SystemCallError) {
+        try parent.renameNoReplace(name, to: entries, as: key.bytes)
+      } catch let e where e.errno == .fileExists || e.errno == .directoryNotEmpty {
+        return
+      } catch {
+        throw MCPGenError(error, doing: "store entry")
+      }
+      stored = true
+      result.isNew = true
+      // The entry is in place from here on: a failure must say so, not "nothing changed".
+      do throws(MCPGenError) {
+        try attempt("seal store entry") { () throws(SystemCallError) in
+          // Sealed, the entry's inodes carry flags set since the copy's syncfs: one syncfs
+          // makes them durable together with the rename. Unsealed, fsync store/ suffices
+          // (and the tree's old directory, when it was renamed from elsewhere in the root).
+          if try sealRoot(of: key, manifest, immutability) {
+            try entries.syncFileSystem()
+          } else {
+            try entries.sync()
+            if parent.fd != entries.fd { try parent.sync() }
+          }
+        }
+        if journaled {
+          // Read from the entry now in place, under the lock that orders it with other labels.
+          var recorded = label
+          if recorded == nil { recorded = labelToRecord(key, given: nil, history: try history()) }
+          try journal(.add, from: nil, to: nil, key: key, source: source(), extra: recorded?.journalFields ?? [])
+        }
+      } catch {
+        var e = error
+        e.message = "\(entryPath(key).displayString) is stored, but finishing the add failed (\(error.message)); run the command again to finish it"
+        throw e
+      }
+    }
+    if result.isNew {
+      switch immutability.status {
+      case .applied: result.immutability = .applied
+      case .notRoot: result.immutability = .notRoot
+      case .unsupported(let why): result.immutability = .unsupported(reason: why)
+      }
+    }
+    return result
+  }
 
   /// A release whose key was signed elsewhere (a pull) must hash to exactly that key.
   static func requireKey(_ key: StoreKey, _ expected: StoreKey?, _ source: FilePath) throws(MCPGenError) {
@@ -271,47 +292,59 @@ extension Store {
       digests.set(i, try worker.copyFile(release, i, expected?.entries[i].digest, to: file))
     }
     for i in release.fileIndices { items[i].digest = digests.get(i) }
+    try sealAndCheck(dir, release.entries, parents, immutability) {
+      MCPGenError(
+        .sourceChanged,
+        "the copy of \(release.path.displayString) does not match what was read; nothing was stored, run the command again once the release is no longer changing",
+        path: release.path)
+    }
+    return (dir, Manifest(sorted: items))
+  }
+
+  /// Steps 4 and 5 of an add on the tree `dir` (a copy, or a tree a pull built): seals its
+  /// directories deepest first (0555, immutable), its root 0555; `syncfs`, re-reading the
+  /// structure from disk meanwhile, which must equal `expected` (types, sizes, execute bits,
+  /// symlink targets, names: entries without digests) or `mismatch()` is thrown; then, as
+  /// root, marks every file immutable.
+  func sealAndCheck(
+    _ dir: DirectoryFD, _ expected: [ManifestEntry], _ parents: DirectoryCache, _ immutability: Immutability,
+    mismatch: () -> MCPGenError
+  ) throws(MCPGenError) {
     // Deepest first, so no directory is sealed before its children are.
     try attempt("seal temporary copy") { () throws(SystemCallError) in
-      for e in items.dropFirst().reversed() where e.kind == .directory {
+      for e in expected.dropFirst().reversed() where e.kind == .directory {
         let d = try dir.openDirectory(e.path)
         try d.changeMode(0o555)
         try immutability.mark(d.fd, d.path)
       }
       try dir.changeMode(0o555)
     }
-    // The copy's own structure, read back from disk, must be the scan's. The re-read needs the
-    // CPU while the syncfs waits for the disk, so the two run at once.
+    // The copy's own structure, read back from disk, must be the expected one. The re-read
+    // needs the CPU while the syncfs waits for the disk, so the two run at once.
     let structure = Background { () throws(MCPGenError) in try TreeScanner.scan(directory: dir) }
     let synced = Result { () throws(SystemCallError) in try dir.syncFileSystem() }
     let copied = try structure.value()
     try attempt("make the copy durable") { () throws(SystemCallError) in try synced.get() }
-    guard copied.entries == release.entries else {
-      throw MCPGenError(
-        .sourceChanged,
-        "the copy of \(release.path.displayString) does not match what was read; nothing was stored, run the command again once the release is no longer changing",
-        path: release.path)
-    }
-    try markFilesImmutable(release, parents, immutability)
-    return (dir, Manifest(sorted: items))
+    guard copied.entries == expected else { throw mismatch() }
+    try markFilesImmutable(expected, parents, immutability)
   }
 
-  /// Marks every copied file immutable, once their data is on disk.
+  /// Marks every file of the tree immutable, once their data is on disk.
   ///
   /// ext4 writes a regular file's dirty pages back synchronously before it sets the flag
   /// (`ext4_ioctl_setflags`): marking each file right after its copy would cost one synchronous
   /// write per file. After the copy's syncfs the pages are clean; the syncfs that follows the
   /// rename into the store makes the flags durable.
   private func markFilesImmutable(
-    _ release: ScannedRelease, _ parents: DirectoryCache, _ immutability: Immutability
+    _ entries: [ManifestEntry], _ parents: DirectoryCache, _ immutability: Immutability
   ) throws(MCPGenError) {
     guard immutability.isMarking else { return }
     // The byte count only decides whether threads are worth starting: a mark costs about as
     // much as reading a small file.
-    let files = release.fileIndices
+    let files = entries.indices.filter { entries[$0].kind.isRegularFile }
     try ParallelWork.run(files, bytes: UInt64(files.count) << 14) { (i, _) throws(MCPGenError) in
       try attempt("seal temporary copy") { () throws(SystemCallError) in
-        let (parent, name) = splitLast(release.entries[i].path)
+        let (parent, name) = splitLast(entries[i].path)
         let file = try parents.directory(parent).openFile(name, flags: [.readOnly, .noFollow, .nonBlocking])
         try immutability.mark(file.fd, file.path)
       }

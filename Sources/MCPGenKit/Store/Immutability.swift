@@ -6,7 +6,9 @@ import SystemPackage
 ///
 /// Modes 0444/0555 do not stop root: a Python release run by root from the store would write
 /// `__pycache__` into it. `FS_IMMUTABLE_FL` does, as OSTree uses it for deployments. Code that
-/// must remove an entry clears the flag first (`TreeRemover`).
+/// must remove an entry clears the flag first (`TreeRemover`). Store entries may share file
+/// inodes (store-layout.md section 3), so code that clears a file's flag to unlink or link it
+/// goes through `whileCleared`, which sets it again while the inode still has a name.
 final class Immutability: Sendable {
   enum Status: Sendable, Equatable {
     /// Every stored inode but symlinks carries the flag.
@@ -64,5 +66,30 @@ final class Immutability: Sendable {
   static func clear(_ fd: CInt) {
     guard case .success(let flags) = Syscall.getInodeFlags(fd), flags.contains(.immutable) else { return }
     _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable))
+  }
+
+  /// Runs `body` (an unlink or a link of the inode open as `fd`) with the inode's immutable
+  /// flag cleared, then sets the flag again if the inode still has a name (its link count by
+  /// `fstat` after `body`, success or not) and the flag was set, or `always` (the inode is a
+  /// store entry's: gc deleting garbage). A file shared by two store entries so keeps its
+  /// protection in the other one when one entry is deleted. Where flags are not supported, or
+  /// not running as root, it only runs `body`.
+  ///
+  /// A kill between the clear and the set leaves the inode without its flag; what sets it again
+  /// is said in store-layout.md section 3 (the gc that deletes the rest of the garbage, with
+  /// `always`; the next pull that shares the file: `Store.linkStoredFile` marks it).
+  static func whileCleared<R>(_ fd: CInt, always: Bool = false, _ body: () throws(SystemCallError) -> R) throws(SystemCallError) -> R {
+    guard case .success(let flags) = Syscall.getInodeFlags(fd) else { return try body() }
+    let wasSet = flags.contains(.immutable)
+    guard wasSet || always else { return try body() }
+    if wasSet { _ = Syscall.setInodeFlags(fd, flags.subtracting(.immutable)) }
+    #if DEBUG
+    // Where a kill costs another entry its flag: the inode has a name besides this one.
+    if case .success(let st) = Syscall.fstat(fd), st.linkCount > 1 { FaultInjection.killPoint("shared-flag-cleared") }
+    #endif
+    defer {
+      if case .success(let st) = Syscall.fstat(fd), st.linkCount > 0 { _ = Syscall.setInodeFlags(fd, flags.union(.immutable)) }
+    }
+    return try body()
   }
 }

@@ -30,6 +30,32 @@ extension Store {
     return try entries.openFile(name, flags: [.readOnly, .nonBlocking])
   }
 
+  /// Links the stored file `path` of release `key` (a file inside a directory entry, never an
+  /// entry's root) as `newName` in `directory`, a tree being assembled in the root for
+  /// `addVerified`: the new entry shares the stored inode instead of a copy of it
+  /// (store-layout.md section 3). An immutable inode cannot be linked, so its flag is cleared
+  /// for the `linkat` and set again (`Immutability.whileCleared`); as root the flag is set
+  /// afterwards in any case, which also repairs a file whose flag an earlier run, killed
+  /// between the two, left cleared. The new name must be the inode opened, or it is removed and
+  /// this fails.
+  public func linkStoredFile(_ key: StoreKey, _ path: [UInt8], to directory: DirectoryFD, as newName: [UInt8]) throws(SystemCallError) {
+    let name = key.bytes + [0x2F] + path
+    // Opened without following any symlink; linked by its path from store/ (no directory opened
+    // per file), and the new name must then be the inode opened.
+    let file = try entries.openFile(name, flags: [.readOnly, .nonBlocking])
+    try Immutability.whileCleared(file.fd) { () throws(SystemCallError) in
+      #if DEBUG
+      FaultInjection.killPoint("link-flag-cleared")
+      #endif
+      try entries.link(name, to: directory, as: newName)
+    }
+    guard try directory.stat(newName).isSameFile(as: try file.stat()) else {
+      try? directory.unlink(newName)
+      throw SystemCallError("linkat", path: directory.path.appending(bytes: newName), errno: .noSuchFileOrDirectory)
+    }
+    try Immutability().mark(file.fd, file.path)
+  }
+
   /// Every stored release with its manifest (checked against its key); a release whose
   /// manifest cannot be read is left out (audit reports it).
   public func storedManifests() throws(MCPGenError) -> [(key: StoreKey, manifest: Manifest)] {

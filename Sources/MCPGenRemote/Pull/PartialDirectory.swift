@@ -41,9 +41,11 @@ final class PartialDirectory: @unchecked Sendable {
 
   /// Objects of an earlier pull that still hash to their names and are `needed` (digest to
   /// size); every other file in `objects/` (temporaries, mismatches, objects of no use) is
-  /// removed.
+  /// removed. Then the verified contents of a leftover `tree/` (a pull killed after it gave
+  /// the objects' names up to the tree it stores) are taken back (`salvageTree`), and the
+  /// tree is removed.
   func verifiedObjects(needed: [Digest: UInt64], progress: ProgressCounters?) throws(MCPGenError) -> Set<Digest> {
-    try attempting("check \(objects.path.displayString)") { () throws(SystemCallError) -> Set<Digest> in
+    var kept = try attempting("check \(objects.path.displayString)") { () throws(SystemCallError) -> Set<Digest> in
       var kept = Set<Digest>()
       for name in try objects.list() {
         if let digest = Digest(hex: name), name.count == 64, let size = needed[digest],
@@ -58,6 +60,61 @@ final class PartialDirectory: @unchecked Sendable {
         try Store.removeTree(name, in: objects)
       }
       return kept
+    }
+    try salvageTree(needed: needed, kept: &kept, progress: progress)
+    return kept
+  }
+
+  /// Takes back into `objects/` every content of a leftover `tree/` that is `needed`, not
+  /// `kept` yet, and still hashes to its digest, then removes the tree.
+  ///
+  /// A pull gives up the objects' names once their tree is assembled (an immutable inode can
+  /// be neither linked nor unlinked, and the store marks the tree's files immutable): killed
+  /// after that, the tree holds the only copy. A file with one link is the tree's own: its
+  /// flag (if the killed run set it) is cleared and it is linked back under its digest. A file
+  /// with more links may be a stored entry's inode (shared, section 3), whose flag must stay:
+  /// it is copied instead, hashed as it is copied.
+  private func salvageTree(needed: [Digest: UInt64], kept: inout Set<Digest>, progress: ProgressCounters?) throws(MCPGenError) {
+    let present = try attempting("check \(dir.path.displayString)") { () throws(SystemCallError) -> Bool in
+      try dir.statIfPresent(PartialDirectory.treeName) != nil
+    }
+    guard present else { return }
+    let wantedSizes = Set(needed.filter { !kept.contains($0.key) }.values)
+    if !wantedSizes.isEmpty, let tree = try? TreeScanner.scan(PartialDirectory.treeName, in: dir) {
+      for e in tree.entries where e.kind.isRegularFile && wantedSizes.contains(e.size) {
+        let (parentPath, name) = e.path == [0x2E] ? ([], PartialDirectory.treeName) : splitLast(PartialDirectory.treeName + [0x2F] + e.path)
+        guard let parent = try? (parentPath.isEmpty ? dir : dir.openDirectory(parentPath)),
+          let file = try? parent.openFile(name, flags: [.readOnly, .nonBlocking]), let st = try? file.stat(), st.type == .regular
+        else { continue }
+        guard let read = try? StreamCopy.run(from: file, into: nil, limit: e.size, progress: progress), !read.overflow,
+          read.size == e.size, needed[read.digest] == e.size, !kept.contains(read.digest)
+        else { continue }
+        if st.linkCount > 1 {
+          // Copied from a fresh descriptor, and named only if the copy hashes to the digest.
+          if let again = try? parent.openFile(name, flags: [.readOnly, .nonBlocking]),
+            (try? copyIn(from: again, read.digest, size: e.size, progress: nil)) == true
+          {
+            kept.insert(read.digest)
+          }
+          continue
+        }
+        if case .success(let flags) = Syscall.getInodeFlags(file.fd), flags.contains(.immutable) {
+          _ = Syscall.setInodeFlags(file.fd, flags.subtracting(.immutable))
+        }
+        if (try? parent.link(name, to: objects, as: read.digest.hexBytes)) != nil { kept.insert(read.digest) }
+      }
+    }
+    try attempting("remove \(dir.path.appending(bytes: PartialDirectory.treeName).displayString)") { () throws(SystemCallError) in
+      try Store.removeTree(PartialDirectory.treeName, in: dir)
+    }
+  }
+
+  /// Gives up the names of the objects (once the tree links them all): the store marks the
+  /// tree's files immutable, and an immutable inode's other names could not be unlinked.
+  /// Killed after this, a resumed pull takes the contents back from the tree (`salvageTree`).
+  func dropObjects() throws(MCPGenError) {
+    try attempting("remove \(objects.path.displayString)") { () throws(SystemCallError) in
+      for name in try objects.list() { try objects.unlink(name) }
     }
   }
 

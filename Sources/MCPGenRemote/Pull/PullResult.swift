@@ -32,7 +32,8 @@ public struct PullResult: Sendable {
   /// Objects (distinct contents) downloaded by this run, and their bytes.
   public var downloadedObjects = 0
   public var downloadedBytes: UInt64 = 0
-  /// Objects copied from releases already stored instead of downloaded, and their bytes.
+  /// Contents taken from releases already stored instead of downloaded (shared as hard links
+  /// to the stored file, or copied), and their bytes.
   public var copiedFiles = 0
   public var copiedBytes: UInt64 = 0
   /// Objects an interrupted earlier pull had verified, used again without downloading.

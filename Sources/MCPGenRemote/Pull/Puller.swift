@@ -113,12 +113,27 @@ public struct Puller {
     result.resumedObjects = resumed.count
     var missing = needed.filter { !resumed.contains($0.key) }
 
-    // Files some stored release has are copied from it, hashed on the way (a stored file
-    // that does not match is downloaded instead).
+    // Files some stored release has are shared with it (hard links to the stored inode) when
+    // every use wants the stored file's execute bit, else copied from it; either way hashed
+    // first (a stored file that does not match is downloaded instead).
+    var kinds: [Digest: Set<ManifestEntry.Kind>] = [:]
+    for e in manifest.entries where e.kind.isRegularFile && e.size > 0 { kinds[e.digest!, default: []].insert(e.kind) }
     let local = try localCopies(of: missing)
-    let localBytes = local.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
-    try phase("copying", local.count, localBytes, progress) { () throws(MCPGenError) in
-      for source in local {
+    let sharable = local.filter { manifest.entries[0].kind == .directory && $0.path != [0x2E] && kinds[$0.digest] == [$0.kind] }
+    let sharableBytes = sharable.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
+    var shared: [Digest: SharedFile] = [:]
+    try phase("checking stored files", sharable.count, sharableBytes, progress) { () throws(MCPGenError) in
+      for (digest, file) in try verifyStored(sharable, sizes: missing, progress: progress) {
+        shared[digest] = file
+        result.copiedFiles += 1
+        result.copiedBytes += missing[digest]!
+        missing[digest] = nil
+      }
+    }
+    let copies = local.filter { shared[$0.digest] == nil && missing[$0.digest] != nil }
+    let localBytes = copies.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
+    try phase("copying", copies.count, localBytes, progress) { () throws(MCPGenError) in
+      for source in copies {
         try Puller.checkCancelled()
         let size = missing[source.digest]!
         let copied = try attempting("copy a stored file") { () throws(SystemCallError) -> Bool in
@@ -145,11 +160,53 @@ public struct Puller {
     result.downloadedBytes = downloadBytes
 
     try Puller.checkCancelled()
-    let tree = try TreeAssembly.build(manifest, in: partial)
+    _ = try TreeAssembly.build(manifest, in: partial, shared: shared, store: store)
+    // The tree links every object now; as root the store marks its files immutable, after which
+    // their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
+    // contents back from the tree (PartialDirectory.salvageTree). Without root the names stay
+    // until partial/ is removed, and the store moves the tree into store/ before sealing it.
+    if Store.marksImmutable { try partial.dropObjects() }
+    #if DEBUG
+    FaultInjection.killPoint("pull-objects-dropped")
+    #endif
     let label = release.label.flatMap { try? ReleaseLabel(given: $0) }
     let recorded = Array("remote \(remote.name) (\(remote.url.text))".utf8)
-    result.added = try store.add(tree, expecting: release.key, recordedSource: recorded, label: label)
+    result.added = try store.addVerified(
+      PartialDirectory.treeName, in: partial.dir, manifest: manifest, key: release.key, recordedSource: recorded, label: label)
     partial.remove()
+  }
+
+  /// The stored files of `candidates` whose bytes (read through their descriptors, on as many
+  /// threads as there are cores) still hash to their digest and have the wanted size: a stored
+  /// file is shared only as the bytes its manifest names. Others are left to be copied or
+  /// downloaded.
+  private func verifyStored(
+    _ candidates: [(digest: Digest, key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)], sizes: [Digest: UInt64],
+    progress: ProgressCounters?
+  ) throws(MCPGenError) -> [Digest: SharedFile] {
+    guard !candidates.isEmpty else { return [:] }
+    let ok = VerifiedSlots(count: candidates.count)
+    let threads = min(Syscall.onlineCores(), 8, candidates.count)
+    let store = self.store
+    runOnThreads(threads) { k in
+      var i = k
+      while i < candidates.count {
+        defer { i += threads }
+        if Cancellation.requested { return }
+        let c = candidates[i]
+        let size = sizes[c.digest]!
+        guard let file = try? store.openStoredFile(c.key, c.path), let st = try? file.stat(), st.type == .regular,
+          UInt64(st.size) == size,
+          let read = try? StreamCopy.run(from: file, into: nil, limit: size, progress: progress)
+        else { continue }
+        progress?.add(files: 1)
+        if !read.overflow, read.size == size, read.digest == c.digest { ok.set(i) }
+      }
+    }
+    try Puller.checkCancelled()
+    var out: [Digest: SharedFile] = [:]
+    for (i, c) in candidates.enumerated() where ok.get(i) { out[c.digest] = SharedFile(key: c.key, path: c.path) }
+    return out
   }
 
   /// The manifest target, checked against its signed length and SHA-256 (which is the key) by
@@ -175,17 +232,19 @@ public struct Puller {
   }
 
   /// For each wanted digest some stored release has, one stored file holding it.
-  private func localCopies(of wanted: [Digest: UInt64]) throws(MCPGenError) -> [(digest: Digest, key: StoreKey, path: [UInt8])] {
+  private func localCopies(
+    of wanted: [Digest: UInt64]
+  ) throws(MCPGenError) -> [(digest: Digest, key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)] {
     guard !wanted.isEmpty else { return [] }
-    var found: [Digest: (key: StoreKey, path: [UInt8])] = [:]
+    var found: [Digest: (key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)] = [:]
     for (key, manifest) in try store.storedManifests() {
       for e in manifest.entries where e.kind.isRegularFile {
         guard let d = e.digest, found[d] == nil, wanted[d] == e.size else { continue }
-        found[d] = (key, e.path)
+        found[d] = (key, e.path, e.kind)
       }
       if found.count == wanted.count { break }
     }
-    return found.map { ($0.key, $0.value.key, $0.value.path) }.sorted { $0.digest < $1.digest }
+    return found.map { ($0.key, $0.value.key, $0.value.path, $0.value.kind) }.sorted { $0.digest < $1.digest }
   }
 
   /// Ctrl-C or SIGTERM (when the CLI installed the handlers) before anything is stored.
@@ -201,4 +260,17 @@ public struct Puller {
     defer { progress.end() }
     return try body()
   }
+}
+
+/// One flag per candidate, each set by at most one thread and read after all joined.
+// Unchecked: slot i is written only by the thread that owns index i, and read after runOnThreads
+// returned (which joins every thread).
+// Raw memory, not an array: an array property written from two threads would trip Swift's
+// exclusivity check even on distinct elements.
+private final class VerifiedSlots: @unchecked Sendable {
+  private let slots: UnsafeMutableBufferPointer<Bool>
+  init(count: Int) { slots = .allocate(capacity: count); slots.initialize(repeating: false) }
+  deinit { slots.deallocate() }
+  func set(_ i: Int) { slots[i] = true }
+  func get(_ i: Int) -> Bool { slots[i] }
 }
