@@ -53,7 +53,9 @@ public final class Store: Sendable {
     return Store(path: path, root: root, entries: entries, manifests: manifests, options: options)
   }
 
-  private static func makeDirectories(_ path: FilePath) throws(MCPGenError) {
+  /// `mkdir -p` of `path`, each new directory 0755 whatever the umask and made durable by an
+  /// fsync of its parent: the root, and a remote directory `publish init` creates.
+  public static func makeDirectories(_ path: FilePath, doing: String = "create root") throws(MCPGenError) {
     let bytes = path.bytes
     var prefixes: [[UInt8]] = []
     for (i, b) in bytes.enumerated() where b == 0x2F && i > 0 { prefixes.append(Array(bytes[..<i])) }
@@ -62,11 +64,12 @@ public final class Store: Sendable {
       let result = withCString(prefix) { Syscall.mkdirat(Syscall.currentDirectoryFD, $0, 0o755) }
       switch result {
       case .success:
-        // 0755 whatever the umask: the service that runs `current/bin/...` must reach the root.
+        // 0755 whatever the umask: the service that runs `current/bin/...` must reach the root,
+        // and the web server a remote.
         // A new directory is durable only once its parent is synced.
         let (up, name) = splitLast(prefix)
         let parent = FilePath(bytes: !up.isEmpty ? up : prefix.first == 0x2F ? [0x2F] : [0x2E])
-        try attempt("create root") { () throws(SystemCallError) in
+        try attempt(doing) { () throws(SystemCallError) in
           let dir = try DirectoryFD.open(parent)
           try dir.openDirectory(name).changeMode(0o755)
           try dir.sync()
@@ -74,7 +77,7 @@ public final class Store: Sendable {
       case .failure(let e) where e == .fileExists:
         continue
       case .failure(let e):
-        throw MCPGenError(SystemCallError("mkdir", path: FilePath(bytes: prefix), errno: e), doing: "create root")
+        throw MCPGenError(SystemCallError("mkdir", path: FilePath(bytes: prefix), errno: e), doing: doing)
       }
     }
   }

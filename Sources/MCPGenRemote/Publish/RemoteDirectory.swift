@@ -76,7 +76,7 @@ public final class RemoteDirectory: Sendable {
   /// once opened (`RemoteDirectoryTrust`); a symlink where the layout has a directory is refused.
   public static func create(_ path: FilePath) throws(MCPGenError) -> RemoteDirectory {
     try RemoteDirectoryTrust.requireCreatable(path)
-    try makeDirectories(path)
+    try Store.makeDirectories(path, doing: "create the remote")
     let root = try publishStep("open the remote") { () throws(SystemCallError) in try DirectoryFD.open(path) }
     try RemoteDirectoryTrust.require(root, path)
     try refuseIfPublished(root, path)
@@ -102,19 +102,6 @@ public final class RemoteDirectory: Sendable {
   static func refuseIfPublished(_ root: DirectoryFD, _ path: FilePath) throws(MCPGenError) {
     if (try? root.statWithin(Array("metadata/timestamp.json".utf8)).get()) != nil {
       throw MCPGenError(.conflict, "\(path.displayString) already holds a remote (metadata/timestamp.json exists); publish to it, or choose an empty directory", path: path)
-    }
-  }
-
-  private static func makeDirectories(_ path: FilePath) throws(MCPGenError) {
-    let bytes = path.bytes
-    var prefixes: [[UInt8]] = []
-    for (i, b) in bytes.enumerated() where b == 0x2F && i > 0 { prefixes.append(Array(bytes[..<i])) }
-    prefixes.append(bytes)
-    for prefix in prefixes {
-      switch withCString(prefix, { Syscall.mkdirat(Syscall.currentDirectoryFD, $0, 0o755) }) {
-      case .success, .failure(.fileExists): continue
-      case .failure(let e): throw MCPGenError(SystemCallError("mkdir", path: FilePath(bytes: prefix), errno: e), doing: "create the remote")
-      }
     }
   }
 
