@@ -56,6 +56,15 @@ final class SrvSite {
     return key
   }
 
+  /// Release 1.0 published, pulled and made current on the client, then 1.1 published: where
+  /// an update starts. The two keys.
+  func updatePending() throws -> (first: String, second: String) {
+    let first = try publish("mcp-1.0", version: "1.0")
+    try addRemote()
+    try pull(["pull", "origin", "--switch"]).requireSuccess("first pull")
+    return (first, try publish("mcp-1.1", version: "1.1", seed: "v2 "))
+  }
+
   /// `remote add origin URL --trust DIR/metadata/1.root.json` on the client.
   func addRemote() throws {
     try pull(["remote", "add", "origin", url, "--trust", remoteDirectory + "/metadata/1.root.json"]).requireSuccess("remote add")

@@ -102,10 +102,7 @@ struct PullServerTests {
   func serverErrors() throws {
     let site = try SrvSite(faults: true)
     defer { site.stop() }
-    let first = try site.publish("mcp-1.0", version: "1.0")
-    try site.addRemote()
-    try site.pull(["pull", "origin", "--switch"]).requireSuccess("first pull")
-    let second = try site.publish("mcp-1.1", version: "1.1", seed: "v2 ")
+    let (first, second) = try site.updatePending()
     let newObject = try SrvSite.sha256(site.scratch.at("mcp-1.1/data/f0"))
     let trustedBefore = site.trustedFiles()
     #expect(trustedBefore.keys.sorted() == ["remote.json", "root.json", "snapshot.json", "targets.json", "timestamp.json"])
@@ -150,10 +147,7 @@ struct PullServerTests {
   func tampered() throws {
     let site = try SrvSite(faults: true)
     defer { site.stop() }
-    let first = try site.publish("mcp-1.0", version: "1.0")
-    try site.addRemote()
-    try site.pull(["pull", "origin", "--switch"]).requireSuccess("first pull")
-    let second = try site.publish("mcp-1.1", version: "1.1", seed: "v2 ")
+    let (first, second) = try site.updatePending()
     let object = try SrvSite.sha256(site.scratch.at("mcp-1.1/data/f3"))
     // "wrong": the right length, every byte flipped.
     for (what, substring) in [("object", String(object.dropFirst(2))), ("manifest", "/targets/releases/")] {
