@@ -198,7 +198,9 @@ struct PublishCommand: ParsableCommand {
       let new = Publisher.NewKeys(
         root: newRootKey.isEmpty ? nil : try newRootKey.map(key), rootThreshold: newThreshold, targets: try newTargetsKey.map(key),
         online: try newOnlineKey.map(key))
-      let online = newOnlineKey == nil ? try onlineKey.map(key) : nil
+      // The current online key signs only when a new targets key needs a new snapshot and
+      // timestamp and no new online key does it: a private key that signs nothing is not read.
+      let online = newTargetsKey != nil && newOnlineKey == nil ? try onlineKey.map(key) : nil
       let v = try Publisher(remote: try RemoteDirectory.open(path), expiry: expiry, lockTimeout: global.lockTimeout, now: now)
         .rotateRoot(oldRootKeys: old, new: new, onlineKey: online)
       let rootKeys = new.root ?? old
