@@ -55,11 +55,10 @@ enum Gen {
     try write(path + "/share/mcp/VERSION", version + "\n", mode: 0o644)
   }
 
+  /// Close-on-exec (Rel.write), so that no process another test spawns meanwhile keeps a
+  /// script written here busy (ETXTBSY) when it is run.
   static func write(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
-    guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-      throw E2EFailure("cannot create \(path)")
-    }
-    guard chmod(path, mode) == 0 else { throw E2EFailure("chmod \(path): \(String(cString: strerror(errno)))") }
+    try Rel.write(Array(path.utf8), Array(text.utf8), mode: mode)
   }
 
   static func read(_ path: String) -> String? {

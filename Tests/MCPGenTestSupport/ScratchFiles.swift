@@ -186,11 +186,23 @@ extension ScratchDirectory {
 
 extension ScratchDirectory where Path == String {
   /// Writes `bytes` to `relative` (replacing it), making the directories above it first.
+  ///
+  /// Opened close-on-exec, not through Foundation: tests run in parallel and spawn processes at
+  /// any moment, and a child that inherits the write descriptor of a script this writes keeps
+  /// its inode busy, so that running the script fails with ETXTBSY for as long as the child lives.
   public func write(_ relative: String, _ bytes: [UInt8]) throws {
     let file = at(relative)
     try FileManager.default.createDirectory(
       atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    guard FileManager.default.createFile(atPath: file, contents: Data(bytes)) else { throw TestFailure("cannot write \(file)") }
+    let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw TestFailure("cannot write \(file): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var offset = 0
+    while offset < bytes.count {
+      let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+      guard n > 0 else { throw TestFailure("cannot write \(file): \(String(cString: strerror(errno)))") }
+      offset += n
+    }
   }
 
   /// The bytes of `relative`, or nil when it cannot be read.

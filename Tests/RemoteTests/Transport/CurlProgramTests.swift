@@ -48,10 +48,11 @@ struct CurlProgramTests {
     let fetcher = CurlFetcher(program: program, options: CurlFetcher.Options(), cancelled: { false })
 
     // The fake curl reports nothing: a failure, not an empty success. Its exec can fail with
-    // ETXTBSY while a process another test spawns at that moment still holds the script's
-    // write descriptor (it was just written): then it left no `seen`, and is run again.
+    // ETXTBSY while a process another test spawns at that moment has not yet reached its own
+    // exec (which closes the script's close-on-exec write descriptor): then it left no `seen`,
+    // and is run again, for up to 2 s.
     var result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }
-    for _ in 0..<5 where !FileManager.default.fileExists(atPath: seen) {
+    for _ in 0..<40 where !FileManager.default.fileExists(atPath: seen) {
       TestClock.sleep(0.05)
       result = await outcome { try fetcher.fetch("http://127.0.0.1:9/x", maxLength: 4) }
     }
