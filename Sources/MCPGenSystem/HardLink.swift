@@ -28,3 +28,15 @@ extension DirectoryFD {
     }
   }
 }
+
+extension FileFD {
+  /// `linkat` of this open file as `newName` in `directory` (`Syscall.linkOpenFile`:
+  /// `AT_EMPTY_PATH`, else `/proc/self/fd`): the new name is this inode, whatever became of the
+  /// name it was opened by. `ENOENT` when neither way is open to the process; `EEXIST` when the
+  /// new name is taken.
+  public func link(to directory: DirectoryFD, as newName: [UInt8]) throws(SystemCallError) {
+    try withCString(newName) { (n) throws(SystemCallError) in
+      try Syscall.linkOpenFile(fd, directory.fd, n).get("linkat", directory.path.appending(bytes: newName))
+    }
+  }
+}

@@ -222,6 +222,18 @@ public enum Syscall {
     return limit.rlim_cur
   }
 
+  /// Makes the kernel's descriptor table of this process hold `count` descriptors now, in one
+  /// step (a duplicate at descriptor `count - 1` or above, `F_DUPFD`, which never replaces an
+  /// open one, closed again), instead of doubling it step by step as descriptors are opened: in
+  /// a process with threads each of those steps waits for an RCU grace period
+  /// (`expand_fdtable`). Measured on a pull that opens 1,050 directories: 33 ms of opens
+  /// became 3 ms. The table never shrinks; past the descriptor limit this does nothing.
+  public static func growDescriptorTable(to count: Int) {
+    guard count > 1, let top = CInt(exactly: count - 1) else { return }
+    let duplicate = Glibc.fcntl(2, F_DUPFD_CLOEXEC, top)
+    if duplicate >= 0 { _ = Glibc.close(duplicate) }
+  }
+
   /// `flock(2)`.
   public static func flock(_ fd: CInt, _ operation: LockOperation) -> Result<Void, Errno> {
     call("flock") { mcpgen_flock(fd, operation.rawValue) }.map { _ in () }

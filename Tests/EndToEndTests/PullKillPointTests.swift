@@ -92,7 +92,10 @@ struct PullKillPointTests {
     #expect(Self.objectRequests(site, after: before).count == 1, "only VERSION is downloaded")
     #expect(Rel.storeKeys(site.client) == [first])
     if TestEnvironment.immutableFlagWorks {
-      #expect(Self.mutableFiles(site.client + "/store/" + first).count == 1, "the kill left one stored file without its flag")
+      // One per linking thread at most: each may be between its clear and its set when the
+      // kill lands.
+      let cleared = Self.mutableFiles(site.client + "/store/" + first).count
+      #expect(cleared >= 1 && cleared <= min(ProcessInfo.processInfo.activeProcessorCount, 8), "the kill left \(cleared) stored files without their flag")
     }
 
     let again = site.nginx.accessLog().count

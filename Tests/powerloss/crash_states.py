@@ -78,11 +78,19 @@ def parse(log, root):
             if p is not None:
                 ops.append(("create", p))
         elif call == "linkat" and len(fds) >= 2 and len(strs) >= 2:
-            # linkat(FD, "", DIR, NAME, AT_EMPTY_PATH) or linkat(AT_FDCWD, "/proc/self/fd/N", ...).
+            # linkat(FD, "", DIR, NAME, AT_EMPTY_PATH) or linkat(AT_FDCWD, "/proc/self/fd/N", ...)
+            # of an unnamed file (or, with AT_EMPTY_PATH, of a named one: a second name).
             # linkat(DIR, NAME, DIR2, NAME2, 0): a second name for a named file (a pull's tree
             # made of its objects' inodes, or of a stored entry's shared ones).
             if "AT_EMPTY_PATH" in args:
                 src = rel(fds[0])
+                if src not in unnamed.values():
+                    # A named file linked through its descriptor (a pull sharing the stored
+                    # file it hashed): a second name, as below.
+                    b = rel(os.path.join(fds[1], strs[1]))
+                    if src is not None and b is not None:
+                        ops.append(("hardlink", src, b))
+                    continue
             else:
                 m = re.match(r"/proc/self/fd/(\d+)$", strs[0])
                 src = unnamed.get(int(m.group(1))) if m else None

@@ -95,7 +95,7 @@ extension Store {
 
   /// Whether stored inodes get `FS_IMMUTABLE_FL` (running as root): a caller that hard-links
   /// files into a tree for `addVerified` must then give up their other names first.
-  public static var marksImmutable: Bool { Syscall.effectiveUserID() == 0 }
+  public static let marksImmutable: Bool = Syscall.effectiveUserID() == 0
 
   /// Steps 2 and 3 of `addVerified`; returns the descriptor that holds the tree's flock.
   private func prepareVerified(
@@ -149,8 +149,12 @@ extension Store {
       try ParallelWork.run(files, bytes: UInt64(files.count) << 14) { (i, _) throws(MCPGenError) in
         try attempt("store \(shown.displayString)") { () throws(SystemCallError) in
           let (parentPath, leaf) = splitLast(expected[i].path)
-          let file = try parents.directory(parentPath).openFile(leaf, flags: [.readOnly, .noFollow, .nonBlocking])
-          try Store.giveStoredMode(file, expected[i])
+          // Looked at by name first: most files have their mode already (the caller gave it,
+          // or they are shared with a stored entry), and only the others need opening.
+          let directory = try parents.directory(parentPath)
+          let st = try directory.stat(leaf)
+          guard st.type == .regular, UInt32(st.permissions.rawValue) & 0o7777 != UInt32(expected[i].kind.storedMode) else { return }
+          try Store.giveStoredMode(directory.openFile(leaf, flags: [.readOnly, .noFollow, .nonBlocking]), expected[i])
         }
       }
     } catch where error.cause?.errno == .noSuchFileOrDirectory || error.cause?.errno == .tooManySymbolicLinkLevels

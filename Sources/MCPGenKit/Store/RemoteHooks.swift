@@ -1,4 +1,5 @@
 import MCPGenSystem
+import Synchronization
 import SystemPackage
 
 /// What `pull` (MCPGenRemote) needs of the root beside `add` and `switch`: the `remotes/`
@@ -30,30 +31,59 @@ extension Store {
     return try entries.openFile(name, flags: [.readOnly, .nonBlocking])
   }
 
+  /// Which of `files` still hold exactly the bytes a pull wants of them: each is opened as
+  /// `openStoredFile` does, must be a regular file of the wanted size, and its bytes must hash
+  /// to the wanted digest (on every core, read or mapped as audit reads; the size and change
+  /// time again after the read, so a file written meanwhile is not taken). A file that cannot
+  /// be opened or read is not taken either: the caller gets the content elsewhere. Returns
+  /// the indices of the files taken, with the descriptor their bytes were read through for
+  /// the first `keepOpen` indices (to link the inode that was checked), else nil.
+  public func checkStoredFiles(
+    _ files: [StoredFileWanted], keepOpen: Int, progress: ProgressCounters?
+  ) throws(MCPGenError) -> [Int: FileFD?] {
+    let taken = Mutex<[Int: FileFD?]>([:])
+    let bytes = files.reduce(UInt64(0)) { $0 + $1.size }
+    try ParallelWork.run(Array(files.indices), bytes: bytes, progress: progress) { (i, worker) throws(MCPGenError) in
+      let wanted = files[i]
+      guard let file = try? openStoredFile(wanted.key, wanted.path), let before = try? file.stat(), before.type == .regular,
+        UInt64(before.size) == wanted.size,
+        let (digest, count) = try? worker.digest(file, size: wanted.size), count == wanted.size, digest == wanted.digest,
+        let after = try? file.stat(), after.size == before.size, after.changed == before.changed
+      else { return }
+      taken.withLock { $0[i] = i < keepOpen ? file : nil }
+    }
+    return taken.withLock { $0 }
+  }
+
   /// Links the stored file `path` of release `key` (a file inside a directory entry, never an
   /// entry's root) as `newName` in `directory`, a tree being assembled in the root for
   /// `addVerified`: the new entry shares the stored inode instead of a copy of it
-  /// (store-layout.md section 3). An immutable inode cannot be linked, so its flag is cleared
-  /// for the `linkat` and set again (`Immutability.whileCleared`); as root the flag is set
-  /// afterwards in any case, which also repairs a file whose flag an earlier run, killed
-  /// between the two, left cleared. The new name must be the inode opened, or it is removed and
-  /// this fails.
-  public func linkStoredFile(_ key: StoreKey, _ path: [UInt8], to directory: DirectoryFD, as newName: [UInt8]) throws(SystemCallError) {
-    let name = key.bytes + [0x2F] + path
-    // Opened without following any symlink; linked by its path from store/ (no directory opened
-    // per file), and the new name must then be the inode opened.
-    let file = try entries.openFile(name, flags: [.readOnly, .nonBlocking])
-    try Immutability.whileCleared(file.fd) { () throws(SystemCallError) in
+  /// (store-layout.md section 3). `file` is that stored file, opened by `openStoredFile` (and
+  /// hashed by the caller); it is linked through its descriptor, so the new name is the inode
+  /// the caller checked, whatever became of its path since. An immutable inode cannot be
+  /// linked, so its flag is cleared for the `linkat` and set again (`Immutability.whileCleared`);
+  /// as root it is set afterwards in any case, which also repairs a file whose flag an earlier
+  /// run, killed between the two, left cleared.
+  public func linkStoredFile(
+    _ file: FileFD, _ key: StoreKey, _ path: [UInt8], to directory: DirectoryFD, as newName: [UInt8]
+  ) throws(SystemCallError) {
+    try Immutability.whileCleared(file.fd, always: Store.marksImmutable) { () throws(SystemCallError) in
       #if DEBUG
       FaultInjection.killPoint("link-flag-cleared")
       #endif
-      try entries.link(name, to: directory, as: newName)
+      do throws(SystemCallError) {
+        try file.link(to: directory, as: newName)
+      } catch where error.errno == .noSuchFileOrDirectory {
+        // Neither AT_EMPTY_PATH nor /proc (a container without it): linked by its name in
+        // store/, and the new name must then be the inode opened.
+        let name = key.bytes + [0x2F] + path
+        try entries.link(name, to: directory, as: newName)
+        guard try directory.stat(newName).isSameFile(as: try file.stat()) else {
+          try? directory.unlink(newName)
+          throw SystemCallError("linkat", path: directory.path.appending(bytes: newName), errno: .noSuchFileOrDirectory)
+        }
+      }
     }
-    guard try directory.stat(newName).isSameFile(as: try file.stat()) else {
-      try? directory.unlink(newName)
-      throw SystemCallError("linkat", path: directory.path.appending(bytes: newName), errno: .noSuchFileOrDirectory)
-    }
-    try Immutability().mark(file.fd, file.path)
   }
 
   /// Every stored release with its manifest (checked against its key); a release whose
@@ -76,5 +106,21 @@ extension Store {
   /// Whether some other open file holds `flock` on `name` in `dir` (a running pull's partial/).
   public func isHeld(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
     try isLive(name, in: dir)
+  }
+}
+
+/// A stored file a pull would use: `path` of release `key` (`.` for a single-file release),
+/// wanted with exactly `size` bytes that hash to `digest`.
+public struct StoredFileWanted: Sendable {
+  public var key: StoreKey
+  public var path: [UInt8]
+  public var size: UInt64
+  public var digest: Digest
+
+  public init(key: StoreKey, path: [UInt8], size: UInt64, digest: Digest) {
+    self.key = key
+    self.path = path
+    self.size = size
+    self.digest = digest
   }
 }

@@ -3,10 +3,12 @@ import MCPGenSystem
 import SystemPackage
 
 /// One object a pull must download: `U/objects/<2 hex>/<62 hex>`, exactly `size` bytes whose
-/// SHA-256 is `digest` (both from the verified manifest).
+/// SHA-256 is `digest` (both from the verified manifest); `mode` is the stored mode of its
+/// first use in the release, which the tree's link to it will have.
 struct ObjectRequest: Sendable {
   var digest: Digest
   var size: UInt64
+  var mode: UInt32
 }
 
 /// Downloads objects into `partial/objects/` as one batch of the transport (`fetchAll`: many
@@ -71,11 +73,16 @@ enum ObjectDownload {
   }
 
   /// The downloaded file must be the object: its size and SHA-256, read back from the file.
+  /// It then gets its mode and its name.
   static func verify(_ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory) throws(MCPGenError) {
     let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
       let file = try partial.objects.openFile(temporary, flags: [.readOnly, .nonBlocking])
       let read = try StreamCopy.run(from: file, into: nil, limit: r.size, progress: nil)
-      return !read.overflow && read.size == r.size && read.digest == r.digest
+      guard !read.overflow && read.size == r.size && read.digest == r.digest else { return false }
+      // Its mode in the tree, given through the descriptor already open: the tree's pass over
+      // the objects then finds it set.
+      try file.changeMode(r.mode)
+      return true
     }
     guard matches else {
       throw MCPGenError(

@@ -6,7 +6,8 @@ import SystemPackage
 /// `remotes/NAME/partial/`: a pull's work in flight (store-layout.md section 15).
 ///
 /// ```
-/// partial/objects/<64 hex>   a verified object: its bytes hash to its name (0644)
+/// partial/objects/<64 hex>   a verified object: its bytes hash to its name (its first use's
+///                            stored mode when downloaded, 0644 when copied)
 /// partial/objects/.tmp-*     an object being written; never trusted, removed on the next pull
 /// partial/tree               the release assembled from the objects, handed to the engine's add
 /// ```

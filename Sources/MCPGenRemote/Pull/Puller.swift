@@ -122,8 +122,13 @@ public struct Puller {
     let sharable = local.filter { manifest.entries[0].kind == .directory && $0.path != [0x2E] && kinds[$0.digest] == [$0.kind] }
     let sharableBytes = sharable.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
     var shared: [Digest: SharedFile] = [:]
+    let directories = manifest.entries.lazy.filter { $0.kind == .directory }.count
+    let keepOpen = Puller.descriptorsForSharedFiles(directories: directories)
+    // The descriptor table grown once for the stored files kept open and the tree's
+    // directories: threads are running, and each step of growing it waits for the others.
+    Syscall.growDescriptorTable(to: min(keepOpen, sharable.count) + directories + 1_024)
     try phase("checking stored files", sharable.count, sharableBytes, progress) { () throws(MCPGenError) in
-      for (digest, file) in try verifyStored(sharable, sizes: missing, progress: progress) {
+      for (digest, file) in try verifyStored(sharable, sizes: missing, keepOpen: keepOpen, progress: progress) {
         shared[digest] = file
         result.copiedFiles += 1
         result.copiedBytes += missing[digest]!
@@ -150,7 +155,9 @@ public struct Puller {
     }
 
     // In manifest order: a resumed pull then finds the earlier files done.
-    let requests = missing.map { ObjectRequest(digest: $0.key, size: $0.value) }
+    let requests = missing.map {
+      ObjectRequest(digest: $0.key, size: $0.value, mode: UInt32(manifest.entries[firstUse[$0.key]!].kind.storedMode))
+    }
       .sorted { firstUse[$0.digest]! < firstUse[$1.digest]! }
     let downloadBytes = requests.reduce(UInt64(0)) { $0 + $1.size }
     try phase("downloading", requests.count, downloadBytes, progress) { () throws(MCPGenError) in
@@ -161,6 +168,7 @@ public struct Puller {
 
     try Puller.checkCancelled()
     _ = try TreeAssembly.build(manifest, in: partial, shared: shared, store: store)
+    shared = [:]  // Their descriptors closed: the engine's add opens the tree's directories.
     // The tree links every object now; as root the store marks its files immutable, after which
     // their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
     // contents back from the tree (PartialDirectory.salvageTree). Without root the names stay
@@ -176,36 +184,28 @@ public struct Puller {
     partial.remove()
   }
 
-  /// The stored files of `candidates` whose bytes (read through their descriptors, on as many
-  /// threads as there are cores) still hash to their digest and have the wanted size: a stored
-  /// file is shared only as the bytes its manifest names. Others are left to be copied or
-  /// downloaded.
+  /// The stored files of `candidates` whose bytes still hash to their digest and have the
+  /// wanted size (`Store.checkStoredFiles`): a stored file is shared only as the bytes its
+  /// manifest names. Others are left to be copied or downloaded. Up to `keepOpen` of them keep
+  /// the descriptor their bytes were read through, for the tree to link (the inode checked,
+  /// without a second walk of its path); the rest are opened again by path when linked.
   private func verifyStored(
     _ candidates: [(digest: Digest, key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)], sizes: [Digest: UInt64],
-    progress: ProgressCounters?
+    keepOpen: Int, progress: ProgressCounters?
   ) throws(MCPGenError) -> [Digest: SharedFile] {
     guard !candidates.isEmpty else { return [:] }
-    let ok = VerifiedSlots(count: candidates.count)
-    let threads = min(Syscall.onlineCores(), 8, candidates.count)
-    let store = self.store
-    runOnThreads(threads) { k in
-      var i = k
-      while i < candidates.count {
-        defer { i += threads }
-        if Cancellation.requested { return }
-        let c = candidates[i]
-        let size = sizes[c.digest]!
-        guard let file = try? store.openStoredFile(c.key, c.path), let st = try? file.stat(), st.type == .regular,
-          UInt64(st.size) == size,
-          let read = try? StreamCopy.run(from: file, into: nil, limit: size, progress: progress)
-        else { continue }
-        progress?.add(files: 1)
-        if !read.overflow, read.size == size, read.digest == c.digest { ok.set(i) }
-      }
+    let wanted = candidates.map { StoredFileWanted(key: $0.key, path: $0.path, size: sizes[$0.digest]!, digest: $0.digest) }
+    let taken: [Int: FileFD?]
+    do {
+      taken = try store.checkStoredFiles(wanted, keepOpen: keepOpen, progress: progress)
+    } catch where error.code == .cancelled {
+      throw MCPGenError(.cancelled, Puller.cancelledMessage)
     }
-    try Puller.checkCancelled()
     var out: [Digest: SharedFile] = [:]
-    for (i, c) in candidates.enumerated() where ok.get(i) { out[c.digest] = SharedFile(key: c.key, path: c.path) }
+    for (i, file) in taken {
+      let c = candidates[i]
+      out[c.digest] = SharedFile(key: c.key, path: c.path, file: file)
+    }
     return out
   }
 
@@ -247,6 +247,13 @@ public struct Puller {
     return found.map { ($0.key, $0.value.key, $0.value.path, $0.value.kind) }.sorted { $0.digest < $1.digest }
   }
 
+  /// How many verified stored files may stay open until the tree links them: the descriptors
+  /// the process may have, less those the tree's directories and everything else need.
+  static func descriptorsForSharedFiles(directories: Int) -> Int {
+    let limit = Int(Syscall.raiseOpenFileLimit(to: 65_536))
+    return max(0, limit - min(directories, limit / 2) - 1_024)
+  }
+
   /// Ctrl-C or SIGTERM (when the CLI installed the handlers) before anything is stored.
   static func checkCancelled() throws(MCPGenError) {
     if Cancellation.requested { throw MCPGenError(.cancelled, cancelledMessage) }
@@ -260,17 +267,4 @@ public struct Puller {
     defer { progress.end() }
     return try body()
   }
-}
-
-/// One flag per candidate, each set by at most one thread and read after all joined.
-// Unchecked: slot i is written only by the thread that owns index i, and read after runOnThreads
-// returned (which joins every thread).
-// Raw memory, not an array: an array property written from two threads would trip Swift's
-// exclusivity check even on distinct elements.
-private final class VerifiedSlots: @unchecked Sendable {
-  private let slots: UnsafeMutableBufferPointer<Bool>
-  init(count: Int) { slots = .allocate(capacity: count); slots.initialize(repeating: false) }
-  deinit { slots.deallocate() }
-  func set(_ i: Int) { slots[i] = true }
-  func get(_ i: Int) -> Bool { slots[i] }
 }

@@ -17,11 +17,15 @@ enum StreamCopy {
     from source: FileFD, into destination: FileFD?, limit: UInt64, progress: ProgressCounters?
   ) throws(SystemCallError) -> Outcome {
     let hasher = SHA256()
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+    // No larger than the file allows (one byte over shows an overflow): most files are small,
+    // and a buffer below malloc's mmap threshold comes from the heap, where a 1 MiB one is
+    // mapped and unmapped for each file (page faults, and a TLB shootdown on every core).
+    let capacity = Int(min(UInt64(chunk), max(limit, 4_095) + 1))
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
     defer { buffer.deallocate() }
     var size: UInt64 = 0
     while true {
-      let n = try source.read(into: buffer.baseAddress!, count: chunk)
+      let n = try source.read(into: buffer.baseAddress!, count: capacity)
       if n == 0 { break }
       let part = UnsafeRawBufferPointer(rebasing: buffer[..<n])
       if size + UInt64(n) > limit { return Outcome(digest: hasher.finish(), size: size + UInt64(n), overflow: true) }

@@ -33,11 +33,14 @@ enum TreeAssembly {
       for e in entries where e.kind.isRegularFile && e.size > 0 {
         if let d = e.digest, shared[d] == nil, objectModes[d] == nil { objectModes[d] = UInt32(e.kind.storedMode) }
       }
-      // The objects get their modes once, before any link (a link shares the inode).
+      // The objects get their modes once, before any link (a link shares the inode). A
+      // downloaded one has it already (ObjectDownload.verify); resumed and copied ones may not.
       let objects = Array(objectModes)
       let modes = objectModes
       try onThreads(objects.count) { (k) throws(SystemCallError) in
-        try partial.objects.openFile(objects[k].key.hexBytes, flags: [.readOnly, .nonBlocking]).changeMode(objects[k].value)
+        let (name, mode) = (objects[k].key.hexBytes, objects[k].value)
+        if UInt32(try partial.objects.stat(name).permissions.rawValue) & 0o7777 == mode { return }
+        try partial.objects.openFile(name, flags: [.readOnly, .nonBlocking]).changeMode(mode)
       }
       let root = entries[0]
       if root.kind != .directory {
@@ -125,7 +128,9 @@ enum TreeAssembly {
     }
     if let source = shared[digest] {
       // Every use has the stored file's execute bit (the pull shares nothing else).
-      try store.linkStoredFile(source.key, source.path, to: parent, as: name)
+      let file: FileFD
+      if let open = source.file { file = open } else { file = try store.openStoredFile(source.key, source.path) }
+      try store.linkStoredFile(file, source.key, source.path, to: parent, as: name)
       return
     }
     let object = digest.hexBytes
@@ -149,4 +154,6 @@ enum TreeAssembly {
 struct SharedFile: Sendable {
   var key: StoreKey
   var path: [UInt8]
+  /// The descriptor its bytes were hashed through, when the pull could keep it open.
+  var file: FileFD?
 }
