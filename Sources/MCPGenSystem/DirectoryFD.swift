@@ -269,6 +269,18 @@ public final class DirectoryFD: Sendable {
     try Syscall.fchmod(fd, mode).get("fchmod", path)
   }
 
+  /// Gives the regular file `name` here the permission bits `mode`, unless `fstatat` shows it
+  /// has them already: only a file whose mode differs is opened (`O_NOFOLLOW`, `O_NONBLOCK`)
+  /// and `fchmod`ed, and only if what was opened is still a regular file. Anything else is left
+  /// as it is, for the caller's own check of types.
+  public func changeModeIfDifferent(_ name: [UInt8], to mode: UInt32) throws(SystemCallError) {
+    let st = try stat(name)
+    guard st.type == .regular, UInt32(st.permissions.rawValue) & 0o7777 != mode else { return }
+    let file = try openFile(name, flags: [.readOnly, .noFollow, .nonBlocking])
+    guard try file.stat().type == .regular else { return }
+    try file.changeMode(mode_t(mode))
+  }
+
   public func fileSystemStats() throws(SystemCallError) -> FileSystemInfo {
     try Syscall.fstatvfs(fd).get("fstatvfs", path)
   }

@@ -52,13 +52,18 @@ extension ScratchDirectory {
     let p = file(relative)
     let fd = try withCPath(p) { try check(open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), "open", p) }
     defer { close(fd) }
+    try Self.writeAll(fd, contents, p)
+    try check(fchmod(fd, mode), "fchmod", p)
+  }
+
+  /// Writes all of `contents` to `fd` (the file `p`), looping over short writes.
+  static func writeAll(_ fd: CInt, _ contents: [UInt8], _ p: FilePath) throws {
     var offset = 0
     while offset < contents.count {
       let n = contents[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
       try check(CInt(n == -1 ? -1 : 0), "write", p)
       offset += n
     }
-    try check(fchmod(fd, mode), "fchmod", p)
   }
 
   public func writeFile(_ relative: String, _ contents: String, mode: mode_t = 0o644) throws {
@@ -194,15 +199,9 @@ extension ScratchDirectory where Path == String {
     let file = at(relative)
     try FileManager.default.createDirectory(
       atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw TestFailure("cannot write \(file): \(String(cString: strerror(errno)))") }
+    let fd = try check(open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644), "open", FilePath(file))
     defer { close(fd) }
-    var offset = 0
-    while offset < bytes.count {
-      let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-      guard n > 0 else { throw TestFailure("cannot write \(file): \(String(cString: strerror(errno)))") }
-      offset += n
-    }
+    try Self.writeAll(fd, bytes, FilePath(file))
   }
 
   /// The bytes of `relative`, or nil when it cannot be read.

@@ -150,11 +150,8 @@ extension Store {
         try attempt("store \(shown.displayString)") { () throws(SystemCallError) in
           let (parentPath, leaf) = splitLast(expected[i].path)
           // Looked at by name first: most files have their mode already (the caller gave it,
-          // or they are shared with a stored entry), and only the others need opening.
-          let directory = try parents.directory(parentPath)
-          let st = try directory.stat(leaf)
-          guard st.type == .regular, UInt32(st.permissions.rawValue) & 0o7777 != UInt32(expected[i].kind.storedMode) else { return }
-          try Store.giveStoredMode(directory.openFile(leaf, flags: [.readOnly, .noFollow, .nonBlocking]), expected[i])
+          // or they are shared with a stored entry), and only the others are opened.
+          try parents.directory(parentPath).changeModeIfDifferent(leaf, to: UInt32(expected[i].kind.storedMode))
         }
       }
     } catch where error.cause?.errno == .noSuchFileOrDirectory || error.cause?.errno == .tooManySymbolicLinkLevels

@@ -27,8 +27,12 @@ extension Store {
   /// Opens the stored file `path` of release `key` for reading (`.` names a single-file
   /// release itself); no symlink is followed on the way.
   public func openStoredFile(_ key: StoreKey, _ path: [UInt8]) throws(SystemCallError) -> FileFD {
-    let name = path == ManifestEntry.rootPath ? key.bytes : key.bytes + [0x2F] + path
-    return try entries.openFile(name, flags: [.readOnly, .nonBlocking])
+    try entries.openFile(storedName(key, path), flags: [.readOnly, .nonBlocking])
+  }
+
+  /// The name below `store/` of the stored file `path` of release `key`.
+  private func storedName(_ key: StoreKey, _ path: [UInt8]) -> [UInt8] {
+    path == ManifestEntry.rootPath ? key.bytes : key.bytes + [0x2F] + path
   }
 
   /// Which of `files` still hold exactly the bytes a pull wants of them: each is opened as
@@ -76,8 +80,7 @@ extension Store {
       } catch where error.errno == .noSuchFileOrDirectory {
         // Neither AT_EMPTY_PATH nor /proc (a container without it): linked by its name in
         // store/, and the new name must then be the inode opened.
-        let name = key.bytes + [0x2F] + path
-        try entries.link(name, to: directory, as: newName)
+        try entries.link(storedName(key, path), to: directory, as: newName)
         guard try directory.stat(newName).isSameFile(as: try file.stat()) else {
           try? directory.unlink(newName)
           throw SystemCallError("linkat", path: directory.path.appending(bytes: newName), errno: .noSuchFileOrDirectory)

@@ -38,9 +38,7 @@ enum TreeAssembly {
       let objects = Array(objectModes)
       let modes = objectModes
       try onThreads(objects.count) { (k) throws(SystemCallError) in
-        let (name, mode) = (objects[k].key.hexBytes, objects[k].value)
-        if UInt32(try partial.objects.stat(name).permissions.rawValue) & 0o7777 == mode { return }
-        try partial.objects.openFile(name, flags: [.readOnly, .nonBlocking]).changeMode(mode)
+        try partial.objects.changeModeIfDifferent(objects[k].key.hexBytes, to: objects[k].value)
       }
       let root = entries[0]
       if root.kind != .directory {
