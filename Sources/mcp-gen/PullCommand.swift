@@ -38,7 +38,12 @@ struct PullCommand: ParsableCommand {
   }
 
   /// The TUF client (section 5 of the specification) over the remote's trusted metadata.
-  static let trustedSource: TrustedSourceFactory = { remote, fetcher, now in Updater(metadataDirectory: remote.directory, metadataURL: remote.url.metadataURL, targetsURL: remote.url.targetsURL, fetcher: fetcher, now: now) }
+  static let trustedSource: TrustedSourceFactory = { remote, fetcher, now in
+    var updater = Updater(
+      metadataDirectory: remote.directory, metadataURL: remote.url.metadataURL, targetsURL: remote.url.targetsURL, fetcher: fetcher, now: now)
+    updater.fetchesTimestampWithNextRoot = true
+    return updater
+  }
 
   /// The transport: the curl program, many transfers from one process (h20-transport).
   static func fetcher() throws(MCPGenError) -> any RemoteFetcher {

@@ -86,33 +86,54 @@ public struct CurlFetcher: RemoteFetcher {
   }
 
   private func fetchOnce(_ url: String, maxLength: Int) -> Result<[UInt8], Failure> {
-    let arguments = CurlProgram.commandLine(options) + [
-      "--max-filesize", String(max(maxLength, 1)),
-      // The report goes to stderr: stdout is the body.
-      "--write-out", "%{stderr}\n" + CurlReport.format,
-      "--url", url,
-    ]
+    fetchBodies([(url, maxLength)])[0]
+  }
+
+  public func fetchInOrder(_ requests: [(url: String, maxLength: Int)]) throws(FetchError) -> [Result<[UInt8], FetchError>] {
+    if cancelled() { throw .cancelled }
+    let answers = fetchBodies(requests)
+    if answers.contains(where: { if case .failure(let f) = $0 { f.error == .cancelled } else { false } }) { throw .cancelled }
+    return answers.map { $0.mapError(\.error) }
+  }
+
+  /// One attempt at each request from one curl process, one transfer after the other (`--next`
+  /// between them). Their bodies arrive back to back on curl's stdout, and each transfer's
+  /// `--write-out` report (stderr) says how many of those bytes are its own. Reading stops past
+  /// the sum of the caps, killing curl: the request then over its own cap is the one too long.
+  private func fetchBodies(_ requests: [(url: String, maxLength: Int)]) -> [Result<[UInt8], Failure>] {
+    var arguments = ["-q"]
+    for (index, request) in requests.enumerated() {
+      if index > 0 { arguments.append("--next") }
+      arguments += CurlProgram.transferArguments(options) + [
+        "--max-filesize", String(max(request.maxLength, 1)),
+        // The report goes to stderr: stdout is the body.
+        "--write-out", "%{stderr}\n" + CurlReport.format,
+        "--url", request.url,
+      ]
+    }
+    let everyURL = requests.map(\.url).joined(separator: ", ")
     let run: CurlRun
     do {
       run = try CurlRun(program, arguments, cancelled: cancelled)
     } catch {
-      return .failure(Failure(error: error.withURL(url), transient: false))
+      return requests.map { .failure(Failure(error: error.withURL($0.url), transient: false)) }
     }
+    let limit = requests.reduce(0) { $0 + max($1.maxLength, 0) }
     var body: [UInt8] = []
     var tooLong = false
     var readError: Errno? = nil
     let chunk = 64 * 1024
     var buffer = [UInt8](repeating: 0, count: chunk)
     reading: while true {
-      // Never more than one byte past the cap: that byte is the proof of "too long".
-      let wanted = min(chunk, maxLength + 1 - body.count)
+      // Never more than one byte past the caps: that byte is the proof of "too long".
+      let wanted = min(chunk, limit + 1 - body.count)
       let n = buffer.withUnsafeMutableBytes { raw in run.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted])) }
       switch n {
       case .success(0):
         break reading
       case .success(let n):
         body.append(contentsOf: buffer[0..<n])
-        if body.count > maxLength {
+        if body.count > limit {
           tooLong = true
           run.kill()
           break reading
@@ -124,25 +145,52 @@ public struct CurlFetcher: RemoteFetcher {
       }
     }
     let done = run.wait()
-    if run.wasCancelled { return .failure(Failure(error: .cancelled, transient: false)) }
-    if tooLong { return .failure(Failure(error: .tooLong(url: url, limit: maxLength), transient: false)) }
+    func everyOne(_ error: FetchError) -> [Result<[UInt8], Failure>] {
+      requests.map { _ in .failure(Failure(error: error, transient: false)) }
+    }
+    if run.wasCancelled { return everyOne(.cancelled) }
     if let readError {
-      return .failure(Failure(error: .unreachable(url: url, reason: "cannot read from curl: \(readError.description)"), transient: false))
+      return everyOne(.unreachable(url: everyURL, reason: "cannot read from curl: \(readError.description)"))
     }
-    guard let report = CurlReport.last(in: done.errorOutput) else {
-      let why = done.lastErrorLine.map { "curl \(done.statusText): \($0)" } ?? "curl \(done.statusText) without a report"
-      return .failure(Failure(error: .unreachable(url: url, reason: why), transient: false))
+    var reports = [CurlReport?](repeating: nil, count: requests.count)
+    for line in done.errorOutput.split(separator: 0x0A) {
+      if let report = CurlReport(line: line), reports.indices.contains(report.index) { reports[report.index] = report }
     }
-    if let (error, transient) = report.failure(url: url, maxLength: maxLength) {
-      return .failure(Failure(error: error, transient: transient))
+    // Each body is the next `size` bytes of stdout, in order; what curl wrote must add up.
+    var answers: [Result<[UInt8], Failure>] = []
+    var offset = 0
+    var overCap = false
+    for (index, request) in requests.enumerated() {
+      guard let report = reports[index] else {
+        if tooLong && !overCap {
+          overCap = true
+          answers.append(.failure(Failure(error: .tooLong(url: request.url, limit: request.maxLength), transient: false)))
+        } else {
+          let why = done.lastErrorLine.map { "curl \(done.statusText): \($0)" } ?? "curl \(done.statusText) without a report"
+          answers.append(.failure(Failure(error: .unreachable(url: request.url, reason: why), transient: false)))
+        }
+        continue
+      }
+      let end = min(offset + report.size, body.count)
+      if let (error, transient) = report.failure(url: request.url, maxLength: request.maxLength) {
+        if case .tooLong = error { overCap = true }
+        answers.append(.failure(Failure(error: error, transient: transient)))
+      } else if end - offset != report.size || (index == requests.count - 1 && !done.succeeded) {
+        // curl said this one went well: then the bytes must be there, and its own status (that
+        // of its last transfer) must say so too.
+        let why = "curl \(done.statusText) after \(end - offset) of \(report.size) bytes"
+        answers.append(.failure(Failure(error: .unreachable(url: request.url, reason: why), transient: false)))
+      } else {
+        answers.append(.success(Array(body[offset..<end])))
+      }
+      offset = end
     }
-    // curl said all went well: then its status must say so too, and the size must agree.
-    guard done.succeeded, report.size == body.count else {
-      return .failure(Failure(
-        error: .unreachable(url: url, reason: "curl \(done.statusText) after \(body.count) of \(report.size) bytes"),
-        transient: false))
+    // Bytes no report accounts for: no body can be told from the next, so none is taken.
+    if offset != body.count && !tooLong {
+      let why = "curl wrote \(body.count) bytes where its reports account for \(offset)"
+      return everyOne(.unreachable(url: everyURL, reason: why))
     }
-    return .success(body)
+    return answers
   }
 
   struct Failure: Error {

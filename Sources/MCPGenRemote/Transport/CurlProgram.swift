@@ -80,8 +80,8 @@ public struct CurlProgram: Sendable {
     ]
   }
 
-  /// `transferOptions` as command-line arguments, after `-q`.
-  static func commandLine(_ options: CurlFetcher.Options) -> [String] {
-    ["-q", "--no-progress-meter"] + transferOptions(options).flatMap { name, value in ["--" + name] + (value.map { [$0] } ?? []) }
+  /// `transferOptions` as the command-line arguments of one transfer (after `-q`, or `--next`).
+  static func transferArguments(_ options: CurlFetcher.Options) -> [String] {
+    ["--no-progress-meter"] + transferOptions(options).flatMap { name, value in ["--" + name] + (value.map { [$0] } ?? []) }
   }
 }

@@ -12,6 +12,12 @@ public protocol RemoteFetcher: Sendable {
   /// The whole body of `url`, at most `maxLength` bytes (more is `FetchError.tooLong`).
   func fetch(_ url: String, maxLength: Int) throws(FetchError) -> [UInt8]
 
+  /// One attempt at each body, in order: a request is sent once the answer to the one before it
+  /// has arrived, and each is capped at its own `maxLength`. A cancel throws. `CurlFetcher` makes
+  /// one attempt at each, from one curl process (a process start saved per request after the
+  /// first), and leaves retries to the caller (`fetch`).
+  func fetchInOrder(_ requests: [(url: String, maxLength: Int)]) throws(FetchError) -> [Result<[UInt8], FetchError>]
+
   /// Many downloads into files, each reported as soon as it is done (see the default
   /// implementation below for the contract; `CurlFetcher` runs them from one curl process).
   func fetchAll(
@@ -72,6 +78,21 @@ public struct FetchProgress: Sendable, Equatable {
 }
 
 extension RemoteFetcher {
+  /// `fetch` of each request, one after the other.
+  public func fetchInOrder(_ requests: [(url: String, maxLength: Int)]) throws(FetchError) -> [Result<[UInt8], FetchError>] {
+    var answers: [Result<[UInt8], FetchError>] = []
+    for request in requests {
+      do {
+        answers.append(.success(try fetch(request.url, maxLength: request.maxLength)))
+      } catch .cancelled {
+        throw .cancelled
+      } catch {
+        answers.append(.failure(error))
+      }
+    }
+    return answers
+  }
+
   /// Downloads every request into its destination, calling `completed` (on the calling thread)
   /// once per request as soon as it is finished, with its index in `requests` and the length of
   /// the file, or why it failed; the file of a failed request is removed. `completed` returns

@@ -24,6 +24,17 @@ final class DirectoryFetcher: RemoteFetcher {
 
   var requests: [String] { log.withLock { $0 } }
 
+  /// The URLs of each `fetchInOrder` call, a list per call.
+  let inOrderLog = Mutex<[[String]]>([])
+  var inOrderCalls: [[String]] { inOrderLog.withLock { $0 } }
+
+  func fetchInOrder(_ requests: [(url: String, maxLength: Int)]) throws(FetchError) -> [Result<[UInt8], FetchError>] {
+    inOrderLog.withLock { $0.append(requests.map(\.url)) }
+    return requests.map { request in
+      Result { () throws(FetchError) in try fetch(request.url, maxLength: request.maxLength) }
+    }
+  }
+
   func fetch(_ url: String, maxLength: Int) throws(FetchError) -> [UInt8] {
     log.withLock { $0.append(url) }
     if let fault = faults.withLock({ f in f.first { url.hasSuffix($0.key) }?.value }) { throw fault }

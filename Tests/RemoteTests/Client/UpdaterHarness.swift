@@ -19,15 +19,18 @@ final class UpdaterHarness: @unchecked Sendable {
 
   func serve(_ state: String) { fetcher.serve(FilePath(fixture.state(state))) }
 
-  func updater(now: Int64 = TUFFixture.fixedNow) -> Updater {
-    Updater(
+  /// `timestampAlong`: `fetchesTimestampWithNextRoot`, as `pull` sets it.
+  func updater(now: Int64 = TUFFixture.fixedNow, timestampAlong: Bool = false) -> Updater {
+    var u = Updater(
       metadataDirectory: FilePath(metadataDirectory), metadataURL: DirectoryFetcher.base + "/metadata",
       targetsURL: DirectoryFetcher.base + "/targets/", fetcher: fetcher, now: now)
+    u.fetchesTimestampWithNextRoot = timestampAlong
+    return u
   }
 
   /// A refresh by a new updater (one update cycle), as `pull` and the conformance client do.
-  func refresh(now: Int64 = TUFFixture.fixedNow) throws(MCPGenError) {
-    var u = updater(now: now)
+  func refresh(now: Int64 = TUFFixture.fixedNow, timestampAlong: Bool = false) throws(MCPGenError) {
+    var u = updater(now: now, timestampAlong: timestampAlong)
     try u.refresh()
   }
 

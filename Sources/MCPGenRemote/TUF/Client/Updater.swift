@@ -17,6 +17,11 @@ public struct Updater: TrustedTargetSource {
   let now: Int64
   let verifier: any SignatureVerifying
   public var limits: ClientLimits
+  /// Whether the first next-root request takes `timestamp.json` along (`fetchInOrder`): one
+  /// curl process instead of two when there is no new root, most of a pull where nothing
+  /// changed. `pull` sets it. Off by default, so that a client under test (the conformance
+  /// suite counts requests) asks for exactly the files of section 5, in its order.
+  public var fetchesTimestampWithNextRoot = false
   var trusted: TrustedMetadataSet?
 
   /// `metadataURL` is the remote's `metadata/` URL and `targetsURL` its `targets/` URL (with or
@@ -60,7 +65,7 @@ public struct Updater: TrustedTargetSource {
     trusted = set
     defer { trusted = set }
 
-    try updateRoot(&set)
+    var timestamp = try updateRoot(&set)
     try set.checkFinalRoot()
     // 5.3.11: after a rotation of the timestamp or snapshot keys, the trusted timestamp and
     // snapshot go, so that versions an attacker once pushed up (fast-forward) cannot block
@@ -70,39 +75,62 @@ public struct Updater: TrustedTargetSource {
     {
       try directory.remove("timestamp.json")
       try directory.remove("snapshot.json")
+      timestamp = nil
     }
-    try updateTimestamp(&set)
+    try updateTimestamp(&set, fetched: timestamp)
     try updateSnapshot(&set)
     _ = try loadTargets(&set, role: "targets", delegator: "root")
   }
 
   /// 5.3: root versions N+1, N+2, ... until the server has no next one (404 or 403), each
-  /// persisted as `root.json` once it passed.
-  func updateRoot(_ set: inout TrustedMetadataSet) throws(MCPGenError) {
+  /// persisted as `root.json` once it passed. Returns the body of `timestamp.json` when it came
+  /// right after a "no next root" (`fetchesTimestampWithNextRoot`), for 5.4 to check.
+  func updateRoot(_ set: inout TrustedMetadataSet) throws(MCPGenError) -> [UInt8]? {
     let first = set.root.version + 1
     for version in first..<(first + Int64(limits.maxRootRotations)) {
       let name = "\(version).root.json"
+      let url = "\(metadataURL)/\(name)"
       let bytes: [UInt8]
-      do {
-        bytes = try fetcher.fetch("\(metadataURL)/\(name)", maxLength: limits.rootMaxLength)
+      do throws(FetchError) {
+        if version == first && fetchesTimestampWithNextRoot {
+          let answers = try fetcher.fetchInOrder([
+            (url, limits.rootMaxLength), ("\(metadataURL)/timestamp.json", limits.timestampMaxLength),
+          ])
+          switch answers[0] {
+          case .failure(.notFound):
+            // A timestamp that did not arrive whole is asked for again by 5.4, with retries.
+            return try? answers[1].get()
+          case .success(let body):
+            bytes = body  // A new root: the timestamp that came along was signed under the old one.
+          case .failure(.unreachable), .failure(.status):
+            bytes = try fetcher.fetch(url, maxLength: limits.rootMaxLength)  // With retries.
+          case .failure(let error):
+            throw error
+          }
+        } else {
+          bytes = try fetcher.fetch(url, maxLength: limits.rootMaxLength)
+        }
       } catch .notFound {
-        return
+        return nil
       } catch {
         throw Updater.failure(error, file: name)
       }
       try set.updateRoot(bytes, file: name)
       try directory.write("root.json", bytes)
     }
+    return nil
   }
 
-  /// 5.4: the trusted timestamp (if any still verifies) then the remote one.
-  func updateTimestamp(_ set: inout TrustedMetadataSet) throws(MCPGenError) {
+  /// 5.4: the trusted timestamp (if any still verifies) then the remote one (`fetched`, when
+  /// it came with the root requests).
+  func updateTimestamp(_ set: inout TrustedMetadataSet, fetched: [UInt8]? = nil) throws(MCPGenError) {
     if let local = try directory.read("timestamp.json") {
       // Not valid any more (expired, keys rotated): it still serves as the version floor if it
       // verifies; otherwise it is ignored, as python-tuf does.
       _ = try? set.updateTimestamp(local, file: "trusted timestamp.json")
     }
-    let bytes = try fetch("timestamp.json", maxLength: limits.timestampMaxLength)
+    let bytes: [UInt8]
+    if let fetched { bytes = fetched } else { bytes = try fetch("timestamp.json", maxLength: limits.timestampMaxLength) }
     if try set.updateTimestamp(bytes) == .replaced {
       try directory.write("timestamp.json", bytes)
     }
