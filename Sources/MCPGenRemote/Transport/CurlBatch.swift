@@ -28,8 +28,6 @@ extension CurlFetcher {
   ) throws(FetchError) {
     if requests.isEmpty { return }
     if cancelled() { throw .cancelled }
-    // A stale file would read as progress, or as a body past its cap, before curl replaces it.
-    for request in requests { FetchedFile.remove(request.destination) }
 
     let config: CInt
     switch Self.configuration(requests, options) {
@@ -140,21 +138,26 @@ extension CurlFetcher {
   /// thousands of transfers before curl reads them).
   static func configuration(_ requests: [FetchRequest], _ options: Options) -> Result<CInt, FetchError> {
     var text: [UInt8] = []
-    text.reserveCapacity(requests.count * 400)
     func line(_ name: String, _ value: [UInt8]?) {
       text += Array(name.utf8)
       if let value { text += Array(" = \"".utf8) + quoted(value) + [0x22] }
       text.append(0x0A)
     }
-    let common = CurlProgram.transferOptions(options)
+    // The lines every transfer has, made once (a pull has thousands of transfers).
+    for (name, value) in CurlProgram.transferOptions(options) where name != "show-error" {
+      // Without show-error: the reports carry curl's reasons, nothing else is on stderr.
+      line(name, value.map { Array($0.utf8) })
+    }
+    line("retry", Array(String(max(0, options.retries)).utf8))
+    // Not quoted again: curl's own escapes (\t, \n) are what it must read.
+    text += Array("write-out = \"%{stderr}\(CurlReport.format)\"\n".utf8)
+    let common = text
+    text = []
+    text.reserveCapacity(requests.count * (common.count + 300))
     for (index, request) in requests.enumerated() {
       if index > 0 { line("next", nil) }
-      // Without show-error: the reports carry curl's reasons, nothing else is on stderr.
-      for (name, value) in common where name != "show-error" { line(name, value.map { Array($0.utf8) }) }
-      line("retry", Array(String(max(0, options.retries)).utf8))
+      text += common
       line("max-filesize", Array(String(max(request.maxLength, 1)).utf8))
-      // Not quoted again: curl's own escapes (\t, \n) are what it must read.
-      text += Array("write-out = \"%{stderr}\(CurlReport.format)\"\n".utf8)
       line("url", Array(request.url.utf8))
       line("output", request.destination.bytes)
     }

@@ -42,8 +42,10 @@ public enum FetchError: Error, Equatable, Sendable {
 }
 
 /// One download of a batch (`RemoteFetcher.fetchAll`): the body of `url` into the file
-/// `destination` (an absolute path in an existing directory; whatever was there is replaced),
-/// at most `maxLength` bytes.
+/// `destination`, at most `maxLength` bytes. `destination` is an absolute path, in an existing
+/// directory no other user can write, that nothing has yet (a fresh temporary name): the batch
+/// does not spend a removal on each (9,000 of them took some 35 ms of a pull), and a file already
+/// there would be measured as the download's progress until curl truncates it.
 public struct FetchRequest: Sendable, Equatable {
   public var url: String
   public var destination: FilePath
