@@ -52,6 +52,48 @@ final class FileWorker {
     return (sha.finish(), offset)
   }
 
+  /// Like `digest`, for a file whose size is only expected: to its end, but never more than
+  /// `limit` + 1 bytes; `overflow` when there were more than `limit`. A file of exactly `limit`
+  /// bytes from `mappedMinimum` on, only hashed, is mapped, and a read past it must find its end.
+  /// Counts no progress (its callers count theirs). After a failure the hasher is clean again,
+  /// for the next file.
+  func digest(
+    _ file: FileFD, limit: UInt64, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)? = nil
+  ) throws(SystemCallError) -> (digest: Digest, size: UInt64, overflow: Bool) {
+    do throws(SystemCallError) {
+      return try digestUnchecked(file, limit: limit, sink: sink)
+    } catch {
+      _ = sha.finish()
+      throw error
+    }
+  }
+
+  private func digestUnchecked(
+    _ file: FileFD, limit: UInt64, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)?
+  ) throws(SystemCallError) -> (digest: Digest, size: UInt64, overflow: Bool) {
+    var offset: UInt64 = 0
+    if sink == nil, limit >= FileWorker.mappedMinimum, UInt64(try file.stat().size) == limit {
+      switch digestMapped(file, size: limit) {
+      case .hashed(let digest, _):
+        let more = try Syscall.pread(file.fd, buffer.baseAddress!, 1, Int(limit)).get("read", file.path)
+        return (digest, limit + UInt64(more), more > 0)
+      case .unmappable(let at):
+        offset = at  // read the rest
+      }
+    }
+    while true {
+      let wanted = Int(min(UInt64(buffer.count), limit + 1 - offset))
+      let n = try Syscall.pread(file.fd, buffer.baseAddress!, wanted, Int(offset)).get("read", file.path)
+      if n == 0 { break }
+      offset += UInt64(n)
+      if offset > limit { return (sha.finish(), offset, true) }
+      let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+      try sink?(chunk)
+      sha.update(chunk)
+    }
+    return (sha.finish(), offset, false)
+  }
+
   /// Files from this size on are hashed through a mapping when nothing else needs their bytes.
   static let mappedMinimum: UInt64 = 1 << 20
   /// Mapped a window at a time: mapped pages count as resident, and a file of many gigabytes

@@ -35,6 +35,7 @@ enum ObjectDownload {
         maxLength: Int(requests[i].size))
     }
     let counted = CountedBytes()
+    let hasher = StreamHasher()
     var failure: MCPGenError? = nil
     do {
       try fetcher.fetchAll(
@@ -53,7 +54,7 @@ enum ObjectDownload {
             case .failure(let error):
               throw FetchFailure.error(error, url: batch[i].url, what: "object \(requests[i].digest.hexString(12))")
             case .success:
-              try verify(requests[i], temporaries[i], url: batch[i].url, in: partial)
+              try verify(requests[i], temporaries[i], url: batch[i].url, in: partial, hasher: hasher)
             }
             progress?.add(files: 1)
             return true
@@ -74,10 +75,12 @@ enum ObjectDownload {
 
   /// The downloaded file must be the object: its size and SHA-256, read back from the file.
   /// It then gets its mode and its name.
-  static func verify(_ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory) throws(MCPGenError) {
+  static func verify(
+    _ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory, hasher: StreamHasher
+  ) throws(MCPGenError) {
     let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
       let file = try partial.objects.openFile(temporary, flags: [.readOnly, .nonBlocking])
-      let read = try StreamCopy.run(from: file, into: nil, limit: r.size, progress: nil)
+      let read = try hasher.run(file, limit: r.size)
       guard !read.overflow && read.size == r.size && read.digest == r.digest else { return false }
       // Its mode in the tree, given through the descriptor already open: the tree's pass over
       // the objects then finds it set.

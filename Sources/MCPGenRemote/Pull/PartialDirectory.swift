@@ -18,7 +18,7 @@ import SystemPackage
 /// hashes the objects it finds again before it trusts them (their data may not have reached
 /// the disk before a power cut: only their names were made durable by nothing), so a killed
 /// pull never downloads a verified object twice and never trusts a torn one.
-final class PartialDirectory: @unchecked Sendable {
+final class PartialDirectory: Sendable {
   static let objectsName = Array("objects".utf8)
   static let treeName = Array("tree".utf8)
 
@@ -46,13 +46,14 @@ final class PartialDirectory: @unchecked Sendable {
   /// the objects' names up to the tree it stores) are taken back (`salvageTree`), and the
   /// tree is removed.
   func verifiedObjects(needed: [Digest: UInt64], progress: ProgressCounters?) throws(MCPGenError) -> Set<Digest> {
+    let hasher = StreamHasher()
     var kept = try attempting("check \(objects.path.displayString)") { () throws(SystemCallError) -> Set<Digest> in
       var kept = Set<Digest>()
       for name in try objects.list() {
         if let digest = Digest(hex: name), name.count == 64, let size = needed[digest],
           let file = try? objects.openFile(name, flags: [.readOnly, .nonBlocking]),
           let st = try? file.stat(), st.type == .regular, UInt64(st.size) == size,
-          let read = try? StreamCopy.run(from: file, into: nil, limit: size, progress: progress),
+          let read = try? hasher.run(file, limit: size, progress: progress),
           !read.overflow, read.digest == digest, read.size == size
         {
           kept.insert(digest)
@@ -62,7 +63,7 @@ final class PartialDirectory: @unchecked Sendable {
       }
       return kept
     }
-    try salvageTree(needed: needed, kept: &kept, progress: progress)
+    try salvageTree(needed: needed, kept: &kept, hasher: hasher, progress: progress)
     return kept
   }
 
@@ -75,7 +76,7 @@ final class PartialDirectory: @unchecked Sendable {
   /// flag (if the killed run set it) is cleared and it is linked back under its digest. A file
   /// with more links may be a stored entry's inode (shared, section 3), whose flag must stay:
   /// it is copied instead, hashed as it is copied.
-  private func salvageTree(needed: [Digest: UInt64], kept: inout Set<Digest>, progress: ProgressCounters?) throws(MCPGenError) {
+  private func salvageTree(needed: [Digest: UInt64], kept: inout Set<Digest>, hasher: StreamHasher, progress: ProgressCounters?) throws(MCPGenError) {
     let present = try attempting("check \(dir.path.displayString)") { () throws(SystemCallError) -> Bool in
       try dir.statIfPresent(PartialDirectory.treeName) != nil
     }
@@ -87,13 +88,13 @@ final class PartialDirectory: @unchecked Sendable {
         guard let parent = try? (parentPath.isEmpty ? dir : dir.openDirectory(parentPath)),
           let file = try? parent.openFile(name, flags: [.readOnly, .nonBlocking]), let st = try? file.stat(), st.type == .regular
         else { continue }
-        guard let read = try? StreamCopy.run(from: file, into: nil, limit: e.size, progress: progress), !read.overflow,
+        guard let read = try? hasher.run(file, limit: e.size, progress: progress), !read.overflow,
           read.size == e.size, needed[read.digest] == e.size, !kept.contains(read.digest)
         else { continue }
         if st.linkCount > 1 {
           // Copied from a fresh descriptor, and named only if the copy hashes to the digest.
           if let again = try? parent.openFile(name, flags: [.readOnly, .nonBlocking]),
-            (try? copyIn(from: again, read.digest, size: e.size, progress: nil)) == true
+            (try? copyIn(from: again, read.digest, size: e.size, hasher: hasher, progress: nil)) == true
           {
             kept.insert(read.digest)
           }
@@ -121,11 +122,13 @@ final class PartialDirectory: @unchecked Sendable {
 
   /// Copies `size` bytes from `source` (a stored file) into `objects/<digest>`, hashing them;
   /// false (and nothing left behind) when they are not the object's bytes.
-  func copyIn(from source: FileFD, _ digest: Digest, size: UInt64, progress: ProgressCounters?) throws(SystemCallError) -> Bool {
+  func copyIn(
+    from source: FileFD, _ digest: Digest, size: UInt64, hasher: StreamHasher, progress: ProgressCounters?
+  ) throws(SystemCallError) -> Bool {
     let temp = Store.temporaryName()
     let file = try objects.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o644)
     do throws(SystemCallError) {
-      let copied = try StreamCopy.run(from: source, into: file, limit: size, progress: progress)
+      let copied = try hasher.run(source, limit: size, into: file, progress: progress)
       guard !copied.overflow, copied.size == size, copied.digest == digest else {
         try objects.unlink(temp)
         return false

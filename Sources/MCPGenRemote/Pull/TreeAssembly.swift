@@ -139,7 +139,7 @@ enum TreeAssembly {
     // The object was verified when it got its name; the digest of the copy comes for free.
     let source = try partial.objects.openFile(object, flags: [.readOnly, .nonBlocking])
     let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-    let copied = try StreamCopy.run(from: source, into: file, limit: e.size, progress: nil)
+    let copied = try StreamHasher().run(source, limit: e.size, into: file)
     guard !copied.overflow, copied.size == e.size, copied.digest == digest else {
       throw SystemCallError("read", path: partial.objects.path.appending(bytes: object), errno: .ioError)
     }
