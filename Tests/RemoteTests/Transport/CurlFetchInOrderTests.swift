@@ -88,18 +88,4 @@ struct CurlFetchInOrderTests {
     #expect(reason.contains("curl exit code 18"))
     #expect(got[1] == .success(patternBytes(300)))
   }
-
-  @Test("cancelling kills curl and ends the call with cancelled")
-  func cancellation() async throws {
-    let fault = try await FaultServer.start()
-    defer { fault.stop() }
-    let flag = CancelFlag()
-    let fetcher = try TransportSupport.fetcher(speedTime: 600, cancelled: { flag.isRaised })
-    let url = fault.url + "/stall/100"
-    let raised = TransportSupport.cancelOnceRunning(url, flag)
-    let result = await answers(fetcher, [(fault.url + "/ok/10", 10), (url, 1000)])
-    #expect(result == .failure(.cancelled))
-    #expect(raised.wasRunning)
-    #expect(TransportSupport.curlProcesses(containing: url).isEmpty)
-  }
 }

@@ -174,15 +174,20 @@ struct CurlFetchTests {
     }
   }
 
-  @Test("cancelling kills curl and ends the fetch with cancelled")
-  func cancellation() async throws {
+  /// `fetchInOrder`: the same, with a body that arrived before the stalled one.
+  @Test("cancelling kills curl and ends the fetch with cancelled", arguments: [false, true])
+  func cancellation(inOrder: Bool) async throws {
     let fault = try await FaultServer.start()
     defer { fault.stop() }
     let flag = CancelFlag()
     let fetcher = try TransportSupport.fetcher(speedTime: 600, cancelled: { flag.isRaised })
     let url = fault.url + "/stall/100"
     let raised = TransportSupport.cancelOnceRunning(url, flag)
-    let (result, ended) = await timedOutcome { try fetcher.fetch(url, maxLength: 1000) }
+    let (result, ended) = await timedOutcome { () throws -> [UInt8] in
+      guard inOrder else { return try fetcher.fetch(url, maxLength: 1000) }
+      _ = try fetcher.fetchInOrder([(fault.url + "/ok/10", 10), (url, 1000)])
+      return []
+    }
     #expect(result == .failure(.cancelled))
     #expect(raised.wasRunning)
     #expect(ended.timeIntervalSince(raised.at) < 10)  // Not the 600 s of the stall.
