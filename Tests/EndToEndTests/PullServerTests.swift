@@ -51,6 +51,12 @@ struct PullServerTests {
       return words.count >= 4 ? "\(words[0]) \(words[1]) \(words[3])" : line
     }
     #expect(requests == ["GET /metadata/2.root.json 404", "GET /metadata/timestamp.json 200"])
+    // Both from one curl process (Updater.fetchesTimestampWithNextRoot): a process start is
+    // most of such a pull's time.
+    if KillPoints.stracePath != nil {
+      let started = try KillPoints.calls(["pull", "origin", "--root", site.client], "execve").filter { $0.hasSuffix("= 0") }
+      #expect(started.filter { $0.contains("curl\"") }.count == 1, "\(started)")
+    }
   }
 
   @Test("kill -9 in the middle of the object downloads; the pull again downloads no verified object, completes and audits clean")
