@@ -47,6 +47,19 @@ cd "$work"
 sleep 31
 # (hyperfine's sh has no $RANDOM: the time in nanoseconds names each.)
 aside() { echo "for d in $*; do if [ -e \$d ]; then mv \$d trash/\$(date +%s%N); fi; done"; }
+# Every timed run starts from the same caches: written back (sync), then, where this user may,
+# dropped, and the files the run reads (what nginx serves, the stored release an update shares)
+# read back in. Without the drop, this kernel's block-device cache grows from run to run, and
+# ext4's inode allocation (which looks up an inode table block there for every new file) slows
+# down with it: the same curl went from 1.1 s to 4 s over a session.
+cat > settle.sh <<'SETTLE'
+sync
+if [ -w /proc/sys/vm/drop_caches ]; then
+  echo 3 > /proc/sys/vm/drop_caches
+  for d in srv "$@"; do find "$d" -type f -exec cat {} + > /dev/null; done
+fi
+SETTLE
+settle="sh $work/settle.sh"
 
 # nginx on a free port, serving srv/.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -99,11 +112,11 @@ ostree commit --repo=srv/ostree --branch=py --tree=dir="$tree" >/dev/null
 ostree summary --repo=srv/ostree -u
 
 hyperfine --runs "$runs" --export-json full.json \
-  -n "mcp-gen pull" --prepare "$(aside client); $bin remote add --root client r $url/r --trust srv/r/metadata/1.root.json >/dev/null && sync" \
+  -n "mcp-gen pull" --prepare "$(aside client); $bin remote add --root client r $url/r --trust srv/r/metadata/1.root.json >/dev/null && $settle" \
   "$bin pull --root client r" \
-  -n "curl + sync" --prepare "$(aside curl-out); mkdir curl-out && sync" \
+  -n "curl + sync" --prepare "$(aside curl-out); mkdir curl-out && $settle" \
   "curl -sS --fail --parallel --parallel-max 16 --create-dirs -K curl-urls.cfg && sync" \
-  -n "ostree pull" --prepare "$(aside ost); ostree init --repo=ost --mode=bare-user && ostree remote add --repo=ost --no-gpg-verify srv $url/ostree && sync" \
+  -n "ostree pull" --prepare "$(aside ost); ostree init --repo=ost --mode=bare-user && ostree remote add --repo=ost --no-gpg-verify srv $url/ostree && $settle" \
   "ostree pull --repo=ost srv py >/dev/null && sync"
 
 # The update: a client with release 1 pulls release 2 (the remote r2 has both).
@@ -125,7 +138,7 @@ eval "$(aside upd-base)"; "$bin" remote add --root upd-base r "$url/r2" --trust 
 "$bin" pull --root upd-base r --release "$key1" >/dev/null
 immutable="find upd/store -mindepth 1 \\( -type f -o -type d \\) -exec chattr +i {} +"
 hyperfine --runs "$runs" --export-json update-time.json \
-  -n "mcp-gen pull (1% changed)" --prepare "$(aside upd); cp -a upd-base upd && $immutable && sync" \
+  -n "mcp-gen pull (1% changed)" --prepare "$(aside upd); cp -a upd-base upd && $immutable && $settle upd/store" \
   "$bin pull --root upd r"
 
 # Nothing changed: what is asked for, and how long it takes.
@@ -137,8 +150,8 @@ hyperfine --runs 30 --warmup 3 --export-json nochange.json -n "mcp-gen pull (not
 
 # publish vs add of the tree.
 hyperfine --runs "$runs" --export-json publish.json \
-  -n "mcp-gen add" --prepare "$(aside addroot); sync" "$bin add --root addroot $tree" \
-  -n "mcp-gen publish" --prepare "$(aside srv/p); $bin publish init srv/p --root-key keys/root --targets-key keys/targets --online-key keys/online >/dev/null" \
+  -n "mcp-gen add" --prepare "$(aside addroot); $settle $tree" "$bin add --root addroot $tree" \
+  -n "mcp-gen publish" --prepare "$(aside srv/p); $bin publish init srv/p --root-key keys/root --targets-key keys/targets --online-key keys/online >/dev/null && $settle $pub/store" \
   "$bin publish --root $pub srv/p $key1 --channel stable --targets-key keys/targets --online-key keys/online"
 
 python3 - "$work" "$repo/bench/results-remote.md" "$nobj" "$changed" "$changed_bytes" "$update_bytes" "$update_object_bytes" "$update_manifest_bytes" "$nochange_requests" "$(du -sb "$tree" | cut -f1)" "$(nproc)" "$runs" <<'PY'
