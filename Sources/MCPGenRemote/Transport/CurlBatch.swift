@@ -31,17 +31,17 @@ extension CurlFetcher {
     completed: (Int, Result<Int, FetchError>) -> Bool
   ) throws(FetchError) {
     // curl's order: by cap class, and the caller's order within a class.
-    let order = requests.indices.sorted {
-      (Self.capClass(requests[$0].maxLength), $0) < (Self.capClass(requests[$1].maxLength), $1)
-    }
+    let classes = requests.map { Self.capClass($0.maxLength) }
+    let order = requests.indices.sorted { (classes[$0], $0) < (classes[$1], $1) }
     try fetchInCurlOrder(order.map { requests[$0] }, progress: progress) { index, result in completed(order[index], result) }
   }
 
-  /// The cap class of a request: the smallest power of two at or above its cap.
+  /// The cap class of a request: the smallest power of two at or above its cap (1 for a cap of
+  /// 0 or 1; `Int.max` above the largest power of two an `Int` holds).
   static func capClass(_ maxLength: Int) -> Int {
-    var capClass = 1
-    while capClass < maxLength { capClass <<= 1 }
-    return capClass
+    if maxLength <= 1 { return 1 }
+    if maxLength > 1 << (Int.bitWidth - 2) { return Int.max }
+    return 1 << (Int.bitWidth - (maxLength - 1).leadingZeroBitCount)
   }
 
   /// `fetchAll` of requests already in curl's order (`completed` gets indices in `requests`).

@@ -66,3 +66,18 @@ struct CurlReportTests {
     #expect(quoted == Array("a\\\"b\\\\c\\nd\\te\\rf\\vg h".utf8) + [0xFF])
   }
 }
+
+/// `CurlFetcher.capClass`: the `--max-filesize` of the curl operation a batch request joins.
+@Suite("cap classes of a batch")
+struct CapClassTests {
+  @Test("the smallest power of two at or above the cap")
+  func powers() {
+    let cases: [(Int, Int)] = [
+      (0, 1), (1, 1), (2, 2), (3, 4), (4, 4), (5, 8), (4095, 4096), (4096, 4096), (4097, 8192),
+      (1 << 40, 1 << 40), ((1 << 40) + 1, 1 << 41), (1 << 62, 1 << 62), ((1 << 62) + 1, Int.max), (Int.max, Int.max),
+    ]
+    for (cap, expected) in cases { #expect(CurlFetcher.capClass(cap) == expected, "cap \(cap)") }
+    // Never below the cap, never twice it or more (up to the largest power of two).
+    for cap in 1...5000 { #expect(CurlFetcher.capClass(cap) >= cap && CurlFetcher.capClass(cap) < 2 * cap) }
+  }
+}
