@@ -32,6 +32,12 @@ final class FileWorker {
   func digest(
     _ file: FileFD, size: UInt64? = nil, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)? = nil
   ) throws(SystemCallError) -> (Digest, UInt64) {
+    try resettingOnFailure { () throws(SystemCallError) in try digestToEnd(file, size: size, sink: sink) }
+  }
+
+  private func digestToEnd(
+    _ file: FileFD, size: UInt64?, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)?
+  ) throws(SystemCallError) -> (Digest, UInt64) {
     var offset: UInt64 = 0
     if sink == nil, let size, size >= FileWorker.mappedMinimum {
       switch digestMapped(file, size: size) {
@@ -55,20 +61,25 @@ final class FileWorker {
   /// Like `digest`, for a file whose size is only expected: to its end, but never more than
   /// `limit` + 1 bytes; `overflow` when there were more than `limit`. A file of exactly `limit`
   /// bytes from `mappedMinimum` on, only hashed, is mapped, and a read past it must find its end.
-  /// Counts no progress (its callers count theirs). After a failure the hasher is clean again,
-  /// for the next file.
+  /// For `StreamHasher`, whose worker has no progress counters (it counts each file itself).
   func digest(
     _ file: FileFD, limit: UInt64, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)? = nil
   ) throws(SystemCallError) -> (digest: Digest, size: UInt64, overflow: Bool) {
+    try resettingOnFailure { () throws(SystemCallError) in try digestBounded(file, limit: limit, sink: sink) }
+  }
+
+  /// `body`, with the hasher emptied if it fails half-way through a file: the worker goes on to
+  /// the next file (a caller may take a failure as "not this file" and carry on).
+  private func resettingOnFailure<T>(_ body: () throws(SystemCallError) -> T) throws(SystemCallError) -> T {
     do throws(SystemCallError) {
-      return try digestUnchecked(file, limit: limit, sink: sink)
+      return try body()
     } catch {
-      _ = sha.finish()
+      sha.reset()
       throw error
     }
   }
 
-  private func digestUnchecked(
+  private func digestBounded(
     _ file: FileFD, limit: UInt64, sink: ((UnsafeRawBufferPointer) throws(SystemCallError) -> Void)?
   ) throws(SystemCallError) -> (digest: Digest, size: UInt64, overflow: Bool) {
     var offset: UInt64 = 0

@@ -5,7 +5,7 @@ import MCPGenSystem
 /// of that size is mapped and unmapped by malloc each time: page faults, and a TLB shootdown on
 /// every core), and files from 1 MiB on hashed through a mapping instead of copied.
 ///
-/// Reads to the end of the file but never more than a `limit` + 1 bytes, so a file that grew
+/// Reads to the end of the file but never more than `limit` + 1 bytes, so a file that grew
 /// (or a stored file that is not what its manifest says) is never read without bound. Not for
 /// two threads at once: one per thread.
 public final class StreamHasher {

@@ -65,4 +65,31 @@ struct MappedDigestTests {
     sha.update(Array("abc".utf8))
     #expect(sha.finish() == SHA256.hash(Array("abc".utf8)))
   }
+
+  /// The sink fails on the second 1 MiB chunk, after the first one was hashed; `bounded` is the
+  /// reading of `StreamHasher` (`digest(limit:)`), else audit's (`digest(size:)`).
+  @Test("a file that fails half-way leaves the worker's hasher clean for the next file", arguments: [false, true])
+  func failureThenReuse(bounded: Bool) throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let content = MappedDigestTests.randomBytes(3 << 20)
+    try dir.writeFile("f", content)
+    let file = try DirectoryFD.open(dir.path).openFile(Array("f".utf8), flags: .readOnly)
+    let worker = FileWorker()
+    var chunks = 0
+    let failingSink = { (_: UnsafeRawBufferPointer) throws(SystemCallError) in
+      chunks += 1
+      if chunks == 2 { throw SystemCallError("write", path: "sink", errno: .ioError) }
+    }
+    #expect(throws: SystemCallError.self) {
+      if bounded {
+        _ = try worker.digest(file, limit: UInt64(content.count), sink: failingSink)
+      } else {
+        _ = try worker.digest(file, size: UInt64(content.count), sink: failingSink)
+      }
+    }
+    #expect(chunks == 2)
+    let again = bounded ? try worker.digest(file, limit: UInt64(content.count)).digest : try worker.digest(file).0
+    #expect(again == SHA256.hash(content))
+  }
 }
