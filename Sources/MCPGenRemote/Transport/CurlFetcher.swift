@@ -152,10 +152,7 @@ public struct CurlFetcher: RemoteFetcher {
     if let readError {
       return everyOne(.unreachable(url: everyURL, reason: "cannot read from curl: \(readError.description)"))
     }
-    var reports = [CurlReport?](repeating: nil, count: requests.count)
-    for line in done.errorOutput.split(separator: 0x0A) {
-      if let report = CurlReport(line: line), reports.indices.contains(report.index) { reports[report.index] = report }
-    }
+    let reports = CurlReport.byTransfer(in: done.errorOutput, count: requests.count)
     // Each body is the next `size` bytes of stdout, in order; what curl wrote must add up.
     var answers: [Result<[UInt8], Failure>] = []
     var offset = 0

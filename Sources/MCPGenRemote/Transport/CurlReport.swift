@@ -40,12 +40,15 @@ struct CurlReport: Sendable, Equatable {
     return field.reduce(0) { $0 * 10 + Int($1 - 0x30) }
   }
 
-  /// The last report line of `bytes` (curl's stderr, where a single fetch sends it).
-  static func last(in bytes: [UInt8]) -> CurlReport? {
-    for line in bytes.split(separator: 0x0A).reversed() {
-      if let report = CurlReport(line: line) { return report }
+  /// The report of each of `count` transfers in `bytes` (curl's stderr, where `fetch` and
+  /// `fetchInOrder` send them), by transfer index: nil for a transfer without one (curl ended
+  /// first); the last line of an index counts, and lines of other indices are ignored.
+  static func byTransfer(in bytes: [UInt8], count: Int) -> [CurlReport?] {
+    var reports = [CurlReport?](repeating: nil, count: count)
+    for line in bytes.split(separator: 0x0A) {
+      if let report = CurlReport(line: line), reports.indices.contains(report.index) { reports[report.index] = report }
     }
-    return nil
+    return reports
   }
 
   /// curl exit codes (CURLE_*) this code tells apart.

@@ -77,7 +77,7 @@ struct CurlReportFuzzTests {
       cases += 1
       if CurlReportFuzzTests.check(line, "random") { parsed += 1 }
     }
-    // Whole outputs: `last(in:)` over random lines with and without newlines.
+    // Whole outputs: `byTransfer(in:count:)` over random lines with and without newlines.
     for _ in 0..<500 {
       var blob: [UInt8] = []
       for _ in 0..<random.below(6) {
@@ -85,7 +85,9 @@ struct CurlReportFuzzTests {
         if random.below(3) > 0 { blob.append(0x0A) }
       }
       cases += 1
-      if let report = CurlReport.last(in: blob) { _ = report.failure(url: "u", maxLength: CurlReportFuzzTests.maxLength) }
+      for report in CurlReport.byTransfer(in: blob, count: 100) {
+        _ = report?.failure(url: "u", maxLength: CurlReportFuzzTests.maxLength)
+      }
     }
     print("curl report fuzz: \(cases) cases, \(parsed) parsed as reports")
     #expect(parsed > 0)

@@ -16,7 +16,7 @@ struct CurlReportTests {
     #expect(Self.line("curl: (7) Failed to connect") == nil)
     #expect(Self.line("") == nil)
     #expect(Self.line("1\t2\t3") == nil)
-    #expect(CurlReport.last(in: Array("curl: (6) x\n\n0\t6\t000\t0\tCould not resolve host: h\n".utf8))?.exitCode == 6)
+    #expect(CurlReport.byTransfer(in: Array("curl: (6) x\n\n0\t6\t000\t0\tCould not resolve host: h\n".utf8), count: 1)[0]?.exitCode == 6)
   }
 
   @Test("a line cut short, or with a signed or spaced number, is no report (found by CurlReportFuzzTests)")
