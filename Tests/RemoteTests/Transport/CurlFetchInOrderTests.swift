@@ -56,11 +56,8 @@ struct CurlFetchInOrderTests {
     let fetcher = try TransportSupport.fetcher()
     let endless = fault.url + "/endless"
     let after = fault.url + "/ok/101"
-    let result = await answers(fetcher, [(fault.url + "/ok/100", 100), (endless, 16_384), (after, 101)])
-    guard case .success(let got) = result, got.count == 3 else {
-      Issue.record("expected three answers, got \(result)")
-      return
-    }
+    let got = try await answers(fetcher, [(fault.url + "/ok/100", 100), (endless, 16_384), (after, 101)]).get()
+    try #require(got.count == 3)
     #expect(got[0] == .success(patternBytes(100)))
     #expect(got[1] == .failure(.tooLong(url: endless, limit: 16_384)))
     guard case .failure(.unreachable(after, _)) = got[2] else {
@@ -76,11 +73,8 @@ struct CurlFetchInOrderTests {
     defer { fault.stop() }
     let fetcher = try TransportSupport.fetcher()
     let cut = fault.url + "/cut/100000"
-    let result = await answers(fetcher, [(cut, 1_000_000), (fault.url + "/ok/300", 300)])
-    guard case .success(let got) = result, got.count == 2 else {
-      Issue.record("expected two answers, got \(result)")
-      return
-    }
+    let got = try await answers(fetcher, [(cut, 1_000_000), (fault.url + "/ok/300", 300)]).get()
+    try #require(got.count == 2)
     guard case .failure(.unreachable(cut, let reason)) = got[0] else {
       Issue.record("expected unreachable for the cut body, got \(got[0])")
       return
