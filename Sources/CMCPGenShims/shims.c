@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "mcpgen_shims.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <openssl/evp.h>
@@ -12,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +29,16 @@ int mcpgen_get_inode_flags(int fd, int *flags) {
 int mcpgen_set_inode_flags(int fd, int flags) {
   long value = flags;
   return ioctl(fd, FS_IOC_SETFLAGS, &value);
+}
+
+int mcpgen_is_immutable_at(int dirfd, const char *path) {
+  struct statx stx;
+  if (statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) != 0) return -1;
+  if (!(stx.stx_attributes_mask & STATX_ATTR_IMMUTABLE)) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  return (stx.stx_attributes & STATX_ATTR_IMMUTABLE) ? 1 : 0;
 }
 
 int mcpgen_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode) {

@@ -128,6 +128,12 @@ public final class DirectoryFD: Sendable {
     }
   }
 
+  /// Whether the inode at `name` (not followed) carries the immutable flag, by `statx`; nil
+  /// when that cannot be told (the file system does not report it, or statx failed).
+  public func isImmutable(_ name: [UInt8]) -> Bool? {
+    try? withCString(name) { Syscall.isImmutable(at: fd, $0) }.get()
+  }
+
   /// Like `stat`, but a missing entry is an answer (`nil`), not an error.
   public func statIfPresent(_ name: [UInt8]) throws(SystemCallError) -> FileInfo? {
     switch withCString(name, { Syscall.fstatat(fd, $0) }) {

@@ -356,6 +356,12 @@ public enum Syscall {
     return call("ioctl") { mcpgen_get_inode_flags(fd, &flags) }.map { _ in InodeFlags(rawValue: flags) }
   }
 
+  /// Whether the inode at `name` in `dirfd` (not followed) is immutable, by `statx(2)`'s
+  /// attributes; `.notSupported` where the file system does not report the attribute.
+  public static func isImmutable(at dirfd: CInt, _ name: UnsafePointer<CChar>) -> Result<Bool, Errno> {
+    call("statx") { mcpgen_is_immutable_at(dirfd, name) }.map { $0 == 1 }
+  }
+
   /// `ioctl(FS_IOC_SETFLAGS)`.
   public static func setInodeFlags(_ fd: CInt, _ flags: InodeFlags) -> Result<Void, Errno> {
     call("ioctl") { mcpgen_set_inode_flags(fd, flags.rawValue) }.map { _ in () }

@@ -10,6 +10,11 @@ int mcpgen_get_inode_flags(int fd, int *flags);
 int mcpgen_set_inode_flags(int fd, int flags);
 extern const int mcpgen_fs_immutable_fl;
 
+// Whether the inode at path in dirfd (a final symlink not followed) carries the immutable flag,
+// from statx(2)'s attributes: 1 or 0; -1 with errno set when statx fails, EOPNOTSUPP when the
+// file system does not report the attribute. One call instead of open, ioctl and close.
+int mcpgen_is_immutable_at(int dirfd, const char *path);
+
 // openat2(2) with RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH: no component of path may be a symlink
 // and resolution may not leave dirfd. glibc 2.36 has no wrapper; this is the raw syscall.
 int mcpgen_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode);

@@ -305,10 +305,11 @@ extension Store {
   /// directories deepest first (0555, immutable), its root 0555; `syncfs`, re-reading the
   /// structure from disk meanwhile, which must equal `expected` (types, sizes, execute bits,
   /// symlink targets, names: entries without digests) or `mismatch()` is thrown; then, as
-  /// root, marks every file immutable.
+  /// root, marks every file immutable. `sharesStoredFiles`: some files may be a stored entry's
+  /// (a pull's tree), immutable already.
   func sealAndCheck(
     _ dir: DirectoryFD, _ expected: [ManifestEntry], _ parents: DirectoryCache, _ immutability: Immutability,
-    mismatch: () -> MCPGenError
+    sharesStoredFiles: Bool = false, mismatch: () -> MCPGenError
   ) throws(MCPGenError) {
     // Deepest first, so no directory is sealed before its children are.
     try attempt("seal temporary copy") { () throws(SystemCallError) in
@@ -326,7 +327,7 @@ extension Store {
     let copied = try structure.value()
     try attempt("make the copy durable") { () throws(SystemCallError) in try synced.get() }
     guard copied.entries == expected else { throw mismatch() }
-    try markFilesImmutable(expected, parents, immutability)
+    try markFilesImmutable(expected, parents, immutability, sharesStoredFiles: sharesStoredFiles)
   }
 
   /// Marks every file of the tree immutable, once their data is on disk.
@@ -335,8 +336,11 @@ extension Store {
   /// (`ext4_ioctl_setflags`): marking each file right after its copy would cost one synchronous
   /// write per file. After the copy's syncfs the pages are clean; the syncfs that follows the
   /// rename into the store makes the flags durable.
+  ///
+  /// A file shared with a stored entry has the flag already: with `sharesStoredFiles`, each file
+  /// is looked at first (`statx`, one call), and only one without the flag is opened and marked.
   private func markFilesImmutable(
-    _ entries: [ManifestEntry], _ parents: DirectoryCache, _ immutability: Immutability
+    _ entries: [ManifestEntry], _ parents: DirectoryCache, _ immutability: Immutability, sharesStoredFiles: Bool
   ) throws(MCPGenError) {
     guard immutability.isMarking else { return }
     // The byte count only decides whether threads are worth starting: a mark costs about as
@@ -345,7 +349,9 @@ extension Store {
     try ParallelWork.run(files, bytes: UInt64(files.count) << 14) { (i, _) throws(MCPGenError) in
       try attempt("seal temporary copy") { () throws(SystemCallError) in
         let (parent, name) = splitLast(entries[i].path)
-        let file = try parents.directory(parent).openFile(name, flags: [.readOnly, .noFollow, .nonBlocking])
+        let directory = try parents.directory(parent)
+        if sharesStoredFiles && directory.isImmutable(name) == true { return }
+        let file = try directory.openFile(name, flags: [.readOnly, .noFollow, .nonBlocking])
         try immutability.mark(file.fd, file.path)
       }
     }

@@ -159,7 +159,7 @@ extension Store {
     {
       throw mismatch()
     }
-    try sealAndCheck(dir, expected, parents, immutability, mismatch: mismatch)
+    try sealAndCheck(dir, expected, parents, immutability, sharesStoredFiles: true, mismatch: mismatch)
     return dir
   }
 

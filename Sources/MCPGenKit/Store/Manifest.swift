@@ -110,7 +110,8 @@ public struct Manifest: Equatable, Sendable {
     guard bytes.starts(with: Manifest.header) else { throw .badHeader }
     var i = Manifest.header.count
     var entries: [ManifestEntry] = []
-    var directories: Set<[UInt8]> = []
+    entries.reserveCapacity(bytes.count / 96)
+    var directories: Set<PathBytes> = []
 
     func field(until terminator: UInt8) throws(ManifestError) -> ArraySlice<UInt8> {
       guard let end = bytes[i...].firstIndex(of: terminator) else { throw .truncated(record: entries.count) }
@@ -126,9 +127,7 @@ public struct Manifest: Equatable, Sendable {
         throw .badRecord(record: n, reason: "unknown kind")
       }
       let sizeField = try field(until: 0x20)
-      guard let size = UInt64(String(decoding: sizeField, as: UTF8.self)),
-        String(size).utf8.elementsEqual(sizeField)
-      else { throw .badRecord(record: n, reason: "bad size") }
+      guard let size = Manifest.canonicalDecimal(sizeField) else { throw .badRecord(record: n, reason: "bad size") }
       let digestField = try field(until: 0x20)
       let path = Array(try field(until: 0))
       let target = Array(try field(until: 0))
@@ -157,10 +156,11 @@ public struct Manifest: Equatable, Sendable {
         if n > 1 {
           guard entries[n - 1].path.lexicographicallyPrecedes(path) else { throw .badRecord(record: n, reason: "not sorted") }
         }
-        let parent = splitLast(path).parent
-        guard parent.isEmpty || directories.contains(parent) else { throw .badRecord(record: n, reason: "parent is not a directory") }
+        if let slash = path.lastIndex(of: 0x2F) {
+          guard directories.contains(PathBytes(path[..<slash])) else { throw .badRecord(record: n, reason: "parent is not a directory") }
+        }
       }
-      if kind == .directory { directories.insert(path) }
+      if kind == .directory { directories.insert(PathBytes(path[...])) }
       entries.append(ManifestEntry(path: path, kind: kind, size: size, digest: digest, target: target))
     }
     guard !entries.isEmpty else { throw .truncated(record: 0) }
@@ -170,10 +170,44 @@ public struct Manifest: Equatable, Sendable {
   /// Non-empty components separated by single slashes, none `.` or `..`, no leading slash.
   static func isValidRelativePath(_ path: [UInt8]) -> Bool {
     guard !path.isEmpty else { return false }
-    for component in path.split(separator: 0x2F, omittingEmptySubsequences: false) {
-      if component.isEmpty || component.elementsEqual([0x2E]) || component.elementsEqual([0x2E, 0x2E]) { return false }
+    var start = 0
+    for end in 0...path.count where end == path.count || path[end] == 0x2F {
+      switch end - start {
+      case 0: return false
+      case 1 where path[start] == 0x2E: return false
+      case 2 where path[start] == 0x2E && path[start + 1] == 0x2E: return false
+      default: start = end + 1
+      }
     }
     return true
+  }
+
+  /// The decimal digits `serialized()` writes for a size: no sign, no leading zero, no overflow.
+  static func canonicalDecimal(_ digits: ArraySlice<UInt8>) -> UInt64? {
+    guard let first = digits.first, first != 0x30 || digits.count == 1 else { return nil }
+    var value: UInt64 = 0
+    for c in digits {
+      guard c >= 0x30 && c <= 0x39 else { return nil }
+      let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+      let (sum, o2) = times10.addingReportingOverflow(UInt64(c - 0x30))
+      guard !o1 && !o2 else { return nil }
+      value = sum
+    }
+    return value
+  }
+}
+
+/// A path as a set member, hashed as one run of bytes (an array of bytes hashes byte by byte:
+/// a manifest of 10,000 paths spent most of its parse there).
+struct PathBytes: Hashable {
+  let bytes: ArraySlice<UInt8>
+
+  init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+
+  static func == (a: PathBytes, b: PathBytes) -> Bool { a.bytes == b.bytes }
+
+  func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
   }
 }
 

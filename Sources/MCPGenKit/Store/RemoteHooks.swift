@@ -1,5 +1,4 @@
 import MCPGenSystem
-import Synchronization
 import SystemPackage
 
 /// What `pull` (MCPGenRemote) needs of the root beside `add` and `switch`: the `remotes/`
@@ -31,32 +30,8 @@ extension Store {
   }
 
   /// The name below `store/` of the stored file `path` of release `key`.
-  private func storedName(_ key: StoreKey, _ path: [UInt8]) -> [UInt8] {
+  func storedName(_ key: StoreKey, _ path: [UInt8]) -> [UInt8] {
     path == ManifestEntry.rootPath ? key.bytes : key.bytes + [0x2F] + path
-  }
-
-  /// Which of `files` still hold exactly the bytes a pull wants of them: each is opened as
-  /// `openStoredFile` does, must be a regular file of the wanted size, and its bytes must hash
-  /// to the wanted digest (on every core, read or mapped as audit reads; the size and change
-  /// time again after the read, so a file written meanwhile is not taken). A file that cannot
-  /// be opened or read is not taken either: the caller gets the content elsewhere. Returns
-  /// the indices of the files taken, with the descriptor their bytes were read through for
-  /// the first `keepOpen` indices (to link the inode that was checked), else nil.
-  public func checkStoredFiles(
-    _ files: [StoredFileWanted], keepOpen: Int, progress: ProgressCounters?
-  ) throws(MCPGenError) -> [Int: FileFD?] {
-    let taken = Mutex<[Int: FileFD?]>([:])
-    let bytes = files.reduce(UInt64(0)) { $0 + $1.size }
-    try ParallelWork.run(Array(files.indices), bytes: bytes, progress: progress) { (i, worker) throws(MCPGenError) in
-      let wanted = files[i]
-      guard let file = try? openStoredFile(wanted.key, wanted.path), let before = try? file.stat(), before.type == .regular,
-        UInt64(before.size) == wanted.size,
-        let (digest, count) = try? worker.digest(file, size: wanted.size), count == wanted.size, digest == wanted.digest,
-        let after = try? file.stat(), after.size == before.size, after.changed == before.changed
-      else { return }
-      taken.withLock { $0[i] = i < keepOpen ? file : nil }
-    }
-    return taken.withLock { $0 }
   }
 
   /// Links the stored file `path` of release `key` (a file inside a directory entry, never an
@@ -89,17 +64,6 @@ extension Store {
     }
   }
 
-  /// Every stored release with its manifest (checked against its key); a release whose
-  /// manifest cannot be read is left out (audit reports it).
-  public func storedManifests() throws(MCPGenError) -> [(key: StoreKey, manifest: Manifest)] {
-    var out: [(key: StoreKey, manifest: Manifest)] = []
-    for key in try keys() {
-      guard let manifest = try? readManifest(key) else { continue }
-      out.append((key, manifest))
-    }
-    return out
-  }
-
   /// Removes `name` in `parent` and everything below it (made read-only or immutable by mcp-gen
   /// or not); nothing when it is missing.
   public static func removeTree(_ name: [UInt8], in parent: DirectoryFD) throws(SystemCallError) {
@@ -109,21 +73,5 @@ extension Store {
   /// Whether some other open file holds `flock` on `name` in `dir` (a running pull's partial/).
   public func isHeld(_ name: [UInt8], in dir: DirectoryFD) throws(SystemCallError) -> Bool {
     try isLive(name, in: dir)
-  }
-}
-
-/// A stored file a pull would use: `path` of release `key` (`.` for a single-file release),
-/// wanted with exactly `size` bytes that hash to `digest`.
-public struct StoredFileWanted: Sendable {
-  public var key: StoreKey
-  public var path: [UInt8]
-  public var size: UInt64
-  public var digest: Digest
-
-  public init(key: StoreKey, path: [UInt8], size: UInt64, digest: Digest) {
-    self.key = key
-    self.path = path
-    self.size = size
-    self.digest = digest
   }
 }

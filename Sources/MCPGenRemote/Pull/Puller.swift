@@ -114,13 +114,14 @@ public struct Puller {
     var missing = needed.filter { !resumed.contains($0.key) }
 
     // Files some stored release has are shared with it (hard links to the stored inode) when
-    // every use wants the stored file's execute bit, else copied from it; either way hashed
-    // first (a stored file that does not match is downloaded instead).
+    // every use wants the stored file's execute bit, else copied from it. A shared file is
+    // checked first (sealed by root, or hashed), a copy hashed while copied; a stored file that
+    // does not match is downloaded instead.
     var kinds: [Digest: Set<ManifestEntry.Kind>] = [:]
     for e in manifest.entries where e.kind.isRegularFile && e.size > 0 { kinds[e.digest!, default: []].insert(e.kind) }
-    let local = try localCopies(of: missing)
+    let local = try store.storedFiles(holding: missing)
     let sharable = local.filter { manifest.entries[0].kind == .directory && $0.path != [0x2E] && kinds[$0.digest] == [$0.kind] }
-    let sharableBytes = sharable.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
+    let sharableBytes = sharable.reduce(UInt64(0)) { $0 + $1.size }
     var shared: [Digest: SharedFile] = [:]
     let directories = manifest.entries.lazy.filter { $0.kind == .directory }.count
     let keepOpen = Puller.descriptorsForSharedFiles(directories: directories)
@@ -128,7 +129,7 @@ public struct Puller {
     // directories: threads are running, and each step of growing it waits for the others.
     Syscall.growDescriptorTable(to: min(keepOpen, sharable.count) + directories + 1_024)
     try phase("checking stored files", sharable.count, sharableBytes, progress) { () throws(MCPGenError) in
-      for (digest, file) in try verifyStored(sharable, sizes: missing, keepOpen: keepOpen, progress: progress) {
+      for (digest, file) in try verifyStored(sharable, keepOpen: keepOpen, progress: progress) {
         shared[digest] = file
         result.copiedFiles += 1
         result.copiedBytes += missing[digest]!
@@ -185,20 +186,16 @@ public struct Puller {
     partial.remove()
   }
 
-  /// The stored files of `candidates` whose bytes still hash to their digest and have the
-  /// wanted size (`Store.checkStoredFiles`): a stored file is shared only as the bytes its
-  /// manifest names. Others are left to be copied or downloaded. Up to `keepOpen` of them keep
-  /// the descriptor their bytes were read through, for the tree to link (the inode checked,
-  /// without a second walk of its path); the rest are opened again by path when linked.
-  private func verifyStored(
-    _ candidates: [(digest: Digest, key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)], sizes: [Digest: UInt64],
-    keepOpen: Int, progress: ProgressCounters?
-  ) throws(MCPGenError) -> [Digest: SharedFile] {
+  /// The stored files of `candidates` that still hold the bytes their manifests record
+  /// (`Store.checkStoredFiles`: sealed by root, or hashed): a stored file is shared only as
+  /// the bytes its manifest names. Others are left to be copied or downloaded. Up to `keepOpen`
+  /// of them keep the descriptor they were judged through, for the tree to link (the inode
+  /// checked, without a second walk of its path); the rest are opened again by path when linked.
+  private func verifyStored(_ candidates: [StoredFile], keepOpen: Int, progress: ProgressCounters?) throws(MCPGenError) -> [Digest: SharedFile] {
     guard !candidates.isEmpty else { return [:] }
-    let wanted = candidates.map { StoredFileWanted(key: $0.key, path: $0.path, size: sizes[$0.digest]!, digest: $0.digest) }
     let taken: [Int: FileFD?]
     do {
-      taken = try store.checkStoredFiles(wanted, keepOpen: keepOpen, progress: progress)
+      taken = try store.checkStoredFiles(candidates, keepOpen: keepOpen, progress: progress)
     } catch where error.code == .cancelled {
       throw MCPGenError(.cancelled, Puller.cancelledMessage)
     }
@@ -230,22 +227,6 @@ public struct Puller {
     }
     try ManifestLimits.check(manifest, release)
     return manifest
-  }
-
-  /// For each wanted digest some stored release has, one stored file holding it.
-  private func localCopies(
-    of wanted: [Digest: UInt64]
-  ) throws(MCPGenError) -> [(digest: Digest, key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)] {
-    guard !wanted.isEmpty else { return [] }
-    var found: [Digest: (key: StoreKey, path: [UInt8], kind: ManifestEntry.Kind)] = [:]
-    for (key, manifest) in try store.storedManifests() {
-      for e in manifest.entries where e.kind.isRegularFile {
-        guard let d = e.digest, found[d] == nil, wanted[d] == e.size else { continue }
-        found[d] = (key, e.path, e.kind)
-      }
-      if found.count == wanted.count { break }
-    }
-    return found.map { ($0.key, $0.value.key, $0.value.path, $0.value.kind) }.sorted { $0.digest < $1.digest }
   }
 
   /// How many verified stored files may stay open until the tree links them: the descriptors

@@ -12,8 +12,9 @@ import SystemPackage
 /// checks every file's mode (and sets any that differs) before it stores the tree.
 ///
 /// Nothing is hashed here: every object was hashed against the signed manifest when it got
-/// its name (downloaded, copied or resumed), and every shared stored file when the pull chose
-/// it; the tree is made of those inodes, in a directory only the pull's user can enter.
+/// its name (downloaded, copied or resumed), and every shared stored file was judged when the
+/// pull chose it (`Store.checkStoredFiles`: sealed by root, or hashed); the tree is made of
+/// those inodes, in a directory only the pull's user can enter.
 ///
 /// Every name comes from a manifest that passed `Manifest(parsing:)` (sorted, no `..`, no
 /// empty or absolute component) and is created relative to its parent's descriptor, opened

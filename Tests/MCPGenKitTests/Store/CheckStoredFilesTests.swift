@@ -7,34 +7,95 @@ import MCPGenSystem
 import SystemPackage
 import Testing
 
-/// `Store.checkStoredFiles`: which stored files a pull may share, by their bytes.
+/// `Store.storedFiles(holding:)` and `Store.checkStoredFiles`: which stored files a pull may
+/// share. As root, a stored file that only root could have changed since it was stored (sealed:
+/// root's, its stored mode, immutable, below trusted directories) is taken as its manifest
+/// records it; any other is hashed.
 @Suite("stored files checked for a pull")
 struct CheckStoredFilesTests {
-  @Test("a stored file is taken only with the wanted size and digest; the first keepOpen keep the descriptor that read them")
-  func takenByBytes() throws {
-    let dir = try TestDirectory()
-    defer { dir.remove() }
+  /// A stored release (AddVerifiedTests' tree) and its entries `bin/tool` and `share/a.txt`.
+  static func stored(_ dir: TestDirectory) throws -> (store: Store, tool: ManifestEntry, alpha: ManifestEntry, entry: FilePath) {
     let (store, _) = try Store.makeTest(in: dir)
     let (work, manifest) = try AddVerifiedTests.tree(dir, store)
     _ = try store.addVerified(Array("tree".utf8), in: work, manifest: manifest, key: manifest.key, recordedSource: AddVerifiedTests.source, label: nil)
-    let key = manifest.key
     let tool = try #require(manifest.entries.first { $0.path == Array("bin/tool".utf8) })
     let alpha = try #require(manifest.entries.first { $0.path == Array("share/a.txt".utf8) })
-    let wanted = [
-      StoredFileWanted(key: key, path: tool.path, size: tool.size, digest: tool.digest!),
-      StoredFileWanted(key: key, path: alpha.path, size: alpha.size, digest: alpha.digest!),
-      StoredFileWanted(key: key, path: alpha.path, size: alpha.size, digest: tool.digest!),  // other bytes
-      StoredFileWanted(key: key, path: alpha.path, size: alpha.size + 1, digest: alpha.digest!),  // other size
-      StoredFileWanted(key: key, path: Array("share/missing".utf8), size: 1, digest: alpha.digest!),
-      StoredFileWanted(key: key, path: Array("share/link".utf8), size: alpha.size, digest: alpha.digest!),  // a symlink
-    ]
-    let taken = try store.checkStoredFiles(wanted, keepOpen: 1, progress: nil)
+    return (store, tool, alpha, store.entryPath(manifest.key))
+  }
+
+  /// Writes `text` over the stored file at `path` (same size), clearing its flag as root; the
+  /// flag is left cleared.
+  static func overwrite(_ path: FilePath, _ text: String) throws {
+    if TestEnvironment.immutableFlagWorks { #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", path.string]).status == 0) }
+    let fd = withCPath(path) { open($0, O_WRONLY | O_TRUNC | O_CLOEXEC) }
+    try #require(fd >= 0, "cannot open \(path) for writing: errno \(errno)")
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    #expect(write(fd, bytes, bytes.count) == bytes.count)
+  }
+
+  @Test("the stored files holding wanted contents come from the stored manifests; each is taken, the first keepOpen with their descriptor")
+  func takenByManifest() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, tool, alpha, entry) = try Self.stored(dir)
+    let nowhere = SHA256.hash(Array("no release has this".utf8))
+    let found = try store.storedFiles(holding: [tool.digest!: tool.size, alpha.digest!: alpha.size, nowhere: 3])
+    #expect(found.map(\.digest) == [tool.digest!, alpha.digest!].sorted())
+    for f in found {
+      let e = f.digest == tool.digest ? tool : alpha
+      #expect(f.path == e.path && f.kind == e.kind && f.size == e.size)
+    }
+    #expect(try store.storedFiles(holding: [alpha.digest!: alpha.size + 1]).isEmpty, "a content with another size is another content")
+
+    let taken = try store.checkStoredFiles(found, keepOpen: 1, progress: nil)
     #expect(Set(taken.keys) == [0, 1])
-    // Index 0 kept its descriptor: the stored inode itself.
     let kept = try #require(taken[0] ?? nil)
-    let stored = try TestDirectory.lstat(store.entryPath(key).appending("bin/tool"))
-    #expect(try kept.stat().inode == UInt64(stored.st_ino))
+    let stored = try TestDirectory.lstat(entry.appending(String(decoding: found[0].path, as: UTF8.self)))
+    #expect(try kept.stat().inode == UInt64(stored.st_ino), "the descriptor kept is not the stored inode")
     #expect(taken[1] != nil && taken[1]! == nil, "past keepOpen: taken, without a descriptor")
+  }
+
+  @Test("a stored file changed since it was stored is not taken; as root, one sealed again is taken without being read, and audit finds it")
+  func changedFile() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, _, alpha, entry) = try Self.stored(dir)
+    let found = try store.storedFiles(holding: [alpha.digest!: alpha.size])
+    let path = entry.appending("share/a.txt")
+    try Self.overwrite(path, "ALPHA\n")
+    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil).isEmpty, "a file without its flag must be hashed")
+    guard TestEnvironment.immutableFlagWorks else { return }
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    // Only root can have done that; the pull trusts root's seal, audit reads every byte.
+    #expect(Set(try store.checkStoredFiles(found, keepOpen: 0, progress: nil).keys) == [0])
+    #expect(try !store.audit().problems.isEmpty)
+  }
+
+  @Test(
+    "as root, a sealed stored file below a directory others may write, or with another mode, is hashed",
+    .enabled(if: TestEnvironment.immutableFlagWorks, "needs root and a file system that supports chattr +i"))
+  func unsealedPlaces() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, tool, alpha, entry) = try Self.stored(dir)
+    let found = try store.storedFiles(holding: [alpha.digest!: alpha.size, tool.digest!: tool.size])
+    let index = try #require(found.firstIndex { $0.digest == alpha.digest })
+    let path = entry.appending("share/a.txt")
+    try Self.overwrite(path, "ALPHA\n")
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    let share = entry.appending("share")
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", share.string]).status == 0)
+    #expect(chmod(share.string, 0o775) == 0)
+    let taken = try store.checkStoredFiles(found, keepOpen: 0, progress: nil)
+    #expect(taken[index] == nil, "share/ is group-writable: its file must be hashed, and it does not match")
+    #expect(taken.count == 1, "bin/tool, below trusted directories, is taken")
+
+    #expect(chmod(share.string, 0o555) == 0)
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", path.string]).status == 0)
+    #expect(chmod(path.string, 0o644) == 0)
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "mode 0644 is not the stored mode: hashed")
   }
 
   @Test("growing the descriptor table leaves every open descriptor as it was")

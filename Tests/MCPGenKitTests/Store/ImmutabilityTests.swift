@@ -91,4 +91,20 @@ struct ImmutabilityTests {
     #expect(try TestDirectory.list(entry) == [Array("helper.py".utf8), Array("script.py".utf8)])
     #expect(try Store.hash(entry).key == result.key)
   }
+
+  @Test("statx tells an immutable file from one without the flag, by name, without following a symlink")
+  func statxAttribute() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    try dir.writeFile("flagged", "x")
+    try dir.writeFile("plain", "x")
+    _ = withCPath(dir.at("link")) { symlink("flagged", $0) }
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", dir.at("flagged").string]).status == 0)
+    defer { _ = try? ProcessRunner.run("/usr/bin/chattr", ["-i", dir.at("flagged").string]) }
+    let top = try DirectoryFD.open(dir.location)
+    #expect(top.isImmutable(Array("flagged".utf8)) == true)
+    #expect(top.isImmutable(Array("plain".utf8)) == false)
+    #expect(top.isImmutable(Array("link".utf8)) == false, "the symlink itself carries no flag")
+    #expect(top.isImmutable(Array("missing".utf8)) == nil)
+  }
 }
