@@ -31,6 +31,9 @@ public struct Puller {
   public let makeSource: TrustedSourceFactory
   public let now: Int64
 
+  /// Downloads of this many bytes or more start their writeback before the tree is made.
+  public var headStartBytes: UInt64 = 64 << 20
+
   static let cancelledMessage = "cancelled: nothing was stored (objects verified so far are kept for the next pull)"
 
   public init(store: Store, fetcher: any RemoteFetcher, makeSource: @escaping TrustedSourceFactory, now: Int64 = Clock.now()) {
@@ -168,6 +171,11 @@ public struct Puller {
     result.downloadedObjects = requests.count
     result.downloadedBytes = downloadBytes
 
+    // The downloaded bytes start for the disk while the tree is made, so the store's syncfs
+    // (which makes them durable) finds less left to write: a full pull of 342 MB spent about
+    // 0.1 s less from its last download to its add. Not worth a thread for a few megabytes.
+    let headStart = downloadBytes < headStartBytes ? nil : Background { () throws(MCPGenError) in _ = try? partial.dir.syncFileSystem() }
+    defer { _ = try? headStart?.value() }
     try Puller.checkCancelled()
     _ = try TreeAssembly.build(manifest, in: partial, shared: shared, store: store)
     shared = [:]  // Their descriptors closed: the engine's add opens the tree's directories.

@@ -57,6 +57,19 @@ struct PullTests {
     #expect(try FileManager.default.destinationOfSymbolicLink(atPath: f.scratch.at("root/store/\(key.hex)/share/link")) == "a.txt")
   }
 
+  @Test("a pull that starts its downloads' writeback before it assembles the tree stores the same release, audit clean")
+  func writebackHeadStart() throws {
+    let f = try PullFixture()
+    defer { f.scratch.remove() }
+    let key = try f.remote.publish(try f.scratch.release("r1", Self.files), label: "1.0")
+    var puller = f.puller(FileFetcher())
+    puller.headStartBytes = 0
+    let result = try puller.pull(PullRequest(remote: f.name, selector: .channel("stable"), switchAfter: false))
+    #expect(result.key == key && result.downloadedObjects == 4)
+    #expect(try Oracle.key(f.scratch.at("root/store/\(key.hex)")) == key.hex)
+    #expect(try f.store.audit().problems.isEmpty)
+  }
+
   @Test(
     "through the curl transport (one curl process for all objects, file://): a full pull, then a tampered object refused",
     .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
