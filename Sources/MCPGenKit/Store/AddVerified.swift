@@ -32,8 +32,12 @@ extension Store {
   /// File contents are not compared again: only the caller (root, or the store's owner) could
   /// have changed them after it verified them, in a directory nobody else can enter. A change
   /// of type, size, execute bit, target or name is refused by the structure check of step 3.
+  ///
+  /// `sharesStoredFiles`: the caller linked some files of a stored entry into the tree; they
+  /// are immutable already, and the flag pass looks before it opens (`statx`).
   public func addVerified(
-    _ name: [UInt8], in parent: DirectoryFD, manifest: Manifest, key: StoreKey, recordedSource: [UInt8], label: ReleaseLabel?
+    _ name: [UInt8], in parent: DirectoryFD, manifest: Manifest, key: StoreKey, recordedSource: [UInt8], label: ReleaseLabel?,
+    sharesStoredFiles: Bool = false
   ) throws(MCPGenError) -> AddResult {
     let shown = parent.path.appending(bytes: name)
     guard manifest.key == key else {
@@ -75,7 +79,7 @@ extension Store {
       }
       var stored = false
       do throws(MCPGenError) {
-        let guardFD = try prepareVerified(name, in: parent, manifest, immutability)
+        let guardFD = try prepareVerified(name, in: parent, manifest, immutability, sharesStoredFiles: sharesStoredFiles)
         #if DEBUG
         FaultInjection.killPoint("verified-tree-sealed")
         #endif
@@ -99,7 +103,7 @@ extension Store {
 
   /// Steps 2 and 3 of `addVerified`; returns the descriptor that holds the tree's flock.
   private func prepareVerified(
-    _ name: [UInt8], in parent: DirectoryFD, _ manifest: Manifest, _ immutability: Immutability
+    _ name: [UInt8], in parent: DirectoryFD, _ manifest: Manifest, _ immutability: Immutability, sharesStoredFiles: Bool
   ) throws(MCPGenError) -> AnyObject {
     let shown = parent.path.appending(bytes: name)
     let expected = manifest.entries.map { (e) -> ManifestEntry in
@@ -159,7 +163,7 @@ extension Store {
     {
       throw mismatch()
     }
-    try sealAndCheck(dir, expected, parents, immutability, sharesStoredFiles: true, mismatch: mismatch)
+    try sealAndCheck(dir, expected, parents, immutability, sharesStoredFiles: sharesStoredFiles, mismatch: mismatch)
     return dir
   }
 

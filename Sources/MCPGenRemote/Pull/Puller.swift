@@ -178,6 +178,7 @@ public struct Puller {
     defer { _ = try? headStart?.value() }
     try Puller.checkCancelled()
     _ = try TreeAssembly.build(manifest, in: partial, shared: shared, store: store)
+    let sharesStoredFiles = !shared.isEmpty
     shared = [:]  // Their descriptors closed: the engine's add opens the tree's directories.
     // The tree links every object now; as root the store marks its files immutable, after which
     // their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
@@ -190,7 +191,8 @@ public struct Puller {
     let label = release.label.flatMap { try? ReleaseLabel(given: $0) }
     let recorded = Array("remote \(remote.name) (\(remote.url.text))".utf8)
     result.added = try store.addVerified(
-      PartialDirectory.treeName, in: partial.dir, manifest: manifest, key: release.key, recordedSource: recorded, label: label)
+      PartialDirectory.treeName, in: partial.dir, manifest: manifest, key: release.key, recordedSource: recorded, label: label,
+      sharesStoredFiles: sharesStoredFiles)
     partial.remove()
   }
 
