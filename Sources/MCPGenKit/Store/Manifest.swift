@@ -197,8 +197,8 @@ public struct Manifest: Equatable, Sendable {
   }
 }
 
-/// A path as a set member, hashed as one run of bytes (an array of bytes hashes byte by byte:
-/// a manifest of 10,000 paths spent most of its parse there).
+/// A path as a set member, hashed as one run of bytes (an array of bytes is hashed one
+/// `Hasher` call per byte).
 struct PathBytes: Hashable {
   let bytes: ArraySlice<UInt8>
 

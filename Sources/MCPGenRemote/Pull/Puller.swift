@@ -139,13 +139,13 @@ public struct Puller {
         missing[digest] = nil
       }
     }
-    let copies = local.filter { shared[$0.digest] == nil && missing[$0.digest] != nil }
-    let localBytes = copies.reduce(UInt64(0)) { $0 + missing[$1.digest]! }
+    let copies = local.filter { missing[$0.digest] != nil }  // Not shared.
+    let localBytes = copies.reduce(UInt64(0)) { $0 + $1.size }
     try phase("copying", copies.count, localBytes, progress) { () throws(MCPGenError) in
       let hasher = StreamHasher()
       for source in copies {
         try Puller.checkCancelled()
-        let size = missing[source.digest]!
+        let size = source.size
         let copied = try attempting("copy a stored file") { () throws(SystemCallError) -> Bool in
           guard let file = try? store.openStoredFile(source.key, source.path) else { return false }
           return try partial.copyIn(from: file, source.digest, size: size, hasher: hasher, progress: progress)
