@@ -73,7 +73,7 @@ struct CheckStoredFilesTests {
   }
 
   @Test(
-    "as root, a sealed stored file below a directory others may write, or with another mode, is hashed",
+    "as root, a sealed stored file below a directory others may write or own (nobody), owned by nobody, or with another mode, is hashed",
     .enabled(if: TestEnvironment.immutableFlagWorks, "needs root and a file system that supports chattr +i"))
   func unsealedPlaces() throws {
     let dir = try TestDirectory()
@@ -92,7 +92,17 @@ struct CheckStoredFilesTests {
     #expect(taken.count == 1, "bin/tool, below trusted directories, is taken")
 
     #expect(chmod(share.string, 0o555) == 0)
+    // Another user's directory, then another user's file (nobody could have swapped or written it).
+    let nobody: uid_t = 65534
+    #expect(chown(share.string, nobody, gid_t(0)) == 0)
+    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "share/ is nobody's: its file must be hashed")
+    #expect(chown(share.string, 0, gid_t(0)) == 0)
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", path.string]).status == 0)
+    #expect(chown(path.string, nobody, gid_t(0)) == 0)
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "a.txt is nobody's: it must be hashed")
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", path.string]).status == 0)
+    #expect(chown(path.string, 0, gid_t(0)) == 0)
     #expect(chmod(path.string, 0o644) == 0)
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
     #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "mode 0644 is not the stored mode: hashed")
