@@ -44,14 +44,18 @@ extension Store {
   /// - or else hashed (on every core, read or mapped as audit reads; the size and change time
   ///   again after the read, so a file written meanwhile is not taken) to its digest.
   /// A file that cannot be opened or read is not taken: the caller gets the content elsewhere.
+  /// Holds at most `descriptors` descriptors at once: the trusted directories up to half of
+  /// them (files below the others are hashed), the files kept open the rest.
   /// Returns the indices of the files taken, with the descriptor their bytes were judged
-  /// through for the first `keepOpen` indices (to link the inode that was checked), else nil.
+  /// through for the first indices the budget allows (to link the inode that was checked),
+  /// else nil.
   public func checkStoredFiles(
-    _ files: [StoredFile], keepOpen: Int, progress: ProgressCounters?
+    _ files: [StoredFile], descriptors: Int, progress: ProgressCounters?
   ) throws(MCPGenError) -> [Int: FileFD?] {
     let taken = Mutex<[Int: FileFD?]>([:])
     let bytes = files.reduce(UInt64(0)) { $0 + $1.size }
-    let sealed = Store.marksImmutable ? trustedDirectories(holding: files) : [:]
+    let sealed = Store.marksImmutable ? trustedDirectories(holding: files, limit: descriptors / 2) : [:]
+    let keepOpen = descriptors - sealed.count
     try ParallelWork.run(Array(files.indices), bytes: bytes, progress: progress) { (i, worker) throws(MCPGenError) in
       let wanted = files[i]
       let (parent, leaf) = splitLast(storedName(wanted.key, wanted.path))
@@ -86,7 +90,7 @@ extension Store {
   /// opened one component at a time without following symlinks, and kept only when they and
   /// every directory above them up to `store/` are trusted. Opened once each, before the files
   /// are looked at on several threads; at most `limit` are kept open (the rest: hashed).
-  private func trustedDirectories(holding files: [StoredFile], limit: Int = 8_192) -> [[UInt8]: DirectoryFD] {
+  private func trustedDirectories(holding files: [StoredFile], limit: Int) -> [[UInt8]: DirectoryFD] {
     var judged: [[UInt8]: DirectoryFD?] = [:]
     func trusted(_ st: FileInfo?, _ path: FilePath) -> Bool {
       guard let st, st.type == .directory else { return false }
@@ -97,7 +101,7 @@ extension Store {
       if let known = judged[path] { return known }
       let (parent, name) = splitLast(path)
       var opened: DirectoryFD? = nil
-      if judged.count < limit, let up = open(parent), let d = try? up.openDirectory(name), trusted(try? Syscall.fstat(d.fd).get(), d.path) {
+      if let up = open(parent), judged.count < limit, let d = try? up.openDirectory(name), trusted(try? Syscall.fstat(d.fd).get(), d.path) {
         opened = d
       }
       judged[path] = opened

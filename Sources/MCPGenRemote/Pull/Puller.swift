@@ -127,12 +127,13 @@ public struct Puller {
     let sharableBytes = sharable.reduce(UInt64(0)) { $0 + $1.size }
     var shared: [Digest: SharedFile] = [:]
     let directories = manifest.entries.lazy.filter { $0.kind == .directory }.count
-    let keepOpen = Puller.descriptorsForSharedFiles(directories: directories)
-    // The descriptor table grown once for the stored files kept open and the tree's
-    // directories: threads are running, and each step of growing it waits for the others.
-    Syscall.growDescriptorTable(to: min(keepOpen, sharable.count) + directories + 1_024)
+    let budget = Puller.descriptorsForSharedFiles(directories: directories)
+    // The descriptor table grown once for what checking the stored files holds (their
+    // directories, at most one each, and the files kept open) and the tree's directories:
+    // threads are running, and each step of growing it waits for the others.
+    Syscall.growDescriptorTable(to: min(budget, 2 * sharable.count) + directories + 1_024)
     try phase("checking stored files", sharable.count, sharableBytes, progress) { () throws(MCPGenError) in
-      for (digest, file) in try verifyStored(sharable, keepOpen: keepOpen, progress: progress) {
+      for (digest, file) in try verifyStored(sharable, descriptors: budget, progress: progress) {
         shared[digest] = file
         result.copiedFiles += 1
         result.copiedBytes += missing[digest]!
@@ -198,14 +199,15 @@ public struct Puller {
 
   /// The stored files of `candidates` that still hold the bytes their manifests record
   /// (`Store.checkStoredFiles`: sealed by root, or hashed): a stored file is shared only as
-  /// the bytes its manifest names. Others are left to be copied or downloaded. Up to `keepOpen`
-  /// of them keep the descriptor they were judged through, for the tree to link (the inode
-  /// checked, without a second walk of its path); the rest are opened again by path when linked.
-  private func verifyStored(_ candidates: [StoredFile], keepOpen: Int, progress: ProgressCounters?) throws(MCPGenError) -> [Digest: SharedFile] {
+  /// the bytes its manifest names. Others are left to be copied or downloaded. As many as
+  /// `descriptors` allows (less the stored directories the check holds open) keep the
+  /// descriptor they were judged through, for the tree to link (the inode checked, without a
+  /// second walk of its path); the rest are opened again by path when linked.
+  private func verifyStored(_ candidates: [StoredFile], descriptors: Int, progress: ProgressCounters?) throws(MCPGenError) -> [Digest: SharedFile] {
     guard !candidates.isEmpty else { return [:] }
     let taken: [Int: FileFD?]
     do {
-      taken = try store.checkStoredFiles(candidates, keepOpen: keepOpen, progress: progress)
+      taken = try store.checkStoredFiles(candidates, descriptors: descriptors, progress: progress)
     } catch where error.code == .cancelled {
       throw MCPGenError(.cancelled, Puller.cancelledMessage)
     }
@@ -239,8 +241,9 @@ public struct Puller {
     return manifest
   }
 
-  /// How many verified stored files may stay open until the tree links them: the descriptors
-  /// the process may have, less those the tree's directories and everything else need.
+  /// How many descriptors checking the stored files may hold (their directories, and the
+  /// verified files that stay open until the tree links them): the descriptors the process
+  /// may have, less those the tree's directories and everything else need.
   static func descriptorsForSharedFiles(directories: Int) -> Int {
     let limit = Int(Syscall.raiseOpenFileLimit(to: 65_536))
     return max(0, limit - min(directories, limit / 2) - 1_024)

@@ -23,6 +23,9 @@ struct CheckStoredFilesTests {
     return (store, tool, alpha, store.entryPath(manifest.key))
   }
 
+  /// Descriptors enough for every directory of the stored release and every file checked.
+  static let budget = 64
+
   /// Writes `text` over the stored file at `path` (same size), clearing its flag as root; the
   /// flag is left cleared.
   static func overwrite(_ path: FilePath, _ text: String) throws {
@@ -34,7 +37,7 @@ struct CheckStoredFilesTests {
     #expect(write(fd, bytes, bytes.count) == bytes.count)
   }
 
-  @Test("the stored files holding wanted contents come from the stored manifests; each is taken, the first keepOpen with their descriptor")
+  @Test("the stored files holding wanted contents come from the stored manifests; each is taken, with its descriptor while the budget allows")
   func takenByManifest() throws {
     let dir = try TestDirectory()
     defer { dir.remove() }
@@ -48,12 +51,15 @@ struct CheckStoredFilesTests {
     }
     #expect(try store.storedFiles(holding: [alpha.digest!: alpha.size + 1]).isEmpty, "a content with another size is another content")
 
-    let taken = try store.checkStoredFiles(found, keepOpen: 1, progress: nil)
+    let taken = try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil)
     #expect(Set(taken.keys) == [0, 1])
     let kept = try #require(taken[0] ?? nil)
     let stored = try TestDirectory.lstat(entry.appending(String(decoding: found[0].path, as: UTF8.self)))
     #expect(try kept.stat().inode == UInt64(stored.st_ino), "the descriptor kept is not the stored inode")
-    #expect(taken[1] != nil && taken[1]! == nil, "past keepOpen: taken, without a descriptor")
+    #expect(taken[1] != nil && taken[1]! != nil, "within the budget: taken with its descriptor")
+    let none = try store.checkStoredFiles(found, descriptors: 0, progress: nil)
+    #expect(Set(none.keys) == [0, 1], "without descriptors to spare, each is still taken (hashed)")
+    #expect(none.values.allSatisfy { $0 == nil }, "past the budget: taken, without a descriptor")
   }
 
   @Test("a stored file changed since it was stored is not taken; as root, one sealed again is taken without being read, and audit finds it")
@@ -64,12 +70,28 @@ struct CheckStoredFilesTests {
     let found = try store.storedFiles(holding: [alpha.digest!: alpha.size])
     let path = entry.appending("share/a.txt")
     try Self.overwrite(path, "ALPHA\n")
-    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil).isEmpty, "a file without its flag must be hashed")
+    #expect(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil).isEmpty, "a file without its flag must be hashed")
     guard TestEnvironment.immutableFlagWorks else { return }
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
     // Only root can have done that; the pull trusts root's seal, audit reads every byte.
-    #expect(Set(try store.checkStoredFiles(found, keepOpen: 0, progress: nil).keys) == [0])
+    #expect(Set(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil).keys) == [0])
     #expect(try !store.audit().problems.isEmpty)
+  }
+
+  @Test(
+    "as root, a sealed stored file whose directories do not fit the descriptor budget is hashed",
+    .enabled(if: TestEnvironment.immutableFlagWorks, "needs root and a file system that supports chattr +i"))
+  func directoriesPastBudget() throws {
+    let dir = try TestDirectory()
+    defer { dir.remove() }
+    let (store, _, alpha, entry) = try Self.stored(dir)
+    let found = try store.storedFiles(holding: [alpha.digest!: alpha.size])
+    let path = entry.appending("share/a.txt")
+    try Self.overwrite(path, "ALPHA\n")
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    #expect(Set(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil).keys) == [0], "sealed below trusted directories: taken")
+    // Two descriptors: one for directories, which store/ already takes; share/ is not opened.
+    #expect(try store.checkStoredFiles(found, descriptors: 2, progress: nil).isEmpty, "share/ past the budget: a.txt must be hashed, and it does not match")
   }
 
   @Test(
@@ -87,7 +109,7 @@ struct CheckStoredFilesTests {
     let share = entry.appending("share")
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", share.string]).status == 0)
     #expect(chmod(share.string, 0o775) == 0)
-    let taken = try store.checkStoredFiles(found, keepOpen: 0, progress: nil)
+    let taken = try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil)
     #expect(taken[index] == nil, "share/ is group-writable: its file must be hashed, and it does not match")
     #expect(taken.count == 1, "bin/tool, below trusted directories, is taken")
 
@@ -95,17 +117,17 @@ struct CheckStoredFilesTests {
     // Another user's directory, then another user's file (nobody could have swapped or written it).
     let nobody: uid_t = 65534
     #expect(chown(share.string, nobody, gid_t(0)) == 0)
-    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "share/ is nobody's: its file must be hashed")
+    #expect(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil)[index] == nil, "share/ is nobody's: its file must be hashed")
     #expect(chown(share.string, 0, gid_t(0)) == 0)
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", path.string]).status == 0)
     #expect(chown(path.string, nobody, gid_t(0)) == 0)
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
-    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "a.txt is nobody's: it must be hashed")
+    #expect(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil)[index] == nil, "a.txt is nobody's: it must be hashed")
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", path.string]).status == 0)
     #expect(chown(path.string, 0, gid_t(0)) == 0)
     #expect(chmod(path.string, 0o644) == 0)
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
-    #expect(try store.checkStoredFiles(found, keepOpen: 0, progress: nil)[index] == nil, "mode 0644 is not the stored mode: hashed")
+    #expect(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil)[index] == nil, "mode 0644 is not the stored mode: hashed")
   }
 
   @Test("growing the descriptor table leaves every open descriptor as it was")
