@@ -1,7 +1,7 @@
 import MCPGenSystem
 
 /// The engine's file reader (`FileWorker`) for work outside it: a pull hashing what it
-/// downloaded, resumed or copies. One 1 MiB buffer for every file it reads (a buffer per file
+/// downloaded, resumed or copies, a publish copying stored files into objects. One 1 MiB buffer for every file it reads (a buffer per file
 /// of that size is mapped and unmapped by malloc each time: page faults, and a TLB shootdown on
 /// every core), and files from 1 MiB on hashed through a mapping instead of copied.
 ///
@@ -21,14 +21,16 @@ public final class StreamHasher {
 
   public init() {}
 
-  /// Hashes `file` from its start, writing each chunk to `destination` first when given, and
-  /// adds the bytes read to `progress`.
+  /// Hashes `file` from its start, writing each chunk to `destination` first when given (its
+  /// writeback started as it goes, `WritebackCopy`), and adds the bytes read to `progress`.
   public func run(
     _ file: FileFD, limit: UInt64, into destination: FileFD? = nil, progress: ProgressCounters? = nil
   ) throws(SystemCallError) -> Outcome {
     let (digest, size, overflow): (Digest, UInt64, Bool)
     if let destination {
-      (digest, size, overflow) = try worker.digest(file, limit: limit) { (chunk) throws(SystemCallError) in try destination.writeAll(chunk) }
+      var copy = WritebackCopy(to: destination)
+      (digest, size, overflow) = try worker.digest(file, limit: limit) { (chunk) throws(SystemCallError) in _ = try copy.write(chunk) }
+      try copy.finish()
     } else {
       (digest, size, overflow) = try worker.digest(file, limit: limit)
     }

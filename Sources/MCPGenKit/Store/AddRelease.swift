@@ -375,10 +375,6 @@ extension Store {
 }
 
 extension FileWorker {
-  /// Bytes between two writeback starts: large enough for big sequential writes, small enough
-  /// that the disk starts on a large file long before its copy ends.
-  static let writebackStride: UInt64 = 8 << 20
-
   /// Copies one file, hashing exactly the bytes written, and returns their digest. The source
   /// must still be the file scanned, unchanged, and match `expected` when there is one.
   func copyFile(
@@ -390,22 +386,13 @@ extension FileWorker {
     FileWorker.debugCopyDelay()
     #endif
     let (digest, size) = try attempt("copy") { () throws(SystemCallError) in
-      var flushed: UInt64 = 0
-      var written: UInt64 = 0
+      var copy = WritebackCopy(to: destination)
       let checked = release.identities[index] != nil  // checkUnchanged below catches a file that grew
       let result = try self.digest(source, size: checked ? entry.size : nil) { (chunk) throws(SystemCallError) in
-        try destination.writeAll(chunk)
-        written += UInt64(chunk.count)
-        if written - flushed >= FileWorker.writebackStride {
-          try destination.startWriteback(offset: flushed, length: written - flushed)
-          flushed = written
-          // A file of gigabytes is not copied to its end after a cancel (the caller reports it).
-          if Cancellation.requested { throw SystemCallError("write", path: destination.path, errno: .canceled) }
-        }
+        // A file of gigabytes is not copied to its end after a cancel (the caller reports it).
+        if try copy.write(chunk), Cancellation.requested { throw SystemCallError("write", path: destination.path, errno: .canceled) }
       }
-      if written > flushed, written >= FileWorker.writebackThreshold {
-        try destination.startWriteback(offset: flushed, length: written - flushed)
-      }
+      try copy.finish()
       return result
     }
     guard size == entry.size, expected == nil || digest == expected else {
@@ -417,9 +404,6 @@ extension FileWorker {
     }
     return digest
   }
-
-  /// Smaller files are left to the final syncfs, which writes many of them in one go.
-  static let writebackThreshold: UInt64 = 256 << 10
 }
 
 /// Open directories of a copy in progress, by relative path. Filled by one thread before the

@@ -30,18 +30,21 @@ struct ObjectCopier {
 
   func copy(_ manifest: Manifest, key: StoreKey, store: Store) throws(MCPGenError) -> Outcome {
     var seen: Set<Digest> = []
-    var wanted: [Job] = []
+    var distinct: [Job] = []
     var outcome = Outcome()
     for entry in manifest.entries where entry.kind.isRegularFile {
       guard let digest = entry.digest, seen.insert(digest).inserted else { continue }
-      outcome.objects += 1
-      let (fanOut, name) = ObjectCopier.name(digest)
-      let present = try? remote.objects.statWithin(fanOut + [0x2F] + name).get()
-      // Objects are immutable: one of the right size is the one a publish wrote and synced.
-      if let present, present.type == .regular, UInt64(present.size) == entry.size { continue }
-      wanted.append(Job(digest: digest, size: entry.size, source: entry.path))
+      distinct.append(Job(digest: digest, size: entry.size, source: entry.path))
     }
-    let jobs = wanted
+    outcome.objects = distinct.count
+    guard !distinct.isEmpty else { return outcome }
+    let fanOuts = try openFanOuts(Set(distinct.map { ObjectCopier.name($0.digest).0 }))
+    // Objects are immutable: one of the right size is the one a publish wrote and synced.
+    let jobs = distinct.filter { job in
+      let (fanOut, name) = ObjectCopier.name(job.digest)
+      guard let present = try? fanOuts[fanOut]!.statIfPresent(name) else { return true }
+      return !(present.type == .regular && UInt64(present.size) == job.size)
+    }
     let remote = self.remote
     guard !jobs.isEmpty else { return outcome }
 
@@ -53,26 +56,17 @@ struct ObjectCopier {
     let entry: DirectoryFD? = single ? nil : try publishStep("open release \(key.short)") { () throws(SystemCallError) in
       try storeDirectory.openDirectory(key.bytes)
     }
-    let fanOuts = Set(jobs.map { ObjectCopier.name($0.digest).0 })
-    // A fan-out directory is written into as root: no symlink, and no one else's (section 4a).
-    // Every name is looked at before any directory is made, so a refusal makes nothing.
-    for dir in fanOuts { try RemoteDirectoryTrust.refuseSymlink(dir, in: remote.objects, remote: remote.path) }
-    for dir in fanOuts {
-      let st = try publishStep("create objects/") { () throws(SystemCallError) in
-        try remote.objects.ensureDirectory(dir, mode: 0o755)
-        return try remote.objects.stat(dir)
-      }
-      try RemoteDirectoryTrust.requireInside(st, at: remote.objects.path.appending(bytes: dir), remote: remote.path)
-    }
 
     let parts = ParallelWork.ranges(jobs.count, parts: min(jobs.count, max(1, ParallelWork.cores) * 4))
     let results: [Result<[(Int, [UInt8])], MCPGenError>] = ParallelWork.map(parts) { (range: Range<Int>) -> Result<[(Int, [UInt8])], MCPGenError> in
       var temps: [(Int, [UInt8])] = []
+      let hasher = StreamHasher()
       for k in range {
-        switch ObjectCopier.copyOne(jobs[k], from: single ? storeDirectory : entry!, name: single ? key.bytes : jobs[k].source, into: remote) {
+        let target = fanOuts[ObjectCopier.name(jobs[k].digest).0]!
+        switch ObjectCopier.copyOne(jobs[k], from: single ? storeDirectory : entry!, name: single ? key.bytes : jobs[k].source, into: target, hasher) {
         case .success(let temp): temps.append((k, temp))
         case .failure(let error):
-          ObjectCopier.discard(temps, jobs, remote)
+          ObjectCopier.discard(temps, jobs, fanOuts)
           return .failure(error)
         }
       }
@@ -88,14 +82,14 @@ struct ObjectCopier {
     }
     if let failure {
       // Remove what the other parts wrote: a failed publish leaves no temporaries behind.
-      ObjectCopier.discard(temps, jobs, remote)
+      ObjectCopier.discard(temps, jobs, fanOuts)
       throw failure
     }
     try publishStep("sync the new objects") { () throws(SystemCallError) in try remote.objects.syncFileSystem() }
     try publishStep("name the new objects") { () throws(SystemCallError) in
       for (k, temp) in temps {
         let (fanOut, name) = ObjectCopier.name(jobs[k].digest)
-        let dir = try remote.objects.openDirectory(fanOut)
+        let dir = fanOuts[fanOut]!
         try dir.rename(temp, to: dir, as: name)
       }
       try remote.objects.syncFileSystem()
@@ -105,42 +99,47 @@ struct ObjectCopier {
     return outcome
   }
 
+  /// The fan-out directories `objects/<2 hex>/` named, each made if missing and opened once.
+  /// They are written into as root: no symlink, and no one else's (section 4a). Every name is
+  /// looked at before any directory is made, so a refusal makes nothing.
+  private func openFanOuts(_ names: Set<[UInt8]>) throws(MCPGenError) -> [[UInt8]: DirectoryFD] {
+    for dir in names { try RemoteDirectoryTrust.refuseSymlink(dir, in: remote.objects, remote: remote.path) }
+    var opened: [[UInt8]: DirectoryFD] = [:]
+    for dir in names {
+      let (fanOut, st) = try publishStep("create objects/") { () throws(SystemCallError) in
+        try remote.objects.ensureDirectory(dir, mode: 0o755)
+        let fanOut = try remote.objects.openDirectory(dir)
+        return (fanOut, try fanOut.fstat())
+      }
+      try RemoteDirectoryTrust.requireInside(st, at: fanOut.path, remote: remote.path)
+      opened[dir] = fanOut
+    }
+    return opened
+  }
+
   /// `objects/<first 2 hex>/<other 62 hex>`.
   static func name(_ digest: Digest) -> ([UInt8], [UInt8]) {
     let hex = digest.hexBytes
     return (Array(hex[0..<2]), Array(hex[2...]))
   }
 
-  private static func discard(_ temps: [(Int, [UInt8])], _ jobs: [Job], _ remote: RemoteDirectory) {
-    for (k, temp) in temps { try? remote.objects.openDirectory(name(jobs[k].digest).0).unlink(temp) }
+  private static func discard(_ temps: [(Int, [UInt8])], _ jobs: [Job], _ fanOuts: [[UInt8]: DirectoryFD]) {
+    for (k, temp) in temps { try? fanOuts[name(jobs[k].digest).0]?.unlink(temp) }
   }
 
-  /// Copies one file into a temporary beside its object name; the temporary's name, or an
-  /// error when the stored file is not what its manifest says.
-  private static func copyOne(_ job: Job, from directory: DirectoryFD, name source: [UInt8], into remote: RemoteDirectory) -> Result<[UInt8], MCPGenError> {
-    let (fanOut, _) = name(job.digest)
+  /// Copies one file into a temporary in `directory`, its fan-out, while hashing it (the
+  /// engine's reader, `StreamHasher`); the temporary's name, or an error when the stored file
+  /// is not what its manifest says.
+  private static func copyOne(
+    _ job: Job, from directory: DirectoryFD, name source: [UInt8], into target: DirectoryFD, _ hasher: StreamHasher
+  ) -> Result<[UInt8], MCPGenError> {
     let temp = Store.temporaryName()
-    var target: DirectoryFD? = nil
     do throws(SystemCallError) {
       let input = try directory.openFile(source, flags: OpenFlags.readOnly)
-      let dir = try remote.objects.openDirectory(fanOut)
-      target = dir
-      let output = try dir.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-      let sha = SHA256()
-      var copied: UInt64 = 0
-      let chunk = 1 << 20
-      let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-      defer { buffer.deallocate() }
-      while true {
-        let n = try input.read(into: buffer, count: chunk)
-        if n == 0 { break }
-        let bytes = UnsafeRawBufferPointer(start: buffer, count: n)
-        sha.update(bytes)
-        try output.writeAll(bytes)
-        copied += UInt64(n)
-      }
-      guard copied == job.size, sha.finish() == job.digest else {
-        try? dir.unlink(temp)
+      let output = try target.openFile(temp, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
+      let copied = try hasher.run(input, limit: job.size, into: output)
+      guard !copied.overflow, copied.size == job.size, copied.digest == job.digest else {
+        try? target.unlink(temp)
         return .failure(MCPGenError(
           .integrity, "the stored file \(displayName(source)) does not match its manifest (SHA-256 or size); nothing was published, run mcp-gen audit",
           hint: "mcp-gen audit"))
@@ -148,7 +147,7 @@ struct ObjectCopier {
       try output.changeMode(0o444)
       return .success(temp)
     } catch {
-      try? target?.unlink(temp)
+      try? target.unlink(temp)
       return .failure(MCPGenError(error, doing: "copy \(displayName(source)) into objects/"))
     }
   }

@@ -21,7 +21,7 @@ struct TrustedPathTests {
     defer { d.remove() }
     try d.makeDirectory("a")
     try d.makeDirectory("a/b")
-    FileManager.default.createFile(atPath: d.at("a/b/file"), contents: Data())
+    #expect(FileManager.default.createFile(atPath: d.at("a/b/file"), contents: Data()))
     chmod(d.at("a/b/file"), 0o644)
     symlink("a/b", d.at("link"))
     #expect(try Self.problem(d.at("a/b/file")) == nil)
