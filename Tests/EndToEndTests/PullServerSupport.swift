@@ -98,9 +98,18 @@ final class SrvSite {
     return target.split(separator: "/").last.map(String.init)
   }
 
-  /// The names of the verified objects in `remotes/origin/partial/objects/` (64 hex digits each).
+  /// The digests of the contents a pull verified so far in `remotes/origin/partial/`: the
+  /// objects named by digest in `objects/`, and each regular file of `tree/` (a download goes
+  /// there, to its first use, once it verified), hashed here.
   func verifiedPartialObjects() -> Set<String> {
-    Set(((try? FileManager.default.contentsOfDirectory(atPath: trusted + "/partial/objects")) ?? []).filter(Rel.isKey))
+    var verified = Set(((try? FileManager.default.contentsOfDirectory(atPath: trusted + "/partial/objects")) ?? []).filter(Rel.isKey))
+    let tree = trusted + "/partial/tree"
+    for path in FileManager.default.subpaths(atPath: tree) ?? [] {
+      var st = stat()
+      guard lstat(tree + "/" + path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let digest = try? SrvSite.sha256(tree + "/" + path) else { continue }
+      verified.insert(digest)
+    }
+    return verified
   }
 
   /// The digests of every object in the remote directory (`objects/ab/cdef...` as `abcdef...`).

@@ -164,6 +164,7 @@ struct PullServerTests {
       #expect(Rel.storeKeys(site.client) == [first], "tampered \(what)")
       #expect(site.currentKey() == first, "tampered \(what)")
       #expect(!FileManager.default.fileExists(atPath: site.trusted + "/partial/objects/" + object), "tampered \(what)")
+      #expect(!FileManager.default.fileExists(atPath: site.trusted + "/partial/tree/data/f3"), "tampered \(what): kept at its place in the tree")
       try Rel.expectSoundRoot(site.client, outputIn: site.scratch.path, "tampered \(what)")
     }
     try site.fault!.setRules([])

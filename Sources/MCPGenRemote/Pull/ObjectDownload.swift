@@ -3,27 +3,30 @@ import MCPGenSystem
 import SystemPackage
 
 /// One object a pull must download: `U/objects/<2 hex>/<62 hex>`, exactly `size` bytes whose
-/// SHA-256 is `digest` (both from the verified manifest); `mode` is the stored mode of its
-/// first use in the release, which the tree's link to it will have.
+/// SHA-256 is `digest` (both from the verified manifest); `path` is its first use in the
+/// release, where it goes, and `mode` that use's stored mode.
 struct ObjectRequest: Sendable {
   var digest: Digest
   var size: UInt64
   var mode: UInt32
+  var path: [UInt8]
 }
 
-/// Downloads objects into `partial/objects/` as one batch of the transport (`fetchAll`: many
-/// transfers from one curl process), verifying each as soon as it is reported done.
+/// Downloads objects into the tree being assembled as one batch of the transport (`fetchAll`:
+/// many transfers from one curl process), verifying each as soon as it is reported done.
 ///
 /// Each download goes to `objects/.tmp-<pid>-<64 hex>`, capped at the object's size (the
 /// transport stops past it: an endless or oversized body is `tooLong`); it is then hashed from
-/// the file, and renamed to its digest only when its size and hash match. A mismatch is
+/// the file, and renamed to its first use in `partial/tree` only when its size and hash match:
+/// one rename, where a name in `objects/` then a link and an unlink took three directory
+/// operations (a full pull of 8,788 objects spent about 0.17 s of CPU in them). A mismatch is
 /// `.untrusted` and stops the batch: a mirror that serves wrong or substituted content (another
 /// release's object under this name) gets nothing stored. Objects verified before a failure
-/// keep their names for the next pull.
+/// stay in the tree, which the next pull takes back (`PartialDirectory.salvageTree`).
 enum ObjectDownload {
   static func run(
     _ requests: [ObjectRequest], url: RemoteURL, fetcher: any RemoteFetcher, into partial: PartialDirectory,
-    progress: ProgressCounters?
+    tree: TreeDirectories, progress: ProgressCounters?
   ) throws(MCPGenError) {
     guard !requests.isEmpty else { return }
     let directory = absolutePath(partial.objects.path)
@@ -36,6 +39,7 @@ enum ObjectDownload {
     }
     let counted = CountedBytes()
     let hasher = StreamHasher()
+    var settled = [Bool](repeating: false, count: requests.count)
     var failure: MCPGenError? = nil
     do {
       try fetcher.fetchAll(
@@ -49,12 +53,13 @@ enum ObjectDownload {
           }
         },
         completed: { i, result in
+          settled[i] = true
           do throws(MCPGenError) {
             switch result {
             case .failure(let error):
               throw FetchFailure.error(error, url: batch[i].url, what: "object \(requests[i].digest.hexString(12))")
             case .success:
-              try verify(requests[i], temporaries[i], url: batch[i].url, in: partial, hasher: hasher)
+              try verify(requests[i], temporaries[i], url: batch[i].url, in: partial, tree: tree, hasher: hasher)
             }
             progress?.add(files: 1)
             return true
@@ -69,14 +74,14 @@ enum ObjectDownload {
     }
     // A batch stopped early leaves files of transfers that never reported; the next pull
     // removes any such temporary too.
-    for name in temporaries { try? partial.objects.unlink(name) }
+    for i in requests.indices where !settled[i] { try? partial.objects.unlink(temporaries[i]) }
     if let failure { throw failure }
   }
 
   /// The downloaded file must be the object: its size and SHA-256, read back from the file.
-  /// It then gets its mode and its name.
+  /// It then gets its mode and its place in the tree.
   static func verify(
-    _ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory, hasher: StreamHasher
+    _ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory, tree: TreeDirectories, hasher: StreamHasher
   ) throws(MCPGenError) {
     let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
       let file = try partial.objects.openFile(temporary, flags: [.readOnly, .nonBlocking])
@@ -93,7 +98,8 @@ enum ObjectDownload {
         "object \(r.digest.hexString(12)) from \(url) does not match the digest and size its signed manifest gives; the remote or a mirror serves wrong content, nothing was stored")
     }
     try attempting("keep a downloaded object") { () throws(SystemCallError) in
-      try partial.objects.rename(temporary, to: partial.objects, as: r.digest.hexBytes)
+      let (parent, name) = try tree.place(of: r.path)
+      try partial.objects.rename(temporary, to: parent, as: name)
     }
   }
 

@@ -162,12 +162,15 @@ public struct Puller {
 
     // In manifest order: a resumed pull then finds the earlier files done.
     let requests = missing.map {
-      ObjectRequest(digest: $0.key, size: $0.value, mode: UInt32(manifest.entries[firstUse[$0.key]!].kind.storedMode))
+      let first = manifest.entries[firstUse[$0.key]!]
+      return ObjectRequest(digest: $0.key, size: $0.value, mode: UInt32(first.kind.storedMode), path: first.path)
     }
       .sorted { firstUse[$0.digest]! < firstUse[$1.digest]! }
     let downloadBytes = requests.reduce(UInt64(0)) { $0 + $1.size }
+    try Puller.checkCancelled()
+    var tree: TreeDirectories? = try TreeAssembly.start(manifest, in: partial)
     try phase("downloading", requests.count, downloadBytes, progress) { () throws(MCPGenError) in
-      try ObjectDownload.run(requests, url: remote.url, fetcher: fetcher, into: partial, progress: progress)
+      try ObjectDownload.run(requests, url: remote.url, fetcher: fetcher, into: partial, tree: tree!, progress: progress)
     }
     result.downloadedObjects = requests.count
     result.downloadedBytes = downloadBytes
@@ -178,11 +181,12 @@ public struct Puller {
     let headStart = downloadBytes < headStartBytes ? nil : Background { () throws(MCPGenError) in _ = try? partial.dir.syncFileSystem() }
     defer { _ = try? headStart?.value() }
     try Puller.checkCancelled()
-    _ = try TreeAssembly.build(manifest, in: partial, shared: shared, store: store)
+    _ = try TreeAssembly.build(manifest, in: partial, tree: tree!, placed: Set(requests.map(\.digest)), shared: shared, store: store)
     let sharesStoredFiles = !shared.isEmpty
-    shared = [:]  // Their descriptors closed: the engine's add opens the tree's directories.
-    // The tree links every object now; as root the store marks its files immutable, after which
-    // their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
+    // Their descriptors closed, and those of the tree's directories: the engine's add opens them.
+    (shared, tree) = ([:], nil)
+    // The tree links every object of objects/ (resumed or copied) now; as root the store marks
+    // its files immutable, after which their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
     // contents back from the tree (PartialDirectory.salvageTree). Without root the names stay
     // until partial/ is removed, and the store moves the tree into store/ before sealing it.
     if Store.marksImmutable { try partial.dropObjects() }

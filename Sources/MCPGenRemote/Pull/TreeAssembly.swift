@@ -3,15 +3,18 @@ import MCPGenSystem
 import Synchronization
 import SystemPackage
 
-/// Builds the release a manifest describes in `partial/tree` from verified objects, for the
-/// engine's `addVerified` to store where it is: directories (0700 until the engine seals them), symlinks with their
-/// targets, files as hard links to their objects (0444, or 0555 with the manifest's execute
-/// bit: their stored modes), or to the stored file of another release (`shared`: the same content with the same
-/// execute bit, checked by the pull; store-layout.md section 3). Two files with the same
-/// content but different execute bits cannot share an inode: the second is a copy. The engine
-/// checks every file's mode (and sets any that differs) before it stores the tree.
+/// Builds the release a manifest describes in `partial/tree`, for the engine's `addVerified`
+/// to store where it is, in two steps. `start` makes the directories (0700 until the engine
+/// seals them); each download is then renamed straight to its first use once it verified
+/// (`ObjectDownload`). `build` makes the rest: symlinks with their targets, every other file
+/// as a hard link to its content (0444, or 0555 with the manifest's execute bit: their stored
+/// modes), which is that first use, an object in `objects/` (resumed or copied), or the stored
+/// file of another release (`shared`: the same content with the same execute bit, checked by
+/// the pull; store-layout.md section 3). Two files with the same content but different execute
+/// bits cannot share an inode: the second is a copy. The engine checks every file's mode (and
+/// sets any that differs) before it stores the tree.
 ///
-/// Nothing is hashed here: every object was hashed against the signed manifest when it got
+/// Nothing is hashed here: every content was hashed against the signed manifest when it got
 /// its name (downloaded, copied or resumed), and every shared stored file was judged when the
 /// pull chose it (`Store.checkStoredFiles`: sealed by root, or hashed); the tree is made of
 /// those inodes, in a directory only the pull's user can enter.
@@ -19,73 +22,93 @@ import SystemPackage
 /// Every name comes from a manifest that passed `Manifest(parsing:)` (sorted, no `..`, no
 /// empty or absolute component) and is created relative to its parent's descriptor, opened
 /// without following symlinks, so a symlink of the release can never redirect a later entry.
-/// An earlier tree (a pull killed after assembling) is removed first.
 enum TreeAssembly {
-  static func build(
-    _ manifest: Manifest, in partial: PartialDirectory, shared: [Digest: SharedFile] = [:], store: Store
-  ) throws(MCPGenError) -> FilePath {
+  /// Starts `partial/tree` (an earlier one removed first): for a directory release, its
+  /// directories in manifest order (a parent sorts before its children), 0700 until the engine
+  /// seals them, kept open; downloads are then renamed straight to their first use.
+  static func start(_ manifest: Manifest, in partial: PartialDirectory) throws(MCPGenError) -> TreeDirectories {
     let tree = partial.dir.path.appending(bytes: PartialDirectory.treeName)
-    try attempting("assemble \(tree.displayString)") { () throws(SystemCallError) in
+    return try attempting("assemble \(tree.displayString)") { () throws(SystemCallError) -> TreeDirectories in
       try Store.removeTree(PartialDirectory.treeName, in: partial.dir)
-      let entries = manifest.entries
-      // Which inode each file gets: per object, the first use's mode is the object's; a use
-      // with the other execute bit gets a copy. A shared stored file has the mode every use wants.
-      var objectModes: [Digest: UInt32] = [:]
-      for e in entries where e.kind.isRegularFile && e.size > 0 {
-        if let d = e.digest, shared[d] == nil, objectModes[d] == nil { objectModes[d] = UInt32(e.kind.storedMode) }
-      }
-      // The objects get their modes once, before any link (a link shares the inode). A
-      // downloaded one has it already (ObjectDownload.verify); resumed and copied ones may not.
-      let objects = Array(objectModes)
-      let modes = objectModes
-      try onThreads(objects.count) { (k) throws(SystemCallError) in
-        try partial.objects.changeModeIfDifferent(objects[k].key.hexBytes, to: objects[k].value)
-      }
-      let root = entries[0]
-      if root.kind != .directory {
-        try place(root, as: PartialDirectory.treeName, in: partial.dir, partial, [:], store, modes)
-        return
-      }
-      // Directories in manifest order (a parent sorts before its children), kept open; the
-      // engine gives them their modes when it seals the tree.
+      guard manifest.entries[0].kind == .directory else { return TreeDirectories(partial: partial.dir) }
       try partial.dir.makeDirectory(PartialDirectory.treeName, mode: 0o700)
       let top = try partial.dir.openDirectory(PartialDirectory.treeName)
       var open: [[UInt8]: DirectoryFD] = [[]: top]
       let keep = Int(Syscall.raiseOpenFileLimit(to: 16_384) / 2)
-      for e in entries.dropFirst() where e.kind == .directory {
+      for e in manifest.entries.dropFirst() where e.kind == .directory {
         let (parentPath, name) = splitLast(e.path)
         let parent: DirectoryFD
         if let known = open[parentPath] { parent = known } else { parent = try top.openDirectory(parentPath) }
         try parent.makeDirectory(name, mode: 0o700)
         if open.count < keep { open[e.path] = try parent.openDirectory(name) }
       }
+      return TreeDirectories(top: top, open: open)
+    }
+  }
+
+  /// Completes the tree `start` began: every name the downloads did not put in place.
+  /// `placed`: the contents downloaded straight to their first use (`ObjectDownload`), with
+  /// that use's stored mode; their other uses link to it (or copy it, for the other execute
+  /// bit). Every other content is in `objects/` or `shared`.
+  static func build(
+    _ manifest: Manifest, in partial: PartialDirectory, tree: TreeDirectories, placed: Set<Digest> = [], shared: [Digest: SharedFile] = [:],
+    store: Store
+  ) throws(MCPGenError) -> FilePath {
+    let path = partial.dir.path.appending(bytes: PartialDirectory.treeName)
+    try attempting("assemble \(path.displayString)") { () throws(SystemCallError) in
+      let entries = manifest.entries
+      // Which inode each file gets: per content, the first use's mode is the inode's; a use
+      // with the other execute bit gets a copy. A shared stored file has the mode every use wants.
+      var sources: [Digest: Source] = [:]
+      var objectModes: [(Digest, UInt32)] = []
+      for (i, e) in entries.enumerated() where e.kind.isRegularFile && e.size > 0 {
+        guard let d = e.digest, shared[d] == nil, sources[d] == nil else { continue }
+        let mode = UInt32(e.kind.storedMode)
+        if placed.contains(d) {
+          sources[d] = Source(firstUse: i, mode: mode, placed: true)
+        } else {
+          sources[d] = Source(firstUse: i, mode: mode, placed: false)
+          objectModes.append((d, mode))
+        }
+      }
+      // The objects get their modes once, before any link (a link shares the inode). A
+      // resumed or copied one may not have it yet.
+      let objects = objectModes
+      try onThreads(objects.count) { (k) throws(SystemCallError) in
+        try partial.objects.changeModeIfDifferent(objects[k].0.hexBytes, to: objects[k].1)
+      }
+      let content = Contents(partial: partial, tree: tree, shared: shared, sources: sources, store: store, entries: entries)
+      let root = entries[0]
+      if root.kind != .directory {
+        if let d = root.digest, root.size > 0, placed.contains(d) { return }  // Downloaded there.
+        try content.place(0, as: PartialDirectory.treeName, in: partial.dir)
+        return
+      }
       // Files and symlinks, on as many threads as there are cores: each is a name in a
-      // directory made above. The uses of one shared stored file stay on one thread: its
+      // directory made by `start`. The uses of one shared stored file stay on one thread: its
       // immutable flag is cleared and set again around each link, and a second thread's link
       // between another's clear and set would find it set (EPERM).
       let threads = min(Syscall.onlineCores(), 8)
       var lanes = [[Int]](repeating: [], count: threads)
       for (k, i) in entries.indices.dropFirst().filter({ entries[$0].kind != .directory }).enumerated() {
         let e = entries[i]
+        if e.kind.isRegularFile, e.size > 0, let s = sources[e.digest!], s.placed, s.firstUse == i { continue }  // Downloaded there.
         let lane = e.kind.isRegularFile && e.size > 0 && shared[e.digest!] != nil ? Int(e.digest!.hexBytes[63]) % threads : k % threads
         lanes[lane].append(i)
       }
-      let parents = open
       let items = lanes.flatMap { $0 }
       let starts = lanes.reduce(into: [0]) { $0.append($0.last! + $1.count) }
       try onLanes(starts) { (k) throws(SystemCallError) in
         let e = entries[items[k]]
-        let (parentPath, name) = splitLast(e.path)
-        let parent: DirectoryFD
-        if let known = parents[parentPath] { parent = known } else { parent = try top.openDirectory(parentPath) }
+        let (parent, name) = try tree.place(of: e.path)
         if e.kind == .symlink {
           try parent.makeSymlink(name, target: e.target)
         } else {
-          try place(e, as: name, in: parent, partial, shared, store, modes)
+          try content.place(items[k], as: name, in: parent)
         }
       }
     }
-    return tree
+    return path
   }
 
   /// Runs `body(k)` for every `k` in `0..<count`, on up to as many threads as there are cores;
@@ -114,37 +137,84 @@ enum TreeAssembly {
     if let error = failure.withLock({ $0 }) { throw error }
   }
 
-  private static func place(
-    _ e: ManifestEntry, as name: [UInt8], in parent: DirectoryFD, _ partial: PartialDirectory, _ shared: [Digest: SharedFile],
-    _ store: Store, _ objectModes: [Digest: UInt32]
-  ) throws(SystemCallError) {
-    // The stored modes already: the engine's mode pass then has nothing to change.
-    let mode: UInt32 = UInt32(e.kind.storedMode)
-    guard let digest = e.digest, e.size > 0 else {
+  /// Where a content comes from: its first use in the manifest, whose stored mode its inode
+  /// has, and whether the download put it there (else it is `objects/<digest>`).
+  struct Source: Sendable {
+    var firstUse: Int
+    var mode: UInt32
+    var placed: Bool
+  }
+
+  /// What `build` places each file from.
+  private struct Contents: Sendable {
+    let partial: PartialDirectory
+    let tree: TreeDirectories
+    let shared: [Digest: SharedFile]
+    let sources: [Digest: Source]
+    let store: Store
+    let entries: [ManifestEntry]
+
+    func place(_ index: Int, as name: [UInt8], in parent: DirectoryFD) throws(SystemCallError) {
+      let e = entries[index]
+      // The stored modes already: the engine's mode pass then has nothing to change.
+      let mode: UInt32 = UInt32(e.kind.storedMode)
+      guard let digest = e.digest, e.size > 0 else {
+        let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
+        try file.changeMode(mode)
+        return
+      }
+      if let source = shared[digest] {
+        // Every use has the stored file's execute bit (the pull shares nothing else).
+        let file: FileFD
+        if let open = source.file { file = open } else { file = try store.openStoredFile(source.key, source.path) }
+        try store.linkStoredFile(file, source.key, source.path, to: parent, as: name)
+        return
+      }
+      let source = sources[digest]!
+      let (from, fromName): (DirectoryFD, [UInt8])
+      if source.placed {
+        (from, fromName) = try tree.place(of: entries[source.firstUse].path)
+      } else {
+        (from, fromName) = (partial.objects, digest.hexBytes)
+      }
+      if source.mode == mode {
+        try from.link(fromName, to: parent, as: name)
+        return
+      }
+      // The content was verified when it got its name; the digest of the copy comes for free.
+      let input = try from.openFile(fromName, flags: [.readOnly, .nonBlocking])
       let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
+      let copied = try StreamHasher().run(input, limit: e.size, into: file)
+      guard !copied.overflow, copied.size == e.size, copied.digest == digest else {
+        throw SystemCallError("read", path: from.path.appending(bytes: fromName), errno: .ioError)
+      }
       try file.changeMode(mode)
-      return
     }
-    if let source = shared[digest] {
-      // Every use has the stored file's execute bit (the pull shares nothing else).
-      let file: FileFD
-      if let open = source.file { file = open } else { file = try store.openStoredFile(source.key, source.path) }
-      try store.linkStoredFile(file, source.key, source.path, to: parent, as: name)
-      return
-    }
-    let object = digest.hexBytes
-    if objectModes[digest] == mode {
-      try partial.objects.link(object, to: parent, as: name)
-      return
-    }
-    // The object was verified when it got its name; the digest of the copy comes for free.
-    let source = try partial.objects.openFile(object, flags: [.readOnly, .nonBlocking])
-    let file = try parent.openFile(name, flags: [.writeOnly, .create, .exclusive], mode: 0o600)
-    let copied = try StreamHasher().run(source, limit: e.size, into: file)
-    guard !copied.overflow, copied.size == e.size, copied.digest == digest else {
-      throw SystemCallError("read", path: partial.objects.path.appending(bytes: object), errno: .ioError)
-    }
-    try file.changeMode(mode)
+  }
+}
+
+/// The directories of a `partial/tree` being assembled, opened once by `TreeAssembly.start`
+/// (up to half the descriptors the process may have; deeper ones are opened when needed).
+final class TreeDirectories: Sendable {
+  private let top: DirectoryFD?
+  private let open: [[UInt8]: DirectoryFD]
+  /// A single-file release: its file is `partial/tree` itself.
+  private let partial: DirectoryFD?
+
+  init(top: DirectoryFD, open: [[UInt8]: DirectoryFD]) {
+    (self.top, self.open, partial) = (top, open, nil)
+  }
+
+  init(partial: DirectoryFD) {
+    (top, open, self.partial) = (nil, [:], partial)
+  }
+
+  /// The directory that holds the manifest path `path`, and its name there.
+  func place(of path: [UInt8]) throws(SystemCallError) -> (DirectoryFD, [UInt8]) {
+    guard let top else { return (partial!, PartialDirectory.treeName) }
+    let (parentPath, name) = splitLast(path)
+    if let known = open[parentPath] { return (known, name) }
+    return (try top.openDirectory(parentPath), name)
   }
 }
 

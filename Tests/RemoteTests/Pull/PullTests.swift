@@ -157,6 +157,10 @@ struct PullTests {
     #expect(try f.store.keys().isEmpty)
     #expect(try f.trustedState() == before)
     #expect(!FileManager.default.fileExists(atPath: f.partial + "/objects/" + digest.hexString(64)))
+    let kept = (FileManager.default.subpaths(atPath: f.partial) ?? []).filter {
+      (try? Data(contentsOf: URL(fileURLWithPath: f.partial + "/" + $0))) == Data("alphA\n".utf8)
+    }
+    #expect(kept.isEmpty, "the tampered bytes are kept in partial/: \(kept)")
   }
 
   @Test("a tampered manifest is refused as untrusted, by pull itself when the source hands it over")
@@ -265,10 +269,13 @@ struct PullTests {
 
     #expect(errorCode { _ = try f.pull(fetcher: cut) } == .unreachable)
     #expect(try !f.store.contains(key))
-    let verified = try FileManager.default.contentsOfDirectory(atPath: f.partial + "/objects").filter { !$0.hasPrefix(".") }
+    // Each verified download is in the tree, at its first use; nothing else is.
+    let verified = try FileManager.default.contentsOfDirectory(atPath: f.partial + "/tree").sorted()
     #expect(verified.count == 5)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: f.partial + "/objects").isEmpty, "no temporary is left")
     // A torn object (a power cut kept its name, not its data) is found and fetched again.
-    let torn = f.partial + "/objects/" + verified[0]
+    let torn = f.partial + "/tree/" + verified[0]
+    #expect(chmod(torn, 0o644) == 0)
     try Data("garbage".utf8).write(to: URL(fileURLWithPath: torn))
 
     let fetcher = FileFetcher()
@@ -278,7 +285,10 @@ struct PullTests {
     #expect(result.resumedObjects == 4)
     #expect(result.downloadedObjects == 16)
     let again = Set(fetcher.objectFetches)
-    for name in verified.dropFirst() { #expect(!again.contains(f.remote.url + "/objects/" + name.prefix(2) + "/" + name.dropFirst(2))) }
+    for name in verified.dropFirst() {
+      let digest = SHA256.hash(Array(files[name]!.utf8)).hexString(64)
+      #expect(!again.contains(f.remote.url + "/objects/" + digest.prefix(2) + "/" + digest.dropFirst(2)))
+    }
     #expect(try f.store.contains(key))
   }
 
