@@ -37,6 +37,13 @@ struct CheckStoredFilesTests {
     #expect(write(fd, bytes, bytes.count) == bytes.count)
   }
 
+  /// `overwrite`, then the flag set again as root: a stored file changed in a way only root
+  /// could have, which the sealed rule takes without reading where it applies.
+  static func resealed(_ path: FilePath, _ text: String) throws {
+    try overwrite(path, text)
+    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+  }
+
   @Test("the stored files holding wanted contents come from the stored manifests; each is taken, with its descriptor while the budget allows")
   func takenByManifest() throws {
     let dir = try TestDirectory()
@@ -87,8 +94,7 @@ struct CheckStoredFilesTests {
     let (store, _, alpha, entry) = try Self.stored(dir)
     let found = try store.storedFiles(holding: [alpha.digest!: alpha.size])
     let path = entry.appending("share/a.txt")
-    try Self.overwrite(path, "ALPHA\n")
-    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    try Self.resealed(path, "ALPHA\n")
     #expect(Set(try store.checkStoredFiles(found, descriptors: Self.budget, progress: nil).keys) == [0], "sealed below trusted directories: taken")
     // Two descriptors: one for directories, which store/ already takes; share/ is not opened.
     #expect(try store.checkStoredFiles(found, descriptors: 2, progress: nil).isEmpty, "share/ past the budget: a.txt must be hashed, and it does not match")
@@ -104,8 +110,7 @@ struct CheckStoredFilesTests {
     let found = try store.storedFiles(holding: [alpha.digest!: alpha.size, tool.digest!: tool.size])
     let index = try #require(found.firstIndex { $0.digest == alpha.digest })
     let path = entry.appending("share/a.txt")
-    try Self.overwrite(path, "ALPHA\n")
-    #expect(try ProcessRunner.run("/usr/bin/chattr", ["+i", path.string]).status == 0)
+    try Self.resealed(path, "ALPHA\n")
     let share = entry.appending("share")
     #expect(try ProcessRunner.run("/usr/bin/chattr", ["-i", share.string]).status == 0)
     #expect(chmod(share.string, 0o775) == 0)
