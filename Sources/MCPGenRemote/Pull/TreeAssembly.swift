@@ -63,13 +63,9 @@ enum TreeAssembly {
       var objectModes: [(Digest, UInt32)] = []
       for (i, e) in entries.enumerated() where e.kind.isRegularFile && e.size > 0 {
         guard let d = e.digest, shared[d] == nil, sources[d] == nil else { continue }
-        let mode = UInt32(e.kind.storedMode)
-        if placed.contains(d) {
-          sources[d] = Source(firstUse: i, mode: mode, placed: true)
-        } else {
-          sources[d] = Source(firstUse: i, mode: mode, placed: false)
-          objectModes.append((d, mode))
-        }
+        let source = Source(firstUse: i, mode: UInt32(e.kind.storedMode), placed: placed.contains(d))
+        sources[d] = source
+        if !source.placed { objectModes.append((d, source.mode)) }
       }
       // The objects get their modes once, before any link (a link shares the inode). A
       // resumed or copied one may not have it yet.
@@ -139,7 +135,7 @@ enum TreeAssembly {
 
   /// Where a content comes from: its first use in the manifest, whose stored mode its inode
   /// has, and whether the download put it there (else it is `objects/<digest>`).
-  struct Source: Sendable {
+  private struct Source: Sendable {
     var firstUse: Int
     var mode: UInt32
     var placed: Bool
