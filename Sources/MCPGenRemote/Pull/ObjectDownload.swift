@@ -26,7 +26,7 @@ struct ObjectRequest: Sendable {
 enum ObjectDownload {
   static func run(
     _ requests: [ObjectRequest], url: RemoteURL, fetcher: any RemoteFetcher, into partial: PartialDirectory,
-    tree: TreeDirectories, progress: ProgressCounters?
+    tree: Background<TreeDirectories>, progress: ProgressCounters?
   ) throws(MCPGenError) {
     guard !requests.isEmpty else { return }
     let directory = absolutePath(partial.objects.path)
@@ -81,7 +81,8 @@ enum ObjectDownload {
   /// The downloaded file must be the object: its size and SHA-256, read back from the file.
   /// It then gets its mode and its place in the tree.
   static func verify(
-    _ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory, tree: TreeDirectories, hasher: StreamHasher
+    _ r: ObjectRequest, _ temporary: [UInt8], url: String, in partial: PartialDirectory, tree: Background<TreeDirectories>,
+    hasher: StreamHasher
   ) throws(MCPGenError) {
     let matches = try attempting("check a downloaded object") { () throws(SystemCallError) -> Bool in
       let file = try partial.objects.openFile(temporary, flags: [.readOnly, .nonBlocking])
@@ -97,8 +98,9 @@ enum ObjectDownload {
         .untrusted,
         "object \(r.digest.hexString(12)) from \(url) does not match the digest and size its signed manifest gives; the remote or a mirror serves wrong content, nothing was stored")
     }
+    let directories = try tree.value()
     try attempting("keep a downloaded object") { () throws(SystemCallError) in
-      let (parent, name) = try tree.place(of: r.path)
+      let (parent, name) = try directories.place(of: r.path)
       try partial.objects.rename(temporary, to: parent, as: name)
     }
   }

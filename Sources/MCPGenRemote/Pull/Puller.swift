@@ -160,15 +160,21 @@ public struct Puller {
       }
     }
 
-    // In manifest order: a resumed pull then finds the earlier files done.
-    let requests = missing.map {
-      let first = manifest.entries[firstUse[$0.key]!]
-      return ObjectRequest(digest: $0.key, size: $0.value, mode: UInt32(first.kind.storedMode), path: first.path)
+    // In manifest order, each content at its first use: a resumed pull then finds the earlier
+    // files done. (Sorting by first use, a dictionary lookup per comparison, cost 12 ms.)
+    var requests: [ObjectRequest] = []
+    requests.reserveCapacity(missing.count)
+    for (i, e) in manifest.entries.enumerated() where e.kind.isRegularFile && e.size > 0 {
+      guard let d = e.digest, firstUse[d] == i, let size = missing[d] else { continue }
+      requests.append(ObjectRequest(digest: d, size: size, mode: UInt32(e.kind.storedMode), path: e.path))
     }
-      .sorted { firstUse[$0.digest]! < firstUse[$1.digest]! }
     let downloadBytes = requests.reduce(UInt64(0)) { $0 + $1.size }
     try Puller.checkCancelled()
-    var tree: TreeDirectories? = try TreeAssembly.start(manifest, in: partial)
+    // The tree's directories are made while curl starts (1,045 mkdirs took 20 ms before the
+    // first request); the first verified download waits for them. Joined on every way out, so
+    // nothing is left making directories behind an error.
+    var tree: Background<TreeDirectories>? = Background { () throws(MCPGenError) in try TreeAssembly.start(manifest, in: partial) }
+    defer { _ = try? tree?.value() }
     try phase("downloading", requests.count, downloadBytes, progress) { () throws(MCPGenError) in
       try ObjectDownload.run(requests, url: remote.url, fetcher: fetcher, into: partial, tree: tree!, progress: progress)
     }
@@ -181,7 +187,7 @@ public struct Puller {
     let headStart = downloadBytes < headStartBytes ? nil : Background { () throws(MCPGenError) in _ = try? partial.dir.syncFileSystem() }
     defer { _ = try? headStart?.value() }
     try Puller.checkCancelled()
-    _ = try TreeAssembly.build(manifest, in: partial, tree: tree!, placed: Set(requests.map(\.digest)), shared: shared, store: store)
+    _ = try TreeAssembly.build(manifest, in: partial, tree: try tree!.value(), placed: Set(requests.map(\.digest)), shared: shared, store: store)
     let sharesStoredFiles = !shared.isEmpty
     // Their descriptors closed, and those of the tree's directories: the engine's add opens them.
     (shared, tree) = ([:], nil)
