@@ -1,9 +1,10 @@
 import MCPGenSystem
 
 /// The engine's file reader (`FileWorker`) for work outside it: a pull hashing what it
-/// downloaded, resumed or copies, a publish copying stored files into objects. One 1 MiB buffer for every file it reads (a buffer per file
-/// of that size is mapped and unmapped by malloc each time: page faults, and a TLB shootdown on
-/// every core), and files from 1 MiB on hashed through a mapping instead of copied.
+/// downloaded, resumed or copies, a publish copying stored files into objects. One 1 MiB
+/// buffer for every file it reads (a buffer per file of that size is mapped and unmapped by
+/// malloc each time: page faults, and a TLB shootdown on every core), and files from 1 MiB on
+/// hashed through a mapping instead of copied.
 ///
 /// Reads to the end of the file but never more than `limit` + 1 bytes, so a file that grew
 /// (or a stored file that is not what its manifest says) is never read without bound. Not for

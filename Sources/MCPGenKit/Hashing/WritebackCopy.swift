@@ -12,7 +12,7 @@ struct WritebackCopy {
   static let threshold: UInt64 = 256 << 10
 
   let destination: FileFD
-  private(set) var written: UInt64 = 0
+  private var written: UInt64 = 0
   private var started: UInt64 = 0
 
   init(to destination: FileFD) { self.destination = destination }

@@ -187,14 +187,15 @@ public struct Puller {
     let headStart = downloadBytes < headStartBytes ? nil : Background { () throws(MCPGenError) in _ = try? partial.dir.syncFileSystem() }
     defer { _ = try? headStart?.value() }
     try Puller.checkCancelled()
-    _ = try TreeAssembly.build(manifest, in: partial, tree: try tree!.value(), placed: Set(requests.map(\.digest)), shared: shared, store: store)
+    try TreeAssembly.build(manifest, in: partial, tree: try tree!.value(), placed: Set(requests.map(\.digest)), shared: shared, store: store)
     let sharesStoredFiles = !shared.isEmpty
     // Their descriptors closed, and those of the tree's directories: the engine's add opens them.
     (shared, tree) = ([:], nil)
     // The tree links every object of objects/ (resumed or copied) now; as root the store marks
-    // its files immutable, after which their names in objects/ could not be unlinked. Killed from here on, the next pull takes the
-    // contents back from the tree (PartialDirectory.salvageTree). Without root the names stay
-    // until partial/ is removed, and the store moves the tree into store/ before sealing it.
+    // its files immutable, after which their names in objects/ could not be unlinked. Killed
+    // from here on, the next pull takes the contents back from the tree
+    // (PartialDirectory.salvageTree). Without root the names stay until partial/ is removed,
+    // and the store moves the tree into store/ before sealing it.
     if Store.marksImmutable { try partial.dropObjects() }
     #if DEBUG
     FaultInjection.killPoint("pull-objects-dropped")

@@ -53,7 +53,7 @@ enum TreeAssembly {
   static func build(
     _ manifest: Manifest, in partial: PartialDirectory, tree: TreeDirectories, placed: Set<Digest> = [], shared: [Digest: SharedFile] = [:],
     store: Store
-  ) throws(MCPGenError) -> FilePath {
+  ) throws(MCPGenError) {
     let path = partial.dir.path.appending(bytes: PartialDirectory.treeName)
     try attempting("assemble \(path.displayString)") { () throws(SystemCallError) in
       let entries = manifest.entries
@@ -104,7 +104,6 @@ enum TreeAssembly {
         }
       }
     }
-    return path
   }
 
   /// Runs `body(k)` for every `k` in `0..<count`, on up to as many threads as there are cores;
