@@ -349,4 +349,39 @@ struct RemoteTrustTests {
     #expect(unlink(remote + "/objects/" + fanOut) == 0)
     try r.ok(r.publishArguments("1.0"))
   }
+
+  @Test(
+    "a fan-out objects/xx/ that nobody owns, or that its group may write, is refused before an object is copied into it; no file is written",
+    .enabled(if: RemoteTrustTests.asRoot, "needs root to chown"))
+  func untrustedFanOut() throws {
+    let r = try PubRemote()
+    defer { r.remove() }
+    let remote = r.remote
+    let rel1 = try r.release("rel1", version: "1.0", files: 3)
+    try r.ok(["add", rel1])
+    let sum = try CLI.runProcess("/usr/bin/sha256sum", [rel1 + "/data/f0"], environment: nil)
+    let fanOut = remote + "/objects/" + String(sum.stdoutText.prefix(2))
+    try Self.makeDirectory(fanOut, mode: 0o755)
+    func files() -> [String] {
+      (FileManager.default.subpaths(atPath: remote) ?? []).filter { path in
+        var st = stat()
+        return lstat(remote + "/" + path, &st) == 0 && st.st_mode & S_IFMT != S_IFDIR
+      }.sorted()
+    }
+    for (make, undo, fault) in [
+      ({ chown(fanOut, Self.nobody, Self.nobody) }, { chown(fanOut, 0, 0) }, "is owned by nobody (uid 65534), not by root (mode 0755)"),
+      ({ chmod(fanOut, 0o775) }, { chmod(fanOut, 0o755) }, "is writable by its group (owner root, mode 0775, no sticky bit)"),
+    ] as [(() -> Int32, () -> Int32, String)] {
+      #expect(make() == 0)
+      let before = files()
+      let out = try r.run(r.publishArguments("1.0"))
+      #expect(out.status == 1, "\(fault): \(out.stderrText)")
+      #expect(Gen.isOneLineError(out.stderrText), "\(out.stderrText)")
+      #expect(out.stderrText.hasPrefix("error: refusing remote directory \(remote): \(fanOut) \(fault); another user could swap its files for symlinks"),
+              "\(out.stderrText)")
+      #expect(files() == before, "\(fault): a file was written")
+      #expect(undo() == 0)
+    }
+    try r.ok(r.publishArguments("1.0"))
+  }
 }
