@@ -1,5 +1,6 @@
 import ArgumentParser
 import MCPGenKit
+import MCPGenRemote
 import MCPGenTerminal
 
 extension MCPGen {
@@ -17,6 +18,10 @@ extension MCPGen {
   static func parseCommand(_ given: [String] = Array(CommandLine.arguments.dropFirst())) throws -> ParsableCommand {
     let arguments = try placeGlobalOptions(given)
     dispatched = arguments
+    // Before any thread exists (the hashing set-up starts one).
+    if let name = arguments.first, subcommand(named: name) is any HoldsManyDescriptors.Type {
+      Puller.prepareDescriptorTable()
+    }
     if let name = arguments.first, subcommand(named: name) is any HashesFiles.Type {
       HashingSetup.prepareInBackground()
     }
@@ -125,6 +130,13 @@ enum UsageError: Error {
 /// arguments are parsed (`MCPGen.main`), instead of delaying its first file. The others never
 /// pay for it.
 protocol HashesFiles {}
+
+/// A command that may hold thousands of descriptors at once (a pull keeps the stored files it
+/// shares and the tree's directories open): its descriptor table is grown in one step before
+/// the process has threads (`Puller.prepareDescriptorTable`).
+protocol HoldsManyDescriptors {}
+
+extension PullCommand: HoldsManyDescriptors {}
 
 extension AddCommand: HashesFiles {}
 extension SwitchCommand: HashesFiles {}

@@ -130,7 +130,8 @@ public struct Puller {
     let budget = Puller.descriptorsForSharedFiles(directories: directories)
     // The descriptor table grown once for what checking the stored files holds (their
     // directories, at most one each, and the files kept open) and the tree's directories:
-    // threads are running, and each step of growing it waits for the others.
+    // threads are running, and each step of growing it waits for the others. (Nothing to do
+    // when the CLI grew it before it had threads: `prepareDescriptorTable`.)
     Syscall.growDescriptorTable(to: min(budget, 2 * sharable.count) + directories + 1_024)
     try phase("checking stored files", sharable.count, sharableBytes, progress) { () throws(MCPGenError) in
       for (digest, file) in try verifyStored(sharable, descriptors: budget, progress: progress) {
@@ -252,11 +253,22 @@ public struct Puller {
     return manifest
   }
 
+  /// The open-file limit a pull raises its own to (as far as the hard limit allows).
+  static let descriptorLimit = 65_536
+
+  /// Raises the open-file limit and grows the descriptor table to it, for a process about to
+  /// pull, while it has one thread (the CLI calls this first): with threads, each step of
+  /// growing the table waits for an RCU grace period, and a pull that grew it once it had
+  /// threads (curl's readers, the tree's) spent 10-24 ms there. Later growth finds it grown.
+  public static func prepareDescriptorTable() {
+    Syscall.growDescriptorTable(to: Int(Syscall.raiseOpenFileLimit(to: .init(descriptorLimit))))
+  }
+
   /// How many descriptors checking the stored files may hold (their directories, and the
   /// verified files that stay open until the tree links them): the descriptors the process
   /// may have, less those the tree's directories and everything else need.
   static func descriptorsForSharedFiles(directories: Int) -> Int {
-    let limit = Int(Syscall.raiseOpenFileLimit(to: 65_536))
+    let limit = Int(Syscall.raiseOpenFileLimit(to: .init(descriptorLimit)))
     return max(0, limit - min(directories, limit / 2) - 1_024)
   }
 
