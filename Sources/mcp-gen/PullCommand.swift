@@ -45,7 +45,7 @@ struct PullCommand: ParsableCommand {
     return updater
   }
 
-  /// The transport: the curl program, many transfers from one process (h20-transport).
+  /// The transport: the curl program, many transfers from each process (h20-transport).
   static func fetcher() throws(MCPGenError) -> any RemoteFetcher {
     try CurlFetcher()
   }

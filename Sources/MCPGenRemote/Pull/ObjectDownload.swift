@@ -13,7 +13,7 @@ struct ObjectRequest: Sendable {
 }
 
 /// Downloads objects into the tree being assembled as one batch of the transport (`fetchAll`:
-/// many transfers from one curl process), verifying each as soon as it is reported done.
+/// many transfers from each curl process), verifying each as soon as it is reported done.
 ///
 /// Each download goes to `objects/.tmp-<pid>-<64 hex>`, capped at the object's size (the
 /// transport stops past it: an endless or oversized body is `tooLong`); it is then hashed from

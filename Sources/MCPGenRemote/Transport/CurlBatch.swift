@@ -5,15 +5,18 @@ import Synchronization
 import SystemPackage
 
 extension CurlFetcher {
-  /// Runs every request from ONE curl process: `curl --parallel --parallel-max N --config -`,
-  /// whose configuration (on stdin, from an in-memory file) has one operation per cap class
+  /// Runs every request from one curl process, or, for a large batch, from up to
+  /// `options.processes` of them (`shardCount`), each with its share of the requests, in turn
+  /// (the first to the first process, the second to the second...), and of `options.parallel`:
+  /// curl is one thread, and a pull of 9,000 objects kept it busy on one core while another
+  /// was partly idle. Each is `curl --parallel --parallel-max N --config -`, whose configuration (on stdin, from an in-memory file) has one operation per cap class
   /// (the options of every transfer, `--retry`, a `max-filesize`, then the `url` and `output`
   /// of each request of the class) and a `--write-out` line per transfer on stderr
   /// (unbuffered: each arrives when its transfer ends; stdout would hold them in a buffer until
   /// curl exits): its index, curl's exit code, the HTTP status and the size. A reader thread
-  /// turns those lines into events; this thread checks each finished file (status, size on
-  /// disk against the report and the cap) and hands it to `completed` while curl goes on with
-  /// the others.
+  /// turns those lines into events (one reader per process); this thread checks each finished
+  /// file (status, size on disk against the report and the cap) and hands it to `completed`
+  /// while curl goes on with the others.
   ///
   /// The cap: `--max-filesize` refuses an announced length above the request's class, the
   /// power of two at or above its own cap (an operation per request instead, with every option
@@ -22,7 +25,7 @@ extension CurlFetcher {
   /// files of the transfers that can be running (curl starts them in its order, so they are
   /// among the first unfinished ones) are measured, and one past its class kills curl. A
   /// download thus never exceeds twice its cap and what arrives in 100 ms. The batch's other
-  /// unfinished requests then fail too (curl serves them all).
+  /// unfinished requests then fail too (every process is killed).
   ///
   /// Retries are curl's own here (`--retry`, transient errors only, waiting 1 s then twice as
   /// long each time): it truncates a file before it tries again.
@@ -44,6 +47,15 @@ extension CurlFetcher {
     return 1 << (Int.bitWidth - (maxLength - 1).leadingZeroBitCount)
   }
 
+  /// How many curl processes a batch of `count` requests is split across: one for a small batch
+  /// (a process start is some milliseconds), else `options.processes`, at most one per core.
+  public func shardCount(_ count: Int) -> Int {
+    count < Self.smallestSplitBatch ? 1 : max(1, min(options.processes, Syscall.onlineCores()))
+  }
+
+  /// A batch smaller than this runs from one curl process.
+  public static let smallestSplitBatch = 256
+
   /// `fetchAll` of requests already in curl's order (`completed` gets indices in `requests`).
   private func fetchInCurlOrder(
     _ requests: [FetchRequest], progress: ((FetchProgress) -> Void)?,
@@ -52,17 +64,33 @@ extension CurlFetcher {
     if requests.isEmpty { return }
     if cancelled() { throw .cancelled }
 
-    let config: CInt
-    switch Self.configuration(requests, options) {
-    case .success(let fd): config = fd
-    case .failure(let error): throw error
-    }
+    // Request k goes to process k % shards, which knows it as its k / shards-th transfer.
+    let shards = shardCount(requests.count)
+    let parallel = max(1, options.parallel / shards)
     let arguments = [
-      "-q", "--no-progress-meter", "--silent", "--parallel", "--parallel-immediate", "--parallel-max", String(max(1, options.parallel)), "--config", "-",
+      "-q", "--no-progress-meter", "--silent", "--parallel", "--parallel-immediate", "--parallel-max", String(parallel), "--config", "-",
     ]
-    let run = try CurlRun(program, arguments, input: config, readingErrors: true, cancelled: cancelled)
-    let events = BatchEvents()
-    DispatchQueue.global().async { events.read(run) }
+    let events = BatchEvents(readers: shards)
+    var runs: [CurlRun] = []
+    defer {
+      // Only on an error before the loop: the loop's way out waits for every process.
+      if !runs.isEmpty && runs.count < shards {
+        for run in runs { run.kill() }
+        events.drainAndWait(started: runs.count)
+        for run in runs { _ = run.wait() }
+      }
+    }
+    for shard in 0..<shards {
+      let config: CInt
+      switch Self.configuration(stride(from: shard, to: requests.count, by: shards).map { requests[$0] }, options) {
+      case .success(let fd): config = fd
+      case .failure(let error): throw error
+      }
+      let run = try CurlRun(program, arguments, input: config, readingErrors: true, cancelled: cancelled)
+      runs.append(run)
+      DispatchQueue.global().async { events.read(run, shard: shard) }
+    }
+    func killAll() { for run in runs { run.kill() } }
 
     var batch = BatchState(requests)
     var stopped = false
@@ -71,13 +99,14 @@ extension CurlFetcher {
     var rate = RateMeter(started: lastTick)
     receiving: while true {
       let (reports, ended) = events.next(timeout: 0.1)
-      for report in reports {
-        guard report.index >= 0, report.index < requests.count, !batch.done[report.index] else { continue }
-        let result = check(report, requests[report.index])
-        batch.finish(report.index, result)
-        if !completed(report.index, result) {
+      for (shard, report) in reports {
+        let index = report.index * shards + shard
+        guard report.index >= 0, index < requests.count, !batch.done[index] else { continue }
+        let result = check(report, requests[index])
+        batch.finish(index, result)
+        if !completed(index, result) {
           stopped = true
-          run.kill()
+          killAll()
           break receiving
         }
       }
@@ -85,10 +114,10 @@ extension CurlFetcher {
       let now = monotonicSeconds()
       if now - lastTick >= 0.1 {
         lastTick = now
-        let (running, offender) = batch.measureRunning(window: 2 * max(1, options.parallel) + 16)
+        let (running, offender) = batch.measureRunning(window: shards * (2 * parallel + 16))
         if let offender, overLimit == nil {
           overLimit = offender
-          run.kill()
+          killAll()
         }
         let bytes = batch.finishedBytes + running
         progress?(FetchProgress(
@@ -96,10 +125,11 @@ extension CurlFetcher {
           bytesPerSecond: rate.add(bytes, at: now), seconds: now - rate.started))
       }
     }
-    // curl has ended or was killed: the reader sees the end of its stdout, then the pipe closes.
+    // Every curl has ended or was killed: each reader sees the end of its stderr, then the
+    // pipes close.
     events.drainAndWait()
-    let finished = run.wait()
-    if run.wasCancelled && !stopped {
+    let finished = runs.map { $0.wait() }
+    if runs.contains(where: \.wasCancelled) && !stopped {
       batch.removeUnfinished()
       throw .cancelled
     }
@@ -113,7 +143,7 @@ extension CurlFetcher {
     if let overLimit {
       why = "stopped with \(requests[overLimit].url), which sent more than \(requests[overLimit].maxLength) bytes"
     } else {
-      why = "curl \(finished.statusText) before finishing it"
+      why = "curl \((finished.first { !$0.succeeded } ?? finished[0]).statusText) before finishing it"
     }
     let now = monotonicSeconds()
     for index in requests.indices where !batch.done[index] {
@@ -317,14 +347,19 @@ private struct RateMeter {
   }
 }
 
-/// The report lines of a batch's curl (its stderr), read on their own thread so that curl never blocks on a
-/// full pipe while `completed` works (curl is one thread: a blocked write stops every transfer).
+/// The report lines of a batch's curl processes (their stderr), each read on its own thread so
+/// that curl never blocks on a full pipe while `completed` works (curl is one thread: a blocked
+/// write stops every transfer of that process).
 private final class BatchEvents: Sendable {
-  private let state = Mutex<(reports: [CurlReport], ended: Bool)>(([], false))
+  /// Reports with the process (shard) that wrote them, and how many readers reached their end.
+  private let state = Mutex<(reports: [(Int, CurlReport)], ended: Int)>(([], 0))
   private let available = DispatchSemaphore(value: 0)
   private let finished = DispatchSemaphore(value: 0)
+  private let readers: Int
 
-  func read(_ run: CurlRun) {
+  init(readers: Int) { self.readers = readers }
+
+  func read(_ run: CurlRun, shard: Int) {
     var pending: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
@@ -339,25 +374,27 @@ private final class BatchEvents: Sendable {
       let reports = pending[..<lastNewline].split(separator: 0x0A).compactMap { CurlReport(line: $0) }
       pending.removeSubrange(...lastNewline)
       if !reports.isEmpty {
-        state.withLock { $0.reports += reports }
+        state.withLock { $0.reports += reports.map { (shard, $0) } }
         available.signal()
       }
     }
-    state.withLock { $0.ended = true }
+    state.withLock { $0.ended += 1 }
     available.signal()
     finished.signal()
   }
 
-  /// The reports that arrived, waiting up to `timeout` seconds for one; `ended` once curl's
-  /// stdout is closed (these are then the last).
-  func next(timeout: Double) -> (reports: [CurlReport], ended: Bool) {
+  /// The reports that arrived, waiting up to `timeout` seconds for one; `ended` once every
+  /// curl's stderr is closed (these are then the last).
+  func next(timeout: Double) -> (reports: [(Int, CurlReport)], ended: Bool) {
     _ = available.wait(timeout: .now() + .milliseconds(Int(timeout * 1000)))
     return state.withLock { s in
       defer { s.reports = [] }
-      return (s.reports, s.ended)
+      return (s.reports, s.ended == readers)
     }
   }
 
-  /// Waits for the reader to reach the end of curl's stdout.
-  func drainAndWait() { finished.wait() }
+  /// Waits for every reader started to reach the end of its curl's stderr.
+  func drainAndWait(started: Int? = nil) {
+    for _ in 0..<(started ?? readers) { finished.wait() }
+  }
 }

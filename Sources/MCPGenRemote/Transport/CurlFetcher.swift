@@ -7,7 +7,8 @@ import SystemPackage
 /// Why the program and not libcurl: mcp-gen is a static executable (a `switch` in 15 ms depends
 /// on its start-up), and Debian ships no static libraries for libcurl's own dependencies, so
 /// linking libcurl would make every command dynamic. One curl process drives many transfers
-/// (`fetchAll`), so a pull pays one process start, not one per object.
+/// (`fetchAll`; a large batch is split between one per core, two at most), so a pull pays a
+/// process start or two, not one per object.
 ///
 /// Both calls block the calling thread until curl is done; curl is started and reaped on that
 /// thread (`posix_spawn`, `waitpid`), so any thread may call them, one of Swift's cooperative
@@ -31,8 +32,11 @@ public struct CurlFetcher: RemoteFetcher {
     /// leaves them to curl's `--retry` (transient errors only, 1 s, then twice as long).
     public var retries: Int = 3
     public var retryDelay: Double = 1
-    /// Transfers one curl runs at once in `fetchAll` (`--parallel-max`).
+    /// Transfers run at once in `fetchAll` (`--parallel-max`, shared by its processes).
     public var parallel: Int = 16
+    /// curl processes a large `fetchAll` is split across, at most one per core: curl is one
+    /// thread, and one process downloading 9,000 objects was the busy one on a two-core machine.
+    public var processes: Int = 2
 
     public init() {}
   }

@@ -19,7 +19,8 @@ public protocol RemoteFetcher: Sendable {
   func fetchInOrder(_ requests: [(url: String, maxLength: Int)]) throws(FetchError) -> [Result<[UInt8], FetchError>]
 
   /// Many downloads into files, each reported as soon as it is done (see the default
-  /// implementation below for the contract; `CurlFetcher` runs them from one curl process).
+  /// implementation below for the contract; `CurlFetcher` runs them from one curl process, or
+  /// from one per core for a large batch).
   func fetchAll(
     _ requests: [FetchRequest], progress: ((FetchProgress) -> Void)?,
     completed: (Int, Result<Int, FetchError>) -> Bool
@@ -105,7 +106,7 @@ extension RemoteFetcher {
   /// not run. One failing request does not stop the others.
   ///
   /// This default fetches one request after the other with `fetch`; `CurlFetcher` runs them all
-  /// from one curl process.
+  /// at once from one curl process (or one per core for a large batch).
   public func fetchAll(
     _ requests: [FetchRequest], progress: ((FetchProgress) -> Void)?,
     completed: (Int, Result<Int, FetchError>) -> Bool

@@ -10,7 +10,7 @@ enum TransportSupport {
   /// A fetcher with short timeouts (a stalled server fails in about `speedTime` seconds), no
   /// retries unless asked.
   static func fetcher(
-    retries: Int = 0, retryDelay: Double = 0.05, speedTime: Int = 2, speedLimit: Int = 1, parallel: Int = 8,
+    retries: Int = 0, retryDelay: Double = 0.05, speedTime: Int = 2, speedLimit: Int = 1, parallel: Int = 8, processes: Int = 2,
     cancelled: @escaping @Sendable () -> Bool = { false }, proxy: [String: String] = [:]
   ) throws -> CurlFetcher {
     var options = CurlFetcher.Options()
@@ -20,6 +20,7 @@ enum TransportSupport {
     options.lowSpeedTime = speedTime
     options.lowSpeedLimit = speedLimit
     options.parallel = parallel
+    options.processes = processes
     // Never this process's proxy variables: tests run in parallel and must not share them.
     var program = try CurlProgram()
     program.proxyEnvironment = proxy

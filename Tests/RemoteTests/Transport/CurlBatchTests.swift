@@ -4,7 +4,7 @@ import Synchronization
 import SystemPackage
 import Testing
 
-/// `CurlFetcher.fetchAll`: many transfers from one curl process.
+/// `CurlFetcher.fetchAll`: many transfers from one curl process, or one per core for a large batch.
 @Suite("curl batch", .enabled(if: TransportSupport.serverTools, "needs curl, nginx and python3"))
 struct CurlBatchTests {
   /// Every `completed` call, by request index, and every progress report.
@@ -60,6 +60,82 @@ struct CurlBatchTests {
     } else {
       Issue.record("no progress report")
     }
+  }
+
+  @Test("a large batch runs from one curl per core (two at most), each request reported once with its own bytes")
+  func splitAcrossProcesses() async throws {
+    let count = 600
+    let body: @Sendable (Int) -> [UInt8] = { i in (0..<(i * 53 % 3000 + 1)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) } }
+    let servers = try await SplitBatchServers.start(count - 2, body)
+    defer { servers.stop() }
+    let (out, nginx, fault) = (servers.out, servers.nginx, servers.fault)
+    let fetcher = try TransportSupport.fetcher(parallel: 8, processes: 2)
+    let processes = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    #expect(fetcher.shardCount(count) == processes)
+    #expect(fetcher.shardCount(CurlFetcher.smallestSplitBatch - 1) == 1)
+    // The last two (one in each process) take two seconds: both curls still run when the first
+    // report arrives.
+    var requests = (0..<count - 2).map { i in
+      FetchRequest(url: nginx.url + "/o/\(i)", destination: FilePath(out.at("\(i)")), maxLength: body(i).count)
+    }
+    for i in count - 2..<count { requests.append(FetchRequest(url: fault.url + "/slow/2", destination: FilePath(out.at("\(i)")), maxLength: 2)) }
+    let outcomes = Outcomes()
+    let running = Mutex(0)  // The most curl processes of this batch seen at once.
+    let all = requests
+    let batch = await outcome {
+      try fetcher.fetchAll(all, progress: nil) { index, result in
+        running.withLock { if $0 < processes { $0 = max($0, TransportSupport.curlProcesses(containing: nginx.url).count) } }
+        outcomes.record(index, result)
+        return true
+      }
+    }
+    #expect(batch.map { true } == .success(true))
+    #expect(running.withLock { $0 } == processes)
+    #expect(outcomes.calls.count == count)
+    #expect(outcomes.calls.values.allSatisfy { $0 == 1 })
+    for i in 0..<count - 2 {
+      #expect(outcomes.result(i) == .success(body(i).count))
+      #expect(out.read("\(i)") == body(i))
+    }
+    for i in count - 2..<count { #expect(outcomes.result(i) == .success(2)) }
+    #expect(nginx.accessLog().count == count - 2)
+  }
+
+  @Test("an endless body in a batch split across curl processes kills every one of them")
+  func endlessBodyInSplitBatch() async throws {
+    let count = 300
+    let servers = try await SplitBatchServers.start(count - 2) { i in Array("object \(i)".utf8) }
+    defer { servers.stop() }
+    let (out, nginx, fault) = (servers.out, servers.nginx, servers.fault)
+    // A long stall limit: the stalled transfer must still be running when curl is killed.
+    let fetcher = try TransportSupport.fetcher(speedTime: 60, parallel: 8, processes: 2)
+    var requests = (0..<count - 2).map { i in
+      FetchRequest(url: nginx.url + "/o/\(i)", destination: FilePath(out.at("\(i)")), maxLength: 64)
+    }
+    // One in each process when there are two (request k goes to process k % 2): killing only
+    // the process with the endless body would leave the stall running for its 60 s.
+    requests.append(FetchRequest(url: fault.url + "/endless", destination: FilePath(out.at("endless")), maxLength: 100_000))
+    requests.append(FetchRequest(url: fault.url + "/stall/10", destination: FilePath(out.at("stall")), maxLength: 10))
+    let outcomes = Outcomes()
+    let started = Started()
+    let all = requests
+    let (_, ended) = await timedOutcome {
+      started.now()
+      try fetcher.fetchAll(all, progress: nil) { index, result in
+        outcomes.record(index, result)
+        return true
+      }
+    }
+    #expect(ended.timeIntervalSince(started.at) < 30)  // Not the stall's 60 s.
+    #expect(outcomes.result(count - 2) == .failure(.tooLong(url: requests[count - 2].url, limit: 100_000)))
+    guard case .failure(.unreachable(_, let reason))? = outcomes.result(count - 1) else {
+      Issue.record("the stalled transfer must fail: \(String(describing: outcomes.result(count - 1)))")
+      return
+    }
+    #expect(reason.contains("more than 100000 bytes"))
+    #expect(out.read("stall") == nil && out.read("endless") == nil)
+    #expect(outcomes.calls.count == count)
+    #expect(TransportSupport.curlProcesses(containing: fault.url).isEmpty)
   }
 
   @Test("faults in a batch: statuses, a cut body, an oversized one, each its own failure")
@@ -212,5 +288,28 @@ struct CurlBatchTests {
       #expect(out.read(name) == Array("hello".utf8), "\(name)")
     }
     #expect(outcomes.result(names.count) == .failure(.notFound(url: requests[names.count].url)))
+  }
+}
+
+/// For a batch large enough to be split: `count` files `o/<i>` with `body(i)` served by nginx, a
+/// fault server for the transfers that must stall or never end, and a directory for the
+/// downloads.
+private struct SplitBatchServers {
+  let site: Scratch
+  let out: Scratch
+  let nginx: Nginx
+  let fault: FaultServer
+
+  static func start(_ count: Int, _ body: (Int) -> [UInt8]) async throws -> SplitBatchServers {
+    let site = try Scratch()
+    for i in 0..<count { try site.write("o/\(i)", body(i)) }
+    return SplitBatchServers(site: site, out: try Scratch(), nginx: try await Nginx.start(serving: site.path), fault: try await FaultServer.start())
+  }
+
+  func stop() {
+    nginx.stop()
+    fault.stop()
+    site.remove()
+    out.remove()
   }
 }
