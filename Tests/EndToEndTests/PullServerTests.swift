@@ -104,6 +104,39 @@ struct PullServerTests {
     try Rel.expectSoundRoot(site.client, outputIn: site.scratch.path, "after the resumed pull")
   }
 
+  @Test(
+    "a large batch whose second curl cannot start: exit 8, one error line, no curl left, no temporary left, nothing stored; the pull again completes",
+    .enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2, "a batch is split between two curls only on two cores or more"))
+  func secondObjectsCurlCannotStart() throws {
+    let site = try SrvSite()
+    defer { site.stop() }
+    let key = try site.publish("mcp-big", version: "1.0", files: 300)  // 300 objects: split in two.
+    try site.addRemote()
+    func pull(_ client: String, failingSpawn n: Int) throws -> CLI.Output {
+      try Rel.run(["pull", "origin", "--root", client], outputIn: site.scratch.path,
+                  environment: Gen.childEnvironment.merging(["MCP_GEN_FAULT": "posix_spawn:11:\(n)"]) { $1 })
+    }
+    // A first pull starts at most six curls: its 7th would fail, and it succeeds. The objects'
+    // two come last, so failing the 6th fails the second of them, once the first is running.
+    let control = site.scratch.at("control")
+    try FileManager.default.copyItem(atPath: site.client, toPath: control)
+    try pull(control, failingSpawn: 7).requireSuccess("a pull whose 7th curl would fail")
+    #expect(Rel.storeKeys(control) == [key])
+
+    let run = try pull(site.client, failingSpawn: 6)
+    #expect(run.status == 8, "\(run)")
+    #expect(Gen.isOneLineError(run.stderrText), "\(run.stderrText)")
+    #expect(run.stderrText.contains("cannot start curl"), "\(run.stderrText)")
+    #expect(Rel.storeKeys(site.client).isEmpty)
+    let partial = site.trusted + "/partial/objects"
+    let left = ((try? FileManager.default.contentsOfDirectory(atPath: partial)) ?? []).filter { $0.hasPrefix(".tmp-") }
+    #expect(left.isEmpty, "temporaries of the first curl left: \(left.count)")
+    #expect(srvCurlProcesses(containing: site.url).isEmpty, "a curl of the batch still runs")
+    try site.pull(["pull", "origin"]).requireSuccess("the pull again")
+    #expect(Rel.storeKeys(site.client) == [key])
+    try Rel.expectSoundRoot(site.client, outputIn: site.scratch.path, "after the pull again")
+  }
+
   @Test("a 404 or a 500 on timestamp, snapshot, targets, the manifest or an object: exit 8, one error line, trusted state kept, nothing stored")
   func serverErrors() throws {
     let site = try SrvSite(faults: true)

@@ -73,11 +73,13 @@ extension CurlFetcher {
     let events = BatchEvents(readers: shards)
     var runs: [CurlRun] = []
     defer {
-      // Only on an error before the loop: the loop's way out waits for every process.
+      // Only when a process could not be started: those already running are stopped and
+      // nothing they wrote is left (the loop's way out waits for every process itself).
       if !runs.isEmpty && runs.count < shards {
         for run in runs { run.kill() }
         events.drainAndWait(started: runs.count)
         for run in runs { _ = run.wait() }
+        BatchState(requests).removeUnfinished()
       }
     }
     for shard in 0..<shards {
