@@ -162,15 +162,3 @@ func srvDescendants(of pid: pid_t) -> [pid_t] {
   return out
 }
 
-/// The curl processes whose command line or configuration (their stdin: a batch's URLs are
-/// there) contains `needle`.
-func srvCurlProcesses(containing needle: String) -> [pid_t] {
-  let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-  return entries.compactMap { pid_t($0) }.filter { pid in
-    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-    let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    guard let first = words.first, first.hasSuffix("curl") else { return false }
-    if words.contains(where: { $0.contains(needle) }) { return true }
-    return (try? String(contentsOfFile: "/proc/\(pid)/fd/0", encoding: .utf8))?.contains(needle) ?? false
-  }
-}

@@ -131,7 +131,7 @@ struct PullServerTests {
     let partial = site.trusted + "/partial/objects"
     let left = ((try? FileManager.default.contentsOfDirectory(atPath: partial)) ?? []).filter { $0.hasPrefix(".tmp-") }
     #expect(left.isEmpty, "temporaries of the first curl left: \(left.count)")
-    #expect(srvCurlProcesses(containing: site.url).isEmpty, "a curl of the batch still runs")
+    #expect(curlProcesses(containing: site.url).isEmpty, "a curl of the batch still runs")
     try site.pull(["pull", "origin"]).requireSuccess("the pull again")
     #expect(Rel.storeKeys(site.client) == [key])
     try Rel.expectSoundRoot(site.client, outputIn: site.scratch.path, "after the pull again")

@@ -34,6 +34,14 @@ struct RemoteTrustTests {
     chmod(path, mode)  // Not the umask's say.
   }
 
+  /// The fan-out directory (`objects/<2 hex>`) of the file's content, by coreutils' sha256sum.
+  static func fanOut(of file: String) throws -> String {
+    let sum = try CLI.runProcess("/usr/bin/sha256sum", [file], environment: nil)
+    let fanOut = String(sum.stdoutText.prefix(2))
+    #expect(sum.status == 0 && fanOut.count == 2)
+    return fanOut
+  }
+
   static func exists(_ path: String) -> Bool {
     var st = stat()
     return lstat(path, &st) == 0
@@ -339,9 +347,7 @@ struct RemoteTrustTests {
     #expect(unlink(remote + "/objects") == 0 && rename(r.scratch.at("objects.real"), remote + "/objects") == 0)
 
     // A fan-out directory the release's first file needs, planted as a symlink.
-    let sum = try CLI.runProcess("/usr/bin/sha256sum", [rel1 + "/data/f0"], environment: nil)
-    let fanOut = String(sum.stdoutText.prefix(2))
-    #expect(sum.status == 0 && fanOut.count == 2)
+    let fanOut = try Self.fanOut(of: rel1 + "/data/f0")
     symlink(outside, remote + "/objects/" + fanOut)
     before = Gen.snapshot(remote)
     refused(try r.run(r.publishArguments("1.0")), remote, remote + "/objects/" + fanOut)
@@ -359,8 +365,7 @@ struct RemoteTrustTests {
     let remote = r.remote
     let rel1 = try r.release("rel1", version: "1.0", files: 3)
     try r.ok(["add", rel1])
-    let sum = try CLI.runProcess("/usr/bin/sha256sum", [rel1 + "/data/f0"], environment: nil)
-    let fanOut = remote + "/objects/" + String(sum.stdoutText.prefix(2))
+    let fanOut = remote + "/objects/" + (try Self.fanOut(of: rel1 + "/data/f0"))
     try Self.makeDirectory(fanOut, mode: 0o755)
     func files() -> [String] {
       (FileManager.default.subpaths(atPath: remote) ?? []).filter { path in

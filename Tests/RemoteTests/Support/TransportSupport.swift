@@ -51,20 +51,6 @@ enum TransportSupport {
     }
     return raised
   }
-
-  /// The pids of running curl processes whose command line contains `needle`.
-  static func curlProcesses(containing needle: String) -> [Int32] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { Int32($0) }.filter { pid in
-      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-      let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-      guard let first = words.first, first.hasSuffix("curl") else { return false }
-      // A batch's URLs are in its configuration, not its command line: look at its stdin too.
-      if words.contains(where: { $0.contains(needle) }) { return true }
-      return (try? String(contentsOfFile: "/proc/\(pid)/fd/0", encoding: .utf8))?.contains(needle) ?? false
-    }
-  }
-
 }
 
 extension Nginx {

@@ -84,7 +84,7 @@ struct CurlBatchTests {
     let all = requests
     let batch = await outcome {
       try fetcher.fetchAll(all, progress: nil) { index, result in
-        running.withLock { if $0 < processes { $0 = max($0, TransportSupport.curlProcesses(containing: nginx.url).count) } }
+        running.withLock { if $0 < processes { $0 = max($0, curlProcesses(containing: nginx.url).count) } }
         outcomes.record(index, result)
         return true
       }
@@ -135,7 +135,7 @@ struct CurlBatchTests {
     #expect(reason.contains("more than 100000 bytes"))
     #expect(out.read("stall") == nil && out.read("endless") == nil)
     #expect(outcomes.calls.count == count)
-    #expect(TransportSupport.curlProcesses(containing: fault.url).isEmpty)
+    #expect(curlProcesses(containing: fault.url).isEmpty)
   }
 
   @Test("faults in a batch: statuses, a cut body, an oversized one, each its own failure")
@@ -204,7 +204,7 @@ struct CurlBatchTests {
     }
     #expect(reason.contains("more than 100000 bytes"))
     #expect(out.read("b") == nil && out.read("c") == nil)
-    #expect(TransportSupport.curlProcesses(containing: fault.url + "/endless").isEmpty)
+    #expect(curlProcesses(containing: fault.url + "/endless").isEmpty)
   }
 
   @Test("cancelling a batch kills its curl, removes unfinished files and throws cancelled")
@@ -235,7 +235,7 @@ struct CurlBatchTests {
     #expect(outcomes.result(1) == nil && outcomes.result(2) == nil)
     #expect(out.read("a") == patternBytes(10))
     #expect(out.read("b") == nil && out.read("c") == nil)
-    #expect(TransportSupport.curlProcesses(containing: fault.url + "/stall/100").isEmpty)
+    #expect(curlProcesses(containing: fault.url + "/stall/100").isEmpty)
   }
 
   @Test("completed returning false stops the batch at once")
@@ -261,7 +261,7 @@ struct CurlBatchTests {
     #expect(ended.timeIntervalSince(stopped.at) < 10)  // Not the 600 s of the stall.
     #expect(outcomes.calls == [0: 1])
     #expect(out.read("b") == nil)
-    #expect(TransportSupport.curlProcesses(containing: fault.url + "/stall/100").isEmpty)
+    #expect(curlProcesses(containing: fault.url + "/stall/100").isEmpty)
   }
 
   @Test("file:// URLs and awkward destination names in a batch")

@@ -64,7 +64,7 @@ struct CurlFetchInOrderTests {
       Issue.record("expected unreachable for the request after the endless one, got \(got[2])")
       return
     }
-    #expect(TransportSupport.curlProcesses(containing: endless).isEmpty)
+    #expect(curlProcesses(containing: endless).isEmpty)
   }
 
   @Test("a cut body is an error of its own; the next body still starts at its first byte")

@@ -79,7 +79,7 @@ struct CurlFetchTests {
     let (result9, ended) = await timedOutcome { started.now(); return try fetcher.fetch(url, maxLength: 16384) }
     #expect(result9 == .failure(.tooLong(url: url, limit: 16384)))
     #expect(ended.timeIntervalSince(started.at) < 60)  // Not for ever (the bound allows for a busy machine).
-    #expect(TransportSupport.curlProcesses(containing: url).isEmpty)
+    #expect(curlProcesses(containing: url).isEmpty)
     // Not retried: a server that sends too much is not having a bad moment.
     #expect(fault.requests().filter { $0 == "GET /endless" }.count == 1)
   }
@@ -191,7 +191,7 @@ struct CurlFetchTests {
     #expect(result == .failure(.cancelled))
     #expect(raised.wasRunning)
     #expect(ended.timeIntervalSince(raised.at) < 10)  // Not the 600 s of the stall.
-    #expect(TransportSupport.curlProcesses(containing: url).isEmpty)
+    #expect(curlProcesses(containing: url).isEmpty)
   }
 }
 
