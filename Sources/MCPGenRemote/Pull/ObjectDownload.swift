@@ -39,7 +39,6 @@ enum ObjectDownload {
     }
     let counted = CountedBytes()
     let hasher = StreamHasher()
-    var settled = [Bool](repeating: false, count: requests.count)
     var failure: MCPGenError? = nil
     do {
       try fetcher.fetchAll(
@@ -53,7 +52,6 @@ enum ObjectDownload {
           }
         },
         completed: { i, result in
-          settled[i] = true
           do throws(MCPGenError) {
             switch result {
             case .failure(let error):
@@ -72,9 +70,8 @@ enum ObjectDownload {
     } catch {
       throw FetchFailure.error(error, url: url.objectsURL, what: "objects")
     }
-    // A batch stopped early leaves files of transfers that never reported; the next pull
-    // removes any such temporary too.
-    for i in requests.indices where !settled[i] { try? partial.objects.unlink(temporaries[i]) }
+    // A batch stopped early (`failure`) has removed the files of the transfers it did not
+    // report (the transport's contract); the next pull removes any temporary left by a kill.
     if let failure { throw failure }
   }
 

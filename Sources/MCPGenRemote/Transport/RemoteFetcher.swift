@@ -103,7 +103,8 @@ extension RemoteFetcher {
   /// removed). `progress` is called every few tenths of a second.
   ///
   /// Throws only when the batch as a whole stops: `.cancelled` (a cancel signal), or curl could
-  /// not run. One failing request does not stop the others.
+  /// not run; no file of a request it did not report is left then either. One failing request
+  /// does not stop the others.
   ///
   /// This default fetches one request after the other with `fetch`; `CurlFetcher` runs them all
   /// at once from one curl process (or one per core for a large batch).
